@@ -1,0 +1,84 @@
+/**
+ * The on-disk record frame of the local shard log. Little-endian:
+ *
+ *   u32 frameLength   bytes after this field (crc .. data)
+ *   u32 crc32c        of every byte after this field
+ *   u8  flags         opaque to the log (encryption key slot)
+ *   u8  reserved      0
+ *   u16 partitionKeyBytes
+ *   u64 counter       per-shard sequence counter (< 2^53)
+ *   u64 arrivalMs
+ *   ..  partition key (UTF-8), data
+ *
+ * Pure: buffers in, values out.
+ */
+import { crc32c } from '../../../sdk/protocol/crc32c.ts';
+import type { StoredRecord } from '../types.ts';
+
+export const frameHeaderBytes = 28;
+/** A frame can never be larger than this; anything claiming more is corruption. */
+export const frameBytesMax = frameHeaderBytes + 1024 + 11 * 1024 * 1024;
+
+export function encodeFrame(counter: number, arrivalMs: number, flags: number, partitionKey: string, data: Buffer): Buffer {
+  const pkBytes = Buffer.byteLength(partitionKey, 'utf8');
+  const total = frameHeaderBytes + pkBytes + data.length;
+  const b = Buffer.allocUnsafe(total);
+  b.writeUInt32LE(total - 4, 0);
+  b[8] = flags;
+  b[9] = 0;
+  b.writeUInt16LE(pkBytes, 10);
+  writeU64(b, counter, 12);
+  writeU64(b, arrivalMs, 20);
+  b.write(partitionKey, frameHeaderBytes, pkBytes, 'utf8');
+  data.copy(b, frameHeaderBytes + pkBytes);
+  b.writeUInt32LE(crc32c(b, 0, 8, total), 4);
+  return b;
+}
+
+export type FrameScan =
+  | { kind: 'record'; record: StoredRecord; bytes: number }
+  | { kind: 'incomplete' }
+  | { kind: 'corrupt'; reason: string };
+
+/**
+ * Decodes the frame at `offset` of `buf`. `incomplete` means more bytes are
+ * needed (or, at the end of a file, a torn tail); `corrupt` means the bytes
+ * there can never be a valid frame.
+ */
+export function decodeFrame(buf: Buffer, offset: number, withData = true): FrameScan {
+  if (buf.length - offset < 4) return { kind: 'incomplete' };
+  const frameLength = buf.readUInt32LE(offset);
+  if (frameLength + 4 < frameHeaderBytes || frameLength + 4 > frameBytesMax) {
+    return { kind: 'corrupt', reason: `impossible frame length ${frameLength}` };
+  }
+  const total = frameLength + 4;
+  if (buf.length - offset < total) return { kind: 'incomplete' };
+  const crc = buf.readUInt32LE(offset + 4);
+  if (crc32c(buf, 0, offset + 8, offset + total) !== crc) return { kind: 'corrupt', reason: 'CRC mismatch' };
+  const pkBytes = buf.readUInt16LE(offset + 10);
+  if (frameHeaderBytes + pkBytes > total) return { kind: 'corrupt', reason: 'partition key overruns frame' };
+  const pkStart = offset + frameHeaderBytes;
+  return {
+    kind: 'record',
+    bytes: total,
+    record: {
+      flags: buf[offset + 8]!,
+      counter: readU64(buf, offset + 12),
+      arrivalMs: readU64(buf, offset + 20),
+      partitionKey: buf.toString('utf8', pkStart, pkStart + pkBytes),
+      // A copy, so one record does not pin the whole read chunk.
+      data: withData ? Buffer.from(buf.subarray(pkStart + pkBytes, offset + total)) : EMPTY,
+    },
+  };
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function writeU64(b: Buffer, n: number, at: number): void {
+  b.writeUInt32LE(n % 0x100000000, at);
+  b.writeUInt32LE(Math.floor(n / 0x100000000), at + 4);
+}
+
+function readU64(b: Buffer, at: number): number {
+  return b.readUInt32LE(at) + b.readUInt32LE(at + 4) * 0x100000000;
+}

@@ -1,0 +1,391 @@
+/**
+ * The embedded shard log: one directory per shard holding append-only
+ * segments. Appends get their counters synchronously and join a group commit:
+ * one writev and (under `always`) one fdatasync cover every append that
+ * arrived while the previous commit was in flight. Readers see only durable
+ * records, so nothing read can vanish in a crash.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import { promisify } from 'node:util';
+import type { AppendEntry, AppendResult, FsyncPolicy, ReadOptions, ReadResult, ShardLog, StoredRecord } from '../types.ts';
+import { decodeFrame, encodeFrame } from './record-codec.ts';
+import { Segment, segmentHeaderBytes } from './segment.ts';
+
+// Plain callback wrappers: util.promisify of fs.read/fs.writev resolves to an object, not a count.
+const writev = (fd: number, buffers: Buffer[], position: number) =>
+  new Promise<number>((resolve, reject) => fs.writev(fd, buffers, position, (err, n) => (err ? reject(err) : resolve(n))));
+const fdatasync = promisify(fs.fdatasync);
+const read = (fd: number, buffer: Buffer, offset: number, length: number, position: number) =>
+  new Promise<number>((resolve, reject) => fs.read(fd, buffer, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
+
+export interface LocalShardLogOptions {
+  fsync: FsyncPolicy;
+  /** Roll to a new segment past this size. */
+  segmentBytesMax: number;
+  /** Roll to a new segment when the active one is older than this (so retention can delete it). */
+  segmentAgeMsMax: number;
+  /** Reports recovery problems (torn tails, corrupt frames). */
+  onProblem?: (event: { file: string; problem: string; truncatedBytes: number }) => void;
+  now?: () => number;
+}
+
+export const localShardLogDefaults = {
+  segmentBytesMax: 64 * 1024 * 1024,
+  segmentAgeMsMax: 60 * 60 * 1000,
+};
+
+interface PendingWrite {
+  segment: Segment;
+  frames: Buffer[];
+  counters: number[];
+  arrivalMs: number;
+  offsets: number[];
+  endCounter: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export class LocalShardLog implements ShardLog {
+  nextCounter = 0;
+  durableCounter = 0;
+  lastArrivalMs = 0;
+  private segments: Segment[] = [];
+  /** Where the next frame of the active segment goes (file size plus queued frames). */
+  private writeOffset = 0;
+  private queue: PendingWrite[] = [];
+  private flushing: Promise<void> | undefined;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private dirty = false;
+  private failed: Error | undefined;
+  private readFds = new Map<Segment, number>();
+  private closed = false;
+  private readonly now: () => number;
+
+  private constructor(
+    readonly dir: string,
+    private readonly options: LocalShardLogOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  static async open(dir: string, options: LocalShardLogOptions): Promise<LocalShardLog> {
+    const log = new LocalShardLog(dir, options);
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    const names = (await fsp.readdir(dir)).filter((n) => /^\d{20}\.seg$/.test(n)).sort();
+    for (const [i, name] of names.entries()) {
+      const isLast = i === names.length - 1;
+      const { segment, truncatedBytes, problem } = await Segment.open(dir, Number(name.slice(0, 20)), isLast);
+      if (problem || truncatedBytes) options.onProblem?.({ file: segment.file, problem: problem ?? 'truncated', truncatedBytes });
+      const prev = log.segments.at(-1);
+      if (prev && prev.endCounter !== segment.baseCounter) {
+        // A middle segment lost its tail: the counters in between are gone, the rest is intact.
+        options.onProblem?.({ file: segment.file, problem: `gap: counters ${prev.endCounter}..${segment.baseCounter - 1} missing`, truncatedBytes: 0 });
+      }
+      log.segments.push(segment);
+    }
+    if (log.segments.length === 0) log.segments.push(await Segment.create(dir, 0));
+    const active = log.segments.at(-1)!;
+    if (active.fd === undefined) throw new Error(`active segment ${active.file} not open`);
+    log.nextCounter = log.durableCounter = active.endCounter;
+    log.writeOffset = active.size;
+    log.target = active;
+    log.targetFirstArrivalMs = active.firstArrivalMs;
+    log.lastQueuedArrivalMs = active.lastArrivalMs;
+    log.lastArrivalMs = active.lastArrivalMs || log.segments.reduce((m, s) => Math.max(m, s.lastArrivalMs), 0);
+    if (options.fsync.kind === 'interval') {
+      log.syncTimer = setInterval(() => log.syncIdle(), options.fsync.intervalMs);
+      log.syncTimer.unref();
+    }
+    return log;
+  }
+
+  firstCounter(): number {
+    return this.segments[0]!.baseCounter;
+  }
+
+  append(entries: AppendEntry[]): AppendResult {
+    assert.ok(!this.closed, 'append after close');
+    assert.ok(entries.length > 0);
+    if (this.failed) return { firstCounter: this.nextCounter, arrivalMs: this.lastArrivalMs, durable: Promise.reject(this.failed) };
+    // Arrival times never go backwards within a shard, even if the clock does.
+    const arrivalMs = Math.max(this.now(), this.lastQueuedArrivalMs);
+    this.lastQueuedArrivalMs = arrivalMs;
+    const firstCounter = this.nextCounter;
+    const pending = this.pendingFor(arrivalMs);
+    for (const e of entries) {
+      const frame = encodeFrame(this.nextCounter, arrivalMs, e.flags, e.partitionKey, e.data);
+      pending.frames.push(frame);
+      pending.counters.push(this.nextCounter);
+      pending.offsets.push(this.writeOffset);
+      this.writeOffset += frame.length;
+      this.nextCounter++;
+    }
+    pending.endCounter = this.nextCounter;
+    const durable = new Promise<void>((resolve, reject) => {
+      const prevResolve = pending.resolve;
+      const prevReject = pending.reject;
+      pending.resolve = () => { prevResolve(); resolve(); };
+      pending.reject = (err) => { prevReject(err); reject(err); };
+    });
+    this.kick();
+    return { firstCounter, arrivalMs, durable };
+  }
+
+  private lastQueuedArrivalMs = 0;
+  /** The segment new frames go to: the active one, or one the flusher has yet to create. */
+  private target!: Segment;
+  private targetFirstArrivalMs = 0;
+  private segmentsPendingCreate: Segment[] = [];
+
+  /** The queued write to add frames to, rolling the segment when it is full or old. */
+  private pendingFor(arrivalMs: number): PendingWrite {
+    const hasFrames = this.nextCounter > this.target.baseCounter;
+    const tooOld = hasFrames && arrivalMs - this.targetFirstArrivalMs >= this.options.segmentAgeMsMax;
+    if (hasFrames && (this.writeOffset >= this.options.segmentBytesMax || tooOld)) {
+      // Roll: the new segment starts at the next counter; the flusher creates its file in order.
+      this.target = new Segment(this.dir, this.nextCounter);
+      this.writeOffset = segmentHeaderBytes;
+      this.segmentsPendingCreate.push(this.target);
+    }
+    if (this.nextCounter === this.target.baseCounter) this.targetFirstArrivalMs = arrivalMs;
+    const last = this.queue.at(-1);
+    if (last && last.segment === this.target && last.arrivalMs === arrivalMs) return last;
+    const p: PendingWrite = {
+      segment: this.target, frames: [], counters: [], offsets: [], arrivalMs, endCounter: this.nextCounter,
+      resolve: () => {}, reject: () => {},
+    };
+    this.queue.push(p);
+    return p;
+  }
+
+  private kick(): void {
+    if (this.flushing) return;
+    this.flushing = this.flushLoop().finally(() => {
+      this.flushing = undefined;
+      if (this.queue.length && !this.failed) this.kick();
+    });
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.queue.length) {
+      const batch = this.queue;
+      this.queue = [];
+      try {
+        await this.writeBatch(batch);
+      } catch (err) {
+        // A write error leaves the log in an unknown state: refuse further
+        // appends (the gateway answers InternalFailure) rather than risk order.
+        this.failed = err as Error;
+        for (const p of [...batch, ...this.queue]) p.reject(this.failed);
+        this.queue = [];
+        return;
+      }
+    }
+  }
+
+  private async writeBatch(batch: PendingWrite[]): Promise<void> {
+    let i = 0;
+    while (i < batch.length) {
+      const segment = batch[i]!.segment;
+      const group: PendingWrite[] = [];
+      while (i < batch.length && batch[i]!.segment === segment) group.push(batch[i++]!);
+      let active = this.segments.at(-1)!;
+      if (segment !== active) {
+        assert.equal(segment, this.segmentsPendingCreate[0], 'segments roll in order');
+        await active.seal();
+        await segment.createFile();
+        this.segmentsPendingCreate.shift();
+        this.segments.push(segment);
+        active = segment;
+      }
+      const frames = group.flatMap((p) => p.frames);
+      const position = group[0]!.offsets[0]!;
+      assert.equal(position, active.size, 'writes are contiguous');
+      let written = 0;
+      const total = frames.reduce((n, f) => n + f.length, 0);
+      while (written < total) {
+        const rest = written === 0 ? frames : sliceBuffers(frames, written);
+        written += await writev(active.fd!, rest, position + written);
+      }
+      if (this.options.fsync.kind === 'always') await fdatasync(active.fd!);
+      else this.dirty = true;
+      for (const p of group) {
+        for (let k = 0; k < p.frames.length; k++) active.noteFrame(p.counters[k]!, p.arrivalMs, p.offsets[k]!, p.frames[k]!.length);
+        this.durableCounter = p.endCounter;
+        this.lastArrivalMs = p.arrivalMs;
+        p.frames = [];
+        p.resolve();
+      }
+    }
+  }
+
+  private syncIdle(): void {
+    if (!this.dirty || this.flushing) return;
+    const active = this.segments.at(-1)!;
+    if (active.fd === undefined) return;
+    this.dirty = false;
+    fs.fdatasync(active.fd, (err) => {
+      if (err) this.failed = err;
+    });
+  }
+
+  async read(fromCounter: number, options: ReadOptions): Promise<ReadResult> {
+    const records: StoredRecord[] = [];
+    let counter = Math.max(fromCounter, this.firstCounter());
+    let bytes = 0;
+    const end = this.durableCounter;
+    while (counter < end && records.length < options.limit) {
+      const segment = this.segmentOf(counter);
+      if (!segment) break;
+      if (segment.endCounter <= counter) {
+        counter = segment.endCounter; // a gap after a repaired middle segment
+        const next = this.segments[this.segments.indexOf(segment) + 1];
+        if (!next) break;
+        counter = Math.max(counter, next.baseCounter);
+        continue;
+      }
+      if (segment.lastArrivalMs < options.arrivalMsMin && segment.endCounter <= end) {
+        counter = segment.endCounter; // wholly past retention
+        continue;
+      }
+      const done = await this.readSegment(segment, counter, end, options, records, bytes);
+      counter = done.counter;
+      bytes = done.bytes;
+      if (done.full) break;
+    }
+    return { records, nextCounter: counter };
+  }
+
+  private async readSegment(
+    segment: Segment, from: number, end: number, options: ReadOptions, out: StoredRecord[], bytesSoFar: number,
+  ): Promise<{ counter: number; bytes: number; full: boolean }> {
+    const fd = this.readFd(segment);
+    const start = segment.seekCounter(from);
+    let position = start.offset;
+    let counter = start.counter;
+    let bytes = bytesSoFar;
+    const segmentEnd = Math.min(segment.endCounter, end);
+    const fileEnd = segment.size;
+    let carry = Buffer.alloc(0);
+    while (counter < segmentEnd && position < fileEnd) {
+      const want = Math.min(fileEnd - position, Math.max(256 * 1024, Math.min(options.bytesMax - bytes + 64 * 1024, 4 * 1024 * 1024)));
+      const chunk = Buffer.allocUnsafe(want);
+      const n = await read(fd, chunk, 0, want, position);
+      if (n === 0) break;
+      position += n;
+      const buf = carry.length ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+      let off = 0;
+      for (;;) {
+        if (counter >= segmentEnd) return { counter, bytes, full: false };
+        const r = decodeFrame(buf, off, true);
+        if (r.kind === 'incomplete') break;
+        if (r.kind === 'corrupt') throw new Error(`${segment.file}: ${r.reason} at offset ${position - buf.length + off}`);
+        off += r.bytes;
+        const rec = r.record;
+        assert.equal(rec.counter, counter, 'frames are consecutive');
+        counter++;
+        if (rec.counter < from || rec.arrivalMs < options.arrivalMsMin) continue;
+        if (out.length > 0 && bytes + rec.data.length > options.bytesMax) return { counter: counter - 1, bytes, full: true };
+        out.push(rec);
+        bytes += rec.data.length;
+        if (out.length >= options.limit) return { counter, bytes, full: true };
+      }
+      carry = Buffer.from(buf.subarray(off));
+    }
+    return { counter: Math.max(counter, from), bytes, full: false };
+  }
+
+  private segmentOf(counter: number): Segment | undefined {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    let best: Segment | undefined;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const s = this.segments[mid]!;
+      if (s.baseCounter <= counter) {
+        best = s;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return best;
+  }
+
+  private readFd(segment: Segment): number {
+    let fd = this.readFds.get(segment);
+    if (fd === undefined) {
+      fd = fs.openSync(segment.file, 'r');
+      this.readFds.set(segment, fd);
+    }
+    return fd;
+  }
+
+  async counterAtTime(ms: number): Promise<number> {
+    for (const segment of this.segments) {
+      if (segment.endCounter === segment.baseCounter || segment.lastArrivalMs < ms) continue;
+      const start = segment.seekTime(ms);
+      let counter = start.counter;
+      // Scan forward from the index entry for the first record at or after ms.
+      for (;;) {
+        const r = await this.read(counter, { limit: 1000, bytesMax: 8 * 1024 * 1024, arrivalMsMin: 0 });
+        if (r.records.length === 0) return this.durableCounter;
+        const hit = r.records.find((rec) => rec.arrivalMs >= ms);
+        if (hit) return hit.counter;
+        counter = r.nextCounter;
+      }
+    }
+    return this.nextCounter;
+  }
+
+  async trimBefore(ms: number): Promise<number> {
+    let removed = 0;
+    while (this.segments.length > 1) {
+      const s = this.segments[0]!;
+      if (!s.sealed || s.lastArrivalMs >= ms) break;
+      this.segments.shift();
+      const fd = this.readFds.get(s);
+      if (fd !== undefined) {
+        fs.closeSync(fd);
+        this.readFds.delete(s);
+      }
+      await fsp.rm(s.file, { force: true });
+      await fsp.rm(s.indexFile, { force: true });
+      removed++;
+    }
+    return removed;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    while (this.flushing) await this.flushing;
+    const active = this.segments.at(-1);
+    if (active?.fd !== undefined) {
+      if (!this.failed) fs.fdatasyncSync(active.fd);
+      fs.closeSync(active.fd);
+      active.fd = undefined;
+    }
+    for (const fd of this.readFds.values()) fs.closeSync(fd);
+    this.readFds.clear();
+  }
+
+  async destroy(): Promise<void> {
+    await this.close();
+    await fsp.rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+function sliceBuffers(buffers: Buffer[], skip: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const b of buffers) {
+    if (skip >= b.length) {
+      skip -= b.length;
+      continue;
+    }
+    out.push(skip ? b.subarray(skip) : b);
+    skip = 0;
+  }
+  return out;
+}

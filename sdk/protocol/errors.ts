@@ -1,0 +1,105 @@
+/**
+ * The catalogue of AWS errors, one class per `__type`, with AWS's HTTP status.
+ * The gateway serializes them (`toWire`) and SDK clients parse them back
+ * (`AwsError.parse`). Messages are AWS's exact texts; the call sites build
+ * them with the helpers at the bottom so that the wording lives in one place.
+ */
+
+export type AwsErrorType =
+  | 'AccessDeniedException'
+  | 'ExpiredIteratorException'
+  | 'ExpiredNextTokenException'
+  | 'IncompleteSignatureException'
+  | 'InternalFailure'
+  | 'InvalidArgumentException'
+  | 'InvalidSignatureException'
+  | 'KMSAccessDeniedException'
+  | 'KMSDisabledException'
+  | 'KMSInvalidStateException'
+  | 'KMSNotFoundException'
+  | 'LimitExceededException'
+  | 'MissingAuthenticationTokenException'
+  | 'ProvisionedThroughputExceededException'
+  | 'ResourceInUseException'
+  | 'ResourceNotFoundException'
+  | 'SerializationException'
+  | 'ServiceUnavailableException'
+  | 'UnknownOperationException'
+  | 'UnrecognizedClientException'
+  | 'ValidationException'
+  | 'InvalidRequestException'
+  | 'ConcurrentModificationException'
+  | 'InvalidKMSResourceException';
+
+/** HTTP status per `__type`, as AWS answers them (400 unless listed). */
+const statusByType: Partial<Record<AwsErrorType, number>> = {
+  AccessDeniedException: 400,
+  IncompleteSignatureException: 403,
+  InvalidSignatureException: 403,
+  MissingAuthenticationTokenException: 403,
+  UnrecognizedClientException: 403,
+  InternalFailure: 500,
+  ServiceUnavailableException: 503,
+};
+
+/** An error that AWS would answer with; `type` is the wire `__type`. */
+export class AwsError extends Error {
+  readonly status: number;
+  constructor(
+    readonly type: AwsErrorType,
+    message?: string,
+    status?: number,
+  ) {
+    super(message ?? type);
+    this.name = type;
+    this.status = status ?? statusByType[type] ?? 400;
+    this.hasMessage = message !== undefined;
+  }
+  readonly hasMessage: boolean;
+
+  /** The body AWS sends: `{__type, message}` (message left out where AWS sends none). */
+  toWire(): { __type: string; message?: string } {
+    return this.hasMessage ? { __type: this.type, message: this.message } : { __type: this.type };
+  }
+
+  /**
+   * Parses an error body as SDKs do: strip any `namespace#` prefix and any
+   * `:suffix` from `__type`, read `message` or `Message`.
+   */
+  static parse(status: number, body: unknown, headerType?: string): AwsError {
+    const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+    let type = String(headerType ?? b.__type ?? b.code ?? 'InternalFailure');
+    type = type.split('#').pop()!.split(':')[0]!;
+    const message = typeof b.message === 'string' ? b.message : typeof b.Message === 'string' ? b.Message : undefined;
+    return new AwsError(type as AwsErrorType, message, status);
+  }
+}
+
+/** Our own operating errors: stable `code`, never branch on the message. */
+export class TributaryError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'TributaryError';
+  }
+}
+
+// AWS message builders for Data Streams. Kept here so the gateway and the
+// tests agree on wording; each mirrors a message observed from AWS (and
+// recorded by kinesalite's test-suite, which runs against the real service).
+
+export const streamErrors = {
+  notFound: (stream: string, account: string) =>
+    new AwsError('ResourceNotFoundException', `Stream ${stream} under account ${account} not found.`),
+  alreadyExists: (stream: string, account: string) =>
+    new AwsError('ResourceInUseException', `Stream ${stream} under account ${account} already exists.`),
+  notActive: (stream: string, account: string, status: string) =>
+    new AwsError('ResourceInUseException', `Stream ${stream} under account ${account} not ACTIVE, instead in state ${status}`),
+  shardNotFound: (shardId: string, stream: string, account: string) =>
+    new AwsError('ResourceNotFoundException', `Could not find shard ${shardId} in stream ${stream} under account ${account}.`),
+  shardMissing: (shardId: string, stream: string, account: string) =>
+    new AwsError('ResourceNotFoundException', `Shard ${shardId} in stream ${stream} under account ${account} does not exist`),
+};
