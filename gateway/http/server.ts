@@ -1,0 +1,197 @@
+/**
+ * The gateway's HTTP front door. Every request goes through the same fixed
+ * order: size cap, method, target, content type, parse, (authentication),
+ * shape check, action. The order matters: it is the order in which AWS
+ * reports problems, and it keeps hostile input from reaching the actions.
+ *
+ * Observed AWS behaviour this copies (via kinesalite, which records it):
+ * a non-POST gets an XML AccessDeniedException; a body that is not JSON/CBOR
+ * gets an XML UnknownOperationException with 404; an empty body gets a bare
+ * SerializationException (or UnknownOperationException for an unknown
+ * target); every response carries x-amzn-RequestId.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import http from 'node:http';
+import { CborError, cborDecode } from '../../sdk/protocol/cbor.ts';
+import { AwsError } from '../../sdk/protocol/errors.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import { validateInput, type StructureShape } from './validate.ts';
+import { contentTypeCbor, contentTypeJson, encodeBody, type WireFormat } from './wire.ts';
+
+/** A JSON-RPC service mounted on the front door (Data Streams now; Firehose and Analytics later). */
+export interface RpcService {
+  targetPrefix: string;
+  actions: Record<string, { shape: StructureShape; handle(input: Record<string, unknown>): unknown }>;
+}
+
+export interface FrontDoorOptions {
+  services: RpcService[];
+  /** Larger bodies are refused with 413 before they are buffered whole. */
+  requestBytesMax: number;
+  log: Logger;
+  metrics: Metrics;
+  /** Extra GET routes (metrics, health). */
+  routes?: Record<string, (req: http.IncomingMessage, res: http.ServerResponse) => void>;
+}
+
+/** AWS refuses request bodies beyond this; PutRecords' 5 MiB of data is about 6.7 MiB as base64 JSON. */
+export const requestBytesMaxDefault = 8 * 1024 * 1024;
+
+export function createFrontDoor(options: FrontDoorOptions): http.RequestListener {
+  const targets = new Map<string, RpcService['actions'][string] & { service: string; action: string }>();
+  for (const svc of options.services) {
+    for (const [action, impl] of Object.entries(svc.actions)) targets.set(`${svc.targetPrefix}.${action}`, { ...impl, service: svc.targetPrefix, action });
+  }
+  const { log, metrics } = options;
+
+  return (req, res) => {
+    const started = process.hrtime.bigint();
+    const requestId = randomUUID();
+    res.setHeader('x-amzn-RequestId', requestId);
+    res.setHeader('x-amz-id-2', randomBytes(54).toString('base64'));
+    req.on('error', (err) => log.debug('request stream error', { requestId, err: err.message }));
+
+    if (req.method === 'GET' && options.routes) {
+      const route = options.routes[(req.url ?? '/').split('?')[0]!];
+      if (route) return route(req, res);
+    }
+
+    // 1. Size cap: refuse before buffering when the length is declared...
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > options.requestBytesMax) return refuseTooLarge(req, res);
+
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let refused = false;
+    req.on('data', (chunk: Buffer) => {
+      if (refused) return;
+      size += chunk.length;
+      // ...and as soon as a chunked body passes the cap.
+      if (size > options.requestBytesMax) {
+        refused = true;
+        chunks.length = 0;
+        refuseTooLarge(req, res);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (refused) return;
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      handle(req, res, body, requestId, started).catch((err) => {
+        log.error('unhandled gateway error', { requestId, err: String((err as Error)?.stack ?? err) });
+        if (!res.headersSent) sendAwsError(res, 'json', new AwsError('InternalFailure', undefined, 500));
+      });
+    });
+  };
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, requestId: string, started: bigint): Promise<void> {
+    // 2. Method.
+    if (req.method === 'OPTIONS' && req.headers.origin) return sendCorsPreflight(req, res);
+    if (req.headers.origin) {
+      res.setHeader('Access-Control-Allow-Origin', '*');
+      res.setHeader('Access-Control-Expose-Headers', 'x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,x-amzn-ErrorMessage,Date');
+    }
+    if (req.method !== 'POST') return sendXmlError(res, 403, 'AccessDeniedException', 'Unable to determine service/operation name to be authorized');
+
+    // 3. Target and content type.
+    const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const format: WireFormat | undefined = contentType === contentTypeJson ? 'json' : contentType === contentTypeCbor ? 'cbor' : undefined;
+    const targetHeader = String(req.headers['x-amz-target'] ?? '');
+    const target = targets.get(targetHeader);
+    const [service, operation] = targetHeader.split('.');
+    if (!body.length) {
+      return sendAwsError(res, format ?? 'cbor', new AwsError(target ? 'SerializationException' : 'UnknownOperationException'));
+    }
+    if (!format) {
+      if (contentType === 'application/json') {
+        return sendJsonRaw(res, 404, { Output: { __type: 'com.amazon.coral.service#UnknownOperationException' }, Version: '1.0' });
+      }
+      if (!service || !operation) return sendXmlError(res, 403, 'AccessDeniedException', 'Unable to determine service/operation name to be authorized');
+      return sendXmlError(res, 404, 'UnknownOperationException');
+    }
+
+    // 4. Parse.
+    let input: unknown;
+    try {
+      input = format === 'cbor' ? cborDecode(body) : JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      if (!(err instanceof SyntaxError) && !(err instanceof CborError)) throw err;
+      input = undefined;
+    }
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      return sendAwsError(res, format, new AwsError('SerializationException'));
+    }
+    if (!target) return sendAwsError(res, format, new AwsError('UnknownOperationException'));
+
+    // 5. Authentication arrives with SigV4 verification (see docs/security.md).
+
+    // 6. Shape check, then 7. the action.
+    let outcome = 'ok';
+    try {
+      const checked = validateInput(target.shape, input);
+      const output = await target.handle(checked);
+      sendBody(res, format, 200, output ?? {});
+    } catch (err) {
+      if (!(err instanceof AwsError)) {
+        log.error('action failed', { requestId, action: target.action, err: String((err as Error)?.stack ?? err) });
+        err = new AwsError('InternalFailure', undefined, 500);
+      }
+      outcome = (err as AwsError).type;
+      sendAwsError(res, format, err as AwsError);
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.requests.inc({ service: target.service, action: target.action, outcome });
+      metrics.requestSeconds.observe({ action: target.action }, seconds);
+    }
+  }
+}
+
+function sendBody(res: http.ServerResponse, format: WireFormat, status: number, value: unknown): void {
+  const body = encodeBody(format, value);
+  res.writeHead(status, { 'Content-Type': format === 'cbor' ? contentTypeCbor : contentTypeJson, 'Content-Length': body.length });
+  res.end(body);
+}
+
+export function sendAwsError(res: http.ServerResponse, format: WireFormat, err: AwsError): void {
+  res.setHeader('x-amzn-ErrorType', err.type);
+  sendBody(res, format, err.status, err.toWire());
+}
+
+function sendJsonRaw(res: http.ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function sendXmlError(res: http.ServerResponse, status: number, type: string, message?: string): void {
+  const body = message === undefined ? `<${type}/>\n` : `<${type}>\n  <Message>${message}</Message>\n</${type}>\n`;
+  res.writeHead(status, { 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function refuseTooLarge(req: http.IncomingMessage, res: http.ServerResponse): void {
+  // Answer at once and stop reading: the rest of the body never reaches memory.
+  if (req.httpVersionMajor === 2) {
+    res.writeHead(413, { 'Content-Length': 0 });
+    res.end();
+    // Closing the stream (not the session) refuses the rest of this body only.
+    (req as unknown as { stream?: { close(code?: number): void } }).stream?.close(0x8);
+    return;
+  }
+  res.writeHead(413, { Connection: 'close', 'Content-Length': 0 });
+  res.end();
+  setTimeout(() => req.socket.destroy(), 1000).unref();
+}
+
+function sendCorsPreflight(req: http.IncomingMessage, res: http.ServerResponse): void {
+  res.setHeader('Access-Control-Allow-Origin', '*');
+  const h = req.headers['access-control-request-headers'];
+  const m = req.headers['access-control-request-method'];
+  if (h) res.setHeader('Access-Control-Allow-Headers', h);
+  if (m) res.setHeader('Access-Control-Allow-Methods', m);
+  res.setHeader('Access-Control-Max-Age', '172800');
+  res.writeHead(200, { 'Content-Length': 0 });
+  res.end();
+}

@@ -1,0 +1,51 @@
+/**
+ * Response bodies in the two AWS JSON-RPC encodings. Actions return plain
+ * values with Buffers for blobs and Dates for timestamps; JSON writes those
+ * as base64 strings and epoch seconds, CBOR as byte strings and tag 1.
+ */
+import { cborEncode } from '../../sdk/protocol/cbor.ts';
+
+export const contentTypeJson = 'application/x-amz-json-1.1';
+export const contentTypeCbor = 'application/x-amz-cbor-1.1';
+
+export type WireFormat = 'json' | 'cbor';
+
+export function encodeBody(format: WireFormat, value: unknown): Buffer {
+  return format === 'cbor' ? cborEncode(value) : Buffer.from(toJsonText(value), 'utf8');
+}
+
+/** JSON text with AWS's blob and timestamp conventions, without a replacer's per-key overhead. */
+export function toJsonText(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'bigint':
+      return value.toString();
+    case 'object':
+      break;
+    default:
+      return 'null';
+  }
+  if (Buffer.isBuffer(value)) return '"' + value.toString('base64') + '"';
+  if (value instanceof Uint8Array) return '"' + Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') + '"';
+  if (value instanceof Date) return String(value.getTime() / 1000);
+  if (Array.isArray(value)) {
+    let s = '[';
+    for (let i = 0; i < value.length; i++) s += (i ? ',' : '') + toJsonText(value[i]);
+    return s + ']';
+  }
+  let s = '{';
+  let first = true;
+  for (const key in value as Record<string, unknown>) {
+    const v = (value as Record<string, unknown>)[key];
+    if (v === undefined) continue;
+    s += (first ? '' : ',') + JSON.stringify(key) + ':' + toJsonText(v);
+    first = false;
+  }
+  return s + '}';
+}

@@ -1,0 +1,68 @@
+/**
+ * Prometheus metrics in the text exposition format (counters, gauges and
+ * histograms with labels), served at GET /metrics. Small on purpose: no
+ * dependency, and recording is a map lookup and an add.
+ */
+type Labels = Record<string, string>;
+
+const key = (labels: Labels) => Object.keys(labels).sort().map((k) => `${k}="${labels[k]!.replace(/["\\\n]/g, '_')}"`).join(',');
+
+class Counter {
+  readonly values = new Map<string, number>();
+  constructor(readonly name: string, readonly help: string, readonly kind: 'counter' | 'gauge' = 'counter') {}
+  inc(labels: Labels = {}, n = 1): void {
+    const k = key(labels);
+    this.values.set(k, (this.values.get(k) ?? 0) + n);
+  }
+  set(labels: Labels, n: number): void {
+    this.values.set(key(labels), n);
+  }
+  render(): string {
+    let s = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} ${this.kind}\n`;
+    for (const [k, v] of this.values) s += `${this.name}${k ? `{${k}}` : ''} ${v}\n`;
+    return s;
+  }
+}
+
+class Histogram {
+  private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
+  constructor(readonly name: string, readonly help: string, readonly buckets: number[]) {}
+  observe(labels: Labels, v: number): void {
+    const k = key(labels);
+    let s = this.series.get(k);
+    if (!s) {
+      s = { counts: new Array(this.buckets.length).fill(0), sum: 0, count: 0 };
+      this.series.set(k, s);
+    }
+    for (let i = 0; i < this.buckets.length; i++) if (v <= this.buckets[i]!) s.counts[i]!++;
+    s.sum += v;
+    s.count++;
+  }
+  render(): string {
+    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} histogram\n`;
+    for (const [k, s] of this.series) {
+      const sep = k ? ',' : '';
+      this.buckets.forEach((b, i) => (out += `${this.name}_bucket{${k}${sep}le="${b}"} ${s.counts[i]}\n`));
+      out += `${this.name}_bucket{${k}${sep}le="+Inf"} ${s.count}\n`;
+      out += `${this.name}_sum${k ? `{${k}}` : ''} ${s.sum}\n${this.name}_count${k ? `{${k}}` : ''} ${s.count}\n`;
+    }
+    return out;
+  }
+}
+
+export class Metrics {
+  readonly requests = new Counter('tributary_requests_total', 'API requests by service, action and outcome (ok or the error type).');
+  readonly requestSeconds = new Histogram('tributary_request_duration_seconds', 'API request latency.', [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
+  readonly incomingRecords = new Counter('tributary_streams_incoming_records_total', 'Records accepted by PutRecord/PutRecords, by stream.');
+  readonly incomingBytes = new Counter('tributary_streams_incoming_bytes_total', 'Data bytes accepted, by stream.');
+  readonly outgoingRecords = new Counter('tributary_streams_outgoing_records_total', 'Records returned by GetRecords, by stream.');
+  readonly outgoingBytes = new Counter('tributary_streams_outgoing_bytes_total', 'Data bytes returned by GetRecords, by stream.');
+  readonly throttled = new Counter('tributary_streams_throttled_total', 'Requests or records refused by the per-shard limits, by stream and direction.');
+  readonly openShards = new Counter('tributary_streams_open_shards', 'Open shards, by stream.', 'gauge');
+
+  render(): string {
+    return [this.requests, this.requestSeconds, this.incomingRecords, this.incomingBytes, this.outgoingRecords, this.outgoingBytes, this.throttled, this.openShards]
+      .map((m) => m.render())
+      .join('');
+  }
+}

@@ -1,0 +1,46 @@
+/** The Data Streams action table: `X-Amz-Target: Kinesis_20131202.<name>`. */
+import type { StreamsAction } from '../shapes.ts';
+import { describeLimits, disableEnhancedMonitoring, enableEnhancedMonitoring, updateStreamMode } from './account.ts';
+import { createStream } from './create-stream.ts';
+import { deleteStream } from './delete-stream.ts';
+import { describeStream } from './describe-stream.ts';
+import { describeStreamSummary } from './describe-stream-summary.ts';
+import { startStreamEncryption, stopStreamEncryption } from './encryption.ts';
+import { getRecords } from './get-records.ts';
+import { getShardIterator } from './get-shard-iterator.ts';
+import { listShards } from './list-shards.ts';
+import { listStreams } from './list-streams.ts';
+import { putRecord } from './put-record.ts';
+import { putRecords } from './put-records.ts';
+import { mergeShards, splitShard, updateShardCount } from './reshard.ts';
+import { decreaseStreamRetentionPeriod, increaseStreamRetentionPeriod } from './retention.ts';
+import { addTagsToStream, listTagsForStream, removeTagsFromStream } from './tags.ts';
+
+export const streamsTargetPrefix = 'Kinesis_20131202';
+
+export const streamsActions: Record<string, StreamsAction> = {
+  AddTagsToStream: addTagsToStream,
+  CreateStream: createStream,
+  DecreaseStreamRetentionPeriod: decreaseStreamRetentionPeriod,
+  DeleteStream: deleteStream,
+  DescribeLimits: describeLimits,
+  DescribeStream: describeStream,
+  DescribeStreamSummary: describeStreamSummary,
+  DisableEnhancedMonitoring: disableEnhancedMonitoring,
+  EnableEnhancedMonitoring: enableEnhancedMonitoring,
+  GetRecords: getRecords,
+  GetShardIterator: getShardIterator,
+  IncreaseStreamRetentionPeriod: increaseStreamRetentionPeriod,
+  ListShards: listShards,
+  ListStreams: listStreams,
+  ListTagsForStream: listTagsForStream,
+  MergeShards: mergeShards,
+  PutRecord: putRecord,
+  PutRecords: putRecords,
+  RemoveTagsFromStream: removeTagsFromStream,
+  SplitShard: splitShard,
+  StartStreamEncryption: startStreamEncryption,
+  StopStreamEncryption: stopStreamEncryption,
+  UpdateShardCount: updateShardCount,
+  UpdateStreamMode: updateStreamMode,
+};

@@ -1,0 +1,32 @@
+import { AwsError } from '../../../sdk/protocol/errors.ts';
+import { parseSequenceNumber } from '../../../sdk/protocol/streams/sequence-number.ts';
+import { HashKey, PartitionKey, SequenceNumber, streamTarget, structure, type StreamsAction } from '../shapes.ts';
+import { putEntries, routeEntries, type PutEntry } from '../write-path.ts';
+import { requireWritable } from './common.ts';
+import { checkRecordSize, dataShape } from './put-records.ts';
+
+export const putRecord: StreamsAction = {
+  shape: structure({
+    SequenceNumberForOrdering: SequenceNumber,
+    PartitionKey: { ...PartitionKey, required: true },
+    ExplicitHashKey: HashKey,
+    Data: { ...dataShape, required: true },
+    ...streamTarget,
+  }),
+  async handle({ registry }, input) {
+    const rt = registry.resolve(input);
+    requireWritable(registry, rt);
+    checkRecordSize(rt, [input.Data as Buffer], false);
+    const ordering = input.SequenceNumberForOrdering as string | undefined;
+    if (ordering !== undefined && ordering !== '0' && !parseSequenceNumber(ordering)) {
+      throw new AwsError('InvalidArgumentException', `ExclusiveMinimumSequenceNumber ${ordering} used in PutRecord on stream ${rt.meta.name} under account ${registry.accountId} is invalid.`);
+    }
+    // Sequence numbers already increase strictly per shard, which is the ordering
+    // SequenceNumberForOrdering asks for; a valid one needs no further action.
+    const entry = input as unknown as PutEntry;
+    const shards = routeEntries(rt, [entry]);
+    const [result] = await putEntries(registry, rt, [entry], shards);
+    if (result && 'ErrorCode' in result) throw new AwsError('ProvisionedThroughputExceededException', result.ErrorMessage);
+    return { ...result, EncryptionType: rt.meta.encryption.type };
+  },
+};

@@ -1,0 +1,57 @@
+import { AwsError } from '../../../sdk/protocol/errors.ts';
+import * as limits from '../../../sdk/protocol/streams/limits.ts';
+import type { Shape } from '../../http/validate.ts';
+import type { StreamRuntime } from '../model.ts';
+import { HashKey, PartitionKey, streamTarget, structure, type StreamsAction } from '../shapes.ts';
+import { putEntries, routeEntries, type PutEntry } from '../write-path.ts';
+import { requireWritable } from './common.ts';
+
+/** The model allows 10 MiB blobs; each stream's MaxRecordSizeInKiB (default 1 MiB) is checked after. */
+export const dataShape = { type: 'blob', min: 0, max: 10 * 1024 * 1024 } as const satisfies Shape;
+
+/** Per-stream record size, worded as the model constraint AWS reports for the default 1 MiB. */
+export function checkRecordSize(rt: StreamRuntime, data: Buffer[], inList: boolean): void {
+  const max = rt.meta.maxRecordSizeKiB * 1024;
+  const errors: string[] = [];
+  data.forEach((d, i) => {
+    if (d.length > max && errors.length < 10) {
+      const at = inList ? `records.${i + 1}.member.data` : 'data';
+      errors.push(`Value 'java.nio.HeapByteBuffer[pos=0 lim=${d.length} cap=${d.length}]' at '${at}' failed to satisfy constraint: Member must have length less than or equal to ${max}`);
+    }
+  });
+  if (errors.length) {
+    throw new AwsError('ValidationException', `${errors.length} validation error${errors.length > 1 ? 's' : ''} detected: ${errors.join('; ')}`);
+  }
+}
+
+export const putRecords: StreamsAction = {
+  shape: structure({
+    Records: {
+      type: 'list',
+      required: true,
+      min: 1,
+      max: limits.putRecordsEntriesMax,
+      memberStr: 'com.amazonaws.kinesis.v20131202.PutRecordsRequestEntry@c965e310',
+      member: structure({
+        PartitionKey: { ...PartitionKey, required: true },
+        ExplicitHashKey: HashKey,
+        Data: { ...dataShape, required: true },
+      }),
+    },
+    ...streamTarget,
+  }),
+  async handle({ registry }, input) {
+    const rt = registry.resolve(input);
+    requireWritable(registry, rt);
+    const records = input.Records as PutEntry[];
+    checkRecordSize(rt, records.map((r) => r.Data), true);
+    let total = 0;
+    for (const r of records) total += r.Data.length + Buffer.byteLength(r.PartitionKey);
+    if (total > limits.putRecordsBytesMax) throw new AwsError('InvalidArgumentException', 'Records size exceeds 5 MB limit');
+    const shards = routeEntries(rt, records);
+    const results = await putEntries(registry, rt, records, shards);
+    let failed = 0;
+    for (const r of results) if ('ErrorCode' in r) failed++;
+    return { FailedRecordCount: failed, Records: results, EncryptionType: rt.meta.encryption.type };
+  },
+};

@@ -1,0 +1,325 @@
+/**
+ * The Data Streams state: every stream's metadata (persisted atomically on
+ * each change), its shards' logs, status transitions, resharding and
+ * retention. Actions call into this; it knows nothing of HTTP.
+ */
+import { randomBytes } from 'node:crypto';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { AwsError, streamErrors } from '../../sdk/protocol/errors.ts';
+import { evenHashKeyRanges, hashKeyToBigInt } from '../../sdk/protocol/streams/hash-key.ts';
+import * as limits from '../../sdk/protocol/streams/limits.ts';
+import { LocalShardLog } from '../storage/local/shard-log.ts';
+import type { FsyncPolicy, MetadataStore, ShardLog } from '../storage/types.ts';
+import type { Logger } from '../log.ts';
+import { RecordCipher } from './encryption.ts';
+import { IteratorCodec } from './iterator.ts';
+import { ShardRuntime, StreamRuntime, type ShardMeta, type StreamMeta, type StreamMode } from './model.ts';
+
+export interface StreamsConfig {
+  dataDir: string;
+  accountId: string;
+  region: string;
+  fsync: FsyncPolicy;
+  segmentBytesMax: number;
+  segmentAgeMsMax: number;
+  /** Enforce per-shard throughput limits (ProvisionedThroughputExceededException). */
+  enforceLimits: boolean;
+  shardLimit: number;
+  onDemandStreamCountLimit: number;
+  /** How long CREATING lasts before ACTIVE. */
+  createDelayMs: number;
+  /** How long UPDATING lasts after a reshard or mode change. */
+  updateDelayMs: number;
+  /** How long DELETING lasts before the stream is gone. */
+  deleteDelayMs: number;
+  retentionCheckIntervalMs: number;
+}
+
+interface MetadataDoc {
+  version: 1;
+  streams: StreamMeta[];
+}
+
+export class StreamRegistry {
+  private streams = new Map<string, StreamRuntime>();
+  private saving: Promise<void> = Promise.resolve();
+  private retentionTimer: NodeJS.Timeout | undefined;
+  readonly iterators: IteratorCodec;
+  readonly cipher: RecordCipher;
+  readonly now: () => number;
+
+  private constructor(
+    readonly config: StreamsConfig,
+    private readonly store: MetadataStore<MetadataDoc>,
+    secrets: { iteratorKey: Buffer; masterKey: Buffer },
+    readonly log: Logger,
+    now?: () => number,
+  ) {
+    this.iterators = new IteratorCodec(secrets.iteratorKey);
+    this.cipher = new RecordCipher(secrets.masterKey);
+    this.now = now ?? Date.now;
+  }
+
+  static async open(
+    config: StreamsConfig,
+    store: MetadataStore<MetadataDoc>,
+    secrets: { iteratorKey: Buffer; masterKey: Buffer },
+    log: Logger,
+  ): Promise<StreamRegistry> {
+    const reg = new StreamRegistry(config, store, secrets, log);
+    const doc = await store.load();
+    for (const meta of doc?.streams ?? []) {
+      if (meta.status === 'DELETING') {
+        await fsp.rm(reg.streamDir(meta), { recursive: true, force: true });
+        continue;
+      }
+      // A transition cut short by a restart completes now.
+      if (meta.status === 'CREATING' || meta.status === 'UPDATING') meta.status = 'ACTIVE';
+      delete meta.statusUntilMs;
+      const rt = new StreamRuntime(meta);
+      for (const shard of meta.shards) rt.shards.push(new ShardRuntime(shard, await reg.openLog(meta, shard), reg.now()));
+      rt.reindex();
+      reg.streams.set(meta.name, rt);
+    }
+    await reg.persist();
+    reg.retentionTimer = setInterval(() => void reg.enforceRetention(), config.retentionCheckIntervalMs);
+    reg.retentionTimer.unref();
+    return reg;
+  }
+
+  get accountId(): string {
+    return this.config.accountId;
+  }
+
+  arnOf(name: string): string {
+    return `arn:aws:kinesis:${this.config.region}:${this.config.accountId}:stream/${name}`;
+  }
+
+  private streamDir(meta: StreamMeta): string {
+    return path.join(this.config.dataDir, 'streams', meta.dir);
+  }
+
+  private async openLog(meta: StreamMeta, shard: ShardMeta): Promise<ShardLog> {
+    const dir = path.join(this.streamDir(meta), `shard-${String(shard.index).padStart(6, '0')}`);
+    return LocalShardLog.open(dir, {
+      fsync: this.config.fsync,
+      segmentBytesMax: this.config.segmentBytesMax,
+      segmentAgeMsMax: this.config.segmentAgeMsMax,
+      onProblem: (p) => this.log.warn('shard log repaired', { stream: meta.name, shard: shard.index, ...p }),
+    });
+  }
+
+  /** Saves the metadata document; saves are serialised and each reflects all changes before it. */
+  persist(): Promise<void> {
+    const next = this.saving.then(() =>
+      this.store.save({ version: 1, streams: [...this.streams.values()].map((s) => s.meta) }),
+    );
+    this.saving = next.catch(() => {});
+    return next;
+  }
+
+  list(): StreamRuntime[] {
+    return [...this.streams.values()].sort((a, b) => (a.meta.name < b.meta.name ? -1 : a.meta.name > b.meta.name ? 1 : 0));
+  }
+
+  /**
+   * Resolves StreamName / StreamARN as every action takes them. Either names
+   * the stream; when both are given they must agree.
+   */
+  resolve(input: { StreamName?: unknown; StreamARN?: unknown }): StreamRuntime {
+    const name = this.nameOf(input);
+    const s = this.streams.get(name);
+    if (!s) throw streamErrors.notFound(name, this.accountId);
+    return s;
+  }
+
+  nameOf(input: { StreamName?: unknown; StreamARN?: unknown }): string {
+    const byName = input.StreamName as string | undefined;
+    const arn = input.StreamARN as string | undefined;
+    let byArn: string | undefined;
+    if (arn !== undefined) {
+      const m = /^arn:aws[a-z-]*:kinesis:([a-z0-9-]*):(\d{12}):stream\/(.+)$/.exec(arn);
+      if (!m || m[2] !== this.accountId || m[1] !== this.config.region) {
+        // An ARN of another account or Region names a stream that is not here.
+        throw streamErrors.notFound(m?.[3] ?? arn, m?.[2] ?? this.accountId);
+      }
+      byArn = m[3];
+    }
+    if (byName !== undefined && byArn !== undefined && byName !== byArn) {
+      throw new AwsError('InvalidArgumentException', `StreamARN ${arn} does not match StreamName ${byName}.`);
+    }
+    const name = byName ?? byArn;
+    if (name === undefined) throw new AwsError('InvalidArgumentException', 'Either StreamName or StreamARN must be provided.');
+    return name;
+  }
+
+  openShardCount(): number {
+    let n = 0;
+    for (const s of this.streams.values()) if (s.meta.status !== 'DELETING') n += s.openShards.length;
+    return n;
+  }
+
+  onDemandStreamCount(): number {
+    let n = 0;
+    for (const s of this.streams.values()) if (s.meta.mode === 'ON_DEMAND' && s.meta.status !== 'DELETING') n++;
+    return n;
+  }
+
+  shardLimitError(additional: number): AwsError {
+    return new AwsError(
+      'LimitExceededException',
+      `This request would exceed the shard limit for the account ${this.accountId} in ${this.config.region}. ` +
+        `Current shard count for the account: ${this.openShardCount()}. Limit: ${this.config.shardLimit}. ` +
+        `Number of additional shards that would have resulted from this request: ${additional}. ` +
+        'Refer to the AWS Service Limits page (http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) ' +
+        'for current limits and how to request higher limits.',
+    );
+  }
+
+  async create(name: string, shardCount: number, mode: StreamMode, tags: Record<string, string>, maxRecordSizeKiB: number): Promise<void> {
+    if (this.streams.has(name)) throw streamErrors.alreadyExists(name, this.accountId);
+    if (this.openShardCount() + shardCount > this.config.shardLimit) throw this.shardLimitError(shardCount);
+    const now = this.now();
+    const createdMs = Math.floor(now / 1000) * 1000;
+    const meta: StreamMeta = {
+      name,
+      dir: `${name}-${createdMs}-${randomBytes(4).toString('hex')}`,
+      createdMs,
+      status: 'CREATING',
+      mode,
+      retentionHours: limits.retentionHoursDefault,
+      encryption: { type: 'NONE' },
+      keyIds: [],
+      shardLevelMetrics: [],
+      tags: { ...tags },
+      nextShardIndex: shardCount,
+      shards: evenHashKeyRanges(shardCount).map((r, index) => ({
+        index,
+        startingHashKey: r.start.toString(),
+        endingHashKey: r.end.toString(),
+        createdMs,
+      })),
+      maxRecordSizeKiB,
+    };
+    const rt = new StreamRuntime(meta);
+    this.streams.set(name, rt);
+    try {
+      for (const shard of meta.shards) rt.shards.push(new ShardRuntime(shard, await this.openLog(meta, shard), now));
+      rt.reindex();
+      await this.persist();
+    } catch (err) {
+      this.streams.delete(name);
+      for (const s of rt.shards) await s.log.destroy();
+      throw err;
+    }
+    this.transition(rt, this.config.createDelayMs, 'ACTIVE');
+    this.log.info('stream created', { stream: name, shards: shardCount, mode });
+  }
+
+  /** Puts the stream in a transitional state that ends after `delayMs`. */
+  transition(rt: StreamRuntime, delayMs: number, then: 'ACTIVE' | 'GONE'): void {
+    if (rt.timer) clearTimeout(rt.timer);
+    const finish = async () => {
+      rt.timer = undefined;
+      if (then === 'GONE') await this.finishDelete(rt);
+      else if (this.streams.get(rt.meta.name) === rt) {
+        rt.meta.status = 'ACTIVE';
+        delete rt.meta.statusUntilMs;
+        await this.persist();
+      }
+    };
+    if (delayMs <= 0 && then === 'ACTIVE') {
+      rt.meta.status = 'ACTIVE';
+      return;
+    }
+    rt.meta.statusUntilMs = this.now() + delayMs;
+    rt.timer = setTimeout(() => {
+      finish().catch((err) => this.log.error('stream transition failed', { stream: rt.meta.name, err: String(err) }));
+    }, delayMs);
+    rt.timer.unref();
+  }
+
+  async beginDelete(rt: StreamRuntime): Promise<void> {
+    rt.meta.status = 'DELETING';
+    await this.persist();
+    this.transition(rt, this.config.deleteDelayMs, 'GONE');
+  }
+
+  private async finishDelete(rt: StreamRuntime): Promise<void> {
+    if (this.streams.get(rt.meta.name) !== rt) return;
+    this.streams.delete(rt.meta.name);
+    await this.persist();
+    for (const s of rt.shards) await s.log.close();
+    await fsp.rm(this.streamDir(rt.meta), { recursive: true, force: true });
+    this.log.info('stream deleted', { stream: rt.meta.name });
+  }
+
+  /** Closes `parents` and opens shards for `ranges` (a split or a merge); persists. */
+  async reshard(rt: StreamRuntime, parents: ShardRuntime[], children: Array<{ start: bigint; end: bigint; parent: number; adjacentParent?: number }>): Promise<void> {
+    const now = this.now();
+    const createdMs = Math.floor(now / 1000) * 1000;
+    const newShards: ShardRuntime[] = [];
+    for (const c of children) {
+      const meta: ShardMeta = {
+        index: rt.meta.nextShardIndex++,
+        parentIndex: c.parent,
+        ...(c.adjacentParent !== undefined ? { adjacentParentIndex: c.adjacentParent } : {}),
+        startingHashKey: c.start.toString(),
+        endingHashKey: c.end.toString(),
+        createdMs,
+      };
+      newShards.push(new ShardRuntime(meta, await this.openLog(rt.meta, meta), now));
+    }
+    // Synchronous from here: no append can slip between closing parents and opening children.
+    for (const p of parents) {
+      p.meta.closedMs = now;
+      p.meta.endCounter = p.log.nextCounter;
+    }
+    for (const s of newShards) {
+      rt.meta.shards.push(s.meta);
+      rt.shards.push(s);
+    }
+    rt.reindex();
+    rt.meta.status = 'UPDATING';
+    await this.persist();
+    this.transition(rt, this.config.updateDelayMs, 'ACTIVE');
+    this.log.info('stream resharded', { stream: rt.meta.name, closed: parents.map((p) => p.id), opened: newShards.map((s) => s.id) });
+  }
+
+  /** Drops data past each stream's retention, and closed shards wholly past it. */
+  async enforceRetention(): Promise<void> {
+    const now = this.now();
+    for (const rt of this.streams.values()) {
+      const horizon = now - rt.meta.retentionHours * 3600_000;
+      let changed = false;
+      for (const shard of [...rt.shards]) {
+        await shard.log.trimBefore(horizon);
+        if (!shard.open && shard.meta.closedMs! < horizon) {
+          rt.shards.splice(rt.shards.indexOf(shard), 1);
+          rt.meta.shards = rt.meta.shards.filter((m) => m !== shard.meta);
+          await shard.log.destroy();
+          changed = true;
+        }
+      }
+      if (changed) {
+        rt.reindex();
+        await this.persist();
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    for (const rt of this.streams.values()) {
+      if (rt.timer) clearTimeout(rt.timer);
+      for (const s of rt.shards) await s.log.close();
+    }
+    await this.saving;
+  }
+
+  /** Hash key range size of a shard (for UpdateShardCount's choice of splits and merges). */
+  static width(s: ShardRuntime): bigint {
+    return hashKeyToBigInt(s.endKey) - hashKeyToBigInt(s.startKey) + 1n;
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The write path shared by PutRecord and PutRecords: route each record to its
+ * shard by hash key, apply the per-shard limits, encrypt when the stream is
+ * encrypted, append shard by shard, and answer once every append is durable.
+ */
+import { AwsError } from '../../sdk/protocol/errors.ts';
+import { hashKeyFromDecimal, hashKeyOfPartitionKey } from '../../sdk/protocol/streams/hash-key.ts';
+import type { AppendEntry } from '../storage/types.ts';
+import type { ShardRuntime, StreamRuntime } from './model.ts';
+import type { StreamRegistry } from './registry.ts';
+
+export interface PutEntry {
+  Data: Buffer;
+  PartitionKey: string;
+  ExplicitHashKey?: string;
+}
+
+export type PutResult =
+  | { ShardId: string; SequenceNumber: string }
+  | { ErrorCode: string; ErrorMessage: string };
+
+export function throttledMessage(reg: StreamRegistry, rt: StreamRuntime, shard: ShardRuntime): string {
+  return `Rate exceeded for shard ${shard.id} in stream ${rt.meta.name} under account ${reg.accountId}.`;
+}
+
+/** The shard each entry goes to; a bad ExplicitHashKey fails the whole request, as on AWS. */
+export function routeEntries(rt: StreamRuntime, entries: PutEntry[]): ShardRuntime[] {
+  return entries.map((e) => {
+    let key: Buffer | undefined;
+    if (e.ExplicitHashKey !== undefined) {
+      key = hashKeyFromDecimal(e.ExplicitHashKey);
+      if (!key) {
+        throw new AwsError('InvalidArgumentException', `Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was ${e.ExplicitHashKey}`);
+      }
+    } else key = hashKeyOfPartitionKey(e.PartitionKey);
+    return rt.route(key);
+  });
+}
+
+export async function putEntries(reg: StreamRegistry, rt: StreamRuntime, entries: PutEntry[], shards: ShardRuntime[]): Promise<PutResult[]> {
+  const now = reg.now();
+  const results: PutResult[] = new Array(entries.length);
+  const enc = rt.meta.encryption;
+  let flags = 0;
+  if (enc.type === 'KMS') {
+    let slot = rt.meta.keyIds.indexOf(enc.keyId);
+    if (slot < 0) throw new Error('encryption key slot missing'); // StartStreamEncryption records it
+    flags = slot + 1;
+  }
+  // Group per shard, keeping request order within each shard.
+  const groups = new Map<ShardRuntime, { entries: AppendEntry[]; positions: number[] }>();
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    const shard = shards[i]!;
+    if (reg.config.enforceLimits) {
+      const bytes = e.Data.length + Buffer.byteLength(e.PartitionKey);
+      if (!shard.writeRecords.tryTake(1, now) || !shard.writeBytes.tryTake(bytes, now)) {
+        results[i] = { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: throttledMessage(reg, rt, shard) };
+        continue;
+      }
+    }
+    let g = groups.get(shard);
+    if (!g) {
+      g = { entries: [], positions: [] };
+      groups.set(shard, g);
+    }
+    g.entries.push({ partitionKey: e.PartitionKey, data: flags ? reg.cipher.seal(enc.type === 'KMS' ? enc.keyId : '', e.Data) : e.Data, flags });
+    g.positions.push(i);
+  }
+  const waits: Promise<void>[] = [];
+  for (const [shard, g] of groups) {
+    const r = shard.log.append(g.entries);
+    waits.push(r.durable);
+    const prefix = shard;
+    for (let k = 0; k < g.positions.length; k++) {
+      results[g.positions[k]!] = { ShardId: prefix.id, SequenceNumber: shard.sequenceNumber(r.firstCounter + k, r.arrivalMs) };
+    }
+  }
+  await Promise.all(waits);
+  return results;
+}
