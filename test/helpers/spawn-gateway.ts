@@ -1,0 +1,44 @@
+/** Runs the real `tributary gateway start` CLI as a child process (for crash and CLI tests). */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+
+export const repoRoot = path.resolve(import.meta.dirname, '../..');
+
+export interface SpawnedGateway {
+  child: ChildProcess;
+  url: string;
+  logs: string[];
+  /** Resolves with the exit code (or signal name). */
+  exited: Promise<number | string>;
+}
+
+export async function spawnGateway(args: string[]): Promise<SpawnedGateway> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bin/tributary.ts'), 'gateway', 'start', '--port', '0', ...args], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not start: ${logs.join('\n')}`)), 30_000);
+    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      logs.push(line);
+      try {
+        const entry = JSON.parse(line) as { msg?: string; url?: string };
+        if (entry.msg === 'gateway listening' && entry.url) {
+          clearTimeout(timer);
+          resolve(entry.url);
+        }
+      } catch {
+        // Not a log line; kept in `logs` for diagnosis.
+      }
+    });
+    readline.createInterface({ input: child.stderr! }).on('line', (line) => logs.push(line));
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited (${code}) before listening: ${logs.join('\n')}`));
+    });
+  });
+  return { child, url, logs, exited };
+}
