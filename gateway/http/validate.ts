@@ -47,13 +47,26 @@ export function validateInput(shape: StructureShape, input: unknown): Record<str
   return value;
 }
 
+const lowerFirst = (s: string) => s[0]!.toLowerCase() + s.slice(1);
+
+/** Member lists, computed once per shape: validation runs per record on the hot path. */
+const memberCache = new WeakMap<StructureShape, Array<[string, Shape, string]>>();
+function membersOf(shape: StructureShape): Array<[string, Shape, string]> {
+  let m = memberCache.get(shape);
+  if (!m) {
+    m = Object.entries(shape.members).map(([k, v]) => [k, v, lowerFirst(k)]);
+    memberCache.set(shape, m);
+  }
+  return m;
+}
+
 function checkStructure(shape: StructureShape, val: unknown): Record<string, unknown> {
   const src = val as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(shape.members)) {
+  for (const [key, member] of membersOf(shape)) {
     const v = src[key];
     if (v === null || v === undefined) continue;
-    const checked = checkType(shape.members[key]!, v);
+    const checked = checkType(member, v);
     if (checked !== undefined) out[key] = checked;
   }
   return out;
@@ -167,12 +180,13 @@ function fullMatch(pattern: string): RegExp {
   return re;
 }
 
-const lowerFirst = (s: string) => s[0]!.toLowerCase() + s.slice(1);
 
 function checkConstraints(shape: StructureShape, value: Record<string, unknown>, parent: string, errors: string[]): void {
-  for (const [key, member] of Object.entries(shape.members)) {
-    const path = (parent ? parent + '.' : '') + lowerFirst(key);
-    checkMember(member, value[key], path, errors);
+  for (const [key, member, wireName] of membersOf(shape)) {
+    const v = value[key];
+    // Paths are built only for members that can fail, keeping the per-record cost low.
+    if ((v === undefined || v === null) && !member.required) continue;
+    checkMember(member, v, parent ? `${parent}.${wireName}` : wireName, errors);
   }
 }
 
@@ -189,7 +203,10 @@ function checkMember(shape: Shape, v: unknown, path: string, errors: string[]): 
       const s = v as string;
       if (shape.enum && !shape.enum.includes(s)) fail(`Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
       if (shape.pattern !== undefined && !fullMatch(shape.pattern).test(s)) fail(`Member must satisfy regular expression pattern: ${shape.pattern}`);
-      lengthChecks(shape, [...s].length, fail);
+      // Lengths count code points; UTF-16 length is an upper bound, so the exact
+      // count is needed only near the limits.
+      const n = (shape.max !== undefined && s.length > shape.max) || (shape.min !== undefined && s.length < 2 * shape.min) ? [...s].length : s.length;
+      lengthChecks(shape, n, fail);
       return;
     }
     case 'integer':

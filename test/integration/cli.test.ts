@@ -31,7 +31,7 @@ describe('tributary CLI', () => {
     const dir = tempDir('trb-cfg-');
     const file = path.join(dir, 'gateway.yaml');
     fs.writeFileSync(file, 'gateway:\n  port: 4567\nstorage:\n  fsync: sometimes\n');
-    const err = await cli('gateway', 'check-config', file).catch((e: { stderr: string; code: number }) => e);
+    const err = (await cli('gateway', 'check-config', file).catch((e: unknown) => e)) as { stderr: string; code: number };
     expect(err.code).toBe(2);
     expect(err.stderr).toBe(`tributary: ${file}:4: storage.fsync must be always, never or interval:<ms> (got "sometimes")\n`);
     const { stdout } = await cli('gateway', 'check-config', path.join(repoRoot, 'configs/gateway.example.yaml'));
