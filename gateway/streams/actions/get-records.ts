@@ -11,7 +11,7 @@ export const getRecords: StreamsAction = {
     StreamARN,
     StreamId,
   }),
-  async handle({ registry }, input) {
+  async handle({ registry, metrics }, input) {
     const it = registry.iterators.decode(input.ShardIterator as string);
     if (!it) throw new AwsError('InvalidArgumentException', 'Invalid ShardIterator.');
     const now = registry.now();
@@ -33,6 +33,7 @@ export const getRecords: StreamsAction = {
     if (!rt || !shard) throw streamErrors.shardMissing(shardIdOf(it.shardIndex), it.streamName, acct);
     if (registry.config.enforceLimits && (!shard.readBytes.available(now) || !shard.readCalls.tryTake(1, now))) {
       // The read-side wording AWS has used since 2023 (captured in public bug reports).
+      metrics.throttled.inc({ stream: rt.meta.name, direction: 'read' });
       throw new AwsError('ProvisionedThroughputExceededException', `Rate exceeded for Shard - ${acct}/${rt.meta.name}/${shard.id}`);
     }
     const limit = (input.Limit as number | undefined) ?? limits.getRecordsLimitMax;
@@ -59,6 +60,8 @@ export const getRecords: StreamsAction = {
       };
     });
     if (registry.config.enforceLimits) shard.readBytes.charge(bytes, now);
+    metrics.outgoingRecords.inc({ stream: rt.meta.name }, records.length);
+    metrics.outgoingBytes.inc({ stream: rt.meta.name }, bytes);
     const last = read.records.at(-1);
     const caughtUp = read.nextCounter >= shard.log.durableCounter;
     const millisBehindLatest = caughtUp || !last ? 0 : Math.max(0, now - last.arrivalMs);

@@ -13,7 +13,7 @@ export const putRecord: StreamsAction = {
     Data: { ...dataShape, required: true },
     ...streamTarget,
   }),
-  async handle({ registry }, input) {
+  async handle({ registry, metrics }, input) {
     const rt = registry.resolve(input);
     requireWritable(registry, rt);
     checkRecordSize(rt, [input.Data as Buffer], false);
@@ -26,7 +26,13 @@ export const putRecord: StreamsAction = {
     const entry = input as unknown as PutEntry;
     const shards = routeEntries(rt, [entry]);
     const [result] = await putEntries(registry, rt, [entry], shards);
-    if (result && 'ErrorCode' in result) throw new AwsError('ProvisionedThroughputExceededException', result.ErrorMessage);
+    const stream = { stream: rt.meta.name };
+    if (result && 'ErrorCode' in result) {
+      metrics.throttled.inc({ ...stream, direction: 'write' });
+      throw new AwsError('ProvisionedThroughputExceededException', result.ErrorMessage);
+    }
+    metrics.incomingRecords.inc(stream);
+    metrics.incomingBytes.inc(stream, entry.Data.length);
     return { ...result, EncryptionType: rt.meta.encryption.type };
   },
 };

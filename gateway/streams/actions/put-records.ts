@@ -40,7 +40,7 @@ export const putRecords: StreamsAction = {
     },
     ...streamTarget,
   }),
-  async handle({ registry }, input) {
+  async handle({ registry, metrics }, input) {
     const rt = registry.resolve(input);
     requireWritable(registry, rt);
     const records = input.Records as PutEntry[];
@@ -52,6 +52,10 @@ export const putRecords: StreamsAction = {
     const results = await putEntries(registry, rt, records, shards);
     let failed = 0;
     for (const r of results) if ('ErrorCode' in r) failed++;
+    const stream = { stream: rt.meta.name };
+    metrics.incomingRecords.inc(stream, records.length - failed);
+    metrics.incomingBytes.inc(stream, total);
+    if (failed) metrics.throttled.inc({ ...stream, direction: 'write' }, failed);
     return { FailedRecordCount: failed, Records: results, EncryptionType: rt.meta.encryption.type };
   },
 };
