@@ -31,13 +31,12 @@ export type AwsErrorType =
   | 'ConcurrentModificationException'
   | 'InvalidKMSResourceException';
 
-/** HTTP status per `__type`, as AWS answers them (400 unless listed). */
+/**
+ * HTTP status per `__type`, as the JSON-RPC services answer them (400 unless
+ * listed; kinesalite records AWS sending 400 for the authentication errors
+ * too when the body is JSON). REST services pass their own status.
+ */
 const statusByType: Partial<Record<AwsErrorType, number>> = {
-  AccessDeniedException: 400,
-  IncompleteSignatureException: 403,
-  InvalidSignatureException: 403,
-  MissingAuthenticationTokenException: 403,
-  UnrecognizedClientException: 403,
   InternalFailure: 500,
   ServiceUnavailableException: 503,
 };
