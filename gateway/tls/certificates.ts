@@ -5,10 +5,13 @@
  */
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { X509Certificate, createPublicKey, webcrypto } from 'node:crypto';
+import { createPublicKey, webcrypto } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fingerprintOf } from '../../sdk/crypto/fingerprint.ts';
 import { TributaryError } from '../../sdk/protocol/errors.ts';
+
+export { fingerprintOf, normaliseFingerprint } from '../../sdk/crypto/fingerprint.ts';
 import { writeFileAtomic } from '../storage/local/segment.ts';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
@@ -36,16 +39,6 @@ export function tlsFiles(dir: string): TlsFiles {
     serverCert: path.join(dir, 'server.crt'),
     serverKey: path.join(dir, 'server.key'),
   };
-}
-
-/** `SHA256:AB:CD:...`, the fingerprint operators compare and devices pin. */
-export function fingerprintOf(certPem: string): string {
-  return 'SHA256:' + new X509Certificate(certPem).fingerprint256;
-}
-
-/** Normalises user input ("sha256:abcd...", with or without colons) for comparison. */
-export function normaliseFingerprint(fp: string): string {
-  return fp.replace(/^sha256:/i, '').replace(/[^0-9a-f]/gi, '').toUpperCase();
 }
 
 function serial(): string {

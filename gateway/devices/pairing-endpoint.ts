@@ -1,0 +1,121 @@
+/**
+ * `POST /pairing`: a device redeems a one-time code for credentials. The only
+ * unauthenticated endpoint, so it is narrow: small bodies, attempts limited
+ * per source address and globally, and every failure of the code itself
+ * (wrong, used, expired, unknown device name) answers the same.
+ */
+import { createPublicKey } from 'node:crypto';
+import type http from 'node:http';
+import { pairingMessage, verifyDetached } from '../../sdk/crypto/identity.ts';
+import type { Logger } from '../log.ts';
+import { TokenBucket } from '../streams/throttle.ts';
+import type { PrincipalStore } from './principals.ts';
+
+export interface PairingOptions {
+  principals: PrincipalStore;
+  /** Fingerprint of the server certificate in use (the device signs it), or undefined without TLS. */
+  serverFingerprint(): string | undefined;
+  issueClientCertificate(deviceName: string, publicKeyPem: string): Promise<string>;
+  region: string;
+  log: Logger;
+  now?: () => number;
+  /** Attempts per source address per minute (burst the same). */
+  perAddressPerMinute?: number;
+  /** Attempts across all addresses per minute. */
+  globalPerMinute?: number;
+}
+
+const bodyBytesMax = 16 * 1024;
+const timestampSkewMsMax = 5 * 60 * 1000;
+
+export function createPairingEndpoint(o: PairingOptions): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+  const now = o.now ?? Date.now;
+  const perAddress = o.perAddressPerMinute ?? 5;
+  const global = new TokenBucket((o.globalPerMinute ?? 30) / 60, o.globalPerMinute ?? 30, now());
+  const buckets = new Map<string, TokenBucket>();
+
+  const send = (res: http.ServerResponse, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
+    res.end(text);
+  };
+  const refuse = (res: http.ServerResponse) => send(res, 403, { __type: 'AccessDeniedException', message: 'Invalid or expired pairing code.' });
+
+  return (req, res) => {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const t = now();
+    if (buckets.size > 10_000) buckets.clear();
+    let bucket = buckets.get(address);
+    if (!bucket) {
+      bucket = new TokenBucket(perAddress / 60, perAddress, t);
+      buckets.set(address, bucket);
+    }
+    if (!bucket.tryTake(1, t) || !global.tryTake(1, t)) {
+      o.log.warn('pairing rate limited', { address });
+      return send(res, 429, { __type: 'LimitExceededException', message: 'Too many pairing attempts; try again later.' }, { 'Retry-After': '60' });
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= bodyBytesMax) chunks.push(c);
+    });
+    req.on('end', () => {
+      void handle(Buffer.concat(chunks), size).catch((err) => {
+        o.log.error('pairing failed', { err: String(err) });
+        if (!res.headersSent) send(res, 500, { __type: 'InternalFailure' });
+      });
+    });
+
+    async function handle(body: Buffer, bytes: number): Promise<void> {
+      if (req.method !== 'POST') return send(res, 405, { __type: 'ValidationException', message: 'Pairing takes POST.' });
+      const serverFingerprint = o.serverFingerprint();
+      if (!serverFingerprint) return send(res, 400, { __type: 'ValidationException', message: 'Pairing requires the gateway to serve TLS.' });
+      if (bytes > bodyBytesMax) return send(res, 413, { __type: 'ValidationException', message: 'Pairing request too large.' });
+      let p: { code?: unknown; publicKey?: unknown; clientPublicKey?: unknown; timestampMs?: unknown; signature?: unknown };
+      try {
+        p = JSON.parse(body.toString('utf8')) as typeof p;
+      } catch {
+        return send(res, 400, { __type: 'SerializationException', message: 'The pairing request is not JSON.' });
+      }
+      if (typeof p.code !== 'string' || typeof p.publicKey !== 'string' || typeof p.clientPublicKey !== 'string' || typeof p.timestampMs !== 'number' || typeof p.signature !== 'string') {
+        return send(res, 400, { __type: 'ValidationException', message: 'A pairing request needs code, publicKey, clientPublicKey, timestampMs and signature.' });
+      }
+      if (Math.abs(now() - p.timestampMs) > timestampSkewMsMax) {
+        return send(res, 400, { __type: 'ValidationException', message: 'The pairing request timestamp is more than 5 minutes from the gateway clock.' });
+      }
+      const message = pairingMessage({ code: p.code, publicKey: p.publicKey, clientPublicKey: p.clientPublicKey, timestampMs: p.timestampMs, serverFingerprint });
+      // Proof of possession of the identity key, bound to this gateway's certificate.
+      if (!verifyDetached(p.publicKey, message, p.signature)) {
+        return send(res, 400, { __type: 'InvalidSignatureException', message: 'The pairing request signature does not verify with the given public key.' });
+      }
+      try {
+        // Checked before the code is spent, so a malformed key does not burn it.
+        const key = createPublicKey(p.clientPublicKey);
+        if (key.asymmetricKeyType !== 'ec') throw new Error('not EC');
+      } catch {
+        return send(res, 400, { __type: 'ValidationException', message: 'clientPublicKey must be an ECDSA P-256 public key in PEM form.' });
+      }
+      const redeemed = await o.principals.redeem(p.code, p.publicKey);
+      if (!redeemed) {
+        o.log.warn('pairing refused', { address });
+        return refuse(res);
+      }
+      const { principal, secretAccessKey } = redeemed;
+      const clientCertificate = await o.issueClientCertificate(principal.name, p.clientPublicKey).catch(async (err: Error) => {
+        await o.principals.revoke(principal.accessKeyId);
+        throw err;
+      });
+      o.log.info('device paired', { device: principal.name, deviceId: principal.deviceId, policy: principal.policy, address });
+      send(res, 200, {
+        deviceId: principal.deviceId,
+        name: principal.name,
+        policy: principal.policy,
+        region: o.region,
+        accessKeyId: principal.accessKeyId,
+        secretAccessKey,
+        clientCertificate,
+      });
+    }
+  };
+}
