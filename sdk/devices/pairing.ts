@@ -14,6 +14,7 @@
 import { X509Certificate, generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
+import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { TributaryError } from '../protocol/errors.ts';
@@ -53,7 +54,7 @@ function fetchChain(url: URL, timeoutMs: number): Promise<{ ca: string; serverFi
     const socket = tls.connect({
       host: url.hostname,
       port: Number(url.port || 443),
-      servername: tls.isIP?.(url.hostname) ? undefined : url.hostname,
+      servername: net.isIP(url.hostname) ? undefined : url.hostname,
       // Verification happens below, against the pinned fingerprint.
       rejectUnauthorized: false,
       timeout: timeoutMs,
