@@ -16,6 +16,7 @@ import { streamsActions, streamsTargetPrefix } from './streams/actions/index.ts'
 import { StreamRegistry } from './streams/registry.ts';
 import type { StreamsContext } from './streams/shapes.ts';
 import { localShardLogDefaults } from './storage/local/shard-log.ts';
+import { crc32cImplementation } from './storage/local/crc.ts';
 import * as limits from '../sdk/protocol/streams/limits.ts';
 
 export interface GatewayConfig {
@@ -111,7 +112,7 @@ export async function startGateway(config: GatewayConfig, options: { log?: Logge
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
-  log.info('gateway listening', { url, dataDir, fsync: config.fsync.kind });
+  log.info('gateway listening', { url, dataDir, fsync: config.fsync.kind, crc32c: crc32cImplementation });
   let closing: Promise<void> | undefined;
   return {
     url,

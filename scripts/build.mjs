@@ -16,6 +16,8 @@ for (const e of entries) {
     legalComments: 'none',
     // Some dependencies are CommonJS and call require(): give the ESM bundle one.
     banner: { js: "import { createRequire as __trbCreateRequire } from 'node:module'; const require = __trbCreateRequire(import.meta.url);" },
+    // Native accelerators stay outside the bundle: loaded from node_modules when present, pure fallbacks otherwise.
+    external: ['@node-rs/crc32'],
     logLevel: 'warning',
   });
   fs.chmodSync(e.out, 0o755);

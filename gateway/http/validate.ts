@@ -148,11 +148,15 @@ export function decodeBase64Blob(s: string): Buffer {
   if (s.length % 4) {
     throw serializationError(`'${s}' can not be converted to a Blob: Base64 encoded length is expected a multiple of 4 bytes but found: ${s.length}`);
   }
-  // Node's decoder also takes the URL-safe alphabet and skips junk silently, so check first.
-  const m = base64Junk.exec(s);
-  if (m) throw serializationError(`'${s}' can not be converted to a Blob: Invalid Base64 character: '${m[0][0]}'`);
   const buf = Buffer.from(s, 'base64');
   const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
+  // Node's decoder skips junk silently (so the length comes out short) and also
+  // takes the URL-safe alphabet (so look for '-' and '_'); only a suspect
+  // string pays for the regular expression that words the error.
+  if (buf.length !== (s.length / 4) * 3 - pad || s.indexOf('-') >= 0 || s.indexOf('_') >= 0) {
+    const m = base64Junk.exec(s);
+    if (m) throw serializationError(`'${s}' can not be converted to a Blob: Invalid Base64 character: '${m[0][0]}'`);
+  }
   if (pad) {
     const last = s.charCodeAt(s.length - pad - 1);
     const bits = base64Value(last);
@@ -221,8 +225,11 @@ function checkMember(shape: Shape, v: unknown, path: string, errors: string[]): 
       const list = v as unknown[];
       lengthChecks(shape, list.length, fail);
       list.forEach((item, i) => {
-        if (shape.member.type === 'structure') checkConstraints(shape.member, item as Record<string, unknown>, `${path}.${i + 1}.member`, errors);
-        else checkMember(shape.member, item, `${path}.${i + 1}.member`, errors);
+        const at = `${path}.${i + 1}.member`;
+        // A null list member is never valid (the actions index into it): report it instead of crashing.
+        if (item === undefined || item === null) checkMember({ ...shape.member, required: true }, item, at, errors);
+        else if (shape.member.type === 'structure') checkConstraints(shape.member, item as Record<string, unknown>, at, errors);
+        else checkMember(shape.member, item, at, errors);
       });
       return;
     }

@@ -119,7 +119,8 @@ class Decoder {
           if (typeof value !== 'number') throw new CborError('CBOR tag 1 needs a number');
           // Java SDK writes milliseconds; RFC 8949 says seconds. Values above
           // 1e11 are milliseconds (1e11 seconds is the year 5138).
-          return new Date(Math.abs(value) > 1e11 ? value : value * 1000);
+          // Round, since Date truncates: 273139546.455 s * 1000 is 273139546454.99997.
+          return new Date(Math.abs(value) > 1e11 ? value : Math.round(value * 1000));
         }
         return value;
       }
@@ -236,7 +237,8 @@ class Encoder {
     switch (typeof value) {
       case 'boolean': this.ensure(1); this.buf[this.pos++] = value ? 0xf5 : 0xf4; return;
       case 'number':
-        if (Number.isSafeInteger(value)) {
+        // -0 is a safe integer but has no integer encoding: it goes out as a float so it round-trips.
+        if (Number.isSafeInteger(value) && !Object.is(value, -0)) {
           if (value >= 0) this.head(0, value);
           else this.head(1, -1 - value);
         } else {

@@ -12,7 +12,7 @@
  *
  * Pure: buffers in, values out.
  */
-import { crc32c } from '../../../sdk/protocol/crc32c.ts';
+import { crc32cRange } from './crc.ts';
 import type { StoredRecord } from '../types.ts';
 
 export const frameHeaderBytes = 28;
@@ -31,7 +31,7 @@ export function encodeFrame(counter: number, arrivalMs: number, flags: number, p
   writeU64(b, arrivalMs, 20);
   b.write(partitionKey, frameHeaderBytes, pkBytes, 'utf8');
   data.copy(b, frameHeaderBytes + pkBytes);
-  b.writeUInt32LE(crc32c(b, 0, 8, total), 4);
+  b.writeUInt32LE(crc32cRange(b, 8, total), 4);
   return b;
 }
 
@@ -54,7 +54,7 @@ export function decodeFrame(buf: Buffer, offset: number, withData = true): Frame
   const total = frameLength + 4;
   if (buf.length - offset < total) return { kind: 'incomplete' };
   const crc = buf.readUInt32LE(offset + 4);
-  if (crc32c(buf, 0, offset + 8, offset + total) !== crc) return { kind: 'corrupt', reason: 'CRC mismatch' };
+  if (crc32cRange(buf, offset + 8, offset + total) !== crc) return { kind: 'corrupt', reason: 'CRC mismatch' };
   const pkBytes = buf.readUInt16LE(offset + 10);
   if (frameHeaderBytes + pkBytes > total) return { kind: 'corrupt', reason: 'partition key overruns frame' };
   const pkStart = offset + frameHeaderBytes;

@@ -120,7 +120,12 @@ function encodeToken(t: ListShardsToken): string {
 function decodeToken(text: string): ListShardsToken {
   try {
     const t = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as ListShardsToken;
-    if (t.v === 1 && typeof t.stream === 'string' && Number.isFinite(t.issuedMs) && Number.isFinite(t.afterIndex) && Number.isFinite(t.max)) return t;
+    // Tokens are not authenticated, so check every field the handler relies on: a forged one is invalid, not a crash.
+    const f = t.filter;
+    const filterOk = f === undefined || (typeof f === 'object' && f !== null && (filterTypes as readonly string[]).includes(f.Type) &&
+      (f.Type !== 'AFTER_SHARD_ID' || typeof f.ShardId === 'string') && (!f.Type.endsWith('TIMESTAMP') || Number.isFinite(f.Timestamp)));
+    if (t.v === 1 && typeof t.stream === 'string' && Number.isFinite(t.issuedMs) && Number.isFinite(t.createdMs) && Number.isInteger(t.afterIndex) &&
+      Number.isInteger(t.max) && t.max >= 1 && t.max <= limits.listLimitMax && filterOk) return t;
   } catch {
     // Falls through to the error below.
   }
