@@ -1,51 +1,86 @@
 #!/usr/bin/env node
 /**
- * The `tributary` command: run the gateway, check its configuration, and
+ * The `tributary` command: run and initialise the gateway, check its
+ * configuration, pair devices, manage credentials and policies, and
  * administer streams from a shell.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadGatewayConfigFile } from '../gateway/config.ts';
-import { gatewayDefaults, startGateway, type GatewayConfig } from '../gateway/gateway.ts';
+import { PrincipalStore, type SecurityDoc } from '../gateway/devices/principals.ts';
+import { ensureTls, gatewayDefaults, operatorProfileName, startGateway, writeOperatorProfile, type GatewayConfig, type OperatorProfile } from '../gateway/gateway.ts';
 import { createLogger } from '../gateway/log.ts';
+import { JsonFileStore, loadOrCreateSecret } from '../gateway/storage/local/metadata-store.ts';
 import { parseFsyncPolicy } from '../gateway/storage/types.ts';
+import { RecordCipher } from '../gateway/streams/encryption.ts';
+import { loadTlsMaterial } from '../gateway/tls/context.ts';
+import { pairDevice } from '../sdk/devices/pairing.ts';
+import { JsonRpcClient } from '../sdk/http/json-rpc-client.ts';
 import { AwsError, TributaryError } from '../sdk/protocol/errors.ts';
-import { StreamsRpcClient } from '../sdk/streams/rpc-client.ts';
 
 const program = new Command('tributary')
   .description('Self-hosted, Kinesis-compatible data pipeline for fleets of edge devices.')
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)');
 
-const gateway = program.command('gateway').description('Run and configure the gateway server.');
-
+const print = (v: unknown): void => void process.stdout.write(JSON.stringify(v, null, 2) + '\n');
 const port = (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number 0..65535');
   return n;
 };
+const collect = (v: string, prev: string[]) => [...prev, v];
+const duration = (v: string) => {
+  const m = /^(\d+)(s|m|h|d)?$/.exec(v);
+  if (!m) throw new InvalidArgumentError('must be a duration such as 90s, 10m, 2h or 1d');
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? 's') as 's']!;
+};
 
-gateway
-  .command('start')
-  .description('Start the gateway on its embedded storage (Data Streams API on one port, HTTP/1.1 and h2c).')
-  .option('-c, --config <file>', 'YAML config file (see configs/gateway.example.yaml)')
-  .option('--data <dir>', `data directory (default ${gatewayDefaults.dataDir})`)
-  .option('--host <host>', `address to listen on (default ${gatewayDefaults.host})`)
-  .option('--port <port>', `port to listen on, 0 for any free port (default ${gatewayDefaults.port})`, port)
+// ---------------------------------------------------------------- gateway
+
+const gateway = program.command('gateway').description('Run, initialise and configure the gateway server.');
+
+interface ServerFlags { config?: string; data?: string; host?: string; port?: number; fsync?: string; limits?: boolean; logLevel?: GatewayConfig['logLevel']; insecureHttp?: boolean; mtls?: boolean; name: string[]; ip: string[] }
+
+function effectiveConfig(opts: ServerFlags): GatewayConfig {
+  const config = structuredClone(opts.config ? loadGatewayConfigFile(opts.config) : gatewayDefaults) as GatewayConfig;
+  if (opts.data !== undefined) config.dataDir = opts.data;
+  if (opts.host !== undefined) config.host = opts.host;
+  if (opts.port !== undefined) config.port = opts.port;
+  if (opts.fsync !== undefined) {
+    const policy = parseFsyncPolicy(opts.fsync);
+    if (!policy) throw new ConfigError(`--fsync must be always, never or interval:<ms> (got "${opts.fsync}")`);
+    config.fsync = policy;
+  }
+  if (opts.limits === false) config.enforceLimits = false;
+  if (opts.logLevel) config.logLevel = opts.logLevel;
+  if (opts.insecureHttp) config.tlsEnabled = false;
+  if (opts.mtls) config.tlsMutual = true;
+  if (opts.name?.length) config.tlsNames = [...config.tlsNames, ...opts.name];
+  if (opts.ip?.length) config.tlsIps = [...config.tlsIps, ...opts.ip];
+  if (config.tlsMutual && !config.tlsEnabled) throw new ConfigError('--mtls needs TLS: drop --insecure-http');
+  return config;
+}
+
+const serverOptions = (cmd: Command) =>
+  cmd
+    .option('-c, --config <file>', 'YAML config file (see configs/gateway.example.yaml)')
+    .option('--data <dir>', `data directory (default ${gatewayDefaults.dataDir})`)
+    .option('--host <host>', `address to listen on (default ${gatewayDefaults.host})`)
+    .option('--port <port>', `port to listen on, 0 for any free port (default ${gatewayDefaults.port})`, port)
+    .option('--name <dns>', 'extra DNS name for the server certificate (repeatable)', collect, [])
+    .option('--ip <address>', 'extra IP address for the server certificate (repeatable)', collect, []);
+
+serverOptions(gateway.command('start'))
+  .description('Start the gateway: HTTPS with SigV4 authentication on its embedded storage. The first start creates the CA, the server certificate and operator credentials (<data>/operator.json).')
   .option('--fsync <policy>', 'when acknowledged writes are fsynced: always | never | interval:<ms> (default always)')
   .option('--no-limits', 'do not enforce the per-shard throughput limits')
+  .option('--insecure-http', 'serve plain HTTP instead of HTTPS (local development only; requests are still signed)')
+  .option('--mtls', 'require client certificates issued by the gateway CA (mutual TLS)')
   .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']))
-  .action(async (opts: { config?: string; data?: string; host?: string; port?: number; fsync?: string; limits: boolean; logLevel?: GatewayConfig['logLevel'] }) => {
-    const config = { ...(opts.config ? loadGatewayConfigFile(opts.config) : gatewayDefaults) } as GatewayConfig;
-    if (opts.data !== undefined) config.dataDir = opts.data;
-    if (opts.host !== undefined) config.host = opts.host;
-    if (opts.port !== undefined) config.port = opts.port;
-    if (opts.fsync !== undefined) {
-      const policy = parseFsyncPolicy(opts.fsync);
-      if (!policy) throw new ConfigError(`--fsync must be always, never or interval:<ms> (got "${opts.fsync}")`);
-      config.fsync = policy;
-    }
-    if (opts.limits === false) config.enforceLimits = false;
-    if (opts.logLevel) config.logLevel = opts.logLevel;
+  .action(async (opts: ServerFlags) => {
+    const config = effectiveConfig(opts);
     const log = createLogger({ level: config.logLevel });
     const gw = await startGateway(config, { log });
     let stopping = false;
@@ -53,8 +88,7 @@ gateway
       if (stopping) return;
       stopping = true;
       log.info('stopping', { signal });
-      const force = setTimeout(() => process.exit(1), 10_000);
-      force.unref();
+      setTimeout(() => process.exit(1), 10_000).unref();
       gw.close().then(
         () => process.exit(0),
         (err) => {
@@ -65,70 +99,187 @@ gateway
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      try {
+        gw.reloadTls();
+      } catch (err) {
+        log.error('TLS reload failed; still serving the previous certificate', { err: (err as Error).message });
+      }
+    });
+  });
+
+serverOptions(gateway.command('init'))
+  .description('Create the gateway CA, its server certificate and operator credentials in the data directory, and print the CA fingerprint.')
+  .option('--insecure-http', 'the gateway will serve plain HTTP (the profile gets an http:// endpoint)')
+  .action(async (opts: ServerFlags) => {
+    const config = effectiveConfig(opts);
+    const dataDir = path.resolve(config.dataDir);
+    const log = createLogger({ level: 'warn' });
+    if (config.tlsEnabled) await ensureTls(config, dataDir, log);
+    const masterKey = await loadOrCreateSecret(path.join(dataDir, 'keys', 'master.key'), 32);
+    const principals = await PrincipalStore.open(new JsonFileStore<SecurityDoc>(path.join(dataDir, 'metadata', 'security.json')), new RecordCipher(masterKey));
+    const tls = config.tlsEnabled ? loadTlsMaterial(path.join(dataDir, 'tls')) : undefined;
+    const profileFile = path.join(dataDir, operatorProfileName);
+    let operator = 'existing';
+    if (!principals.list().some((p) => p.kind === 'operator' && p.revokedMs === undefined)) {
+      const { principal, secretAccessKey } = await principals.createOperator('operator');
+      const endpoint = `${tls ? 'https' : 'http'}://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
+      await writeOperatorProfile(profileFile, { endpoint, region: config.region, accessKeyId: principal.accessKeyId, secretAccessKey, ...(tls ? { caCertificate: tls.ca.toString('utf8') } : {}) });
+      operator = principal.accessKeyId;
+    }
+    print({ dataDir, caFingerprint: tls?.caFingerprint ?? null, caCertificate: tls ? path.join(dataDir, 'tls', 'ca.crt') : null, operatorProfile: profileFile, operatorAccessKeyId: operator });
   });
 
 gateway
   .command('check-config <file>')
   .description('Validate a gateway config file and print the effective settings.')
-  .action((file: string) => {
-    const config = loadGatewayConfigFile(file);
-    process.stdout.write(JSON.stringify(config, null, 2) + '\n');
+  .action((file: string) => print(loadGatewayConfigFile(file)));
+
+// ---------------------------------------------------------------- admin API clients
+
+interface ClientFlags { profile?: string; endpoint?: string }
+
+function loadProfile(o: ClientFlags): OperatorProfile {
+  const file = o.profile ?? process.env.TRIBUTARY_PROFILE ?? path.join(gatewayDefaults.dataDir, operatorProfileName);
+  let profile: OperatorProfile;
+  try {
+    profile = JSON.parse(fs.readFileSync(file, 'utf8')) as OperatorProfile;
+  } catch (err) {
+    throw new TributaryError('PROFILE_MISSING', `cannot read operator profile ${file}: ${(err as Error).message} (start the gateway once, or run tributary gateway init, or pass --profile)`);
+  }
+  if (o.endpoint) profile.endpoint = o.endpoint;
+  return profile;
+}
+
+function clientFor(o: ClientFlags, service: 'kinesis' | 'tributary'): JsonRpcClient {
+  const p = loadProfile(o);
+  return new JsonRpcClient({
+    endpoint: p.endpoint,
+    region: p.region,
+    service,
+    targetPrefix: service === 'kinesis' ? 'Kinesis_20131202' : 'Tributary_20261125',
+    credentials: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey },
+    ...(p.caCertificate ? { ca: p.caCertificate } : {}),
+  });
+}
+
+const clientCommand = (parent: Command, spec: string, description: string) =>
+  parent
+    .command(spec)
+    .description(description)
+    .option('-p, --profile <file>', `operator profile (default $TRIBUTARY_PROFILE or ./data/${operatorProfileName})`)
+    .option('-e, --endpoint <url>', "gateway URL (default: the profile's)");
+
+async function call<T = Record<string, unknown>>(o: ClientFlags, service: 'kinesis' | 'tributary', action: string, input: unknown): Promise<T> {
+  const c = clientFor(o, service);
+  try {
+    return await c.call<T>(action, input);
+  } finally {
+    c.close();
+  }
+}
+
+// ---------------------------------------------------------------- devices
+
+const devices = program.command('devices').description('Pair, list, revoke and rotate devices.');
+
+clientCommand(devices, 'pair-code', 'Create a one-time pairing code for a device.')
+  .requiredOption('-n, --name <name>', 'device name (used in policies as ${device})')
+  .option('--policy <policy>', 'policy for the device', 'device')
+  .option('--ttl <duration>', 'how long the code is valid (e.g. 10m)', duration, 600)
+  .action(async (o: ClientFlags & { name: string; policy: string; ttl: number }) => {
+    const r = await call<{ Code: string; ExpiresAt: number; CaFingerprint?: string }>(o, 'tributary', 'CreatePairingCode', { DeviceName: o.name, Policy: o.policy, TtlSeconds: o.ttl });
+    print({ code: r.Code, expiresAt: new Date(r.ExpiresAt * 1000).toISOString(), caFingerprint: r.CaFingerprint ?? null, device: o.name, policy: o.policy });
   });
 
-const endpointOption = () => new Option('-e, --endpoint <url>', 'gateway URL').default(process.env.TRIBUTARY_ENDPOINT ?? 'http://127.0.0.1:4567');
+clientCommand(devices, 'list', 'List paired devices.').action(async (o: ClientFlags) => print(await call(o, 'tributary', 'ListPrincipals', { Kind: 'device' })));
+clientCommand(devices, 'revoke <device>', 'Revoke a device (name, device id or access key id); refused from its next request on.')
+  .action(async (id: string, o: ClientFlags) => print(await call(o, 'tributary', 'RevokePrincipal', { Id: id })));
+clientCommand(devices, 'rotate <device>', "Replace a device's access key; the old key stops working at once.")
+  .action(async (id: string, o: ClientFlags) => print(await call(o, 'tributary', 'RotatePrincipal', { Id: id })));
+
+devices
+  .command('pair <gateway-url> <code>')
+  .description('Pair this machine as a device (what the agent does): pins the CA fingerprint and stores credentials (0600).')
+  .requiredOption('--ca-fingerprint <fingerprint>', 'the CA fingerprint the operator was given with the code')
+  .option('--dir <dir>', 'where to store credentials.json', '.')
+  .action(async (url: string, code: string, o: { caFingerprint: string; dir: string }) => {
+    const creds = await pairDevice({ endpoint: url, code, caFingerprint: o.caFingerprint, directory: o.dir });
+    print({ paired: creds.name, deviceId: creds.deviceId, accessKeyId: creds.accessKeyId, policy: creds.policy, credentials: path.join(path.resolve(o.dir), 'credentials.json') });
+  });
+
+// ---------------------------------------------------------------- credentials
+
+const credentials = program.command('credentials').description('Operator credentials: list, create, rotate, revoke.');
+clientCommand(credentials, 'list', 'List operator credentials (never their secrets).').action(async (o: ClientFlags) => print(await call(o, 'tributary', 'ListPrincipals', { Kind: 'operator' })));
+clientCommand(credentials, 'create <name>', 'Create operator credentials; the secret is printed once.')
+  .option('--policy <policy>', 'policy', 'admin')
+  .action(async (name: string, o: ClientFlags & { policy: string }) => print(await call(o, 'tributary', 'CreateOperator', { Name: name, Policy: o.policy })));
+clientCommand(credentials, 'rotate <access-key-id>', 'Replace an operator key; the old one stops working at once. Update your profile with the printed secret.')
+  .action(async (id: string, o: ClientFlags) => print(await call(o, 'tributary', 'RotatePrincipal', { Id: id })));
+clientCommand(credentials, 'revoke <access-key-id>', 'Revoke operator credentials.').action(async (id: string, o: ClientFlags) => print(await call(o, 'tributary', 'RevokePrincipal', { Id: id })));
+
+// ---------------------------------------------------------------- policies
+
+const policies = program.command('policies').description('Policies: which actions on which resources a principal may use.');
+clientCommand(policies, 'list', 'List built-in and custom policies.').action(async (o: ClientFlags) => print(await call(o, 'tributary', 'ListPolicies', {})));
+clientCommand(policies, 'put <name> <file>', 'Create or replace a custom policy from a JSON file ({"statements":[{"actions":[...],"resources":[...]}]}).')
+  .action(async (name: string, file: string, o: ClientFlags) => {
+    await call(o, 'tributary', 'PutPolicy', { Name: name, Document: fs.readFileSync(file, 'utf8') });
+    print({ put: name });
+  });
+clientCommand(policies, 'delete <name>', 'Delete a custom policy no principal uses.').action(async (name: string, o: ClientFlags) => {
+  await call(o, 'tributary', 'DeletePolicy', { Name: name });
+  print({ deleted: name });
+});
+
+// ---------------------------------------------------------------- streams
+
 const streams = program.command('streams').description('Administer Data Streams on a running gateway.');
-const client = (endpoint: string) => new StreamsRpcClient({ endpoint });
-const print = (v: unknown): void => void process.stdout.write(JSON.stringify(v, null, 2) + "\n");
 
-streams.command('list').description('List streams.').addOption(endpointOption())
-  .action(async (o: { endpoint: string }) => print(await client(o.endpoint).call('ListStreams', {})));
-
-streams.command('create <name>').description('Create a stream.').addOption(endpointOption())
+clientCommand(streams, 'list', 'List streams.').action(async (o: ClientFlags) => print(await call(o, 'kinesis', 'ListStreams', {})));
+clientCommand(streams, 'create <name>', 'Create a stream.')
   .option('-s, --shards <n>', 'shard count (provisioned mode)', (v) => Number(v), 1)
   .option('--on-demand', 'on-demand capacity mode')
-  .action(async (name: string, o: { endpoint: string; shards: number; onDemand?: boolean }) => {
-    await client(o.endpoint).call('CreateStream', o.onDemand ? { StreamName: name, StreamModeDetails: { StreamMode: 'ON_DEMAND' } } : { StreamName: name, ShardCount: o.shards });
+  .action(async (name: string, o: ClientFlags & { shards: number; onDemand?: boolean }) => {
+    await call(o, 'kinesis', 'CreateStream', o.onDemand ? { StreamName: name, StreamModeDetails: { StreamMode: 'ON_DEMAND' } } : { StreamName: name, ShardCount: o.shards });
     print({ created: name });
   });
-
-streams.command('describe <name>').description('Describe a stream.').addOption(endpointOption())
-  .action(async (name: string, o: { endpoint: string }) => print(await client(o.endpoint).call('DescribeStreamSummary', { StreamName: name })));
-
-streams.command('delete <name>').description('Delete a stream.').addOption(endpointOption())
-  .action(async (name: string, o: { endpoint: string }) => {
-    await client(o.endpoint).call('DeleteStream', { StreamName: name });
-    print({ deleting: name });
-  });
-
-streams.command('put <name> <data>').description('Put one record (data as UTF-8 text).').addOption(endpointOption())
+clientCommand(streams, 'describe <name>', 'Describe a stream.').action(async (name: string, o: ClientFlags) => print(await call(o, 'kinesis', 'DescribeStreamSummary', { StreamName: name })));
+clientCommand(streams, 'delete <name>', 'Delete a stream.').action(async (name: string, o: ClientFlags) => {
+  await call(o, 'kinesis', 'DeleteStream', { StreamName: name });
+  print({ deleting: name });
+});
+clientCommand(streams, 'put <name> <data>', 'Put one record (data as UTF-8 text).')
   .option('-k, --partition-key <key>', 'partition key', 'cli')
-  .action(async (name: string, data: string, o: { endpoint: string; partitionKey: string }) => {
-    print(await client(o.endpoint).call('PutRecord', { StreamName: name, PartitionKey: o.partitionKey, Data: Buffer.from(data).toString('base64') }));
+  .action(async (name: string, data: string, o: ClientFlags & { partitionKey: string }) => {
+    print(await call(o, 'kinesis', 'PutRecord', { StreamName: name, PartitionKey: o.partitionKey, Data: Buffer.from(data).toString('base64') }));
   });
-
-streams.command('tail <name>').description('Print records from every open shard as JSON lines until interrupted.').addOption(endpointOption())
+clientCommand(streams, 'tail <name>', 'Print records from every shard as JSON lines, following them until interrupted.')
   .addOption(new Option('--from <position>', 'where to start').choices(['trim-horizon', 'latest']).default('latest'))
-  .action(async (name: string, o: { endpoint: string; from: string }) => {
-    const c = client(o.endpoint);
-    const { Shards } = await c.call<{ Shards: Array<{ ShardId: string; SequenceNumberRange: { EndingSequenceNumber?: string } }> }>('ListShards', { StreamName: name });
+  .action(async (name: string, o: ClientFlags & { from: string }) => {
+    const c = clientFor(o, 'kinesis');
+    const { Shards } = await c.call<{ Shards: Array<{ ShardId: string }> }>('ListShards', { StreamName: name, ShardFilter: { Type: o.from === 'latest' ? 'AT_LATEST' : 'FROM_TRIM_HORIZON' } });
     const type = o.from === 'latest' ? 'LATEST' : 'TRIM_HORIZON';
     const iterators = new Map<string, string>();
-    for (const s of Shards) {
-      const r = await c.call<{ ShardIterator: string }>('GetShardIterator', { StreamName: name, ShardId: s.ShardId, ShardIteratorType: type });
-      iterators.set(s.ShardId, r.ShardIterator);
-    }
-    for (;;) {
+    for (const s of Shards) iterators.set(s.ShardId, (await c.call<{ ShardIterator: string }>('GetShardIterator', { StreamName: name, ShardId: s.ShardId, ShardIteratorType: type })).ShardIterator);
+    while (iterators.size) {
       for (const [shardId, it] of iterators) {
-        const r = await c.call<{ Records: Array<{ SequenceNumber: string; PartitionKey: string; Data: string }>; NextShardIterator?: string }>('GetRecords', { ShardIterator: it });
+        const r = await c.call<{ Records: Array<{ SequenceNumber: string; PartitionKey: string; Data: string }>; NextShardIterator?: string; ChildShards?: Array<{ ShardId: string }> }>('GetRecords', { ShardIterator: it });
         for (const rec of r.Records) {
           process.stdout.write(JSON.stringify({ shardId, sequenceNumber: rec.SequenceNumber, partitionKey: rec.PartitionKey, data: Buffer.from(rec.Data, 'base64').toString('utf8') }) + '\n');
         }
         if (r.NextShardIterator) iterators.set(shardId, r.NextShardIterator);
-        else iterators.delete(shardId);
+        else {
+          iterators.delete(shardId);
+          for (const child of r.ChildShards ?? []) {
+            if (!iterators.has(child.ShardId)) iterators.set(child.ShardId, (await c.call<{ ShardIterator: string }>('GetShardIterator', { StreamName: name, ShardId: child.ShardId, ShardIteratorType: 'TRIM_HORIZON' })).ShardIterator);
+          }
+        }
       }
-      if (!iterators.size) return;
       await new Promise((res) => setTimeout(res, 250));
     }
+    c.close();
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -7,7 +7,7 @@
  *   /etc/tributary/gateway.yaml:7: storage.fsync must be always, never or interval:<ms> (got "sometimes")
  */
 import fs from 'node:fs';
-import { LineCounter, parseDocument, isMap, isScalar, type Node, type Pair } from 'yaml';
+import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
 import { TributaryError } from '../sdk/protocol/errors.ts';
 import { gatewayDefaults, type GatewayConfig } from './gateway.ts';
 import { parseFsyncPolicy } from './storage/types.ts';
@@ -17,7 +17,8 @@ type Field =
   | { kind: 'integer'; set: (c: GatewayConfig, v: number) => void; min: number; max: number }
   | { kind: 'boolean'; set: (c: GatewayConfig, v: boolean) => void }
   | { kind: 'enum'; set: (c: GatewayConfig, v: string) => void; values: readonly string[] }
-  | { kind: 'fsync'; set: (c: GatewayConfig, v: string) => void };
+  | { kind: 'fsync'; set: (c: GatewayConfig, v: string) => void }
+  | { kind: 'list'; set: (c: GatewayConfig, v: string[]) => void; pattern: RegExp; hint: string };
 
 /** Every key the file may hold, by section. */
 const schema: Record<string, Record<string, Field>> = {
@@ -29,6 +30,12 @@ const schema: Record<string, Record<string, Field>> = {
     region: { kind: 'string', pattern: /^[a-z]{2}(-[a-z]+)+-\d$/, hint: 'a Region name such as us-east-1', set: (c, v) => (c.region = v) },
     logLevel: { kind: 'enum', values: ['debug', 'info', 'warn', 'error'], set: (c, v) => (c.logLevel = v as GatewayConfig['logLevel']) },
     requestBytesMax: { kind: 'integer', min: 1024 * 1024, max: 64 * 1024 * 1024, set: (c, v) => (c.requestBytesMax = v) },
+  },
+  tls: {
+    enabled: { kind: 'boolean', set: (c, v) => (c.tlsEnabled = v) },
+    mutual: { kind: 'boolean', set: (c, v) => (c.tlsMutual = v) },
+    names: { kind: 'list', pattern: /^[a-zA-Z0-9*]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$/, hint: 'DNS names', set: (c, v) => (c.tlsNames = v) },
+    ips: { kind: 'list', pattern: /^[0-9a-fA-F.:]+$/, hint: 'IP addresses', set: (c, v) => (c.tlsIps = v) },
   },
   storage: {
     fsync: { kind: 'fsync', set: (c, v) => (c.fsync = parseFsyncPolicy(v)!) },
@@ -93,6 +100,13 @@ export function parseGatewayConfig(text: string, file: string, base: GatewayConf
 }
 
 function applyField(field: Field, node: Node | null, where: string, config: GatewayConfig): void {
+  if (field.kind === 'list') {
+    if (!isSeq(node)) throw new ConfigError(`${where} must be a list of ${field.hint}`);
+    const items = node.items.map((n) => (isScalar(n) ? String(n.value) : ''));
+    const bad = items.find((v) => !field.pattern.test(v));
+    if (bad !== undefined) throw new ConfigError(`${where} must be a list of ${field.hint} (got ${JSON.stringify(bad)})`);
+    return field.set(config, items);
+  }
   const value = isScalar(node) ? node.value : undefined;
   const got = isScalar(node) ? JSON.stringify(value) : 'a mapping or list';
   switch (field.kind) {

@@ -1,23 +1,31 @@
 /**
- * Assembles a gateway: storage, services, the HTTP front door and the
- * listener. `startGateway` is what the CLI, the tests and the benchmarks run.
+ * Assembles a gateway: storage, security, services, the HTTP front door and
+ * the listener. `startGateway` is what the CLI, the tests and the benchmarks run.
  */
-import http from 'node:http';
-import http2 from 'node:http2';
-import net, { type AddressInfo } from 'node:net';
-import path from 'node:path';
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import type net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import * as limits from '../sdk/protocol/streams/limits.ts';
+import { adminActions, adminSigningName, adminTargetPrefix, type AdminContext } from './devices/admin-actions.ts';
+import { createGuard } from './devices/guard.ts';
+import { createPairingEndpoint } from './devices/pairing-endpoint.ts';
+import { PrincipalStore, type SecurityDoc } from './devices/principals.ts';
+import { listen } from './http/listener.ts';
 import { createFrontDoor, requestBytesMaxDefault, type RpcService } from './http/server.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
+import { crc32cImplementation } from './storage/local/crc.ts';
 import { JsonFileStore, loadOrCreateSecret } from './storage/local/metadata-store.ts';
+import { writeFileAtomic } from './storage/local/segment.ts';
+import { localShardLogDefaults } from './storage/local/shard-log.ts';
 import type { FsyncPolicy } from './storage/types.ts';
-import { streamsActions, streamsTargetPrefix } from './streams/actions/index.ts';
+import { streamsActions, streamsResourceOf, streamsTargetPrefix } from './streams/actions/index.ts';
 import { StreamRegistry } from './streams/registry.ts';
 import type { StreamsContext } from './streams/shapes.ts';
-import { localShardLogDefaults } from './storage/local/shard-log.ts';
-import { crc32cImplementation } from './storage/local/crc.ts';
-import * as limits from '../sdk/protocol/streams/limits.ts';
+import { initTls, issueClientCertificate } from './tls/certificates.ts';
+import { loadTlsMaterial, type TlsMaterial } from './tls/context.ts';
 
 export interface GatewayConfig {
   dataDir: string;
@@ -25,6 +33,13 @@ export interface GatewayConfig {
   port: number;
   accountId: string;
   region: string;
+  /** Serve HTTPS (default). Off only for local development. */
+  tlsEnabled: boolean;
+  /** Require client certificates issued by the gateway's CA. */
+  tlsMutual: boolean;
+  /** Extra DNS names and IP addresses for the server certificate `gateway init` (or the first start) makes. */
+  tlsNames: string[];
+  tlsIps: string[];
   fsync: FsyncPolicy;
   segmentBytesMax: number;
   segmentAgeMsMax: number;
@@ -45,6 +60,10 @@ export const gatewayDefaults: GatewayConfig = Object.freeze({
   port: 4567,
   accountId: '000000000000',
   region: 'us-east-1',
+  tlsEnabled: true,
+  tlsMutual: false,
+  tlsNames: [],
+  tlsIps: [],
   fsync: { kind: 'always' },
   segmentBytesMax: localShardLogDefaults.segmentBytesMax,
   segmentAgeMsMax: localShardLogDefaults.segmentAgeMsMax,
@@ -59,16 +78,46 @@ export const gatewayDefaults: GatewayConfig = Object.freeze({
   logLevel: 'info',
 }) as GatewayConfig;
 
+/** What `tributary` admin commands read to reach and sign for a gateway (written 0600). */
+export interface OperatorProfile {
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  caCertificate?: string;
+}
+
+export const operatorProfileName = 'operator.json';
+
 export interface Gateway {
   url: string;
   port: number;
   server: net.Server;
   registry: StreamRegistry;
+  principals: PrincipalStore;
   metrics: Metrics;
+  /** The CA fingerprint devices pin (undefined without TLS). */
+  caFingerprint: string | undefined;
+  /** Re-reads the certificate and key from the data directory (SIGHUP). */
+  reloadTls(): void;
   close(): Promise<void>;
 }
 
-export async function startGateway(config: GatewayConfig, options: { log?: Logger } = {}): Promise<Gateway> {
+export interface StartOptions {
+  log?: Logger;
+  /** Operator credentials to install if absent (provisioning, tests). */
+  operator?: { accessKeyId: string; secretAccessKey: string };
+}
+
+/** Creates the CA and server certificate when missing; returns the CA fingerprint. */
+export async function ensureTls(config: GatewayConfig, dataDir: string, log: Logger): Promise<void> {
+  const names = [...new Set(['localhost', os.hostname(), ...config.tlsNames])];
+  const ips = [...new Set(['127.0.0.1', '::1', ...config.tlsIps, ...(/^[\d.]+$|:/.test(config.host) && config.host !== '0.0.0.0' && config.host !== '::' ? [config.host] : [])])];
+  const { fingerprint, created } = await initTls(path.join(dataDir, 'tls'), { names, ips });
+  if (created) log.info('created gateway CA and server certificate', { dir: path.join(dataDir, 'tls'), caFingerprint: fingerprint, names, ips });
+}
+
+export async function startGateway(config: GatewayConfig, options: StartOptions = {}): Promise<Gateway> {
   const log = options.log ?? createLogger({ level: config.logLevel });
   const dataDir = path.resolve(config.dataDir);
   await fsp.mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -76,25 +125,42 @@ export async function startGateway(config: GatewayConfig, options: { log?: Logge
     iteratorKey: await loadOrCreateSecret(path.join(dataDir, 'keys', 'iterator.key'), 32),
     masterKey: await loadOrCreateSecret(path.join(dataDir, 'keys', 'master.key'), 32),
   };
-  const registry = await StreamRegistry.open(
-    { ...config, dataDir },
-    new JsonFileStore(path.join(dataDir, 'metadata', 'streams.json')),
-    secrets,
-    log,
-  );
+  const registry = await StreamRegistry.open({ ...config, dataDir }, new JsonFileStore(path.join(dataDir, 'metadata', 'streams.json')), secrets, log);
+  const principals = await PrincipalStore.open(new JsonFileStore<SecurityDoc>(path.join(dataDir, 'metadata', 'security.json')), registry.cipher);
+  if (options.operator && !principals.lookup(options.operator.accessKeyId)) {
+    await principals.importOperator('operator', options.operator.accessKeyId, options.operator.secretAccessKey);
+  }
+
+  let tls: TlsMaterial | undefined;
+  const tlsDir = path.join(dataDir, 'tls');
+  if (config.tlsEnabled) {
+    await ensureTls(config, dataDir, log);
+    tls = loadTlsMaterial(tlsDir);
+  }
+
   const metrics = new Metrics();
   const ctx: StreamsContext = { registry, metrics };
   const streams: RpcService = {
     targetPrefix: streamsTargetPrefix,
-    actions: Object.fromEntries(
-      Object.entries(streamsActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle(ctx, input) }]),
-    ),
+    signingName: 'kinesis',
+    iamPrefix: 'kinesis',
+    resourceOf: (action, input) => streamsResourceOf(registry, action, input),
+    actions: Object.fromEntries(Object.entries(streamsActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle(ctx, input) }])),
   };
-  const listener = createFrontDoor({
-    services: [streams],
+  const adminCtx: AdminContext = { principals, caFingerprint: () => tls?.caFingerprint };
+  const admin: RpcService = {
+    targetPrefix: adminTargetPrefix,
+    signingName: adminSigningName,
+    iamPrefix: 'tributary',
+    resourceOf: () => '*',
+    actions: Object.fromEntries(Object.entries(adminActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle(adminCtx, input) }])),
+  };
+  const frontDoor = createFrontDoor({
+    services: [streams, admin],
     requestBytesMax: config.requestBytesMax,
     log,
     metrics,
+    guard: createGuard({ principals, region: config.region, accountId: config.accountId }),
     routes: {
       '/metrics': (_req, res) => {
         for (const rt of registry.list()) metrics.openShards.set({ stream: rt.meta.name }, rt.openShards.length);
@@ -106,25 +172,53 @@ export async function startGateway(config: GatewayConfig, options: { log?: Logge
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.end('{"status":"ok"}');
       },
+      '/pairing': createPairingEndpoint({
+        principals,
+        region: config.region,
+        log,
+        serverFingerprint: () => tls?.serverFingerprint,
+        issueClientCertificate: (name, key) => issueClientCertificate(tlsDir, name, key),
+      }),
     },
   });
-  const { server, closeConnections } = await listenDual(listener, config.host, config.port);
-  const port = (server.address() as AddressInfo).port;
+  const listener = await listen(frontDoor, { host: config.host, port: config.port, ...(tls ? { tls: { material: tls, mutual: config.tlsMutual } } : {}) });
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
-  log.info('gateway listening', { url, dataDir, fsync: config.fsync.kind, crc32c: crc32cImplementation });
+  const url = `${tls ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${listener.port}`;
+
+  // The first start makes an operator so that a fresh install is usable at once.
+  const profileFile = path.join(dataDir, operatorProfileName);
+  if (!principals.list().some((p) => p.kind === 'operator' && p.revokedMs === undefined)) {
+    const { principal, secretAccessKey } = await principals.createOperator('operator');
+    await writeOperatorProfile(profileFile, { endpoint: url, region: config.region, accessKeyId: principal.accessKeyId, secretAccessKey, ...(tls ? { caCertificate: tls.ca.toString('utf8') } : {}) });
+    log.info('created operator credentials', { file: profileFile, accessKeyId: principal.accessKeyId });
+  } else if (fs.existsSync(profileFile)) {
+    await refreshProfileEndpoint(profileFile, url, tls);
+  }
+  log.info('gateway listening', { url, dataDir, tls: tls ? (config.tlsMutual ? 'mutual' : 'on') : 'off', caFingerprint: tls?.caFingerprint, fsync: config.fsync.kind, crc32c: crc32cImplementation });
+
   let closing: Promise<void> | undefined;
   return {
     url,
-    port,
-    server,
+    port: listener.port,
+    server: listener.server,
     registry,
+    principals,
     metrics,
+    get caFingerprint() {
+      return tls?.caFingerprint;
+    },
+    reloadTls() {
+      if (!tls) return;
+      const next = loadTlsMaterial(tlsDir);
+      listener.reloadTls(next);
+      tls = next;
+      log.info('reloaded TLS certificate', { serverFingerprint: next.serverFingerprint });
+    },
     close() {
       closing ??= (async () => {
         await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          closeConnections();
+          listener.server.close(() => resolve());
+          listener.closeConnections();
         });
         await registry.close();
       })();
@@ -133,53 +227,18 @@ export async function startGateway(config: GatewayConfig, options: { log?: Logge
   };
 }
 
-/**
- * One cleartext port for both HTTP/1.1 (AWS CLI, curl, most SDKs) and HTTP/2
- * with prior knowledge (the AWS SDK v3 Kinesis client speaks h2 by default,
- * and SubscribeToShard needs it). The first bytes decide: an HTTP/2
- * connection opens with the "PRI * HTTP/2.0" preface, which no HTTP/1 method
- * can begin with.
- */
-async function listenDual(listener: http.RequestListener, host: string, port: number): Promise<{ server: net.Server; closeConnections: () => void }> {
-  const h1 = http.createServer({ keepAlive: true, requestTimeout: 120_000 }, listener);
-  // SDKs keep connections alive; outlive their idle timeouts so they never race a close.
-  h1.keepAliveTimeout = 65_000;
-  h1.headersTimeout = 66_000;
-  const h2 = http2.createServer({ maxSessionMemory: 64 }, listener as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
-  const sockets = new Set<net.Socket>();
-  const sessions = new Set<http2.ServerHttp2Session>();
-  h2.on('session', (s) => {
-    sessions.add(s);
-    s.once('close', () => sessions.delete(s));
-  });
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    socket.on('error', () => socket.destroy());
-    let seen = Buffer.alloc(0);
-    const sniff = (chunk: Buffer) => {
-      seen = Buffer.concat([seen, chunk]);
-      if (seen.length < 3) return;
-      socket.off('data', sniff);
-      socket.pause();
-      socket.unshift(seen);
-      (seen.toString('latin1', 0, 3) === 'PRI' ? h2 : h1).emit('connection', socket);
-      process.nextTick(() => socket.resume());
-    };
-    socket.on('data', sniff);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  return {
-    server,
-    closeConnections() {
-      h1.closeIdleConnections();
-      for (const s of sessions) s.close();
-      setTimeout(() => {
-        for (const s of sockets) s.destroy();
-      }, 2000).unref();
-    },
-  };
+export async function writeOperatorProfile(file: string, profile: OperatorProfile): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(profile, null, 2) + '\n', 0o600);
+}
+
+/** Keeps the profile's endpoint in step with where the gateway listens now (port 0, host changes). */
+async function refreshProfileEndpoint(file: string, url: string, tls: TlsMaterial | undefined): Promise<void> {
+  try {
+    const profile = JSON.parse(await fsp.readFile(file, 'utf8')) as OperatorProfile;
+    const ca = tls?.ca.toString('utf8');
+    if (profile.endpoint === url && profile.caCertificate === ca) return;
+    await writeOperatorProfile(file, { ...profile, endpoint: url, ...(ca ? { caCertificate: ca } : {}) });
+  } catch {
+    // A damaged or foreign profile is left alone; the operator can rewrite it.
+  }
 }

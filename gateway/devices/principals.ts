@@ -140,6 +140,26 @@ export class PrincipalStore {
     return this.add({ kind: 'operator', name, policy });
   }
 
+  /** Installs an operator key chosen elsewhere (provisioning tools, tests). */
+  async importOperator(name: string, accessKeyId: string, secretAccessKey: string, policy = 'admin'): Promise<Principal> {
+    if (!/^[A-Z0-9]{16,128}$/.test(accessKeyId)) throw new TributaryError('ACCESS_KEY_INVALID', 'access key ids are 16-128 of [A-Z0-9]');
+    if (secretAccessKey.length < 16) throw new TributaryError('SECRET_TOO_SHORT', 'secret access keys need at least 16 characters');
+    if (this.doc.principals.some((p) => p.accessKeyId === accessKeyId)) throw new TributaryError('ACCESS_KEY_EXISTS', `access key ${accessKeyId} exists`);
+    this.requirePolicy(policy);
+    const principal: Principal = {
+      accessKeyId,
+      secretSealed: this.cipher.seal(sealKeyId, Buffer.from(secretAccessKey, 'utf8')).toString('base64'),
+      kind: 'operator',
+      name,
+      policy,
+      createdMs: this.now(),
+    };
+    this.doc.principals.push(principal);
+    this.byKey.set(accessKeyId, { principal, secret: secretAccessKey });
+    await this.persist();
+    return principal;
+  }
+
   private requirePolicy(name: string): void {
     if (!this.policy(name)) throw new TributaryError('POLICY_UNKNOWN', `unknown policy ${name} (known: ${this.policies().map((p) => p.name).join(', ')})`);
   }

@@ -1,7 +1,7 @@
 /**
  * The gateway's HTTP front door. Every request goes through the same fixed
- * order: size cap, method, target, content type, parse, (authentication),
- * shape check, action. The order matters: it is the order in which AWS
+ * order: size cap, method, target, content type, parse, authentication
+ * (SigV4), shape check, authorization (policy), action. The order matters: it is the order in which AWS
  * reports problems, and it keeps hostile input from reaching the actions.
  *
  * Observed AWS behaviour this copies (via kinesalite, which records it):
@@ -19,10 +19,30 @@ import type { Metrics } from '../metrics.ts';
 import { validateInput, type StructureShape } from './validate.ts';
 import { contentTypeCbor, contentTypeJson, encodeBody, type WireFormat } from './wire.ts';
 
+/** Who made a request, once its signature checks out. */
+export interface Caller {
+  accessKeyId: string;
+  name: string;
+  kind: 'operator' | 'device';
+}
+
 /** A JSON-RPC service mounted on the front door (Data Streams now; Firehose and Analytics later). */
 export interface RpcService {
   targetPrefix: string;
-  actions: Record<string, { shape: StructureShape; handle(input: Record<string, unknown>): unknown }>;
+  /** The SigV4 signing name requests must be scoped to. */
+  signingName: string;
+  /** The service prefix of policy action names (`kinesis:PutRecord`). */
+  iamPrefix: string;
+  actions: Record<string, { shape: StructureShape; handle(input: Record<string, unknown>, caller: Caller): unknown }>;
+  /** The resource a call acts on, for policies: `stream/<name>`, or `*` for account-level calls. */
+  resourceOf(action: string, input: Record<string, unknown>): string;
+}
+
+/** Authentication and authorization, injected so the front door stays protocol-only. */
+export interface Guard {
+  authenticate(req: http.IncomingMessage, body: Buffer, service: RpcService): Caller;
+  /** Throws AccessDeniedException unless the caller's policy grants the action on the resource. */
+  authorize(caller: Caller, action: string, resource: string): void;
 }
 
 export interface FrontDoorOptions {
@@ -31,7 +51,8 @@ export interface FrontDoorOptions {
   requestBytesMax: number;
   log: Logger;
   metrics: Metrics;
-  /** Extra GET routes (metrics, health). */
+  guard: Guard;
+  /** Extra routes by path (metrics, health, pairing); they do their own checks. */
   routes?: Record<string, (req: http.IncomingMessage, res: http.ServerResponse) => void>;
 }
 
@@ -39,9 +60,9 @@ export interface FrontDoorOptions {
 export const requestBytesMaxDefault = 8 * 1024 * 1024;
 
 export function createFrontDoor(options: FrontDoorOptions): http.RequestListener {
-  const targets = new Map<string, RpcService['actions'][string] & { service: string; action: string }>();
+  const targets = new Map<string, RpcService['actions'][string] & { service: RpcService; action: string }>();
   for (const svc of options.services) {
-    for (const [action, impl] of Object.entries(svc.actions)) targets.set(`${svc.targetPrefix}.${action}`, { ...impl, service: svc.targetPrefix, action });
+    for (const [action, impl] of Object.entries(svc.actions)) targets.set(`${svc.targetPrefix}.${action}`, { ...impl, service: svc, action });
   }
   const { log, metrics } = options;
 
@@ -52,10 +73,8 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
     res.setHeader('x-amz-id-2', randomBytes(54).toString('base64'));
     req.on('error', (err) => log.debug('request stream error', { requestId, err: err.message }));
 
-    if (req.method === 'GET' && options.routes) {
-      const route = options.routes[(req.url ?? '/').split('?')[0]!];
-      if (route) return route(req, res);
-    }
+    const route = options.routes?.[(req.url ?? '/').split('?')[0]!];
+    if (route && (req.method === 'GET' || (req.method === 'POST' && !req.headers['x-amz-target']))) return route(req, res);
 
     // 1. Size cap: refuse before buffering when the length is declared...
     const declared = Number(req.headers['content-length'] ?? 0);
@@ -125,13 +144,13 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
     }
     if (!target) return sendAwsError(res, format, new AwsError('UnknownOperationException'));
 
-    // 5. Authentication arrives with SigV4 verification (see docs/security.md).
-
-    // 6. Shape check, then 7. the action.
+    // 5. Authentication, 6. shape check, 7. authorization, 8. the action.
     let outcome = 'ok';
     try {
+      const caller = options.guard.authenticate(req, body, target.service);
       const checked = validateInput(target.shape, input);
-      const output = await target.handle(checked);
+      options.guard.authorize(caller, `${target.service.iamPrefix}:${target.action}`, target.service.resourceOf(target.action, checked));
+      const output = await target.handle(checked, caller);
       sendBody(res, format, 200, output ?? {});
     } catch (err) {
       if (!(err instanceof AwsError)) {
@@ -142,7 +161,7 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
       sendAwsError(res, format, err as AwsError);
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.requests.inc({ service: target.service, action: target.action, outcome });
+      metrics.requests.inc({ service: target.service.iamPrefix, action: target.action, outcome });
       metrics.requestSeconds.observe({ action: target.action }, seconds);
     }
   }

@@ -10,20 +10,28 @@ export function tempDir(prefix = 'trb-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+/** The operator key every test gateway is provisioned with (installed through the same path as any imported key). */
+export const testOperator = Object.freeze({ accessKeyId: 'AKIDEXAMPLE0TEST', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' });
+
+/**
+ * A gateway for tests: plain HTTP unless `tlsEnabled` is given (TLS has its
+ * own tests), SigV4 always on, short status delays.
+ */
 export async function testGateway(overrides: Partial<GatewayConfig> = {}): Promise<Gateway & { dataDir: string }> {
   const dataDir = overrides.dataDir ?? tempDir('trb-gw-');
   const gw = await startGateway(
-    { ...gatewayDefaults, dataDir, port: 0, createDelayMs: 50, updateDelayMs: 50, deleteDelayMs: 50, ...overrides },
-    { log: silentLogger },
+    { ...gatewayDefaults, dataDir, port: 0, tlsEnabled: false, createDelayMs: 50, updateDelayMs: 50, deleteDelayMs: 50, ...overrides },
+    { log: silentLogger, operator: testOperator },
   );
   return Object.assign(gw, { dataDir });
 }
 
-export function kinesisClient(url: string): KinesisClient {
+export function kinesisClient(url: string, credentials: { accessKeyId: string; secretAccessKey: string } = testOperator): KinesisClient {
   return new KinesisClient({
     endpoint: url,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' },
+    // A copy: the SDK annotates the object it is given.
+    credentials: { ...credentials },
     maxAttempts: 1,
   });
 }

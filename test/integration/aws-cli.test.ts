@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testGateway } from '../helpers/gateway.ts';
+import { testGateway, testOperator } from '../helpers/gateway.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
 
 const run = promisify(execFile);
@@ -13,7 +13,7 @@ let gw: Gateway;
 
 async function aws(...args: string[]): Promise<any> {
   const { stdout } = await run(awsPath, ['--endpoint-url', gw.url, '--output', 'json', 'kinesis', ...args], {
-    env: { ...process.env, AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_DEFAULT_REGION: 'us-east-1', AWS_PAGER: '', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' },
+    env: { ...process.env, AWS_ACCESS_KEY_ID: testOperator.accessKeyId, AWS_SECRET_ACCESS_KEY: testOperator.secretAccessKey, AWS_DEFAULT_REGION: 'us-east-1', AWS_PAGER: '', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' },
   });
   return stdout.trim() ? JSON.parse(stdout) : undefined;
 }

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir, testGateway } from '../helpers/gateway.ts';
+import { tempDir, testGateway, testOperator } from '../helpers/gateway.ts';
 import { repoRoot } from '../helpers/spawn-gateway.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
 import { parseGatewayConfig } from '../../gateway/config.ts';
@@ -14,8 +14,11 @@ const exec = promisify(execFile);
 const cli = (...args: string[]) => exec(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bin/tributary.ts'), ...args], { cwd: repoRoot });
 
 let gw: Gateway;
+let profile: string;
 beforeAll(async () => {
   gw = await testGateway({ createDelayMs: 0 });
+  profile = path.join(tempDir('trb-profile-'), 'operator.json');
+  fs.writeFileSync(profile, JSON.stringify({ endpoint: gw.url, region: 'us-east-1', ...testOperator }), { mode: 0o600 });
 });
 afterAll(() => gw.close());
 
@@ -53,7 +56,7 @@ describe('tributary CLI', () => {
   });
 
   it('administers streams on a running gateway', async () => {
-    const e = ['-e', gw.url];
+    const e = ['--profile', profile];
     await cli('streams', 'create', 'admin', '--shards', '3', ...e);
     const listed = JSON.parse((await cli('streams', 'list', ...e)).stdout);
     expect(listed.StreamNames).toEqual(['admin']);

@@ -35,9 +35,11 @@ async function readAll(client: KinesisClient, stream: string): Promise<Map<strin
 describe('crash safety', () => {
   it('keeps every acknowledged record across SIGKILL and repairs a torn tail', async () => {
     const dataDir = tempDir('trb-crash-');
-    let gw = await spawnGateway(['--data', dataDir, '--no-limits', '--log-level', 'info']);
+    let gw = await spawnGateway(['--data', dataDir, '--no-limits', '--insecure-http', '--log-level', 'info']);
     children.push(gw);
-    let client = kinesisClient(gw.url);
+    // The first start created operator credentials in the data directory.
+    const operator = JSON.parse(fs.readFileSync(path.join(dataDir, 'operator.json'), 'utf8')) as { accessKeyId: string; secretAccessKey: string };
+    let client = kinesisClient(gw.url, operator);
     await client.send(new CreateStreamCommand({ StreamName: 'crash', ShardCount: 4 }));
     await waitActive(client, 'crash');
 
@@ -73,10 +75,10 @@ describe('crash safety', () => {
     const newest = fs.readdirSync(shardDir).filter((n) => n.endsWith('.seg')).sort().at(-1)!;
     fs.appendFileSync(path.join(shardDir, newest), Buffer.from([0xff, 0x01, 0, 0, 0xde, 0xad, 0xbe]));
 
-    gw = await spawnGateway(['--data', dataDir, '--no-limits', '--log-level', 'info']);
+    gw = await spawnGateway(['--data', dataDir, '--no-limits', '--insecure-http', '--log-level', 'info']);
     children.push(gw);
     expect(gw.logs.some((l) => l.includes('shard log repaired'))).toBe(true);
-    client = kinesisClient(gw.url);
+    client = kinesisClient(gw.url, operator);
     const stored = await readAll(client, 'crash');
 
     for (const [shardId, list] of stored) {

@@ -5,7 +5,8 @@ import net from 'node:net';
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testGateway } from '../helpers/gateway.ts';
+import { testGateway, testOperator } from '../helpers/gateway.ts';
+import { signRequest } from '../../sdk/protocol/sigv4.ts';
 
 type TestGateway = Awaited<ReturnType<typeof testGateway>>;
 
@@ -40,13 +41,25 @@ interface RawRequest {
   body?: Buffer | string;
   /** Send the body with Transfer-Encoding: chunked (no Content-Length). */
   chunked?: boolean;
+  /** Leave the request unsigned (every request with a target is SigV4-signed otherwise). */
+  unsigned?: boolean;
 }
 
 /** One request on its own connection; resolves with the full response, tolerating the server hanging up after answering. */
 function send(req: RawRequest): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const body = req.body === undefined ? undefined : Buffer.isBuffer(req.body) ? req.body : Buffer.from(req.body);
-    const headers: Record<string, string | number> = { ...req.headers };
+    let headers: Record<string, string | number> = { ...req.headers };
+    const hasTarget = Object.keys(headers).some((h) => h.toLowerCase() === 'x-amz-target');
+    if (hasTarget && !req.unsigned) {
+      // Signed as the AWS SDKs sign: the gateway verifies SigV4 before it checks shapes.
+      headers = signRequest({
+        method: req.method ?? 'POST', url: new URL(`http://127.0.0.1:${port}${req.path ?? '/'}`),
+        headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, String(v)])), body: body ?? Buffer.alloc(0),
+        ...testOperator, region: 'us-east-1', service: 'kinesis', now: Date.now(),
+      });
+      headers.host = `127.0.0.1:${port}`;
+    }
     if (body && !req.chunked) headers['Content-Length'] = body.length;
     const r = http.request({ host: '127.0.0.1', port, method: req.method ?? 'POST', path: req.path ?? '/', headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
@@ -135,7 +148,12 @@ describe('headers', () => {
     const session = http2.connect(`http://127.0.0.1:${port}`);
     try {
       const res = await new Promise<{ headers: http2.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-        const s = session.request({ ':method': 'POST', ':path': '/', 'content-type': JSON_TYPE, 'x-amz-target': 'Kinesis_20131202.ListStreams' });
+        const signed = signRequest({
+          method: 'POST', url: new URL(`http://127.0.0.1:${port}/`), headers: { 'content-type': JSON_TYPE, 'x-amz-target': 'Kinesis_20131202.ListStreams' },
+          body: '{}', ...testOperator, region: 'us-east-1', service: 'kinesis', now: Date.now(),
+        });
+        // HTTP/2 carries the signed host as :authority.
+        const s = session.request({ ':method': 'POST', ':path': '/', ...signed });
         let headers: http2.IncomingHttpHeaders = {};
         let body = '';
         s.on('response', (h) => (headers = h));

@@ -1,4 +1,5 @@
 /** The Data Streams action table: `X-Amz-Target: Kinesis_20131202.<name>`. */
+import type { StreamRegistry } from '../registry.ts';
 import type { StreamsAction } from '../shapes.ts';
 import { describeLimits, disableEnhancedMonitoring, enableEnhancedMonitoring, updateStreamMode } from './account.ts';
 import { createStream } from './create-stream.ts';
@@ -44,3 +45,24 @@ export const streamsActions: Record<string, StreamsAction> = {
   UpdateShardCount: updateShardCount,
   UpdateStreamMode: updateStreamMode,
 };
+
+/** Calls on the account rather than one stream. */
+const accountLevel = new Set(['ListStreams', 'DescribeLimits']);
+
+/**
+ * The resource a call acts on, for policies: `stream/<name>`. GetRecords names
+ * its stream only inside the iterator; an iterator that does not decode is
+ * refused by the action itself, so `*` is enough for it here.
+ */
+export function streamsResourceOf(registry: StreamRegistry, action: string, input: Record<string, unknown>): string {
+  if (accountLevel.has(action)) return '*';
+  if (action === 'GetRecords') {
+    const it = registry.iterators.decode(String(input.ShardIterator));
+    return it ? `stream/${it.streamName}` : '*';
+  }
+  try {
+    return `stream/${registry.nameOf(input)}`;
+  } catch {
+    return '*'; // Neither StreamName nor StreamARN: the action answers that.
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * The front door's guard: SigV4 authentication against the principal store,
+ * then policy authorization. A revoked or rotated-out key is gone from the
+ * store's index, so it fails on its very next request.
+ */
+import type http from 'node:http';
+import { AwsError } from '../../sdk/protocol/errors.ts';
+import { verifySigV4 } from '../http/auth.ts';
+import type { Caller, Guard, RpcService } from '../http/server.ts';
+import { allows } from './policies.ts';
+import type { PrincipalStore } from './principals.ts';
+
+export interface GuardOptions {
+  principals: PrincipalStore;
+  region: string;
+  accountId: string;
+  now?: () => number;
+}
+
+export function createGuard(o: GuardOptions): Guard {
+  const now = o.now ?? Date.now;
+  return {
+    authenticate(req: http.IncomingMessage, body: Buffer, service: RpcService): Caller {
+      const { accessKeyId } = verifySigV4({ method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers }, body, {
+        service: service.signingName,
+        region: o.region,
+        now: now(),
+        allowUnsignedPayload: false,
+        lookupSecret: (id) => o.principals.lookup(id)?.secret,
+      });
+      const { principal } = o.principals.lookup(accessKeyId)!;
+      return { accessKeyId, name: principal.name, kind: principal.kind };
+    },
+    authorize(caller: Caller, action: string, resource: string): void {
+      const entry = o.principals.lookup(caller.accessKeyId);
+      const policy = entry && o.principals.policy(entry.principal.policy);
+      if (policy && allows(policy, action, resource, { ...(caller.kind === 'device' ? { device: caller.name } : {}) })) return;
+      const service = action.split(':')[0];
+      const arn = `arn:aws:${service}:${o.region}:${o.accountId}:${resource}`;
+      throw new AwsError(
+        'AccessDeniedException',
+        `User: arn:aws:iam::${o.accountId}:user/${caller.name} is not authorized to perform: ${action} on resource: ${arn} because no identity-based policy allows the ${action} action`,
+      );
+    },
+  };
+}

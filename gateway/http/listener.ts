@@ -1,0 +1,105 @@
+/**
+ * The gateway's one port. With TLS (the default) it serves HTTPS with
+ * HTTP/2 and HTTP/1.1 negotiated by ALPN; a client that speaks plain HTTP to
+ * it gets a short 400 telling it to use https:// instead of a hung socket.
+ * Without TLS (`--insecure-http`, for local development) it serves cleartext
+ * HTTP/1.1 and HTTP/2 with prior knowledge on the same port. The first bytes
+ * of a connection decide: 0x16 opens a TLS handshake, "PRI * HTTP/2.0" an
+ * HTTP/2 connection, anything else is HTTP/1.
+ */
+import http from 'node:http';
+import http2 from 'node:http2';
+import net from 'node:net';
+import type { TlsMaterial } from '../tls/context.ts';
+
+export interface ListenerOptions {
+  host: string;
+  port: number;
+  tls?: { material: TlsMaterial; mutual: boolean };
+}
+
+export interface Listener {
+  server: net.Server;
+  port: number;
+  /** Swaps the certificate and key for new handshakes; open connections are untouched. */
+  reloadTls(material: TlsMaterial): void;
+  closeConnections(): void;
+}
+
+const plainHttpMessage = 'This port serves HTTPS. Use an https:// endpoint URL instead.\n';
+const plainHttpToTlsPort = `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(plainHttpMessage)}\r\n\r\n${plainHttpMessage}`;
+
+export async function listen(listener: http.RequestListener, o: ListenerOptions): Promise<Listener> {
+  const h2Listener = listener as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void;
+  const h1 = http.createServer({ keepAlive: true, requestTimeout: 120_000 }, listener);
+  // SDKs keep connections alive; outlive their idle timeouts so they never race a close.
+  h1.keepAliveTimeout = 65_000;
+  h1.headersTimeout = 66_000;
+  const h2 = http2.createServer({ maxSessionMemory: 64 }, h2Listener);
+  const secure = o.tls
+    ? http2.createSecureServer(
+        {
+          key: o.tls.material.key,
+          cert: o.tls.material.cert,
+          ca: o.tls.material.ca,
+          allowHTTP1: true,
+          maxSessionMemory: 64,
+          requestCert: o.tls.mutual,
+          rejectUnauthorized: o.tls.mutual,
+        },
+        h2Listener,
+      )
+    : undefined;
+  if (secure) secure.setTimeout(120_000);
+  const sockets = new Set<net.Socket>();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  for (const s of [h2, secure]) {
+    s?.on('session', (session) => {
+      sessions.add(session);
+      session.once('close', () => sessions.delete(session));
+    });
+  }
+  // A failed handshake (wrong CA, missing client certificate) closes that socket only.
+  secure?.on('tlsClientError', (_err, socket) => socket.destroy());
+
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    let seen = Buffer.alloc(0);
+    const sniff = (chunk: Buffer) => {
+      seen = Buffer.concat([seen, chunk]);
+      if (seen.length < 3 && seen[0] !== 0x16) return;
+      socket.off('data', sniff);
+      socket.pause();
+      socket.unshift(seen);
+      if (secure) {
+        if (seen[0] === 0x16) secure.emit('connection', socket);
+        else socket.end(plainHttpToTlsPort);
+      } else {
+        (seen.toString('latin1', 0, 3) === 'PRI' ? h2 : h1).emit('connection', socket);
+      }
+      process.nextTick(() => socket.resume());
+    };
+    socket.on('data', sniff);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => resolve());
+  });
+  return {
+    server,
+    port: (server.address() as net.AddressInfo).port,
+    reloadTls(material) {
+      if (!secure || !o.tls) throw new Error('TLS is off: nothing to reload');
+      secure.setSecureContext({ key: material.key, cert: material.cert, ca: material.ca });
+    },
+    closeConnections() {
+      h1.closeIdleConnections();
+      for (const s of sessions) s.close();
+      setTimeout(() => {
+        for (const s of sockets) s.destroy();
+      }, 2000).unref();
+    },
+  };
+}
