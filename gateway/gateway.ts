@@ -161,6 +161,8 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     log,
     metrics,
     guard: createGuard({ principals, region: config.region, accountId: config.accountId }),
+    requireClientCertificate: Boolean(tls && config.tlsMutual),
+    openRoutes: ['/pairing', '/health'],
     routes: {
       '/metrics': (_req, res) => {
         for (const rt of registry.list()) metrics.openShards.set({ stream: rt.meta.name }, rt.openShards.length);

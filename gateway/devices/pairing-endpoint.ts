@@ -39,7 +39,9 @@ export function createPairingEndpoint(o: PairingOptions): (req: http.IncomingMes
     res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
     res.end(text);
   };
+  const sendStatus = (res: http.ServerResponse, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) => (send(res, status, body, headers), status);
   const refuse = (res: http.ServerResponse) => send(res, 403, { __type: 'AccessDeniedException', message: 'Invalid or expired pairing code.' });
+  const fail = (address: string) => buckets.get(address)?.charge(1, now());
 
   return (req, res) => {
     const address = req.socket.remoteAddress ?? 'unknown';
@@ -50,7 +52,9 @@ export function createPairingEndpoint(o: PairingOptions): (req: http.IncomingMes
       bucket = new TokenBucket(perAddress / 60, perAddress, t);
       buckets.set(address, bucket);
     }
-    if (!bucket.tryTake(1, t) || !global.tryTake(1, t)) {
+    // Failed attempts spend the per-address budget (brute force is failures);
+    // every attempt spends the global one.
+    if (!bucket.available(t) || !global.tryTake(1, t)) {
       o.log.warn('pairing rate limited', { address });
       return send(res, 429, { __type: 'LimitExceededException', message: 'Too many pairing attempts; try again later.' }, { 'Retry-After': '60' });
     }
@@ -68,38 +72,43 @@ export function createPairingEndpoint(o: PairingOptions): (req: http.IncomingMes
     });
 
     async function handle(body: Buffer, bytes: number): Promise<void> {
-      if (req.method !== 'POST') return send(res, 405, { __type: 'ValidationException', message: 'Pairing takes POST.' });
+      const status = await respond(body, bytes);
+      if (status !== 200) fail(address);
+    }
+
+    async function respond(body: Buffer, bytes: number): Promise<number> {
+      if (req.method !== 'POST') return sendStatus(res, 405, { __type: 'ValidationException', message: 'Pairing takes POST.' });
       const serverFingerprint = o.serverFingerprint();
-      if (!serverFingerprint) return send(res, 400, { __type: 'ValidationException', message: 'Pairing requires the gateway to serve TLS.' });
-      if (bytes > bodyBytesMax) return send(res, 413, { __type: 'ValidationException', message: 'Pairing request too large.' });
+      if (!serverFingerprint) return sendStatus(res, 400, { __type: 'ValidationException', message: 'Pairing requires the gateway to serve TLS.' });
+      if (bytes > bodyBytesMax) return sendStatus(res, 413, { __type: 'ValidationException', message: 'Pairing request too large.' });
       let p: { code?: unknown; publicKey?: unknown; clientPublicKey?: unknown; timestampMs?: unknown; signature?: unknown };
       try {
         p = JSON.parse(body.toString('utf8')) as typeof p;
       } catch {
-        return send(res, 400, { __type: 'SerializationException', message: 'The pairing request is not JSON.' });
+        return sendStatus(res, 400, { __type: 'SerializationException', message: 'The pairing request is not JSON.' });
       }
       if (typeof p.code !== 'string' || typeof p.publicKey !== 'string' || typeof p.clientPublicKey !== 'string' || typeof p.timestampMs !== 'number' || typeof p.signature !== 'string') {
-        return send(res, 400, { __type: 'ValidationException', message: 'A pairing request needs code, publicKey, clientPublicKey, timestampMs and signature.' });
+        return sendStatus(res, 400, { __type: 'ValidationException', message: 'A pairing request needs code, publicKey, clientPublicKey, timestampMs and signature.' });
       }
       if (Math.abs(now() - p.timestampMs) > timestampSkewMsMax) {
-        return send(res, 400, { __type: 'ValidationException', message: 'The pairing request timestamp is more than 5 minutes from the gateway clock.' });
+        return sendStatus(res, 400, { __type: 'ValidationException', message: 'The pairing request timestamp is more than 5 minutes from the gateway clock.' });
       }
       const message = pairingMessage({ code: p.code, publicKey: p.publicKey, clientPublicKey: p.clientPublicKey, timestampMs: p.timestampMs, serverFingerprint });
       // Proof of possession of the identity key, bound to this gateway's certificate.
       if (!verifyDetached(p.publicKey, message, p.signature)) {
-        return send(res, 400, { __type: 'InvalidSignatureException', message: 'The pairing request signature does not verify with the given public key.' });
+        return sendStatus(res, 400, { __type: 'InvalidSignatureException', message: 'The pairing request signature does not verify with the given public key.' });
       }
       try {
         // Checked before the code is spent, so a malformed key does not burn it.
         const key = createPublicKey(p.clientPublicKey);
         if (key.asymmetricKeyType !== 'ec') throw new Error('not EC');
       } catch {
-        return send(res, 400, { __type: 'ValidationException', message: 'clientPublicKey must be an ECDSA P-256 public key in PEM form.' });
+        return sendStatus(res, 400, { __type: 'ValidationException', message: 'clientPublicKey must be an ECDSA P-256 public key in PEM form.' });
       }
       const redeemed = await o.principals.redeem(p.code, p.publicKey);
       if (!redeemed) {
         o.log.warn('pairing refused', { address });
-        return refuse(res);
+        return (refuse(res), 403);
       }
       const { principal, secretAccessKey } = redeemed;
       const clientCertificate = await o.issueClientCertificate(principal.name, p.clientPublicKey).catch(async (err: Error) => {
@@ -107,7 +116,7 @@ export function createPairingEndpoint(o: PairingOptions): (req: http.IncomingMes
         throw err;
       });
       o.log.info('device paired', { device: principal.name, deviceId: principal.deviceId, policy: principal.policy, address });
-      send(res, 200, {
+      return sendStatus(res, 200, {
         deviceId: principal.deviceId,
         name: principal.name,
         policy: principal.policy,

@@ -44,8 +44,10 @@ export async function listen(listener: http.RequestListener, o: ListenerOptions)
           ca: o.tls.material.ca,
           allowHTTP1: true,
           maxSessionMemory: 64,
+          // Mutual TLS asks every client for a certificate but decides per request
+          // (the front door), so that devices without one yet can still pair.
           requestCert: o.tls.mutual,
-          rejectUnauthorized: o.tls.mutual,
+          rejectUnauthorized: false,
         },
         h2Listener,
       )

@@ -52,6 +52,10 @@ export interface FrontDoorOptions {
   log: Logger;
   metrics: Metrics;
   guard: Guard;
+  /** Mutual TLS: requests other than the open routes need a client certificate from the gateway's CA. */
+  requireClientCertificate?: boolean;
+  /** Routes reachable without a client certificate under mutual TLS. */
+  openRoutes?: string[];
   /** Extra routes by path (metrics, health, pairing); they do their own checks. */
   routes?: Record<string, (req: http.IncomingMessage, res: http.ServerResponse) => void>;
 }
@@ -73,7 +77,14 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
     res.setHeader('x-amz-id-2', randomBytes(54).toString('base64'));
     req.on('error', (err) => log.debug('request stream error', { requestId, err: err.message }));
 
-    const route = options.routes?.[(req.url ?? '/').split('?')[0]!];
+    const pathname = (req.url ?? '/').split('?')[0]!;
+    if (options.requireClientCertificate && !options.openRoutes?.includes(pathname) && !(req.socket as { authorized?: boolean }).authorized) {
+      const body = JSON.stringify({ __type: 'AccessDeniedException', message: "A client certificate issued by this gateway's CA is required." });
+      res.writeHead(403, { 'Content-Type': 'application/x-amz-json-1.1', 'Content-Length': Buffer.byteLength(body), 'x-amzn-ErrorType': 'AccessDeniedException' });
+      res.end(body);
+      return;
+    }
+    const route = options.routes?.[pathname];
     if (route && (req.method === 'GET' || (req.method === 'POST' && !req.headers['x-amz-target']))) return route(req, res);
 
     // 1. Size cap: refuse before buffering when the length is declared...
