@@ -13,7 +13,7 @@ import { createGuard } from './devices/guard.ts';
 import { createPairingEndpoint } from './devices/pairing-endpoint.ts';
 import { PrincipalStore, type SecurityDoc } from './devices/principals.ts';
 import { listen } from './http/listener.ts';
-import { createFrontDoor, requestBytesMaxDefault, type RpcService } from './http/server.ts';
+import { createFrontDoor, requestBytesInFlightMaxDefault, requestBytesMaxDefault, type RpcService } from './http/server.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { crc32cImplementation } from './storage/local/crc.ts';
@@ -51,6 +51,8 @@ export interface GatewayConfig {
   deleteDelayMs: number;
   retentionCheckIntervalMs: number;
   requestBytesMax: number;
+  /** Request bytes admitted at once across all connections (memory bound). */
+  requestBytesInFlightMax: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -75,6 +77,7 @@ export const gatewayDefaults: GatewayConfig = Object.freeze({
   deleteDelayMs: 500,
   retentionCheckIntervalMs: 60_000,
   requestBytesMax: requestBytesMaxDefault,
+  requestBytesInFlightMax: requestBytesInFlightMaxDefault,
   logLevel: 'info',
 }) as GatewayConfig;
 
@@ -158,6 +161,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   const frontDoor = createFrontDoor({
     services: [streams, admin],
     requestBytesMax: config.requestBytesMax,
+    requestBytesInFlightMax: config.requestBytesInFlightMax,
     log,
     metrics,
     guard: createGuard({ principals, region: config.region, accountId: config.accountId }),

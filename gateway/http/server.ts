@@ -49,6 +49,8 @@ export interface FrontDoorOptions {
   services: RpcService[];
   /** Larger bodies are refused with 413 before they are buffered whole. */
   requestBytesMax: number;
+  /** Request bytes admitted across all connections; past it, new requests wait unread (TCP backpressure). */
+  requestBytesInFlightMax?: number;
   log: Logger;
   metrics: Metrics;
   guard: Guard;
@@ -62,6 +64,8 @@ export interface FrontDoorOptions {
 
 /** AWS refuses request bodies beyond this; PutRecords' 5 MiB of data is about 6.7 MiB as base64 JSON. */
 export const requestBytesMaxDefault = 8 * 1024 * 1024;
+/** Bounds the memory all clients together can make the gateway buffer: 16 maximal requests. */
+export const requestBytesInFlightMaxDefault = 16 * requestBytesMaxDefault;
 
 export function createFrontDoor(options: FrontDoorOptions): http.RequestListener {
   const targets = new Map<string, RpcService['actions'][string] & { service: RpcService; action: string }>();
@@ -69,6 +73,15 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
     for (const [action, impl] of Object.entries(svc.actions)) targets.set(`${svc.targetPrefix}.${action}`, { ...impl, service: svc, action });
   }
   const { log, metrics } = options;
+  const inFlightMax = options.requestBytesInFlightMax ?? requestBytesInFlightMaxDefault;
+  // Admission by declared size (a chunked body reserves the maximum): a request
+  // once admitted always runs to completion, so waiting can never deadlock.
+  let inFlight = 0;
+  const waiting: Array<() => void> = [];
+  const release = (n: number) => {
+    inFlight -= n;
+    while (waiting.length && inFlight < inFlightMax) waiting.shift()!();
+  };
 
   return (req, res) => {
     const started = process.hrtime.bigint();
@@ -91,6 +104,22 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > options.requestBytesMax) return refuseTooLarge(req, res);
 
+    const reserve = declared > 0 ? declared : options.requestBytesMax;
+    const admit = () => {
+      inFlight += reserve;
+      res.once('close', () => release(reserve));
+      readBody(req, res, requestId, started);
+    };
+    if (inFlight > 0 && inFlight + reserve > inFlightMax) {
+      waiting.push(admit);
+      res.once('close', () => {
+        const i = waiting.indexOf(admit);
+        if (i >= 0) waiting.splice(i, 1);
+      });
+    } else admit();
+  };
+
+  function readBody(req: http.IncomingMessage, res: http.ServerResponse, requestId: string, started: bigint): void {
     const chunks: Buffer[] = [];
     let size = 0;
     let refused = false;
@@ -114,7 +143,7 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
         if (!res.headersSent) sendAwsError(res, 'json', new AwsError('InternalFailure', undefined, 500));
       });
     });
-  };
+  }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, requestId: string, started: bigint): Promise<void> {
     // 2. Method.

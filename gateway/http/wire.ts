@@ -14,6 +14,17 @@ export function encodeBody(format: WireFormat, value: unknown): Buffer {
   return format === 'cbor' ? cborEncode(value) : Buffer.from(toJsonText(value), 'utf8');
 }
 
+/** Quoted member names, computed once: responses repeat the same few names thousands of times. */
+const quotedKeys = new Map<string, string>();
+function quoteKey(key: string): string {
+  let q = quotedKeys.get(key);
+  if (q === undefined) {
+    q = JSON.stringify(key) + ':';
+    if (quotedKeys.size < 10_000) quotedKeys.set(key, q);
+  }
+  return q;
+}
+
 /** JSON text with AWS's blob and timestamp conventions, without a replacer's per-key overhead. */
 export function toJsonText(value: unknown): string {
   if (value === null || value === undefined) return 'null';
@@ -44,7 +55,7 @@ export function toJsonText(value: unknown): string {
   for (const key in value as Record<string, unknown>) {
     const v = (value as Record<string, unknown>)[key];
     if (v === undefined) continue;
-    s += (first ? '' : ',') + JSON.stringify(key) + ':' + toJsonText(v);
+    s += (first ? '' : ',') + quoteKey(key) + toJsonText(v);
     first = false;
   }
   return s + '}';

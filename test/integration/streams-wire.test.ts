@@ -545,3 +545,22 @@ describe('hostile input', () => {
     }
   });
 });
+
+describe('memory bound on buffered requests', () => {
+  it('admits requests past the in-flight cap one by one instead of buffering them all, and never deadlocks', async () => {
+    const small = await testGateway({ requestBytesInFlightMax: 2 * 1024 * 1024, enforceLimits: false });
+    try {
+      const { kinesisClient, waitActive } = await import('../helpers/gateway.ts');
+      const { CreateStreamCommand, PutRecordsCommand } = await import('@aws-sdk/client-kinesis');
+      const c = kinesisClient(small.url);
+      await c.send(new CreateStreamCommand({ StreamName: 'cap', ShardCount: 1 }));
+      await waitActive(c, 'cap');
+      // Twelve concurrent ~1.4 MiB requests against a 2 MiB budget: at most two are read at once, all complete.
+      const batch = { StreamName: 'cap', Records: Array.from({ length: 10 }, (_, i) => ({ PartitionKey: `k${i}`, Data: Buffer.alloc(100 * 1024, i) })) };
+      const results = await Promise.all(Array.from({ length: 12 }, () => c.send(new PutRecordsCommand(batch))));
+      expect(results.every((r) => r.FailedRecordCount === 0)).toBe(true);
+    } finally {
+      await small.close();
+    }
+  });
+});

@@ -97,13 +97,16 @@ export class Segment {
     return seg;
   }
 
+  /** Creates the file off the event loop: a roll must not stall requests in flight. */
   async createFile(): Promise<void> {
     assert.equal(this.fd, undefined);
-    const fd = fs.openSync(this.file, 'wx+', 0o600);
+    const fh = await fsp.open(this.file, 'wx+', 0o600);
     const header = headerFor(this.baseCounter);
-    fs.writeSync(fd, header, 0, header.length, 0);
-    fs.fdatasyncSync(fd);
-    this.fd = fd;
+    await fh.write(header, 0, header.length, 0);
+    await fh.datasync();
+    // Keep a plain descriptor: the writer uses fs.writev on it.
+    this.fd = fs.openSync(this.file, 'r+');
+    await fh.close();
     await fsyncDir(this.dir);
   }
 

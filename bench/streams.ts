@@ -1,0 +1,356 @@
+/**
+ * Data Streams benchmark: our gateway, kinesalite (in memory and on LevelDB)
+ * and a do-nothing "ceiling" server, each as a child process on a spare
+ * loopback port, one after the other so they never share the CPU, driven by
+ * the same load from this process. Prints one JSON line, a table and the
+ * target checks; writes the JSON to bench/results/streams-latest.json.
+ *
+ *   npm run bench -- streams [--quick] [--only tributary,ceiling]
+ *   npm run bench -- streams --profile [--quick]   (CPU profile of the gateway under 1 KiB PutRecords)
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { loadBundleSourceMap, summarizeCpuProfile, type CpuProfile, type ProfileSummary } from './lib/cpu-profile.ts';
+import { anyCredentials, createStreamActive, type Credentials, type Endpoint } from './lib/kinesis-http.ts';
+import { buildIfStale, cleanupSync, installCleanupHooks, removeTempDir, sparePort, spawnServer, tempDir, waitReady, type ServerProcess } from './lib/servers.ts';
+import { putRecordBodies, putRecordLatency, putRecordsBodies, putThroughput, readBack, type LatencyResult, type PutBatch, type PutThroughputResult, type ReadBackResult } from './lib/streams-load.ts';
+import { checkTargets, formatChecks, formatProfile, formatTable } from './lib/streams-report.ts';
+
+export const description = 'Data Streams: PutRecords/GetRecords throughput, PutRecord latency, RSS — gateway vs kinesalite vs a ceiling server';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const resultsDir = path.join(root, 'bench', 'results');
+
+/** What every server is asked to do; the same numbers for all of them. */
+export const settings = Object.freeze({
+  streamName: 'bench',
+  shardCount: 4,
+  putRecordsBatchRecords: 500,
+  putRecordsConcurrency: 16,
+  recordBytesSmall: 100,
+  recordBytesLarge: 1024,
+  /** Distinct pre-built request bodies per kind, cycled through. */
+  bodiesDistinct: 8,
+  getRecordsLimit: 10_000,
+  latencyRatePerS: 1000,
+  latencyRecordBytes: 100,
+  latencySocketsMax: 16,
+  /** Untimed PutRecords (100 B) before the first measurement, so each server's JIT is warm. */
+  warmupMsFull: 1000,
+  warmupMsQuick: 500,
+  phaseMsFull: 10_000,
+  phaseMsQuick: 3_000,
+  /** The read-back gives up after this long and reports itself incomplete. */
+  readBackMsMaxFull: 60_000,
+  readBackMsMaxQuick: 20_000,
+  readyTimeoutMs: 20_000,
+  createStreamTimeoutMs: 10_000,
+});
+
+export const serverNames = ['tributary', 'kinesalite-memory', 'kinesalite-leveldb', 'ceiling'] as const;
+export type ServerName = (typeof serverNames)[number];
+
+interface ServerSpec {
+  name: ServerName;
+  /** Node arguments; `dir` is a fresh temp dir when `needsDir`. */
+  args(port: number, dir: string): string[];
+  needsDir: boolean;
+  ready: { path: string; statusOk?: number };
+  /** The ceiling stores nothing, so there is nothing to read back. */
+  readable: boolean;
+  /** Credentials to sign with, once the server is ready. */
+  credentials(dir: string): Promise<Credentials>;
+}
+
+const specs: Record<ServerName, ServerSpec> = {
+  tributary: {
+    name: 'tributary',
+    // Default fsync policy (always): every acknowledgement is durable. Limits off: the load is far beyond AWS's per-shard
+    // limits. Plain HTTP, as the other servers speak; signatures are still verified on every request.
+    args: (port, dir) => ['dist/tributary.mjs', 'gateway', 'start', '--data', dir, '--port', String(port), '--no-limits', '--insecure-http', '--log-level', 'warn'],
+    needsDir: true,
+    ready: { path: '/health', statusOk: 200 },
+    readable: true,
+    credentials: (dir) => operatorCredentials(dir),
+  },
+  'kinesalite-memory': {
+    name: 'kinesalite-memory',
+    args: (port) => ['node_modules/kinesalite/cli.js', '--port', String(port), '--createStreamMs', '0', '--shardLimit', '100'],
+    needsDir: false,
+    ready: { path: '/' },
+    readable: true,
+    credentials: async () => anyCredentials,
+  },
+  'kinesalite-leveldb': {
+    name: 'kinesalite-leveldb',
+    args: (port, dir) => ['node_modules/kinesalite/cli.js', '--port', String(port), '--path', dir, '--createStreamMs', '0', '--shardLimit', '100'],
+    needsDir: true,
+    ready: { path: '/' },
+    readable: true,
+    credentials: async () => anyCredentials,
+  },
+  ceiling: {
+    name: 'ceiling',
+    args: (port) => ['--import', 'tsx', 'bench/ceiling-server.ts', String(port)],
+    needsDir: false,
+    ready: { path: '/health', statusOk: 200 },
+    readable: false,
+    credentials: async () => anyCredentials,
+  },
+};
+
+/**
+ * The operator credentials the gateway writes to <data>/operator.json on its
+ * first start. It writes them just after it starts listening, so wait for them.
+ */
+async function operatorCredentials(dataDir: string): Promise<Credentials> {
+  const file = path.join(dataDir, 'operator.json');
+  const deadline = Date.now() + settings.readyTimeoutMs;
+  while (!fs.existsSync(file)) {
+    if (Date.now() > deadline) throw new Error(`the gateway wrote no ${file} within ${settings.readyTimeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<Credentials>;
+  if (!profile.accessKeyId || !profile.secretAccessKey || !profile.region) throw new Error(`${file} lacks accessKeyId, secretAccessKey or region`);
+  return { accessKeyId: profile.accessKeyId, secretAccessKey: profile.secretAccessKey, region: profile.region };
+}
+
+/** CPU used during a phase, as a percentage of one core over the phase's wall time (the server may exceed 100 with its threads). */
+export interface CpuShare {
+  serverPct: number;
+  benchPct: number;
+}
+type WithCpu<T> = T & { cpu: CpuShare };
+
+export interface ServerResult {
+  status: 'ok' | 'crashed' | 'failed';
+  error?: string;
+  putRecords100B?: WithCpu<PutThroughputResult>;
+  putRecords1KiB?: WithCpu<PutThroughputResult>;
+  getRecords?: WithCpu<ReadBackResult & { recordsExpected: number }> | 'n/a';
+  putRecordLatency?: WithCpu<LatencyResult>;
+  peakRssMB?: number;
+  exit?: string;
+}
+
+interface Bodies {
+  small: PutBatch[];
+  large: PutBatch[];
+  single: Buffer[];
+}
+
+class ServerCrashed extends Error {}
+
+const log = (line: string) => void process.stderr.write(line + '\n');
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const fmtCpu = (c: CpuShare) => `CPU server ${c.serverPct}%, bench ${c.benchPct}%`;
+
+function requireAlive(server: ServerProcess): void {
+  if (!server.alive()) throw new ServerCrashed(`${server.name} died (${server.exitDescription() ?? 'exited'}); its output ended with:\n${server.outputTail().slice(-4000)}`);
+}
+
+/** Runs a phase and notes how busy the server and this process were, to show which side was the bottleneck. */
+async function withCpu<T>(server: ServerProcess, phase: () => Promise<T>): Promise<WithCpu<T>> {
+  const wall0 = performance.now(), server0 = server.cpuSeconds() ?? 0, bench0 = process.cpuUsage();
+  const result = await phase();
+  const wallS = (performance.now() - wall0) / 1000;
+  const bench = process.cpuUsage(bench0);
+  const serverS = (server.cpuSeconds() ?? server0) - server0;
+  return { ...result, cpu: { serverPct: Math.round((100 * serverS) / wallS), benchPct: Math.round((100 * (bench.user + bench.system)) / 1e6 / wallS) } };
+}
+
+async function startServer(spec: ServerSpec, extraNodeArgs: string[] = []): Promise<{ server: ServerProcess; endpoint: Endpoint; dir: string | undefined }> {
+  const port = await sparePort();
+  const dir = spec.needsDir ? tempDir(`tributary-bench-${spec.name}-`) : undefined;
+  const server = spawnServer(spec.name, [...extraNodeArgs, ...spec.args(port, dir ?? '')], { port, cwd: root });
+  try {
+    await waitReady(server, { ...spec.ready, timeoutMs: settings.readyTimeoutMs });
+    const endpoint = { port, credentials: await spec.credentials(dir ?? '') };
+    await createStreamActive(endpoint, settings.streamName, settings.shardCount, settings.createStreamTimeoutMs);
+    return { server, endpoint, dir };
+  } catch (err) {
+    const output = server.outputTail();
+    await server.stop('SIGKILL');
+    if (dir) removeTempDir(dir);
+    throw new Error(`${(err as Error).message}${output ? `\n${spec.name} output:\n${output.slice(-4000)}` : ''}`, { cause: err });
+  }
+}
+
+interface Timing {
+  phaseMs: number;
+  warmupMs: number;
+  readBackMsMax: number;
+}
+
+async function benchServer(spec: ServerSpec, bodies: Bodies, timing: Timing): Promise<ServerResult> {
+  const { phaseMs, warmupMs, readBackMsMax } = timing;
+  const result: ServerResult = { status: 'ok' };
+  let started: Awaited<ReturnType<typeof startServer>>;
+  try {
+    started = await startServer(spec);
+  } catch (err) {
+    return { status: 'failed', error: String((err as Error).message) };
+  }
+  const { server, endpoint, dir } = started;
+  const alive = () => server.alive();
+  const put = { concurrency: settings.putRecordsConcurrency, alive };
+  try {
+    const warmup = await putThroughput(endpoint, bodies.small, { ...put, durationMs: warmupMs });
+    requireAlive(server);
+    result.putRecords100B = await withCpu(server, () => putThroughput(endpoint, bodies.small, { ...put, durationMs: phaseMs }));
+    log(`  PutRecords 100 B: ${fmt(result.putRecords100B.recordsPerS)} records/s, ${result.putRecords100B.requestsFailed} failed requests, ${fmtCpu(result.putRecords100B.cpu)}`);
+    requireAlive(server);
+    result.putRecords1KiB = await withCpu(server, () => putThroughput(endpoint, bodies.large, { ...put, durationMs: phaseMs }));
+    log(`  PutRecords 1 KiB: ${fmt(result.putRecords1KiB.recordsPerS)} records/s, ${result.putRecords1KiB.requestsFailed} failed requests, ${fmtCpu(result.putRecords1KiB.cpu)}`);
+    requireAlive(server);
+    if (spec.readable) {
+      const recordsExpected = warmup.records + result.putRecords100B.records + result.putRecords1KiB.records;
+      const read = await withCpu(server, () => readBack(endpoint, settings.streamName, { limit: settings.getRecordsLimit, timeoutMs: readBackMsMax, alive }));
+      result.getRecords = { ...read, recordsExpected };
+      log(`  GetRecords: ${fmt(read.recordsPerS)} records/s, ${fmt(read.records)} of ${fmt(recordsExpected)} records read${read.complete ? '' : ' (incomplete)'}, ${fmtCpu(read.cpu)}`);
+      requireAlive(server);
+    } else result.getRecords = 'n/a';
+    result.putRecordLatency = await withCpu(server, () => putRecordLatency(endpoint, bodies.single, {
+      ratePerS: settings.latencyRatePerS, durationMs: phaseMs, socketsMax: settings.latencySocketsMax, alive,
+    }));
+    const lat = result.putRecordLatency;
+    log(`  PutRecord at ${settings.latencyRatePerS}/s: p50 ${lat.p50Ms.toFixed(2)} ms, p99 ${lat.p99Ms.toFixed(2)} ms, max ${lat.maxMs.toFixed(2)} ms, ${lat.failed} failed, ${fmtCpu(lat.cpu)}`);
+    requireAlive(server);
+    result.peakRssMB = server.peakRssMB();
+  } catch (err) {
+    result.status = err instanceof ServerCrashed || !server.alive() ? 'crashed' : 'failed';
+    result.error = err instanceof ServerCrashed ? err.message : `${(err as Error).stack ?? String(err)}\n${spec.name} output:\n${server.outputTail().slice(-4000)}`;
+  } finally {
+    result.exit = await server.stop('SIGTERM');
+    if (dir) removeTempDir(dir);
+  }
+  return result;
+}
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    cpus: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', memoryMB: Math.round(os.totalmem() / 1e6), node: process.version, os: `${os.type()} ${os.release()}`,
+    // Other work on the machine skews every number; a 1-minute load average well above 0 at the start says so.
+    loadAverage1mAtStart: Number(os.loadavg()[0]!.toFixed(2)),
+  };
+}
+
+/** The commit the gateway was built from, and whether its sources had uncommitted changes; unknown outside a git checkout. */
+function gatewaySource(): { commit: string; sourcesModified: boolean | 'unknown' } {
+  const git = (args: string[]) => spawnSync('git', args, { cwd: root, encoding: 'utf8' });
+  const head = git(['rev-parse', '--short', 'HEAD']);
+  if (head.status !== 0) return { commit: 'unknown', sourcesModified: 'unknown' };
+  const status = git(['status', '--porcelain', '--', 'bin', 'gateway', 'sdk', 'scripts', 'package.json']);
+  return { commit: head.stdout.trim(), sourcesModified: status.stdout.trim() !== '' };
+}
+
+function buildBodies(): Bodies {
+  const { streamName, bodiesDistinct: count, putRecordsBatchRecords: records } = settings;
+  return {
+    small: putRecordsBodies(streamName, { count, records, recordBytes: settings.recordBytesSmall }),
+    large: putRecordsBodies(streamName, { count, records, recordBytes: settings.recordBytesLarge }),
+    single: putRecordBodies(streamName, { count: 64, recordBytes: settings.latencyRecordBytes }),
+  };
+}
+
+function writeResults(file: string, doc: unknown): void {
+  fs.mkdirSync(resultsDir, { recursive: true });
+  fs.writeFileSync(path.join(resultsDir, file), JSON.stringify(doc, null, 2) + '\n');
+}
+
+export async function run(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, profile: { type: 'boolean', default: false } }, strict: true });
+  const only = values.only?.split(',').map((s) => s.trim());
+  for (const name of only ?? []) if (!(serverNames as readonly string[]).includes(name)) throw new Error(`--only: unknown server "${name}" (known: ${serverNames.join(', ')})`);
+  installCleanupHooks();
+  try {
+    if (values.profile || !only || only.includes('tributary')) {
+      buildIfStale(root, 'dist/tributary.mjs', ['bin', 'gateway', 'sdk', 'scripts/build.mjs', 'package.json']);
+    }
+    const timing: Timing = values.quick
+      ? { phaseMs: settings.phaseMsQuick, warmupMs: settings.warmupMsQuick, readBackMsMax: settings.readBackMsMaxQuick }
+      : { phaseMs: settings.phaseMsFull, warmupMs: settings.warmupMsFull, readBackMsMax: settings.readBackMsMaxFull };
+    if (values.profile) return await profileGateway(timing);
+    await compare(timing, values.quick, only);
+  } finally {
+    cleanupSync();
+  }
+}
+
+async function compare(timing: Timing, quick: boolean, only: string[] | undefined): Promise<void> {
+  const { phaseMs } = timing;
+  const started = Date.now();
+  const host = machine();
+  const bodies = buildBodies();
+  const servers: Partial<Record<ServerName, ServerResult>> = {};
+  for (const name of serverNames) {
+    if (only && !only.includes(name)) continue;
+    log(`[${name}]`);
+    const t0 = Date.now();
+    servers[name] = await benchServer(specs[name], bodies, timing);
+    log(`  (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    if (servers[name]!.status !== 'ok') log(`  ${servers[name]!.status.toUpperCase()}: ${servers[name]!.error}`);
+  }
+  const checks = checkTargets(servers);
+  const doc = {
+    benchmark: 'streams',
+    startedAt: new Date(started).toISOString(),
+    wallS: (Date.now() - started) / 1000,
+    mode: quick ? 'quick' : 'full',
+    phaseS: phaseMs / 1000,
+    warmupS: timing.warmupMs / 1000,
+    machine: host,
+    gatewaySource: gatewaySource(),
+    settings: {
+      ...settings,
+      tributary: 'fsync always (durable acknowledgements); --no-limits (per-shard throughput limits off: this load far exceeds AWS\'s 1 MiB/s / 1,000 records/s per shard); --insecure-http (plain HTTP like the others; SigV4 still verified)',
+    },
+    servers,
+    checks,
+  };
+  writeResults('streams-latest.json', doc);
+  process.stdout.write(JSON.stringify(doc) + '\n\n');
+  process.stdout.write(formatTable(servers, { phaseS: phaseMs / 1000, latencyRatePerS: settings.latencyRatePerS }) + '\n');
+  process.stdout.write('Note: tributary runs with --no-limits: this load is far beyond AWS\'s per-shard write limits (1 MiB/s and 1,000 records/s per shard),\n');
+  process.stdout.write('      which the gateway enforces by default; its fsync policy is the default, always (acknowledged = durable).\n');
+  process.stdout.write('      It serves plain HTTP (--insecure-http) like the other servers, and verifies the SigV4 signature of every request.\n\n');
+  process.stdout.write(formatChecks(checks) + '\n');
+  log(`results written to bench/results/streams-latest.json (${doc.wallS.toFixed(0)} s)`);
+  if (Object.values(servers).some((s) => s.status !== 'ok')) process.exitCode = 1;
+}
+
+/** One gateway under the 1 KiB PutRecords load with --cpu-prof; SIGINT makes it exit cleanly and write the profile. */
+async function profileGateway(timing: Timing): Promise<void> {
+  const { phaseMs, warmupMs } = timing;
+  const profileDir = tempDir('tributary-bench-profile-');
+  const bodies = putRecordsBodies(settings.streamName, { count: settings.bodiesDistinct, records: settings.putRecordsBatchRecords, recordBytes: settings.recordBytesLarge });
+  const { server, endpoint, dir } = await startServer(specs.tributary, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
+  let load: WithCpu<PutThroughputResult>;
+  try {
+    const put = { concurrency: settings.putRecordsConcurrency, alive: () => server.alive() };
+    await putThroughput(endpoint, bodies, { ...put, durationMs: warmupMs });
+    load = await withCpu(server, () => putThroughput(endpoint, bodies, { ...put, durationMs: phaseMs }));
+    requireAlive(server);
+  } finally {
+    const exit = await server.stop('SIGINT');
+    if (exit !== 'exit code 0') log(`gateway did not exit cleanly on SIGINT: ${exit}\n${server.outputTail()}`);
+    if (dir) removeTempDir(dir);
+  }
+  const file = fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) throw new Error(`no .cpuprofile written in ${profileDir}`);
+  const profile = JSON.parse(fs.readFileSync(path.join(profileDir, file), 'utf8')) as CpuProfile;
+  fs.mkdirSync(resultsDir, { recursive: true });
+  fs.copyFileSync(path.join(profileDir, file), path.join(resultsDir, 'streams-gateway.cpuprofile'));
+  removeTempDir(profileDir);
+  const summary: ProfileSummary = summarizeCpuProfile(profile, { top: 15, root, sourceMaps: loadBundleSourceMap(path.join(root, 'dist/tributary.mjs')) });
+  writeResults('streams-profile.json', { load, summary });
+  process.stdout.write(`gateway under PutRecords 1 KiB: ${fmt(load.recordsPerS)} records/s, ${load.mibPerS.toFixed(1)} MiB/s, ${load.requestsFailed} failed requests, ${fmtCpu(load.cpu)}\n`);
+  process.stdout.write(formatProfile(summary) + '\n');
+  log('profile written to bench/results/streams-gateway.cpuprofile (open in Chrome DevTools), summary in streams-profile.json');
+}
