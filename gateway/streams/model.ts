@@ -2,7 +2,7 @@
  * The persisted shape of Data Streams metadata and its in-memory runtime
  * companions (open shard logs, throttles, routing keys).
  */
-import { formatSequenceNumber, sequenceCounterMax, shardIdOf } from '../../sdk/protocol/streams/sequence-number.ts';
+import { formatSequenceNumber, formatSequenceNumberFrom, sequenceCounterMax, sequenceNumberBase, shardIdOf } from '../../sdk/protocol/streams/sequence-number.ts';
 import { hashKeyFromDecimal } from '../../sdk/protocol/streams/hash-key.ts';
 import type { ShardLog } from '../storage/types.ts';
 import { TokenBucket } from './throttle.ts';
@@ -71,8 +71,17 @@ export class ShardRuntime {
     return this.meta.closedMs === undefined;
   }
 
+  private baseSecond = -1;
+  private base = 0n;
+
+  /** The record's sequence number; the base for its arrival second is cached (records come in runs). */
   sequenceNumber(counter: number, recordMs: number): string {
-    return formatSequenceNumber({ shardCreatedMs: this.meta.createdMs, shardIndex: this.meta.index, counter: BigInt(counter), recordMs });
+    const second = Math.floor(recordMs / 1000);
+    if (second !== this.baseSecond) {
+      this.base = sequenceNumberBase({ shardCreatedMs: this.meta.createdMs, shardIndex: this.meta.index, recordMs });
+      this.baseSecond = second;
+    }
+    return formatSequenceNumberFrom(this.base, counter);
   }
 
   /** The wire `Shard` structure. */

@@ -80,3 +80,14 @@ describe('LocalShardLog', () => {
     await log.close();
   });
 });
+
+describe('sequence number runs', () => {
+  it('formatting from a cached base equals formatting from parts', async () => {
+    const { formatSequenceNumber, formatSequenceNumberFrom, sequenceNumberBase } = await import('../../sdk/protocol/streams/sequence-number.ts');
+    const parts = { shardCreatedMs: 1_795_000_000_000, shardIndex: 0x1234567, recordMs: 1_795_000_123_456 };
+    const base = sequenceNumberBase(parts);
+    for (const counter of [0, 1, 499, 2 ** 40 + 7, Number.MAX_SAFE_INTEGER]) {
+      expect(formatSequenceNumberFrom(base, counter)).toBe(formatSequenceNumber({ ...parts, counter: BigInt(counter) }));
+    }
+  });
+});

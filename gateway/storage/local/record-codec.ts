@@ -21,18 +21,28 @@ export const frameBytesMax = frameHeaderBytes + 1024 + 11 * 1024 * 1024;
 
 export function encodeFrame(counter: number, arrivalMs: number, flags: number, partitionKey: string, data: Buffer): Buffer {
   const pkBytes = Buffer.byteLength(partitionKey, 'utf8');
-  const total = frameHeaderBytes + pkBytes + data.length;
-  const b = Buffer.allocUnsafe(total);
-  b.writeUInt32LE(total - 4, 0);
-  b[8] = flags;
-  b[9] = 0;
-  b.writeUInt16LE(pkBytes, 10);
-  writeU64(b, counter, 12);
-  writeU64(b, arrivalMs, 20);
-  b.write(partitionKey, frameHeaderBytes, pkBytes, 'utf8');
-  data.copy(b, frameHeaderBytes + pkBytes);
-  b.writeUInt32LE(crc32cRange(b, 8, total), 4);
+  const b = Buffer.allocUnsafe(frameHeaderBytes + pkBytes + data.length);
+  encodeFrameInto(b, 0, counter, arrivalMs, flags, partitionKey, pkBytes, data);
   return b;
+}
+
+/**
+ * Writes one frame at `at` of `b` (which must have room for
+ * `frameHeaderBytes + pkBytes + data.length`); returns its length. Batches
+ * encode all their frames into one buffer: one allocation, one writev entry.
+ */
+export function encodeFrameInto(b: Buffer, at: number, counter: number, arrivalMs: number, flags: number, partitionKey: string, pkBytes: number, data: Buffer): number {
+  const total = frameHeaderBytes + pkBytes + data.length;
+  b.writeUInt32LE(total - 4, at);
+  b[at + 8] = flags;
+  b[at + 9] = 0;
+  b.writeUInt16LE(pkBytes, at + 10);
+  writeU64(b, counter, at + 12);
+  writeU64(b, arrivalMs, at + 20);
+  b.write(partitionKey, at + frameHeaderBytes, pkBytes, 'utf8');
+  data.copy(b, at + frameHeaderBytes + pkBytes);
+  b.writeUInt32LE(crc32cRange(b, at + 8, at + total), at + 4);
+  return total;
 }
 
 export type FrameScan =

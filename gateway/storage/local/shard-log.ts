@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { AppendEntry, AppendResult, FsyncPolicy, ReadOptions, ReadResult, ShardLog, StoredRecord } from '../types.ts';
-import { decodeFrame, encodeFrame } from './record-codec.ts';
+import { decodeFrame, encodeFrameInto, frameHeaderBytes } from './record-codec.ts';
 import { Segment, segmentHeaderBytes } from './segment.ts';
 
 // Plain callback wrappers: util.promisify of fs.read/fs.writev resolves to an object, not a count.
@@ -38,7 +38,10 @@ export const localShardLogDefaults = {
 
 interface PendingWrite {
   segment: Segment;
+  /** Encoded frames, one buffer per append call. */
   frames: Buffer[];
+  /** Per record: counter, file offset and frame length. */
+  sizes: number[];
   counters: number[];
   arrivalMs: number;
   offsets: number[];
@@ -114,14 +117,22 @@ export class LocalShardLog implements ShardLog {
     this.lastQueuedArrivalMs = arrivalMs;
     const firstCounter = this.nextCounter;
     const pending = this.pendingFor(arrivalMs);
-    for (const e of entries) {
-      const frame = encodeFrame(this.nextCounter, arrivalMs, e.flags, e.partitionKey, e.data);
-      pending.frames.push(frame);
+    const pkBytes = entries.map((e) => Buffer.byteLength(e.partitionKey, 'utf8'));
+    let blockBytes = 0;
+    for (let i = 0; i < entries.length; i++) blockBytes += frameHeaderBytes + pkBytes[i]! + entries[i]!.data.length;
+    const block = Buffer.allocUnsafe(blockBytes);
+    let at = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      const n = encodeFrameInto(block, at, this.nextCounter, arrivalMs, e.flags, e.partitionKey, pkBytes[i]!, e.data);
       pending.counters.push(this.nextCounter);
       pending.offsets.push(this.writeOffset);
-      this.writeOffset += frame.length;
+      pending.sizes.push(n);
+      this.writeOffset += n;
+      at += n;
       this.nextCounter++;
     }
+    pending.frames.push(block);
     pending.endCounter = this.nextCounter;
     const durable = new Promise<void>((resolve, reject) => {
       const prevResolve = pending.resolve;
@@ -153,7 +164,7 @@ export class LocalShardLog implements ShardLog {
     const last = this.queue.at(-1);
     if (last && last.segment === this.target && last.arrivalMs === arrivalMs) return last;
     const p: PendingWrite = {
-      segment: this.target, frames: [], counters: [], offsets: [], arrivalMs, endCounter: this.nextCounter,
+      segment: this.target, frames: [], sizes: [], counters: [], offsets: [], arrivalMs, endCounter: this.nextCounter,
       resolve: () => {}, reject: () => {},
     };
     this.queue.push(p);
@@ -212,7 +223,7 @@ export class LocalShardLog implements ShardLog {
       if (this.options.fsync.kind === 'always') await fdatasync(active.fd!);
       else this.dirty = true;
       for (const p of group) {
-        for (let k = 0; k < p.frames.length; k++) active.noteFrame(p.counters[k]!, p.arrivalMs, p.offsets[k]!, p.frames[k]!.length);
+        for (let k = 0; k < p.counters.length; k++) active.noteFrame(p.counters[k]!, p.arrivalMs, p.offsets[k]!, p.sizes[k]!);
         this.durableCounter = p.endCounter;
         this.lastArrivalMs = p.arrivalMs;
         p.frames = [];
