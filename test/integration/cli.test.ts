@@ -68,3 +68,77 @@ describe('tributary CLI', () => {
     expect(err.stderr).toBe('tributary: ResourceNotFoundException: Stream nope under account 000000000000 not found.\n');
   });
 });
+
+describe('tributary security commands', () => {
+  it('initialises a data directory: CA, server certificate, operator profile, all private keys 0600', async () => {
+    const dir = tempDir('trb-init-');
+    const { stdout } = await cli('gateway', 'init', '--data', dir, '--name', 'gateway.example.lan', '--ip', '10.1.2.3', '--port', '4999');
+    const out = JSON.parse(stdout) as { caFingerprint: string; operatorProfile: string; operatorAccessKeyId: string };
+    expect(out.caFingerprint).toMatch(/^SHA256:([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    for (const f of ['tls/ca.key', 'tls/server.key', 'operator.json', 'keys/master.key']) {
+      expect(fs.statSync(path.join(dir, f)).mode & 0o777, f).toBe(0o600);
+    }
+    const profile = JSON.parse(fs.readFileSync(out.operatorProfile, 'utf8')) as { endpoint: string; accessKeyId: string; caCertificate: string };
+    expect(profile.endpoint).toBe('https://127.0.0.1:4999');
+    expect(profile.accessKeyId).toBe(out.operatorAccessKeyId);
+    const { X509Certificate } = await import('node:crypto');
+    const server = new X509Certificate(fs.readFileSync(path.join(dir, 'tls/server.crt')));
+    expect(server.subjectAltName).toContain('DNS:gateway.example.lan');
+    expect(server.subjectAltName).toContain('IP Address:10.1.2.3');
+    // Idempotent: a second init keeps the CA and the operator.
+    const again = JSON.parse((await cli('gateway', 'init', '--data', dir)).stdout) as { caFingerprint: string; operatorAccessKeyId: string };
+    expect(again.caFingerprint).toBe(out.caFingerprint);
+    expect(again.operatorAccessKeyId).toBe('existing');
+  });
+
+  it('pairs a device, lists, rotates and revokes it, and manages policies and credentials from the shell', async () => {
+    const tlsGw = await testGateway({ tlsEnabled: true });
+    try {
+      const p = path.join(tempDir('trb-profile-'), 'operator.json');
+      const ca = fs.readFileSync(path.join((tlsGw as unknown as { dataDir: string }).dataDir, 'tls', 'ca.crt'), 'utf8');
+      fs.writeFileSync(p, JSON.stringify({ endpoint: tlsGw.url, region: 'us-east-1', ...testOperator, caCertificate: ca }), { mode: 0o600 });
+      const run = async (...args: string[]) => JSON.parse((await cli(...args, '--profile', p)).stdout);
+      const code = await run('devices', 'pair-code', '--name', 'cam-09', '--ttl', '5m');
+      expect(code.code).toMatch(/^[A-Z2-9]{5}-[A-Z2-9]{5}$/);
+      expect(code.caFingerprint).toBe(tlsGw.caFingerprint);
+      const devDir = tempDir('trb-dev-');
+      const paired = JSON.parse((await cli('devices', 'pair', tlsGw.url, code.code, '--ca-fingerprint', code.caFingerprint, '--dir', devDir)).stdout);
+      expect(paired.paired).toBe('cam-09');
+      expect(fs.statSync(path.join(devDir, 'credentials.json')).mode & 0o777).toBe(0o600);
+      const listed = await run('devices', 'list');
+      expect(listed.Principals.map((x: { Name: string }) => x.Name)).toEqual(['cam-09']);
+      const rotated = await run('devices', 'rotate', 'cam-09');
+      expect(rotated.SecretAccessKey).toBeTruthy();
+      const revoked = await run('devices', 'revoke', 'cam-09');
+      expect(revoked.Principal.Status).toBe('REVOKED');
+
+      const policyFile = path.join(devDir, 'writer.json');
+      fs.writeFileSync(policyFile, JSON.stringify({ description: 'logs writer', statements: [{ actions: ['kinesis:PutRecord*'], resources: ['stream/logs-*'] }] }));
+      expect(await run('policies', 'put', 'logs-writer', policyFile)).toEqual({ put: 'logs-writer' });
+      const policies = await run('policies', 'list');
+      expect(policies.Policies.map((x: { Name: string }) => x.Name)).toEqual(['admin', 'device', 'reader', 'logs-writer']);
+      fs.writeFileSync(policyFile, JSON.stringify({ statements: [{ actions: ['PutRecord'], resources: ['*'] }] }));
+      const bad = (await cli('policies', 'put', 'broken', policyFile, '--profile', p).catch((e: unknown) => e)) as { stderr: string };
+      expect(bad.stderr).toBe('tributary: InvalidArgumentException: policy broken: statements[0].actions: "PutRecord" is not <service>:<Action>\n');
+
+      const created = await run('credentials', 'create', 'ci-bot', '--policy', 'logs-writer');
+      expect(created.Principal.Policy).toBe('logs-writer');
+      const creds = await run('credentials', 'list');
+      expect(creds.Principals.map((x: { Name: string }) => x.Name).sort()).toEqual(['ci-bot', 'operator']);
+
+      // Everything survives a restart of the gateway on the same data directory.
+      const dataDir = (tlsGw as unknown as { dataDir: string }).dataDir;
+      await tlsGw.close();
+      const again = await testGateway({ tlsEnabled: true, dataDir });
+      try {
+        expect(again.principals.policy('logs-writer')?.statements[0]!.resources).toEqual(['stream/logs-*']);
+        expect(again.principals.find('ci-bot')?.policy).toBe('logs-writer');
+        expect(again.principals.lookup(created.Principal.AccessKeyId)?.secret).toBe(created.SecretAccessKey);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await tlsGw.close();
+    }
+  });
+});
