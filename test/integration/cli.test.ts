@@ -142,3 +142,35 @@ describe('tributary security commands', () => {
     }
   });
 });
+
+describe('tributary gateway start as a process', () => {
+  it('reloads its certificate on SIGHUP and keeps serving', async () => {
+    const { spawnGateway } = await import('../helpers/spawn-gateway.ts');
+    const { issueServerCertificate } = await import('../../gateway/tls/certificates.ts');
+    const tls = await import('node:tls');
+    const dir = tempDir('trb-hup-');
+    const gw = await spawnGateway(['--data', dir, '--log-level', 'info']);
+    try {
+      const url = new URL(gw.url);
+      const ca = fs.readFileSync(path.join(dir, 'tls', 'ca.crt'));
+      const fingerprint = () =>
+        new Promise<string>((resolve, reject) => {
+          const s = tls.connect({ host: url.hostname, port: Number(url.port), ca }, () => {
+            resolve(s.getPeerCertificate().fingerprint256);
+            s.end();
+          });
+          s.on('error', reject);
+        });
+      const before = await fingerprint();
+      await issueServerCertificate(path.join(dir, 'tls'), ['localhost'], ['127.0.0.1']);
+      gw.child.kill('SIGHUP');
+      for (let i = 0; i < 50 && !gw.logs.some((l) => l.includes('reloaded TLS certificate')); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(gw.logs.some((l) => l.includes('reloaded TLS certificate'))).toBe(true);
+      expect(await fingerprint()).not.toBe(before);
+      gw.child.kill('SIGTERM');
+      expect(await gw.exited).toBe(0);
+    } finally {
+      gw.child.kill('SIGKILL');
+    }
+  });
+});
