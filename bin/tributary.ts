@@ -262,6 +262,7 @@ clientCommand(streams, 'tail <name>', 'Print records from every shard as JSON li
     const { Shards } = await c.call<{ Shards: Array<{ ShardId: string }> }>('ListShards', { StreamName: name, ShardFilter: { Type: o.from === 'latest' ? 'AT_LATEST' : 'FROM_TRIM_HORIZON' } });
     const type = o.from === 'latest' ? 'LATEST' : 'TRIM_HORIZON';
     const iterators = new Map<string, string>();
+    const finished = new Set<string>();
     for (const s of Shards) iterators.set(s.ShardId, (await c.call<{ ShardIterator: string }>('GetShardIterator', { StreamName: name, ShardId: s.ShardId, ShardIteratorType: type })).ShardIterator);
     while (iterators.size) {
       for (const [shardId, it] of iterators) {
@@ -271,9 +272,11 @@ clientCommand(streams, 'tail <name>', 'Print records from every shard as JSON li
         }
         if (r.NextShardIterator) iterators.set(shardId, r.NextShardIterator);
         else {
+          // A closed shard is done; a child starts once all its parents are (per-key order).
           iterators.delete(shardId);
-          for (const child of r.ChildShards ?? []) {
-            if (!iterators.has(child.ShardId)) iterators.set(child.ShardId, (await c.call<{ ShardIterator: string }>('GetShardIterator', { StreamName: name, ShardId: child.ShardId, ShardIteratorType: 'TRIM_HORIZON' })).ShardIterator);
+          finished.add(shardId);
+          for (const child of (r.ChildShards ?? []) as Array<{ ShardId: string; ParentShards: string[] }>) {
+            if (!iterators.has(child.ShardId) && child.ParentShards.every((p) => finished.has(p) || !Shards.some((s) => s.ShardId === p))) iterators.set(child.ShardId, (await c.call<{ ShardIterator: string }>('GetShardIterator', { StreamName: name, ShardId: child.ShardId, ShardIteratorType: 'TRIM_HORIZON' })).ShardIterator);
           }
         }
       }
