@@ -7,7 +7,8 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
 export interface IteratorState {
   streamName: string;
-  streamCreatedMs: number;
+  /** Which incarnation of the stream (a stream deleted and re-created under its name is another). */
+  streamIncarnation: number;
   shardIndex: number;
   counter: number;
   issuedMs: number;
@@ -22,7 +23,7 @@ export class IteratorCodec {
     const name = Buffer.from(s.streamName, 'utf8');
     const plain = Buffer.allocUnsafe(28 + name.length);
     plain.writeDoubleBE(s.issuedMs, 0);
-    plain.writeDoubleBE(s.streamCreatedMs, 8);
+    plain.writeDoubleBE(s.streamIncarnation, 8);
     plain.writeDoubleBE(s.counter, 16);
     plain.writeUInt32BE(s.shardIndex, 24);
     name.copy(plain, 28);
@@ -44,7 +45,7 @@ export class IteratorCodec {
       const plain = Buffer.concat([decipher.update(raw.subarray(29)), decipher.final()]);
       return {
         issuedMs: plain.readDoubleBE(0),
-        streamCreatedMs: plain.readDoubleBE(8),
+        streamIncarnation: plain.readDoubleBE(8),
         counter: plain.readDoubleBE(16),
         shardIndex: plain.readUInt32BE(24),
         streamName: plain.toString('utf8', 28),

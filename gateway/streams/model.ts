@@ -29,6 +29,8 @@ export interface StreamMeta {
   /** Directory name of this incarnation of the stream (a re-created stream gets a new one). */
   dir: string;
   createdMs: number;
+  /** Random per creation: tells a re-created stream from its predecessor within the same second. */
+  incarnation?: number;
   status: StreamStatus;
   /** When the current CREATING/UPDATING/DELETING state ends. */
   statusUntilMs?: number;
@@ -101,6 +103,11 @@ export class ShardRuntime {
       },
     };
   }
+}
+
+/** The incarnation iterators carry (streams made before the field existed use their creation time). */
+export function incarnationOf(meta: StreamMeta): number {
+  return meta.incarnation ?? meta.createdMs;
 }
 
 export class StreamRuntime {

@@ -186,6 +186,7 @@ export class StreamRegistry {
       name,
       dir: `${name}-${createdMs}-${randomBytes(4).toString('hex')}`,
       createdMs,
+      incarnation: randomBytes(4).readUInt32BE(0),
       status: 'CREATING',
       mode,
       retentionHours: limits.retentionHoursDefault,

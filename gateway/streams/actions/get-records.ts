@@ -2,6 +2,7 @@ import { AwsError, streamErrors } from '../../../sdk/protocol/errors.ts';
 import * as limits from '../../../sdk/protocol/streams/limits.ts';
 import { shardIdOf } from '../../../sdk/protocol/streams/sequence-number.ts';
 import { javaDateString } from '../iterator.ts';
+import { incarnationOf } from '../model.ts';
 import { StreamARN, StreamId, structure, type StreamsAction } from '../shapes.ts';
 
 export const getRecords: StreamsAction = {
@@ -29,7 +30,7 @@ export const getRecords: StreamsAction = {
     } catch {
       rt = undefined;
     }
-    const shard = rt && rt.meta.createdMs === it.streamCreatedMs ? rt.shard(it.shardIndex) : undefined;
+    const shard = rt && incarnationOf(rt.meta) === it.streamIncarnation ? rt.shard(it.shardIndex) : undefined;
     if (!rt || !shard) throw streamErrors.shardMissing(shardIdOf(it.shardIndex), it.streamName, acct);
     if (registry.config.enforceLimits && (!shard.readBytes.available(now) || !shard.readCalls.tryTake(1, now))) {
       // The read-side wording AWS has used since 2023 (captured in public bug reports).

@@ -1,6 +1,7 @@
 import { AwsError, streamErrors } from '../../../sdk/protocol/errors.ts';
 import { parseSequenceNumber, shardIdOf, shardIndexOf } from '../../../sdk/protocol/streams/sequence-number.ts';
 import { SequenceNumber, ShardId, streamTarget, structure, type StreamsAction } from '../shapes.ts';
+import { incarnationOf } from '../model.ts';
 import { requireWritable } from './common.ts';
 
 const iteratorTypes = ['AFTER_SEQUENCE_NUMBER', 'LATEST', 'AT_TIMESTAMP', 'AT_SEQUENCE_NUMBER', 'TRIM_HORIZON'] as const;
@@ -71,7 +72,7 @@ export const getShardIterator: StreamsAction = {
       }
     }
     return {
-      ShardIterator: registry.iterators.encode({ streamName: name, streamCreatedMs: rt.meta.createdMs, shardIndex: shard.meta.index, counter, issuedMs: now }),
+      ShardIterator: registry.iterators.encode({ streamName: name, streamIncarnation: incarnationOf(rt.meta), shardIndex: shard.meta.index, counter, issuedMs: now }),
     };
   },
 };
