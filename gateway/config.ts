@@ -30,6 +30,7 @@ const schema: Record<string, Record<string, Field>> = {
     region: { kind: 'string', pattern: /^[a-z]{2}(-[a-z]+)+-\d$/, hint: 'a Region name such as us-east-1', set: (c, v) => (c.region = v) },
     logLevel: { kind: 'enum', values: ['debug', 'info', 'warn', 'error'], set: (c, v) => (c.logLevel = v as GatewayConfig['logLevel']) },
     requestBytesMax: { kind: 'integer', min: 1024 * 1024, max: 64 * 1024 * 1024, set: (c, v) => (c.requestBytesMax = v) },
+    offloadWorkers: { kind: 'integer', min: 0, max: 64, set: (c, v) => (c.offloadWorkers = v) },
     requestBytesInFlightMax: { kind: 'integer', min: 1024 * 1024, max: 64 * 1024 * 1024 * 1024, set: (c, v) => (c.requestBytesInFlightMax = v) },
   },
   tls: {

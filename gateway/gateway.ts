@@ -13,6 +13,7 @@ import { createGuard } from './devices/guard.ts';
 import { createPairingEndpoint } from './devices/pairing-endpoint.ts';
 import { PrincipalStore, type SecurityDoc } from './devices/principals.ts';
 import { listen } from './http/listener.ts';
+import { OffloadPool } from './http/offload-pool.ts';
 import { createFrontDoor, requestBytesInFlightMaxDefault, requestBytesMaxDefault, type RpcService } from './http/server.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
@@ -53,6 +54,8 @@ export interface GatewayConfig {
   requestBytesMax: number;
   /** Request bytes admitted at once across all connections (memory bound). */
   requestBytesInFlightMax: number;
+  /** Worker threads that parse and verify PutRecords requests (0: all on the main thread). */
+  offloadWorkers: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -78,6 +81,7 @@ export const gatewayDefaults: GatewayConfig = Object.freeze({
   retentionCheckIntervalMs: 60_000,
   requestBytesMax: requestBytesMaxDefault,
   requestBytesInFlightMax: requestBytesInFlightMaxDefault,
+  offloadWorkers: Math.min(4, Math.max(0, os.availableParallelism() - 1)),
   logLevel: 'info',
 }) as GatewayConfig;
 
@@ -148,7 +152,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     signingName: 'kinesis',
     iamPrefix: 'kinesis',
     resourceOf: (action, input) => streamsResourceOf(registry, action, input),
-    actions: Object.fromEntries(Object.entries(streamsActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle(ctx, input) }])),
+    actions: Object.fromEntries(Object.entries(streamsActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle(ctx, input), offload: name === 'PutRecords' }])),
   };
   const adminCtx: AdminContext = { principals, caFingerprint: () => tls?.caFingerprint };
   const admin: RpcService = {
@@ -158,8 +162,10 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     resourceOf: () => '*',
     actions: Object.fromEntries(Object.entries(adminActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle(adminCtx, input) }])),
   };
+  const offloadPool = config.offloadWorkers > 0 ? await OffloadPool.start(config.offloadWorkers, log) : undefined;
   const frontDoor = createFrontDoor({
     services: [streams, admin],
+    ...(offloadPool ? { offloadPool } : {}),
     requestBytesMax: config.requestBytesMax,
     requestBytesInFlightMax: config.requestBytesInFlightMax,
     log,
@@ -226,6 +232,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
           listener.server.close(() => resolve());
           listener.closeConnections();
         });
+        await offloadPool?.close();
         await registry.close();
       })();
       return closing;

@@ -3,7 +3,11 @@
 import { build } from 'esbuild';
 import fs from 'node:fs';
 
-const entries = [{ in: 'bin/tributary.ts', out: 'dist/tributary.mjs' }];
+const entries = [
+  { in: 'bin/tributary.ts', out: 'dist/tributary.mjs' },
+  // Loaded by the gateway as a worker thread, from beside the main bundle.
+  { in: 'gateway/http/offload-worker.ts', out: 'dist/offload-worker.mjs' },
+];
 for (const e of entries) {
   await build({
     entryPoints: [e.in],

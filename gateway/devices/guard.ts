@@ -20,6 +20,14 @@ export interface GuardOptions {
 export function createGuard(o: GuardOptions): Guard {
   const now = o.now ?? Date.now;
   return {
+    region: o.region,
+    secretOf: (accessKeyId) => o.principals.lookup(accessKeyId)?.secret,
+    callerOf(accessKeyId: string): Caller {
+      const entry = o.principals.lookup(accessKeyId);
+      // Revoked between verification and now: the key is no longer valid.
+      if (!entry) throw new AwsError('UnrecognizedClientException', 'The security token included in the request is invalid.');
+      return { accessKeyId, name: entry.principal.name, kind: entry.principal.kind };
+    },
     authenticate(req: http.IncomingMessage, body: Buffer, service: RpcService): Caller {
       const { accessKeyId } = verifySigV4({ method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers }, body, {
         service: service.signingName,

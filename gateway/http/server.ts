@@ -16,6 +16,8 @@ import { CborError, cborDecode } from '../../sdk/protocol/cbor.ts';
 import { AwsError } from '../../sdk/protocol/errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import { accessKeyIdOf, offloadError, preparePutRecords, putRecordsInput, type OffloadJob } from './offload.ts';
+import type { OffloadPool } from './offload-pool.ts';
 import { validateInput, type StructureShape } from './validate.ts';
 import { contentTypeCbor, contentTypeJson, encodeBody, type WireFormat } from './wire.ts';
 
@@ -33,7 +35,7 @@ export interface RpcService {
   signingName: string;
   /** The service prefix of policy action names (`kinesis:PutRecord`). */
   iamPrefix: string;
-  actions: Record<string, { shape: StructureShape; handle(input: Record<string, unknown>, caller: Caller): unknown }>;
+  actions: Record<string, { shape: StructureShape; handle(input: Record<string, unknown>, caller: Caller): unknown; offload?: boolean }>;
   /** The resource a call acts on, for policies: `stream/<name>`, or `*` for account-level calls. */
   resourceOf(action: string, input: Record<string, unknown>): string;
 }
@@ -41,6 +43,10 @@ export interface RpcService {
 /** Authentication and authorization, injected so the front door stays protocol-only. */
 export interface Guard {
   authenticate(req: http.IncomingMessage, body: Buffer, service: RpcService): Caller;
+  /** For verification done elsewhere (the offload workers): the secret to check against, and the caller once checked. */
+  secretOf(accessKeyId: string): string | undefined;
+  callerOf(accessKeyId: string): Caller;
+  region: string;
   /** Throws AccessDeniedException unless the caller's policy grants the action on the resource. */
   authorize(caller: Caller, action: string, resource: string): void;
 }
@@ -54,6 +60,8 @@ export interface FrontDoorOptions {
   log: Logger;
   metrics: Metrics;
   guard: Guard;
+  /** Workers for the CPU-heavy half of offloadable actions (PutRecords); none: all inline. */
+  offloadPool?: OffloadPool;
   /** Mutual TLS: requests other than the open routes need a client certificate from the gateway's CA. */
   requireClientCertificate?: boolean;
   /** Routes reachable without a client certificate under mutual TLS. */
@@ -68,7 +76,7 @@ export const requestBytesMaxDefault = 8 * 1024 * 1024;
 export const requestBytesInFlightMaxDefault = 16 * requestBytesMaxDefault;
 
 export function createFrontDoor(options: FrontDoorOptions): http.RequestListener {
-  const targets = new Map<string, RpcService['actions'][string] & { service: RpcService; action: string }>();
+  const targets = new Map<string, Target>();
   for (const svc of options.services) {
     for (const [action, impl] of Object.entries(svc.actions)) targets.set(`${svc.targetPrefix}.${action}`, { ...impl, service: svc, action });
   }
@@ -171,6 +179,8 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
       return sendXmlError(res, 404, 'UnknownOperationException');
     }
 
+    if (target?.offload && format === "json") return offloaded(req, res, body, target, started);
+
     // 4. Parse.
     let input: unknown;
     try {
@@ -205,7 +215,46 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
       metrics.requestSeconds.observe({ action: target.action }, seconds);
     }
   }
+
+  /**
+   * PutRecords over JSON: parse, SigV4, shape check, base64 and MD5 run in an
+   * offload worker (or inline when the workers are busy) — the same steps in
+   * the same order as the generic path; policy and the action stay here.
+   */
+  async function offloaded(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, target: Target, started: bigint): Promise<void> {
+    let outcome = 'ok';
+    try {
+      const url = req.url ?? '/';
+      const accessKeyId = accessKeyIdOf(req.headers, url);
+      const secret = accessKeyId ? options.guard.secretOf(accessKeyId) : undefined;
+      const job: OffloadJob = {
+        method: req.method ?? 'POST', url, headers: { ...req.headers }, body,
+        ...(accessKeyId ? { accessKeyId } : {}), ...(secret !== undefined ? { secret } : {}),
+        service: target.service.signingName, region: options.guard.region, now: Date.now(),
+      };
+      const result = (await options.offloadPool?.run(job)) ?? preparePutRecords(job, target.shape);
+      if (!result.ok) throw offloadError(result);
+      const caller = options.guard.callerOf(result.value.accessKeyId);
+      const input = putRecordsInput(result.value);
+      options.guard.authorize(caller, `${target.service.iamPrefix}:${target.action}`, target.service.resourceOf(target.action, input));
+      const output = await target.handle(input, caller);
+      sendBody(res, 'json', 200, output ?? {});
+    } catch (err) {
+      if (!(err instanceof AwsError)) {
+        log.error('action failed', { action: target.action, err: String((err as Error)?.stack ?? err) });
+        err = new AwsError('InternalFailure', undefined, 500);
+      }
+      outcome = (err as AwsError).type;
+      sendAwsError(res, 'json', err as AwsError);
+    } finally {
+      metrics.requests.inc({ service: target.service.iamPrefix, action: target.action, outcome });
+      metrics.requestSeconds.observe({ action: target.action }, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
 }
+
+/** The action wrapper the front door keeps per target. */
+type Target = RpcService['actions'][string] & { service: RpcService; action: string };
 
 function sendBody(res: http.ServerResponse, format: WireFormat, status: number, value: unknown): void {
   const body = encodeBody(format, value);

@@ -23,10 +23,14 @@ export function throttledMessage(reg: StreamRegistry, rt: StreamRuntime, shard: 
   return `Rate exceeded for shard ${shard.id} in stream ${rt.meta.name} under account ${reg.accountId}.`;
 }
 
-/** The shard each entry goes to; a bad ExplicitHashKey fails the whole request, as on AWS. */
-export function routeEntries(rt: StreamRuntime, entries: PutEntry[]): ShardRuntime[] {
-  return entries.map((e) => {
-    let key: Buffer | undefined;
+/**
+ * The shard each entry goes to; a bad ExplicitHashKey fails the whole request,
+ * as on AWS. `precomputed` holds hash keys an offload worker already derived.
+ */
+export function routeEntries(rt: StreamRuntime, entries: PutEntry[], precomputed?: Array<Buffer | undefined>): ShardRuntime[] {
+  return entries.map((e, i) => {
+    let key: Buffer | undefined = precomputed?.[i];
+    if (key) return rt.route(key);
     if (e.ExplicitHashKey !== undefined) {
       key = hashKeyFromDecimal(e.ExplicitHashKey);
       if (!key) {

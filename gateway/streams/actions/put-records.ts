@@ -4,6 +4,7 @@ import type { Shape } from '../../http/validate.ts';
 import type { StreamRuntime } from '../model.ts';
 import { HashKey, PartitionKey, streamTarget, structure, type StreamsAction } from '../shapes.ts';
 import { putEntries, routeEntries, type PutEntry } from '../write-path.ts';
+import { preparedHashKeys } from '../../http/offload.ts';
 import { requireWritable } from './common.ts';
 
 /** The model allows 10 MiB blobs; each stream's MaxRecordSizeInKiB (default 1 MiB) is checked after. */
@@ -48,7 +49,7 @@ export const putRecords: StreamsAction = {
     let total = 0;
     for (const r of records) total += r.Data.length + Buffer.byteLength(r.PartitionKey);
     if (total > limits.putRecordsBytesMax) throw new AwsError('InvalidArgumentException', 'Records size exceeds 5 MB limit');
-    const shards = routeEntries(rt, records);
+    const shards = routeEntries(rt, records, (input as { [preparedHashKeys]?: Array<Buffer | undefined> })[preparedHashKeys]);
     const results = await putEntries(registry, rt, records, shards);
     let failed = 0;
     for (const r of results) if ('ErrorCode' in r) failed++;
