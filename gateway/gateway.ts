@@ -114,6 +114,8 @@ export interface StartOptions {
   log?: Logger;
   /** Operator credentials to install if absent (provisioning, tests). */
   operator?: { accessKeyId: string; secretAccessKey: string };
+  /** The clock for stream data (arrival times, retention, iterator ages); tests move it. Request signatures always use the real one. */
+  now?: () => number;
 }
 
 /** Creates the CA and server certificate when missing; returns the CA fingerprint. */
@@ -132,7 +134,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     iteratorKey: await loadOrCreateSecret(path.join(dataDir, 'keys', 'iterator.key'), 32),
     masterKey: await loadOrCreateSecret(path.join(dataDir, 'keys', 'master.key'), 32),
   };
-  const registry = await StreamRegistry.open({ ...config, dataDir }, new JsonFileStore(path.join(dataDir, 'metadata', 'streams.json')), secrets, log);
+  const registry = await StreamRegistry.open({ ...config, dataDir }, new JsonFileStore(path.join(dataDir, 'metadata', 'streams.json')), secrets, log, options.now);
   const principals = await PrincipalStore.open(new JsonFileStore<SecurityDoc>(path.join(dataDir, 'metadata', 'security.json')), registry.cipher);
   if (options.operator && !principals.lookup(options.operator.accessKeyId)) {
     await principals.importOperator('operator', options.operator.accessKeyId, options.operator.secretAccessKey);

@@ -66,8 +66,9 @@ export class StreamRegistry {
     store: MetadataStore<MetadataDoc>,
     secrets: { iteratorKey: Buffer; masterKey: Buffer },
     log: Logger,
+    now?: () => number,
   ): Promise<StreamRegistry> {
-    const reg = new StreamRegistry(config, store, secrets, log);
+    const reg = new StreamRegistry(config, store, secrets, log, now);
     const doc = await store.load();
     for (const meta of doc?.streams ?? []) {
       if (meta.status === 'DELETING') {
@@ -106,6 +107,7 @@ export class StreamRegistry {
       fsync: this.config.fsync,
       segmentBytesMax: this.config.segmentBytesMax,
       segmentAgeMsMax: this.config.segmentAgeMsMax,
+      now: this.now,
       onProblem: (p) => this.log.warn('shard log repaired', { stream: meta.name, shard: shard.index, ...p }),
     });
   }

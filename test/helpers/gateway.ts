@@ -17,11 +17,11 @@ export const testOperator = Object.freeze({ accessKeyId: 'AKIDEXAMPLE0TEST', sec
  * A gateway for tests: plain HTTP unless `tlsEnabled` is given (TLS has its
  * own tests), SigV4 always on, short status delays.
  */
-export async function testGateway(overrides: Partial<GatewayConfig> = {}): Promise<Gateway & { dataDir: string }> {
+export async function testGateway(overrides: Partial<GatewayConfig> = {}, options: { now?: () => number } = {}): Promise<Gateway & { dataDir: string }> {
   const dataDir = overrides.dataDir ?? tempDir('trb-gw-');
   const gw = await startGateway(
     { ...gatewayDefaults, dataDir, port: 0, tlsEnabled: false, createDelayMs: 50, updateDelayMs: 50, deleteDelayMs: 50, ...overrides },
-    { log: silentLogger, operator: testOperator },
+    { log: silentLogger, operator: testOperator, ...options },
   );
   return Object.assign(gw, { dataDir });
 }
