@@ -60,8 +60,22 @@ export class Metrics {
   readonly throttled = new Counter('tributary_streams_throttled_total', 'Requests or records refused by the per-shard limits, by stream and direction.');
   readonly openShards = new Counter('tributary_streams_open_shards', 'Open shards, by stream.', 'gauge');
 
+  /** Process gauges in the names Prometheus' client libraries use. */
+  private processGauges(): string {
+    const m = process.memoryUsage();
+    const cpu = process.cpuUsage();
+    const lines = [
+      ['process_resident_memory_bytes', 'gauge', 'Resident set size.', m.rss],
+      ['process_cpu_seconds_total', 'counter', 'User and system CPU time.', (cpu.user + cpu.system) / 1e6],
+      ['nodejs_heap_used_bytes', 'gauge', 'V8 heap in use.', m.heapUsed],
+      ['nodejs_heap_total_bytes', 'gauge', 'V8 heap reserved.', m.heapTotal],
+      ['nodejs_external_memory_bytes', 'gauge', 'Memory of Buffers and other objects outside the V8 heap.', m.external + m.arrayBuffers],
+    ] as const;
+    return lines.map(([name, type, help, v]) => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${v}\n`).join('');
+  }
+
   render(): string {
-    return [this.requests, this.requestSeconds, this.incomingRecords, this.incomingBytes, this.outgoingRecords, this.outgoingBytes, this.throttled, this.openShards]
+    return this.processGauges() + [this.requests, this.requestSeconds, this.incomingRecords, this.incomingBytes, this.outgoingRecords, this.outgoingBytes, this.throttled, this.openShards]
       .map((m) => m.render())
       .join('');
   }
