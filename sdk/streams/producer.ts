@@ -257,21 +257,19 @@ export class StreamProducer {
         // A conservative per-record size (the key may already be in the table): no quadratic re-measuring.
         const cost = p.bytes + (p.explicitHashKey?.length ?? 0) + aggregateEntryOverheadBytes;
         let agg = aggregates.get(shard);
-        if (!agg || agg.bytes + cost > producerDefaults.aggregateBytesMax) {
-          if (this.o.rateLimit && shard && !this.charge(shard, 1, 0)) {
-            waitMs = Math.min(waitMs, 50);
-            kept.push(p);
-            continue;
-          }
-          agg = { records: [], bytes: aggregateEnvelopeBytes };
-          aggregates.set(shard, agg);
-          entries.push(agg);
-        }
-        if (this.o.rateLimit && shard && !this.charge(shard, 0, cost)) {
+        const opensAggregate = !agg || agg.bytes + cost > producerDefaults.aggregateBytesMax;
+        // One charge per record: a new aggregate also takes a record slot.
+        if (this.o.rateLimit && shard && !this.charge(shard, opensAggregate ? 1 : 0, cost)) {
           waitMs = Math.min(waitMs, 50);
           kept.push(p);
           continue;
         }
+        if (opensAggregate) {
+          agg = { records: [], bytes: aggregateEnvelopeBytes };
+          aggregates.set(shard, agg);
+          entries.push(agg);
+        }
+        agg = agg!;
         agg.records.push(p);
         agg.bytes += cost;
         requestBytes += p.bytes;

@@ -1,0 +1,386 @@
+/**
+ * The agent's durable buffer for one destination: segmented append-only
+ * files, per-record CRC-32C, group-committed fsync, a disk cap with a
+ * drop-oldest or reject-newest policy, and a peek/ack cursor for the uplink.
+ *
+ * Appends write synchronously into the page cache (so the in-memory picture
+ * always matches the files, and a reader sees new records at once) and wait
+ * only for the fsync the policy asks for. The replay position is a
+ * checkpoint file: after a restart reading resumes at the last ack, so
+ * delivery is at-least-once.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import nacl from 'tweetnacl';
+import { TributaryError } from '../../sdk/protocol/errors.ts';
+import { writeCheckpoint } from './checkpoint.ts';
+import { appendDeadLetters } from './dead-letter.ts';
+import { bufferError } from './errors.ts';
+import { encodeFrame, frameBytesFor, frameCapturedAtMs, type FrameRecord } from './frame-codec.ts';
+import { GroupCommit } from './group-commit.ts';
+import { acquireLock } from './lock.ts';
+import { appendRecordsMax, destinationNamePattern, encryptionNonceBytes, peekRecordsMax } from './limits.ts';
+import { resolveOptions, type BufferOptions, type ResolvedOptions } from './options.ts';
+import { oldestCapturedAtMs, readUnacked, type BufferPosition, type BufferedRecord, type ReadState } from './reader.ts';
+import { recover } from './recovery.ts';
+import { createSegmentFile, removeSegment, segmentHeaderBytes, writeSegmentMeta, type SegmentInfo } from './segment.ts';
+import { validateRecord, type AppendRecord } from './validate.ts';
+
+export interface BufferStats {
+  depthRecords: number;
+  depthBytes: number;
+  diskBytes: number;
+  segments: number;
+  oldestUnackedCapturedAtMs: number | undefined;
+  /** drop-oldest: records, bytes and segments discarded to stay under the cap. */
+  droppedRecords: number;
+  droppedBytes: number;
+  droppedSegments: number;
+  /** reject-newest: appends and records refused with BUFFER_FULL. */
+  rejectedAppends: number;
+  rejectedRecords: number;
+  deadLetteredRecords: number;
+  corruptSegments: number;
+  corruptBytes: number;
+  /** Bytes of torn tail cut off at open. */
+  tornBytes: number;
+}
+
+export class DiskBuffer implements ReadState {
+  segments: SegmentInfo[];
+  acked: BufferPosition;
+  private activeFd: number | undefined;
+  private readonly nextSeq: Map<string, number>;
+  private readonly commit: GroupCommit;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private dirty = false;
+  private failed: Error | undefined;
+  private closed = false;
+  private oldestCapturedAtMs: number | undefined;
+  private readonly counters = {
+    droppedRecords: 0, droppedBytes: 0, droppedSegments: 0, rejectedAppends: 0, rejectedRecords: 0,
+    deadLetteredRecords: 0, corruptSegments: 0, corruptBytes: 0, tornBytes: 0,
+  };
+
+  private constructor(
+    readonly dir: string,
+    readonly options: ResolvedOptions,
+    rec: Awaited<ReturnType<typeof recover>>,
+    private readonly unlock: () => void,
+  ) {
+    this.segments = rec.segments;
+    this.acked = rec.ack;
+    this.activeFd = rec.activeFd;
+    this.nextSeq = rec.nextSeq;
+    this.counters.corruptSegments = rec.corruptSegments;
+    this.counters.corruptBytes = rec.corruptBytes;
+    this.counters.tornBytes = rec.tornBytes;
+    this.commit = new GroupCommit(() => this.activeFd);
+  }
+
+  /** Opens (creating, recovering) the buffer directory of one destination. */
+  static async open(dir: string, options: BufferOptions = {}): Promise<DiskBuffer> {
+    const resolved = resolveOptions(options);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const unlock = acquireLock(dir);
+    let recovered;
+    try {
+      recovered = await recover(dir, resolved);
+    } catch (err) {
+      unlock();
+      throw err;
+    }
+    const buffer = new DiskBuffer(dir, resolved, recovered, unlock);
+    buffer.trimAcked();
+    buffer.refreshOldest();
+    if (resolved.fsync.kind === 'interval') {
+      buffer.syncTimer = setInterval(() => buffer.syncIdle(), resolved.fsync.intervalMs);
+      buffer.syncTimer.unref();
+    }
+    return buffer;
+  }
+
+  /** Opens `<root>/<destination>`, the layout the tooling functions expect. */
+  static async openDestination(root: string, destination: string, options: BufferOptions = {}): Promise<DiskBuffer> {
+    if (!destinationNamePattern.test(destination)) {
+      throw bufferError('BUFFER_OPTIONS_INVALID', `destination must match ${String(destinationNamePattern)} (got ${destination})`);
+    }
+    return DiskBuffer.open(path.join(root, destination), options);
+  }
+
+  get active(): SegmentInfo {
+    return this.segments.at(-1)!;
+  }
+
+  /**
+   * Appends records (all or none) and resolves with their per-source sequence
+   * numbers once they are durable under the fsync policy.
+   */
+  async append(records: AppendRecord[]): Promise<{ seqs: number[] }> {
+    this.assertOpen();
+    if (records.length === 0 || records.length > appendRecordsMax) {
+      throw bufferError('BUFFER_RECORD_INVALID', `append takes 1 to ${appendRecordsMax} records (got ${records.length})`);
+    }
+    const now = this.options.now();
+    const encrypted = this.options.encryptionKey !== undefined;
+    const framed = records.map((r) => validateRecord(r, now));
+    const sizes = framed.map((r) => frameBytesFor(r, encrypted));
+    for (const n of sizes) {
+      if (segmentHeaderBytes + n > this.options.capBytes) {
+        throw bufferError('BUFFER_RECORD_TOO_LARGE', `a record of ${n} frame bytes can never fit in capBytes ${this.options.capBytes}`);
+      }
+    }
+    if (this.options.capPolicy === 'reject-newest') this.admitOrReject(sizes);
+    const seqs = framed.map((r) => {
+      r.seq = this.nextSeq.get(r.source) ?? 0;
+      this.nextSeq.set(r.source, r.seq + 1);
+      return r.seq;
+    });
+    try {
+      this.writeFrames(framed);
+    } catch (err) {
+      // A failed write, roll or drop leaves files and memory out of step: reopening recovers.
+      this.failed ??= err as Error;
+      throw err instanceof TributaryError ? err : bufferError('BUFFER_CLOSED', `append to ${this.dir} failed; reopen the buffer`, err);
+    }
+    if (this.oldestCapturedAtMs === undefined) this.refreshOldest();
+    if (this.options.fsync.kind !== 'always') {
+      this.dirty = true;
+      return { seqs };
+    }
+    try {
+      await this.commit.sync();
+    } catch (err) {
+      // After a failed fdatasync the kernel may have dropped the dirty pages: trust nothing more.
+      this.failed ??= err as Error;
+      throw bufferError('BUFFER_CLOSED', `fdatasync of ${this.active.file} failed; reopen the buffer`, err);
+    }
+    return { seqs };
+  }
+
+  /** reject-newest: refuses the whole append if its frames (and any new segment headers) would pass the cap. */
+  private admitOrReject(sizes: number[]): void {
+    let size = this.active.fileBytes;
+    let need = 0;
+    for (const n of sizes) {
+      if (size + n > this.options.segmentBytes && size > segmentHeaderBytes) {
+        size = segmentHeaderBytes;
+        need += segmentHeaderBytes;
+      }
+      size += n;
+      need += n;
+    }
+    if (this.diskBytes() + need <= this.options.capBytes) return;
+    this.counters.rejectedAppends++;
+    this.counters.rejectedRecords += sizes.length;
+    this.options.onProblem({ kind: 'rejected', file: this.active.file, detail: 'cap reached (reject-newest)', records: sizes.length, bytes: need });
+    throw bufferError('BUFFER_FULL', `buffer ${this.dir} is full: ${this.diskBytes()} of ${this.options.capBytes} bytes used`);
+  }
+
+  /** Encodes and writes frames, rolling segments and (drop-oldest) making room first. */
+  private writeFrames(records: FrameRecord[]): void {
+    const key = this.options.encryptionKey;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = () => {
+      this.writeSync(pending);
+      pending = [];
+      pendingBytes = 0;
+    };
+    for (const r of records) {
+      const frame = encodeFrame(r, key, key ? nacl.randomBytes(encryptionNonceBytes) : undefined);
+      if (this.active.fileBytes + pendingBytes + frame.length > this.options.segmentBytes && this.active.fileBytes + pendingBytes > segmentHeaderBytes) {
+        flush();
+        this.roll();
+      }
+      for (let guard = 0; this.diskBytes() + pendingBytes + frame.length > this.options.capBytes; guard++) {
+        assert.ok(guard <= this.segments.length + 2, 'drop-oldest must make room');
+        flush();
+        this.dropOldest();
+      }
+      pending.push(frame);
+      pendingBytes += frame.length;
+    }
+    flush();
+  }
+
+  /** Writes whole frames at the end of the active segment; a failed write stops all appends. */
+  private writeSync(frames: Buffer[]): void {
+    if (frames.length === 0) return;
+    const seg = this.active;
+    let at = seg.fileBytes;
+    try {
+      for (const frame of frames) {
+        let done = 0;
+        while (done < frame.length) done += fs.writeSync(this.activeFd!, frame, done, frame.length - done, at + done);
+        at += frame.length;
+      }
+    } catch (err) {
+      // A partial frame may be on disk: reopening truncates it. Until then, refuse writes.
+      this.failed = err as Error;
+      throw bufferError('BUFFER_CLOSED', `write to ${seg.file} failed; reopen the buffer`, err);
+    }
+    for (const frame of frames) {
+      if (seg.records === 0) seg.firstCapturedAtMs = frameCapturedAtMs(frame);
+      seg.lastCapturedAtMs = frameCapturedAtMs(frame);
+      seg.records++;
+    }
+    seg.fileBytes = seg.end = at;
+  }
+
+  /** Seals the active segment (synced, with its sidecar) and starts the next one. */
+  private roll(): void {
+    const old = this.active;
+    const fd = this.activeFd!;
+    if (this.options.fsync.kind !== 'never') fs.fdatasyncSync(fd);
+    this.commit.retire(fd);
+    this.activeFd = undefined;
+    old.sealed = true;
+    if (old.corruptAt === undefined) writeSegmentMeta(old, this.nextSeq);
+    const created = createSegmentFile(this.dir, old.id + 1);
+    this.segments.push(created.info);
+    this.activeFd = created.fd;
+    if (this.acked.segment === old.id && this.acked.offset >= old.end) this.trimAcked();
+  }
+
+  /** drop-oldest: deletes the oldest segment, acked or not, and counts what it held. */
+  private dropOldest(): void {
+    if (this.segments.length === 1) {
+      this.roll();
+      // The roll may have deleted a wholly-acked segment: then room was made already.
+      if (this.segments.length === 1) return;
+    }
+    const first = this.segments.shift()!;
+    assert.ok(first.sealed, 'only sealed segments are dropped');
+    const lost = first.records - (this.acked.segment === first.id ? this.acked.index : 0);
+    const lostBytes = first.end - (this.acked.segment === first.id ? this.acked.offset : segmentHeaderBytes);
+    if (this.acked.segment <= first.id) this.acked = { segment: this.segments[0]!.id, offset: segmentHeaderBytes, index: 0 };
+    // The checkpoint goes first: it carries the sequence numbers the dropped segment held.
+    this.saveCheckpoint();
+    removeSegment(first);
+    this.counters.droppedRecords += lost;
+    this.counters.droppedBytes += lostBytes;
+    this.counters.droppedSegments++;
+    this.options.onProblem({ kind: 'dropped', file: first.file, detail: 'cap reached (drop-oldest)', records: lost, bytes: lostBytes });
+    this.refreshOldest();
+  }
+
+  /**
+   * The oldest unacknowledged records, in order, from disk in bounded chunks.
+   * Peek does not move the replay position; ack does. At least one record is
+   * returned when any is buffered, even if it alone exceeds `maxBytes`.
+   */
+  async peek(maxRecords: number, maxBytes: number): Promise<BufferedRecord[]> {
+    this.assertOpen();
+    assert.ok(Number.isSafeInteger(maxRecords) && maxRecords > 0 && maxBytes > 0, 'peek limits must be positive');
+    return readUnacked(this, Math.min(maxRecords, peekRecordsMax), maxBytes);
+  }
+
+  /** Called by the reader when a segment turns out to be corrupt from `offset` on. */
+  noteCorruption(seg: SegmentInfo, offset: number, recordsBefore: number, reason: string): void {
+    if (seg.corruptAt !== undefined && seg.corruptAt <= offset) return;
+    const bytes = seg.fileBytes - offset;
+    seg.corruptAt = offset;
+    seg.end = offset;
+    seg.records = recordsBefore;
+    this.counters.corruptSegments++;
+    this.counters.corruptBytes += bytes;
+    this.options.onProblem({ kind: 'corrupt', file: seg.file, detail: `${reason} at offset ${offset}; skipping the rest of the segment`, bytes });
+    // New records must not land behind the damage, where the reader no longer looks.
+    if (seg === this.active && !this.closed) this.roll();
+    this.refreshOldest();
+  }
+
+  /**
+   * Marks every record up to and including `position` as delivered, durably;
+   * deletes segments that are wholly acknowledged. Older positions are no-ops.
+   */
+  async ack(position: BufferPosition): Promise<void> {
+    this.assertOpen();
+    const p = position;
+    if (![p?.segment, p?.offset, p?.index].every((n) => Number.isSafeInteger(n) && n >= 0)) {
+      throw bufferError('BUFFER_POSITION_INVALID', 'ack takes a position returned by peek');
+    }
+    if (p.segment < this.acked.segment || (p.segment === this.acked.segment && p.offset <= this.acked.offset)) return;
+    const seg = this.segments.find((s) => s.id === p.segment);
+    if (!seg || p.offset > seg.fileBytes || p.offset < segmentHeaderBytes) {
+      throw bufferError('BUFFER_POSITION_INVALID', `position ${p.segment}:${p.offset} is not in this buffer`);
+    }
+    this.acked = { segment: p.segment, offset: p.offset, index: p.index };
+    this.trimAcked();
+  }
+
+  /** Normalizes the replay position past wholly-read segments, persists it, then deletes them. */
+  private trimAcked(): void {
+    const doomed: SegmentInfo[] = [];
+    for (;;) {
+      const first = this.segments[0]!;
+      const past = first.id < this.acked.segment || (first.sealed && this.acked.segment === first.id && this.acked.offset >= first.end);
+      if (!past || this.segments.length === 1) break;
+      doomed.push(this.segments.shift()!);
+      if (this.acked.segment <= first.id) this.acked = { segment: this.segments[0]!.id, offset: segmentHeaderBytes, index: 0 };
+    }
+    this.saveCheckpoint();
+    for (const seg of doomed) removeSegment(seg);
+    this.refreshOldest();
+  }
+
+  private saveCheckpoint(): void {
+    writeCheckpoint(this.dir, { ...this.acked, nextSeq: Object.fromEntries(this.nextSeq) });
+  }
+
+  /** Writes records to the dead-letter file (durably) and counts them; does not ack them. */
+  async deadLetter(records: BufferedRecord[], reason: string): Promise<void> {
+    this.assertOpen();
+    appendDeadLetters(this.dir, records, reason, this.options.encryptionKey);
+    this.counters.deadLetteredRecords += records.length;
+  }
+
+  stats(): BufferStats {
+    let records = 0;
+    let bytes = 0;
+    for (const s of this.segments) {
+      records += s.records;
+      bytes += s.end - segmentHeaderBytes;
+    }
+    records -= this.acked.index;
+    bytes -= this.acked.offset - segmentHeaderBytes;
+    return {
+      depthRecords: records, depthBytes: bytes, diskBytes: this.diskBytes(), segments: this.segments.length,
+      oldestUnackedCapturedAtMs: records > 0 ? this.oldestCapturedAtMs : undefined, ...this.counters,
+    };
+  }
+
+  diskBytes(): number {
+    return this.segments.reduce((n, s) => n + s.fileBytes, 0);
+  }
+
+  private refreshOldest(): void {
+    this.oldestCapturedAtMs = oldestCapturedAtMs(this.segments, this.acked);
+  }
+
+  private syncIdle(): void {
+    if (!this.dirty || this.commit.busy || this.closed) return;
+    this.dirty = false;
+    this.commit.sync().catch((err: Error) => {
+      this.failed = err;
+    });
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw bufferError('BUFFER_CLOSED', `buffer ${this.dir} is closed`);
+    if (this.failed) throw bufferError('BUFFER_CLOSED', `buffer ${this.dir} failed: ${this.failed.message}`, this.failed);
+  }
+
+  /** Syncs (unless the policy is `never`) and releases the files. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    if (this.options.fsync.kind !== 'never' && !this.failed) await this.commit.sync();
+    this.closed = true;
+    if (this.activeFd !== undefined) this.commit.retire(this.activeFd);
+    this.activeFd = undefined;
+    this.unlock();
+  }
+}
