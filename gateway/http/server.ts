@@ -112,7 +112,9 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > options.requestBytesMax) return refuseTooLarge(req, res);
 
-    const reserve = declared > 0 ? declared : options.requestBytesMax;
+    // A body of unknown length (chunked, or HTTP/2 without content-length) reserves the maximum; no body, nothing.
+    const unknownLength = !(declared > 0) && (req.headers['transfer-encoding'] !== undefined || (req.httpVersionMajor === 2 && req.method === 'POST'));
+    const reserve = unknownLength ? options.requestBytesMax : declared > 0 ? declared : 0;
     const admit = () => {
       inFlight += reserve;
       res.once('close', () => release(reserve));
@@ -179,7 +181,7 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
       return sendXmlError(res, 404, 'UnknownOperationException');
     }
 
-    if (target?.offload && format === "json") return offloaded(req, res, body, target, started);
+    if (target?.offload && format === 'json') return offloaded(req, res, body, target, requestId, started);
 
     // 4. Parse.
     let input: unknown;
@@ -195,12 +197,19 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
     if (!target) return sendAwsError(res, format, new AwsError('UnknownOperationException'));
 
     // 5. Authentication, 6. shape check, 7. authorization, 8. the action.
-    let outcome = 'ok';
-    try {
+    await runAction(res, format, target, requestId, started, async () => {
       const caller = options.guard.authenticate(req, body, target.service);
       const checked = validateInput(target.shape, input);
       options.guard.authorize(caller, `${target.service.iamPrefix}:${target.action}`, target.service.resourceOf(target.action, checked));
-      const output = await target.handle(checked, caller);
+      return target.handle(checked, caller);
+    });
+  }
+
+  /** Runs an action's steps and answers: its output, or the AWS error (unexpected errors become InternalFailure); records metrics. */
+  async function runAction(res: http.ServerResponse, format: WireFormat, target: Target, requestId: string, started: bigint, steps: () => Promise<unknown>): Promise<void> {
+    let outcome = 'ok';
+    try {
+      const output = await steps();
       sendBody(res, format, 200, output ?? {});
     } catch (err) {
       if (!(err instanceof AwsError)) {
@@ -210,9 +219,8 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
       outcome = (err as AwsError).type;
       sendAwsError(res, format, err as AwsError);
     } finally {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.requests.inc({ service: target.service.iamPrefix, action: target.action, outcome });
-      metrics.requestSeconds.observe({ action: target.action }, seconds);
+      metrics.requestSeconds.observe({ action: target.action }, Number(process.hrtime.bigint() - started) / 1e9);
     }
   }
 
@@ -221,9 +229,8 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
    * offload worker (or inline when the workers are busy) — the same steps in
    * the same order as the generic path; policy and the action stay here.
    */
-  async function offloaded(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, target: Target, started: bigint): Promise<void> {
-    let outcome = 'ok';
-    try {
+  async function offloaded(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, target: Target, requestId: string, started: bigint): Promise<void> {
+    await runAction(res, 'json', target, requestId, started, async () => {
       const url = req.url ?? '/';
       const accessKeyId = accessKeyIdOf(req.headers, url);
       const secret = accessKeyId ? options.guard.secretOf(accessKeyId) : undefined;
@@ -237,19 +244,8 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
       const caller = options.guard.callerOf(result.value.accessKeyId);
       const input = putRecordsInput(result.value);
       options.guard.authorize(caller, `${target.service.iamPrefix}:${target.action}`, target.service.resourceOf(target.action, input));
-      const output = await target.handle(input, caller);
-      sendBody(res, 'json', 200, output ?? {});
-    } catch (err) {
-      if (!(err instanceof AwsError)) {
-        log.error('action failed', { action: target.action, err: String((err as Error)?.stack ?? err) });
-        err = new AwsError('InternalFailure', undefined, 500);
-      }
-      outcome = (err as AwsError).type;
-      sendAwsError(res, 'json', err as AwsError);
-    } finally {
-      metrics.requests.inc({ service: target.service.iamPrefix, action: target.action, outcome });
-      metrics.requestSeconds.observe({ action: target.action }, Number(process.hrtime.bigint() - started) / 1e9);
-    }
+      return target.handle(input, caller);
+    });
   }
 }
 
