@@ -99,6 +99,51 @@ describe('SigV4 authentication (plain HTTP gateway)', () => {
     });
   });
 
+  it('accepts the query-string (presigned) form the SDK signer makes, and refuses it expired or tampered', async () => {
+    const { SignatureV4 } = await import('@smithy/signature-v4');
+    const { createHash, createHmac } = await import('node:crypto');
+    class Sha256 {
+      private h: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
+      constructor(secret?: string | Uint8Array) {
+        this.h = secret ? createHmac('sha256', secret) : createHash('sha256');
+      }
+      update(d: string | Uint8Array): void {
+        this.h.update(d);
+      }
+      async digest(): Promise<Uint8Array> {
+        return new Uint8Array(this.h.digest());
+      }
+      reset(): void {}
+    }
+    const url = new URL(gw.url);
+    const body = '{}';
+    const signer = new SignatureV4({ credentials: { ...testOperator }, region: 'us-east-1', service: 'kinesis', sha256: Sha256 as never });
+    const presign = async (signingDate: Date, expiresIn: number) =>
+      (await signer.presign(
+        { method: 'POST', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: '/', query: {}, headers: { host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Kinesis_20131202.ListStreams' }, body } as never,
+        { signingDate, expiresIn, unhoistableHeaders: new Set(['x-amz-target', 'content-type']) },
+      )) as { query: Record<string, string>; headers: Record<string, string> };
+    const send = (p: { query: Record<string, string>; headers: Record<string, string> }, payload: string) =>
+      new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+        const qs = new URLSearchParams(p.query).toString();
+        const req = http.request({ host: url.hostname, port: url.port, method: 'POST', path: `/?${qs}`, headers: { ...p.headers, 'content-length': String(Buffer.byteLength(payload)) } }, (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) as Record<string, unknown> }));
+        });
+        req.on('error', reject);
+        req.end(payload);
+      });
+    const good = await presign(new Date(), 300);
+    expect(good.query['X-Amz-Signature']).toMatch(/^[0-9a-f]{64}$/);
+    expect(await send(good, body)).toMatchObject({ status: 200, body: { StreamNames: [] } });
+    expect((await send(good, '{"Limit":1}')).body).toEqual({ __type: 'InvalidSignatureException', message: mismatch });
+    const old = await presign(new Date(Date.now() - 20 * 60_000), 60);
+    const expired = await send(old, body);
+    expect(expired.body.__type).toBe('InvalidSignatureException');
+    expect(String(expired.body.message)).toMatch(/^Signature expired: \d{8}T\d{6}Z is now earlier than \d{8}T\d{6}Z \(\d{8}T\d{6}Z - 60 sec\.\)$/);
+  });
+
   it('works with the AWS CLI given good keys and reports a wrong secret as AWS does', async () => {
     const aws = (secret: string) =>
       run('/usr/bin/aws', ['--endpoint-url', gw.url, 'kinesis', 'list-streams'], {
