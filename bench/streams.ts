@@ -1,12 +1,14 @@
 /**
- * Data Streams benchmark: our gateway, kinesalite (in memory and on LevelDB)
- * and a do-nothing "ceiling" server, each as a child process on a spare
- * loopback port, one after the other so they never share the CPU, driven by
- * the same load from this process. Prints one JSON line, a table and the
- * target checks; writes the JSON to bench/results/streams-latest.json.
+ * Data Streams benchmark: our gateway (over plain HTTP and over HTTPS),
+ * kinesalite (in memory and on LevelDB) and a do-nothing "ceiling" server,
+ * each as a child process on a spare loopback port, one after the other so
+ * they never share the CPU, driven by the same load from this process. Prints
+ * one JSON line, a table, the target checks and an estimate of the gateway
+ * CPU that SigV4 verification takes; writes the JSON to
+ * bench/results/streams-latest.json.
  *
  *   npm run bench -- streams [--quick] [--only tributary,ceiling]
- *   npm run bench -- streams --profile [--quick]   (CPU profile of the gateway under 1 KiB PutRecords)
+ *   npm run bench -- streams --profile [--https] [--quick]   (CPU profile of the gateway under 1 KiB PutRecords)
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,10 +18,12 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { loadBundleSourceMap, summarizeCpuProfile, type CpuProfile, type ProfileSummary } from './lib/cpu-profile.ts';
-import { anyCredentials, createStreamActive, type Credentials, type Endpoint } from './lib/kinesis-http.ts';
-import { buildIfStale, cleanupSync, installCleanupHooks, removeTempDir, sparePort, spawnServer, tempDir, waitReady, type ServerProcess } from './lib/servers.ts';
+import { anyCredentials, createStreamActive, type Credentials, type Endpoint, type TlsInfo } from './lib/kinesis-http.ts';
+import { buildIfStale, cleanupSync, installCleanupHooks, readMachineBusySeconds, removeTempDir, sparePort, spawnServer, tempDir, waitReady, type ServerProcess } from './lib/servers.ts';
 import { putRecordBodies, putRecordLatency, putRecordsBodies, putThroughput, readBack, type LatencyResult, type PutBatch, type PutThroughputResult, type ReadBackResult } from './lib/streams-load.ts';
-import { checkTargets, formatChecks, formatProfile, formatTable } from './lib/streams-report.ts';
+import { measureSigV4, type SigV4CaseResult } from './lib/sigv4-cost.ts';
+import { checkTargets, estimateSigV4Share, formatChecks, formatProfile, formatSigV4Estimate, formatTable } from './lib/streams-report.ts';
+import { sigv4Cases } from './sigv4.ts';
 
 export const description = 'Data Streams: PutRecords/GetRecords throughput, PutRecord latency, RSS — gateway vs kinesalite vs a ceiling server';
 
@@ -50,9 +54,13 @@ export const settings = Object.freeze({
   readBackMsMaxQuick: 20_000,
   readyTimeoutMs: 20_000,
   createStreamTimeoutMs: 10_000,
+  /** The in-process verifySigV4 timing behind the SigV4 share estimate (`npm run bench -- sigv4` does the same at length). */
+  sigv4Iterations: 400,
+  sigv4Rounds: 4,
+  sigv4Warmup: 50,
 });
 
-export const serverNames = ['tributary', 'kinesalite-memory', 'kinesalite-leveldb', 'ceiling'] as const;
+export const serverNames = ['tributary', 'tributary-https', 'kinesalite-memory', 'kinesalite-leveldb', 'ceiling'] as const;
 export type ServerName = (typeof serverNames)[number];
 
 interface ServerSpec {
@@ -65,18 +73,38 @@ interface ServerSpec {
   readable: boolean;
   /** Credentials to sign with, once the server is ready. */
   credentials(dir: string): Promise<Credentials>;
+  /** HTTPS, trusting the CA the gateway writes to <dir>/tls/ca.crt on its first start. */
+  tls: boolean;
 }
+
+/**
+ * The gateway with the default fsync policy (always: every acknowledgement is
+ * durable) and limits off (the load is far beyond AWS's per-shard limits).
+ * With `tls` false it serves plain HTTP, as the other servers speak; it
+ * verifies the signature of every request either way.
+ */
+const gatewayArgs = (port: number, dir: string, tls: boolean) =>
+  ['dist/tributary.mjs', 'gateway', 'start', '--data', dir, '--port', String(port), '--no-limits', ...(tls ? [] : ['--insecure-http']), '--log-level', 'warn'];
 
 const specs: Record<ServerName, ServerSpec> = {
   tributary: {
     name: 'tributary',
-    // Default fsync policy (always): every acknowledgement is durable. Limits off: the load is far beyond AWS's per-shard
-    // limits. Plain HTTP, as the other servers speak; signatures are still verified on every request.
-    args: (port, dir) => ['dist/tributary.mjs', 'gateway', 'start', '--data', dir, '--port', String(port), '--no-limits', '--insecure-http', '--log-level', 'warn'],
+    args: (port, dir) => gatewayArgs(port, dir, false),
     needsDir: true,
     ready: { path: '/health', statusOk: 200 },
     readable: true,
     credentials: (dir) => operatorCredentials(dir),
+    tls: false,
+  },
+  'tributary-https': {
+    name: 'tributary-https',
+    // Its default: HTTPS (HTTP/2 and HTTP/1.1 by ALPN; the client offers only http/1.1, like the others' HTTP/1.1).
+    args: (port, dir) => gatewayArgs(port, dir, true),
+    needsDir: true,
+    ready: { path: '/health', statusOk: 200 },
+    readable: true,
+    credentials: (dir) => operatorCredentials(dir),
+    tls: true,
   },
   'kinesalite-memory': {
     name: 'kinesalite-memory',
@@ -85,6 +113,7 @@ const specs: Record<ServerName, ServerSpec> = {
     ready: { path: '/' },
     readable: true,
     credentials: async () => anyCredentials,
+    tls: false,
   },
   'kinesalite-leveldb': {
     name: 'kinesalite-leveldb',
@@ -93,6 +122,7 @@ const specs: Record<ServerName, ServerSpec> = {
     ready: { path: '/' },
     readable: true,
     credentials: async () => anyCredentials,
+    tls: false,
   },
   ceiling: {
     name: 'ceiling',
@@ -101,6 +131,7 @@ const specs: Record<ServerName, ServerSpec> = {
     ready: { path: '/health', statusOk: 200 },
     readable: false,
     credentials: async () => anyCredentials,
+    tls: false,
   },
 };
 
@@ -120,16 +151,29 @@ async function operatorCredentials(dataDir: string): Promise<Credentials> {
   return { accessKeyId: profile.accessKeyId, secretAccessKey: profile.secretAccessKey, region: profile.region };
 }
 
+/** The CA the gateway's certificate chains to, as written on its first start. */
+const caFileOf = (dataDir: string) => path.join(dataDir, 'tls', 'ca.crt');
+
+/** Whether operator.json's `caCertificate` is the CA in <data>/tls/ca.crt (the client trusts the file). */
+function operatorProfileCaMatches(dataDir: string): boolean {
+  const profile = JSON.parse(fs.readFileSync(path.join(dataDir, 'operator.json'), 'utf8')) as { caCertificate?: string };
+  return profile.caCertificate?.trim() === fs.readFileSync(caFileOf(dataDir), 'utf8').trim();
+}
+
 /** CPU used during a phase, as a percentage of one core over the phase's wall time (the server may exceed 100 with its threads). */
 export interface CpuShare {
   serverPct: number;
   benchPct: number;
+  /** Everything else on the machine (other people's builds and tests, the kernel's own threads): busy time from /proc/stat minus the two above. */
+  otherPct?: number;
 }
 type WithCpu<T> = T & { cpu: CpuShare };
 
 export interface ServerResult {
   status: 'ok' | 'crashed' | 'failed';
   error?: string;
+  /** What the client's TLS connection negotiated (HTTPS servers only). */
+  tls?: TlsInfo & { operatorProfileCaMatches: boolean };
   putRecords100B?: WithCpu<PutThroughputResult>;
   putRecords1KiB?: WithCpu<PutThroughputResult>;
   getRecords?: WithCpu<ReadBackResult & { recordsExpected: number }> | 'n/a';
@@ -148,7 +192,7 @@ class ServerCrashed extends Error {}
 
 const log = (line: string) => void process.stderr.write(line + '\n');
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-const fmtCpu = (c: CpuShare) => `CPU server ${c.serverPct}%, bench ${c.benchPct}%`;
+const fmtCpu = (c: CpuShare) => `CPU server ${c.serverPct}%, bench ${c.benchPct}%${c.otherPct === undefined ? '' : `, other ${c.otherPct}%`}`;
 
 function requireAlive(server: ServerProcess): void {
   if (!server.alive()) throw new ServerCrashed(`${server.name} died (${server.exitDescription() ?? 'exited'}); its output ended with:\n${server.outputTail().slice(-4000)}`);
@@ -156,23 +200,31 @@ function requireAlive(server: ServerProcess): void {
 
 /** Runs a phase and notes how busy the server and this process were, to show which side was the bottleneck. */
 async function withCpu<T>(server: ServerProcess, phase: () => Promise<T>): Promise<WithCpu<T>> {
-  const wall0 = performance.now(), server0 = server.cpuSeconds() ?? 0, bench0 = process.cpuUsage();
+  const wall0 = performance.now(), server0 = server.cpuSeconds() ?? 0, bench0 = process.cpuUsage(), machine0 = readMachineBusySeconds();
   const result = await phase();
   const wallS = (performance.now() - wall0) / 1000;
   const bench = process.cpuUsage(bench0);
+  const machine1 = readMachineBusySeconds();
   const serverS = (server.cpuSeconds() ?? server0) - server0;
-  return { ...result, cpu: { serverPct: Math.round((100 * serverS) / wallS), benchPct: Math.round((100 * (bench.user + bench.system)) / 1e6 / wallS) } };
+  const benchS = (bench.user + bench.system) / 1e6;
+  const cpu: CpuShare = { serverPct: Math.round((100 * serverS) / wallS), benchPct: Math.round((100 * benchS) / wallS) };
+  // Tick granularity can make the remainder slightly negative on an idle machine.
+  if (machine0 !== undefined && machine1 !== undefined) cpu.otherPct = Math.max(0, Math.round((100 * (machine1 - machine0 - serverS - benchS)) / wallS));
+  return { ...result, cpu };
 }
 
-async function startServer(spec: ServerSpec, extraNodeArgs: string[] = []): Promise<{ server: ServerProcess; endpoint: Endpoint; dir: string | undefined }> {
+async function startServer(spec: ServerSpec, extraNodeArgs: string[] = []): Promise<{ server: ServerProcess; endpoint: Endpoint; dir: string | undefined; tls?: ServerResult['tls'] }> {
   const port = await sparePort();
   const dir = spec.needsDir ? tempDir(`tributary-bench-${spec.name}-`) : undefined;
   const server = spawnServer(spec.name, [...extraNodeArgs, ...spec.args(port, dir ?? '')], { port, cwd: root });
   try {
-    await waitReady(server, { ...spec.ready, timeoutMs: settings.readyTimeoutMs });
-    const endpoint = { port, credentials: await spec.credentials(dir ?? '') };
-    await createStreamActive(endpoint, settings.streamName, settings.shardCount, settings.createStreamTimeoutMs);
-    return { server, endpoint, dir };
+    const caFile = spec.tls ? caFileOf(dir!) : undefined;
+    await waitReady(server, { ...spec.ready, timeoutMs: settings.readyTimeoutMs, ...(caFile ? { caFile } : {}) });
+    const endpoint: Endpoint = { port, credentials: await spec.credentials(dir ?? ''), ...(caFile ? { tls: { ca: fs.readFileSync(caFile) } } : {}) };
+    const tlsInfo = await createStreamActive(endpoint, settings.streamName, settings.shardCount, settings.createStreamTimeoutMs);
+    if (!spec.tls) return { server, endpoint, dir };
+    if (tlsInfo?.alpnProtocol !== 'http/1.1') throw new Error(`${spec.name}: expected HTTP/1.1 over TLS by ALPN, the connection negotiated ${JSON.stringify(tlsInfo)}`);
+    return { server, endpoint, dir, tls: { ...tlsInfo, operatorProfileCaMatches: operatorProfileCaMatches(dir!) } };
   } catch (err) {
     const output = server.outputTail();
     await server.stop('SIGKILL');
@@ -197,6 +249,10 @@ async function benchServer(spec: ServerSpec, bodies: Bodies, timing: Timing): Pr
     return { status: 'failed', error: String((err as Error).message) };
   }
   const { server, endpoint, dir } = started;
+  if (started.tls) {
+    result.tls = started.tls;
+    log(`  TLS: ${started.tls.protocol}, ${started.tls.cipher}, ALPN ${started.tls.alpnProtocol}${started.tls.operatorProfileCaMatches ? '' : '; WARNING: operator.json caCertificate differs from tls/ca.crt'}`);
+  }
   const alive = () => server.alive();
   const put = { concurrency: settings.putRecordsConcurrency, alive };
   try {
@@ -265,18 +321,23 @@ function writeResults(file: string, doc: unknown): void {
 }
 
 export async function run(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, profile: { type: 'boolean', default: false } }, strict: true });
+  const { values } = parseArgs({
+    args,
+    options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, profile: { type: 'boolean', default: false }, https: { type: 'boolean', default: false } },
+    strict: true,
+  });
+  if (values.https && !values.profile) throw new Error('--https goes with --profile (the comparison runs tributary-https anyway)');
   const only = values.only?.split(',').map((s) => s.trim());
   for (const name of only ?? []) if (!(serverNames as readonly string[]).includes(name)) throw new Error(`--only: unknown server "${name}" (known: ${serverNames.join(', ')})`);
   installCleanupHooks();
   try {
-    if (values.profile || !only || only.includes('tributary')) {
+    if (values.profile || !only || only.some((name) => name.startsWith('tributary'))) {
       buildIfStale(root, 'dist/tributary.mjs', ['bin', 'gateway', 'sdk', 'scripts/build.mjs', 'package.json']);
     }
     const timing: Timing = values.quick
       ? { phaseMs: settings.phaseMsQuick, warmupMs: settings.warmupMsQuick, readBackMsMax: settings.readBackMsMaxQuick }
       : { phaseMs: settings.phaseMsFull, warmupMs: settings.warmupMsFull, readBackMsMax: settings.readBackMsMaxFull };
-    if (values.profile) return await profileGateway(timing);
+    if (values.profile) return await profileGateway(timing, values.https ? specs['tributary-https'] : specs.tributary);
     await compare(timing, values.quick, only);
   } finally {
     cleanupSync();
@@ -288,6 +349,7 @@ async function compare(timing: Timing, quick: boolean, only: string[] | undefine
   const started = Date.now();
   const host = machine();
   const bodies = buildBodies();
+  const sigv4 = only && !only.some((name) => name.startsWith('tributary')) ? undefined : timeSigV4(bodies);
   const servers: Partial<Record<ServerName, ServerResult>> = {};
   for (const name of serverNames) {
     if (only && !only.includes(name)) continue;
@@ -298,6 +360,7 @@ async function compare(timing: Timing, quick: boolean, only: string[] | undefine
     if (servers[name]!.status !== 'ok') log(`  ${servers[name]!.status.toUpperCase()}: ${servers[name]!.error}`);
   }
   const checks = checkTargets(servers);
+  const sigv4Share = sigv4 && estimateSigV4Share(servers, sigv4);
   const doc = {
     benchmark: 'streams',
     startedAt: new Date(started).toISOString(),
@@ -310,27 +373,45 @@ async function compare(timing: Timing, quick: boolean, only: string[] | undefine
     settings: {
       ...settings,
       tributary: 'fsync always (durable acknowledgements); --no-limits (per-shard throughput limits off: this load far exceeds AWS\'s 1 MiB/s / 1,000 records/s per shard); --insecure-http (plain HTTP like the others; SigV4 still verified)',
+      'tributary-https': 'as tributary, without --insecure-http: HTTPS (its default), client offers ALPN http/1.1 only and trusts <data>/tls/ca.crt; SigV4 verified',
     },
     servers,
     checks,
+    sigv4: sigv4 && { measuredInBenchProcess: sigv4, estimates: sigv4Share },
+    loadAverage1mAtEnd: Number(os.loadavg()[0]!.toFixed(2)),
   };
   writeResults('streams-latest.json', doc);
   process.stdout.write(JSON.stringify(doc) + '\n\n');
   process.stdout.write(formatTable(servers, { phaseS: phaseMs / 1000, latencyRatePerS: settings.latencyRatePerS }) + '\n');
   process.stdout.write('Note: tributary runs with --no-limits: this load is far beyond AWS\'s per-shard write limits (1 MiB/s and 1,000 records/s per shard),\n');
   process.stdout.write('      which the gateway enforces by default; its fsync policy is the default, always (acknowledged = durable).\n');
-  process.stdout.write('      It serves plain HTTP (--insecure-http) like the other servers, and verifies the SigV4 signature of every request.\n\n');
+  process.stdout.write('      tributary serves plain HTTP (--insecure-http) like the other servers; tributary-https is the same gateway on HTTPS,\n');
+  process.stdout.write('      its default (HTTP/1.1 by ALPN, keep-alive). Both verify the SigV4 signature of every request.\n\n');
   process.stdout.write(formatChecks(checks) + '\n');
-  log(`results written to bench/results/streams-latest.json (${doc.wallS.toFixed(0)} s)`);
+  if (sigv4 && sigv4Share) process.stdout.write('\n' + formatSigV4Estimate(sigv4, sigv4Share) + '\n');
+  log(`results written to bench/results/streams-latest.json (${doc.wallS.toFixed(0)} s; load average ${host.loadAverage1mAtStart} at the start, ${doc.loadAverage1mAtEnd} at the end)`);
   if (Object.values(servers).some((s) => s.status !== 'ok')) process.exitCode = 1;
 }
 
+/**
+ * verifySigV4 timed in this process on this run's own bodies, before any
+ * server starts (about a second): the per-request cost behind the estimate of
+ * the gateway CPU that signature checks take.
+ */
+function timeSigV4(bodies: Bodies): SigV4CaseResult[] {
+  log(`[sigv4] timing verifySigV4 in process on this run's bodies (${settings.sigv4Iterations} per case; npm run bench -- sigv4 for more)`);
+  const cases = sigv4Cases({ large: bodies.large.map((b) => b.body), small: bodies.small.map((b) => b.body), single: bodies.single }, settings.putRecordsBatchRecords);
+  const results = measureSigV4(cases, { iterations: settings.sigv4Iterations, rounds: settings.sigv4Rounds, warmup: settings.sigv4Warmup });
+  for (const r of results) log(`  ${r.name}: ${r.verifyUsPerRequest.toFixed(1)} µs per request (JSON.parse ${r.jsonParseUsPerRequest.toFixed(1)} µs)`);
+  return results;
+}
+
 /** One gateway under the 1 KiB PutRecords load with --cpu-prof; SIGINT makes it exit cleanly and write the profile. */
-async function profileGateway(timing: Timing): Promise<void> {
+async function profileGateway(timing: Timing, spec: ServerSpec): Promise<void> {
   const { phaseMs, warmupMs } = timing;
   const profileDir = tempDir('tributary-bench-profile-');
   const bodies = putRecordsBodies(settings.streamName, { count: settings.bodiesDistinct, records: settings.putRecordsBatchRecords, recordBytes: settings.recordBytesLarge });
-  const { server, endpoint, dir } = await startServer(specs.tributary, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
+  const { server, endpoint, dir } = await startServer(spec, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
   let load: WithCpu<PutThroughputResult>;
   try {
     const put = { concurrency: settings.putRecordsConcurrency, alive: () => server.alive() };
@@ -349,8 +430,8 @@ async function profileGateway(timing: Timing): Promise<void> {
   fs.copyFileSync(path.join(profileDir, file), path.join(resultsDir, 'streams-gateway.cpuprofile'));
   removeTempDir(profileDir);
   const summary: ProfileSummary = summarizeCpuProfile(profile, { top: 15, root, sourceMaps: loadBundleSourceMap(path.join(root, 'dist/tributary.mjs')) });
-  writeResults('streams-profile.json', { load, summary });
-  process.stdout.write(`gateway under PutRecords 1 KiB: ${fmt(load.recordsPerS)} records/s, ${load.mibPerS.toFixed(1)} MiB/s, ${load.requestsFailed} failed requests, ${fmtCpu(load.cpu)}\n`);
+  writeResults('streams-profile.json', { server: spec.name, load, summary });
+  process.stdout.write(`${spec.name} under PutRecords 1 KiB: ${fmt(load.recordsPerS)} records/s, ${load.mibPerS.toFixed(1)} MiB/s, ${load.requestsFailed} failed requests, ${fmtCpu(load.cpu)}\n`);
   process.stdout.write(formatProfile(summary) + '\n');
   log('profile written to bench/results/streams-gateway.cpuprofile (open in Chrome DevTools), summary in streams-profile.json');
 }

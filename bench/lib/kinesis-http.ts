@@ -1,10 +1,13 @@
 /**
  * A deliberately thin Kinesis JSON 1.1 client for load generation: node:http
- * with a keep-alive agent, pre-built request bodies, SigV4 with each body's
- * hash computed once, and no SDK, so that the benchmark process spends its
- * CPU on sending rather than on serializing.
+ * (or node:https, HTTP/1.1 by ALPN, trusting one CA) with a keep-alive agent,
+ * pre-built request bodies, SigV4 with each body's hash computed once, and no
+ * SDK, so that the benchmark process spends its CPU on sending rather than on
+ * serializing.
  */
 import http from 'node:http';
+import https from 'node:https';
+import type tls from 'node:tls';
 import { algorithm, amzDateOf, canonicalRequest, sha256Hex, signature, signingKey, stringToSign } from '../../sdk/protocol/sigv4.ts';
 
 export const contentTypeJson = 'application/x-amz-json-1.1';
@@ -30,10 +33,22 @@ export const anyCredentials: Credentials = Object.freeze({ accessKeyId: 'AKIDBEN
 export interface Endpoint {
   port: number;
   credentials: Credentials;
+  /** HTTPS to 127.0.0.1 (an IP SAN of the gateway's certificate, so no SNI), trusting only this CA; plain HTTP without it. */
+  tls?: { ca: Buffer };
 }
 
+/** What a TLS connection negotiated, as seen by the client. */
+export interface TlsInfo {
+  alpnProtocol: string | false | null;
+  protocol: string | null;
+  cipher: string;
+}
+
+/** The only ALPN protocol the client offers: the load is HTTP/1.1 keep-alive for every server. */
+const alpnProtocols = ['http/1.1'];
+
 /** SigV4 in header form for POST / on one host, with the signing key and each body's hash cached. */
-class Signer {
+export class Signer {
   readonly #payloadHashes = new WeakMap<Buffer, string>();
   #second = -1;
   #amzDate = '';
@@ -83,11 +98,22 @@ export interface Reply {
 export class KinesisHttp {
   readonly agent: http.Agent;
   readonly port: number;
+  /** Set from the first answer over TLS. */
+  tlsInfo: TlsInfo | undefined;
   readonly #signer: Signer;
+  readonly #request: typeof http.request;
+  readonly #tls: boolean;
 
   constructor(endpoint: Endpoint, options: { socketsMax: number }) {
     this.port = endpoint.port;
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: options.socketsMax });
+    this.#tls = endpoint.tls !== undefined;
+    if (endpoint.tls) {
+      this.agent = new https.Agent({ keepAlive: true, maxSockets: options.socketsMax, ca: endpoint.tls.ca, ALPNProtocols: alpnProtocols });
+      this.#request = https.request;
+    } else {
+      this.agent = new http.Agent({ keepAlive: true, maxSockets: options.socketsMax });
+      this.#request = http.request;
+    }
     this.#signer = new Signer(`127.0.0.1:${endpoint.port}`, endpoint.credentials);
   }
 
@@ -95,7 +121,11 @@ export class KinesisHttp {
   send(action: string, body: Buffer): Promise<Reply> {
     return new Promise((resolve, reject) => {
       const headers = this.#signer.headers(`${streamsTargetPrefix}.${action}`, body);
-      const req = http.request({ host: '127.0.0.1', port: this.port, method: 'POST', path: '/', agent: this.agent, headers }, (res) => {
+      const req = this.#request({ host: '127.0.0.1', port: this.port, method: 'POST', path: '/', agent: this.agent, headers }, (res) => {
+        if (this.#tls && this.tlsInfo === undefined) {
+          const socket = res.socket as tls.TLSSocket;
+          this.tlsInfo = { alpnProtocol: socket.alpnProtocol, protocol: socket.getProtocol(), cipher: socket.getCipher().name };
+        }
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }));
@@ -120,15 +150,15 @@ export class KinesisHttp {
   }
 }
 
-/** Creates a stream and polls DescribeStreamSummary until it is ACTIVE. */
-export async function createStreamActive(endpoint: Endpoint, streamName: string, shardCount: number, timeoutMs: number): Promise<void> {
+/** Creates a stream and polls DescribeStreamSummary until it is ACTIVE; over TLS, returns what the connection negotiated. */
+export async function createStreamActive(endpoint: Endpoint, streamName: string, shardCount: number, timeoutMs: number): Promise<TlsInfo | undefined> {
   const client = new KinesisHttp(endpoint, { socketsMax: 1 });
   try {
     await client.call('CreateStream', { StreamName: streamName, ShardCount: shardCount });
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const r = await client.call<{ StreamDescriptionSummary: { StreamStatus: string } }>('DescribeStreamSummary', { StreamName: streamName });
-      if (r.StreamDescriptionSummary.StreamStatus === 'ACTIVE') return;
+      if (r.StreamDescriptionSummary.StreamStatus === 'ACTIVE') return client.tlsInfo;
       if (Date.now() > deadline) throw new Error(`stream ${streamName} still ${r.StreamDescriptionSummary.StreamStatus} after ${timeoutMs} ms`);
       await new Promise((res) => setTimeout(res, 25));
     }

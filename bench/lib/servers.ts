@@ -6,6 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -147,6 +148,23 @@ export function readPeakRssMB(pid: number): number | undefined {
 /** Linux's USER_HZ, the unit of /proc/<pid>/stat times; 100 on every mainstream architecture. */
 const clockTicksPerS = 100;
 
+/**
+ * CPU time the whole machine has spent busy since boot (user, nice, system,
+ * irq, softirq over all cores; idle, iowait and steal left out), in seconds,
+ * from the first line of /proc/stat; undefined where there is none.
+ */
+export function readMachineBusySeconds(): number | undefined {
+  let stat: string;
+  try {
+    stat = fs.readFileSync('/proc/stat', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const f = stat.slice(0, stat.indexOf('\n')).trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal ...
+  return ((f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0)) / clockTicksPerS;
+}
+
 /** utime + stime from /proc/<pid>/stat, in seconds. */
 export function readCpuSeconds(pid: number): number | undefined {
   let stat: string;
@@ -164,16 +182,18 @@ export function readCpuSeconds(pid: number): number | undefined {
 /**
  * Polls GET `path` until the server answers. With `statusOk` only that status
  * counts; without it any HTTP answer does (kinesalite has no health route and
- * answers a GET with 403).
+ * answers a GET with 403). With `caFile` the probe speaks HTTPS (HTTP/1.1 by
+ * ALPN) to 127.0.0.1 and trusts only that CA, read on every attempt since the
+ * server may still be writing it.
  */
-export async function waitReady(server: ServerProcess, options: { path: string; statusOk?: number; timeoutMs: number }): Promise<void> {
+export async function waitReady(server: ServerProcess, options: { path: string; statusOk?: number; timeoutMs: number; caFile?: string }): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   let last = 'no answer yet';
   while (Date.now() < deadline) {
     if (!server.alive()) {
       throw new Error(`${server.name} exited before it was ready (${server.exitDescription() ?? 'exited'}):\n${server.outputTail()}`);
     }
-    const status = await probe(server.port, options.path).catch((err: Error) => {
+    const status = await probe(server.port, options.path, options.caFile).catch((err: Error) => {
       last = err.message;
       return undefined;
     });
@@ -184,12 +204,22 @@ export async function waitReady(server: ServerProcess, options: { path: string; 
   throw new Error(`${server.name} not ready after ${options.timeoutMs} ms (${last}):\n${server.outputTail()}`);
 }
 
-function probe(port: number, urlPath: string): Promise<number> {
+function probe(port: number, urlPath: string, caFile: string | undefined): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent: false, timeout: 1000 }, (res) => {
+    const onAnswer = (res: http.IncomingMessage) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    };
+    const common = { host: '127.0.0.1', port, path: urlPath, agent: false, timeout: 1000 } as const;
+    let req: http.ClientRequest;
+    if (caFile === undefined) req = http.get(common, onAnswer);
+    else {
+      if (!fs.existsSync(caFile)) return reject(new Error(`no CA certificate at ${caFile} yet`));
+      // A one-off agent, as `agent: false` would give, but one that takes the TLS options.
+      const agent = new https.Agent({ ca: fs.readFileSync(caFile), ALPNProtocols: ['http/1.1'], maxSockets: 1 });
+      req = https.get({ ...common, agent }, onAnswer);
+      req.on('close', () => agent.destroy());
+    }
     req.on('timeout', () => req.destroy(new Error('probe timed out')));
     req.on('error', reject);
   });
