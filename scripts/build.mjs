@@ -5,6 +5,7 @@ import fs from 'node:fs';
 
 const entries = [
   { in: 'bin/tributary.ts', out: 'dist/tributary.mjs' },
+  { in: 'bin/tributary-agent.ts', out: 'dist/tributary-agent.mjs' },
   // Loaded by the gateway as a worker thread, from beside the main bundle.
   { in: 'gateway/http/offload-worker.ts', out: 'dist/offload-worker.mjs' },
 ];

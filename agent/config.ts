@@ -1,0 +1,180 @@
+/**
+ * The agent's configuration (configs/agent.example.yaml), validated once at
+ * start into a frozen object. Every error names the file, line and field.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigError, parseConfig, type Schema } from '../sdk/config/yaml-schema.ts';
+
+const fsyncPolicy: Schema = {
+  kind: 'custom',
+  describe: 'always, never or interval:<ms>',
+  default: 'always',
+  parse: (v) => (v === 'always' || v === 'never' || /^interval:\d{1,7}$/.test(v) ? { ok: true, value: v } : { ok: false, error: 'must be always, never or interval:<ms>' }),
+};
+
+const name = { kind: 'string', pattern: /^[a-zA-Z0-9_.${}-]{1,128}$/, hint: '1-128 of [a-zA-Z0-9_.-] (${device} allowed)' } as const;
+
+const partitionKey: Schema = {
+  kind: 'object',
+  fields: {
+    topicLevel: { kind: 'integer', min: 0, max: 64 },
+    jsonField: { kind: 'string', pattern: /^[A-Za-z0-9_.-]{1,128}$/, hint: 'a JSON field name (dots for nesting)' },
+    fixed: { kind: 'string', pattern: /^.{1,256}$/, hint: '1-256 characters' },
+  },
+};
+
+export const agentSchema = {
+  kind: 'object',
+  required: ['gateway', 'destinations'],
+  fields: {
+    gateway: {
+      kind: 'object',
+      required: ['credentials'],
+      fields: {
+        credentials: { kind: 'string', hint: 'the credentials.json `tributary-agent pair` wrote' },
+        endpoint: { kind: 'string', pattern: /^https?:\/\/\S+$/, hint: 'an http(s):// URL (default: the one stored at pairing)' },
+      },
+    },
+    state: {
+      kind: 'object',
+      fields: { dir: { kind: 'string', default: '/var/lib/tributary' } },
+    },
+    buffer: {
+      kind: 'object',
+      fields: {
+        fsync: fsyncPolicy,
+        segmentBytes: { kind: 'integer', min: 64 * 1024, max: 1024 * 1024 * 1024, default: 8 * 1024 * 1024 },
+        capBytes: { kind: 'integer', min: 1024 * 1024, max: 1024 ** 4, default: 1024 * 1024 * 1024 },
+        capPolicy: { kind: 'enum', values: ['drop-oldest', 'reject-newest'], default: 'drop-oldest' },
+        encrypt: { kind: 'boolean', default: false },
+      },
+      renamed: { maxBytes: 'capBytes', policy: 'capPolicy' },
+    },
+    destinations: {
+      kind: 'map',
+      keyPattern: /^[a-zA-Z0-9_-]{1,64}$/,
+      keyHint: '1-64 of [a-zA-Z0-9_-]',
+      value: {
+        kind: 'object',
+        required: ['stream'],
+        fields: {
+          stream: name,
+          aggregate: { kind: 'boolean', default: false },
+          bandwidthBytesPerSecondMax: { kind: 'integer', min: 1024, max: 1024 ** 3 },
+          priority: { kind: 'integer', min: 0, max: 100, default: 50 },
+          newestFirst: { kind: 'boolean', default: false },
+        },
+      },
+    },
+    inputs: {
+      kind: 'object',
+      fields: {
+        mqtt: {
+          kind: 'object',
+          fields: {
+            url: { kind: 'string', pattern: /^mqtts?:\/\/\S+$/, hint: 'an mqtt:// URL', default: 'mqtt://127.0.0.1:1883' },
+            subscriptions: {
+              kind: 'list',
+              min: 1,
+              item: { kind: 'object', required: ['filter', 'destination'], fields: { filter: { kind: 'string', pattern: /^\S{1,256}$/, hint: 'an MQTT topic filter' }, destination: { kind: 'string' }, partitionKey } },
+            },
+          },
+        },
+        files: {
+          kind: 'list',
+          item: {
+            kind: 'object',
+            required: ['path', 'destination'],
+            fields: {
+              path: { kind: 'string', pattern: /^\/\S+$/, hint: 'an absolute path or glob' },
+              destination: { kind: 'string' },
+              partitionKey: { kind: 'string', pattern: /^.{1,256}$/, hint: '1-256 characters' },
+              startPattern: { kind: 'custom', describe: 'a regular expression', parse: (v) => { try { return { ok: true, value: new RegExp(v) }; } catch (e) { return { ok: false, error: `is not a regular expression: ${(e as Error).message}` }; } } },
+              maxLineBytes: { kind: 'integer', min: 256, max: 1024 * 1024, default: 64 * 1024 },
+            },
+          },
+        },
+        journald: {
+          kind: 'object',
+          fields: { units: { kind: 'list', item: { kind: 'string', pattern: /^\S+$/, hint: 'a unit name' } }, destination: { kind: 'string' } },
+        },
+        socket: {
+          kind: 'object',
+          fields: { path: { kind: 'string', default: '/run/tributary/agent.sock' }, destination: { kind: 'string' } },
+        },
+        http: {
+          kind: 'object',
+          fields: { enabled: { kind: 'boolean', default: false }, port: { kind: 'integer', min: 1, max: 65535, default: 8787 }, destination: { kind: 'string' } },
+        },
+      },
+    },
+    uplink: {
+      kind: 'object',
+      fields: {
+        batchRecordsMax: { kind: 'integer', min: 1, max: 500, default: 500 },
+        batchBytesMax: { kind: 'integer', min: 1024, max: 5 * 1024 * 1024, default: 5 * 1024 * 1024 },
+        retryMaxMs: { kind: 'integer', min: 100, max: 3600_000, default: 60_000 },
+        maxRecordAgeMs: { kind: 'integer', min: 60_000, max: 365 * 24 * 3600_000, default: 7 * 24 * 3600_000 },
+      },
+    },
+    metrics: { kind: 'object', fields: { port: { kind: 'integer', min: 0, max: 65535, default: 9464 } } },
+    log: { kind: 'object', fields: { level: { kind: 'enum', values: ['debug', 'info', 'warn', 'error'], default: 'info' } } },
+  },
+} as const satisfies Schema;
+
+type PartitionKey = { topicLevel?: number; jsonField?: string; fixed?: string };
+
+export interface AgentConfig {
+  gateway: { credentials: string; endpoint?: string };
+  state: { dir: string };
+  buffer: { fsync: string; segmentBytes: number; capBytes: number; capPolicy: 'drop-oldest' | 'reject-newest'; encrypt: boolean };
+  destinations: Record<string, { stream: string; aggregate: boolean; bandwidthBytesPerSecondMax?: number; priority: number; newestFirst: boolean }>;
+  inputs: {
+    mqtt: { url: string; subscriptions?: Array<{ filter: string; destination: string; partitionKey?: PartitionKey }> };
+    files?: Array<{ path: string; destination: string; partitionKey?: string; startPattern?: RegExp; maxLineBytes: number }>;
+    journald: { units?: string[]; destination?: string };
+    socket: { path: string; destination?: string };
+    http: { enabled: boolean; port: number; destination?: string };
+  };
+  uplink: { batchRecordsMax: number; batchBytesMax: number; retryMaxMs: number; maxRecordAgeMs: number };
+  metrics: { port: number };
+  log: { level: 'debug' | 'info' | 'warn' | 'error' };
+}
+
+/** Directories a buffer must never live in: they vanish on reboot (tmpfs) or are not for state. */
+const volatileRoots = ['/run', '/var/run', '/tmp', '/dev/shm'];
+
+export function parseAgentConfig(text: string, file: string): AgentConfig {
+  const c = parseConfig<AgentConfig>(text, file, agentSchema);
+  const known = Object.keys(c.destinations);
+  const refs: Array<[string, string | undefined]> = [
+    ...(c.inputs.mqtt.subscriptions ?? []).map((s, i) => [`inputs.mqtt.subscriptions[${i}].destination`, s.destination] as [string, string]),
+    ...(c.inputs.files ?? []).map((f, i) => [`inputs.files[${i}].destination`, f.destination] as [string, string]),
+    ['inputs.journald.destination', c.inputs.journald.destination],
+    ['inputs.socket.destination', c.inputs.socket.destination],
+    ['inputs.http.destination', c.inputs.http.destination],
+  ];
+  for (const [where, dest] of refs) {
+    if (dest !== undefined && !known.includes(dest)) throw new ConfigError(`${file}: ${where} names destination "${dest}", which is not defined (destinations: ${known.join(', ') || 'none'})`);
+  }
+  const stateDir = path.resolve(c.state.dir);
+  if (volatileRoots.some((r) => stateDir === r || stateDir.startsWith(r + '/'))) {
+    throw new ConfigError(`${file}: state.dir ${stateDir} is on volatile storage; buffers and checkpoints must survive a reboot (use /var/lib/tributary)`);
+  }
+  for (const s of c.inputs.mqtt.subscriptions ?? []) {
+    const pk = s.partitionKey ?? {};
+    if (Object.keys(pk).length > 1) throw new ConfigError(`${file}: inputs.mqtt.subscriptions (${s.filter}).partitionKey takes one of topicLevel, jsonField or fixed`);
+  }
+  return Object.freeze(c);
+}
+
+export function loadAgentConfig(file: string): AgentConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${file}: cannot read config file: ${(err as Error).message}`);
+  }
+  return parseAgentConfig(text, file);
+}

@@ -1,0 +1,39 @@
+// Proves the agent's config validation: the example parses with defaults,
+// and every kind of mistake is reported with the file, line and field.
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseAgentConfig } from '../../agent/config.ts';
+
+const example = fs.readFileSync(path.join(import.meta.dirname, '../../configs/agent.example.yaml'), 'utf8');
+const minimal = 'gateway:\n  credentials: /var/lib/tributary/credentials.json\ndestinations:\n  t:\n    stream: telemetry\n';
+
+describe('agent config', () => {
+  it('parses the example and fills defaults', () => {
+    const c = parseAgentConfig(example, 'agent.yaml');
+    expect(c.destinations.telemetry).toMatchObject({ stream: 'telemetry-${device}', aggregate: true, priority: 50 });
+    expect(c.inputs.files![0]!.startPattern).toBeInstanceOf(RegExp);
+    expect(c.buffer.capPolicy).toBe('drop-oldest');
+    const m = parseAgentConfig(minimal, 'm.yaml');
+    expect(m.state.dir).toBe('/var/lib/tributary');
+    expect(m.buffer).toEqual({ fsync: 'always', segmentBytes: 8 * 1024 * 1024, capBytes: 1024 ** 3, capPolicy: 'drop-oldest', encrypt: false });
+    expect(m.uplink.batchRecordsMax).toBe(500);
+    expect(Object.isFrozen(m)).toBe(true);
+  });
+
+  it('names file, line and field for every mistake', () => {
+    const f = 'agent.yaml';
+    expect(() => parseAgentConfig(minimal + 'uplink:\n  batchBytesMax: 8388608\n', f)).toThrow('agent.yaml:7: uplink.batchBytesMax must be at most 5242880 (got 8388608)');
+    expect(() => parseAgentConfig(minimal + 'buffer:\n  maxBytes: 10\n', f)).toThrow('agent.yaml:7: unknown key buffer.maxBytes; it is now buffer.capBytes');
+    expect(() => parseAgentConfig(minimal + 'buffer:\n  capPolicy: drop-newest\n', f)).toThrow('agent.yaml:7: buffer.capPolicy must be one of drop-oldest, reject-newest (got "drop-newest")');
+    expect(() => parseAgentConfig(minimal + 'buffer:\n  fsync: sometimes\n', f)).toThrow('agent.yaml:7: buffer.fsync must be always, never or interval:<ms> (got "sometimes")');
+    expect(() => parseAgentConfig('destinations: {}\n', f)).toThrow('agent.yaml:1: gateway is required');
+    expect(() => parseAgentConfig(minimal + 'inputs:\n  files:\n    - path: relative.log\n      destination: t\n', f)).toThrow('agent.yaml:8: inputs.files[0].path must be an absolute path or glob (got "relative.log")');
+    expect(() => parseAgentConfig(minimal + 'inputs:\n  mqtt:\n    subscriptions:\n      - filter: a/#\n        destination: nope\n', f)).toThrow(
+      'agent.yaml: inputs.mqtt.subscriptions[0].destination names destination "nope", which is not defined (destinations: t)',
+    );
+    expect(() => parseAgentConfig(minimal + 'state:\n  dir: /run/tributary\n', f)).toThrow('agent.yaml: state.dir /run/tributary is on volatile storage');
+    expect(() => parseAgentConfig(minimal + 'inputs:\n  files:\n    - path: /x\n      destination: t\n      startPattern: "(("\n', f)).toThrow(/^agent\.yaml:10: inputs\.files\[0\]\.startPattern is not a regular expression/);
+    expect(() => parseAgentConfig(minimal + 'oops: 1\n', f)).toThrow('agent.yaml:6: unknown key oops; known keys: gateway, state, buffer, destinations, inputs, uplink, metrics, log');
+  });
+});
