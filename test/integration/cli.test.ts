@@ -47,7 +47,7 @@ describe('tributary CLI', () => {
     expect(() => parseGatewayConfig('gateway:\n  data: /x\n', f)).toThrow('g.yaml:2: unknown key gateway.data; it is now gateway.dataDir');
     expect(() => parseGatewayConfig('streams:\n  shardLimit: "many"\n', f)).toThrow('g.yaml:2: streams.shardLimit must be an integer (got "many")');
     expect(() => parseGatewayConfig('\n\nstorage:\n  segmentBytesMax: 10\n', f)).toThrow('g.yaml:4: storage.segmentBytesMax must be at least 65536 (got 10)');
-    expect(() => parseGatewayConfig('nope: {}\n', f)).toThrow('g.yaml:1: unknown section "nope"');
+    expect(() => parseGatewayConfig('nope: {}\n', f)).toThrow('g.yaml:1: unknown key nope; known keys: gateway, tls, storage, streams');
     expect(() => parseGatewayConfig('gateway: [1\n', f)).toThrow(/^g\.yaml:\d+: not valid YAML/);
     const c = parseGatewayConfig('storage:\n  fsync: interval:50\nstreams:\n  enforceLimits: false\n', f);
     expect(c.fsync).toEqual({ kind: 'interval', intervalMs: 50 });
