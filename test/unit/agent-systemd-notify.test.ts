@@ -1,0 +1,57 @@
+// Proves the agent's sd_notify messages reach a NOTIFY_SOCKET: a Unix
+// datagram socket the test listens on (with python3, since Node has no
+// datagram Unix sockets), fed by Debian's real systemd-notify.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { afterEach, expect, it } from 'vitest';
+import { createNotifier } from '../../agent/systemd-notify.ts';
+import { tempDir } from '../helpers/gateway.ts';
+
+const listener = `
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print("listening", flush=True)
+while True:
+    data = s.recv(4096)
+    print(data.decode().replace("\\n", "|"), flush=True)
+`;
+
+const children: Array<{ kill(): void }> = [];
+afterEach(() => children.splice(0).forEach((c) => c.kill()));
+
+it('sends READY, STATUS, WATCHDOG and STOPPING to the notify socket', async () => {
+  const dir = tempDir('trb-notify-');
+  const sock = path.join(dir, 'notify.sock');
+  const script = path.join(dir, 'listen.py');
+  fs.writeFileSync(script, listener);
+  const py = spawn('python3', [script, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(py);
+  const lines: string[] = [];
+  await new Promise<void>((resolve) => {
+    readline.createInterface({ input: py.stdout }).on('line', (l) => {
+      if (l === 'listening') resolve();
+      else if (l !== 'BARRIER=1') lines.push(l); // systemd-notify's own synchronisation message
+    });
+  });
+  const n = createNotifier({ ...process.env, NOTIFY_SOCKET: sock, WATCHDOG_USEC: '400000' });
+  await n.ready('buffering 0 records');
+  n.startWatchdog(() => true);
+  await new Promise((r) => setTimeout(r, 700));
+  n.stopWatchdog();
+  await n.stopping();
+  await new Promise((r) => setTimeout(r, 200));
+  expect(lines[0]).toMatch(/^MAINPID=\d+\|READY=1\|STATUS=buffering 0 records$/);
+  expect(lines.filter((l) => l.includes('WATCHDOG=1')).length).toBeGreaterThanOrEqual(2);
+  expect(lines.at(-1)).toMatch(/STOPPING=1$/);
+});
+
+it('is silent outside systemd', async () => {
+  const n = createNotifier({}, '/nonexistent/systemd-notify');
+  await n.ready();
+  n.startWatchdog(() => true);
+  n.stopWatchdog();
+  await n.stopping();
+});
