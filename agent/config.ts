@@ -74,7 +74,11 @@ export const agentSchema = {
           kind: 'object',
           fields: {
             url: { kind: 'string', pattern: /^mqtts?:\/\/\S+$/, hint: 'an mqtt:// URL', default: 'mqtt://127.0.0.1:1883' },
-            subscriptions: {
+            clientId: { kind: 'string', pattern: /^\S{1,128}$/, hint: '1-128 characters without spaces' },
+            username: { kind: 'string' },
+            password: { kind: 'string' },
+            keepaliveSec: { kind: 'integer', min: 1, max: 65535 },
+            rules: {
               kind: 'list',
               min: 1,
               item: { kind: 'object', required: ['filter', 'destination'], fields: { filter: { kind: 'string', pattern: /^\S{1,256}$/, hint: 'an MQTT topic filter' }, destination: { kind: 'string' }, partitionKey } },
@@ -85,13 +89,16 @@ export const agentSchema = {
           kind: 'list',
           item: {
             kind: 'object',
-            required: ['path', 'destination'],
+            required: ['paths', 'destination'],
             fields: {
-              path: { kind: 'string', pattern: /^\/\S+$/, hint: 'an absolute path or glob' },
+              name: { kind: 'string', pattern: /^[A-Za-z0-9._-]{1,64}$/, hint: '1-64 of [A-Za-z0-9._-] (names the checkpoint)' },
+              paths: { kind: 'list', min: 1, item: { kind: 'string', pattern: /^\/\S+$/, hint: 'an absolute path; * and ? in the file name' } },
               destination: { kind: 'string' },
-              partitionKey: { kind: 'string', pattern: /^.{1,256}$/, hint: '1-256 characters' },
-              startPattern: { kind: 'custom', describe: 'a regular expression', parse: (v) => { try { return { ok: true, value: new RegExp(v) }; } catch (e) { return { ok: false, error: `is not a regular expression: ${(e as Error).message}` }; } } },
-              maxLineBytes: { kind: 'integer', min: 256, max: 1024 * 1024, default: 64 * 1024 },
+              partitionKey: { kind: 'object', fields: { fixed: { kind: 'string', pattern: /^.{1,256}$/, hint: '1-256 characters' }, fileName: { kind: 'boolean' } } },
+              startAt: { kind: 'enum', values: ['beginning', 'end'] },
+              startPattern: { kind: 'custom', describe: 'a regular expression', parse: (v) => { try { new RegExp(v); return { ok: true, value: v }; } catch (e) { return { ok: false, error: `is not a regular expression: ${(e as Error).message}` }; } } },
+              recordBytesMax: { kind: 'integer', min: 16, max: 1024 * 1024 - 64 },
+              pollIntervalMs: { kind: 'integer', min: 10, max: 60_000 },
             },
           },
         },
@@ -131,8 +138,8 @@ export interface AgentConfig {
   buffer: { fsync: string; segmentBytes: number; capBytes: number; capPolicy: 'drop-oldest' | 'reject-newest'; encrypt: boolean };
   destinations: Record<string, { stream: string; aggregate: boolean; bandwidthBytesPerSecondMax?: number; priority: number; newestFirst: boolean }>;
   inputs: {
-    mqtt: { url: string; subscriptions?: Array<{ filter: string; destination: string; partitionKey?: PartitionKey }> };
-    files?: Array<{ path: string; destination: string; partitionKey?: string; startPattern?: RegExp; maxLineBytes: number }>;
+    mqtt: { url: string; clientId?: string; username?: string; password?: string; keepaliveSec?: number; rules?: Array<{ filter: string; destination: string; partitionKey?: PartitionKey }> };
+    files?: Array<{ name?: string; paths: string[]; destination: string; partitionKey?: { fixed?: string; fileName?: boolean }; startAt?: 'beginning' | 'end'; startPattern?: string; recordBytesMax?: number; pollIntervalMs?: number }>;
     journald: { units?: string[]; destination?: string };
     socket: { path: string; destination?: string };
     http: { enabled: boolean; port: number; destination?: string };
@@ -149,7 +156,7 @@ export function parseAgentConfig(text: string, file: string): AgentConfig {
   const c = parseConfig<AgentConfig>(text, file, agentSchema);
   const known = Object.keys(c.destinations);
   const refs: Array<[string, string | undefined]> = [
-    ...(c.inputs.mqtt.subscriptions ?? []).map((s, i) => [`inputs.mqtt.subscriptions[${i}].destination`, s.destination] as [string, string]),
+    ...(c.inputs.mqtt.rules ?? []).map((s, i) => [`inputs.mqtt.rules[${i}].destination`, s.destination] as [string, string]),
     ...(c.inputs.files ?? []).map((f, i) => [`inputs.files[${i}].destination`, f.destination] as [string, string]),
     ['inputs.journald.destination', c.inputs.journald.destination],
     ['inputs.socket.destination', c.inputs.socket.destination],
@@ -162,9 +169,11 @@ export function parseAgentConfig(text: string, file: string): AgentConfig {
   if (volatileRoots.some((r) => stateDir === r || stateDir.startsWith(r + '/'))) {
     throw new ConfigError(`${file}: state.dir ${stateDir} is on volatile storage; buffers and checkpoints must survive a reboot (use /var/lib/tributary)`);
   }
-  for (const s of c.inputs.mqtt.subscriptions ?? []) {
-    const pk = s.partitionKey ?? {};
-    if (Object.keys(pk).length > 1) throw new ConfigError(`${file}: inputs.mqtt.subscriptions (${s.filter}).partitionKey takes one of topicLevel, jsonField or fixed`);
+  for (const [i, s] of (c.inputs.mqtt.rules ?? []).entries()) {
+    if (Object.keys(s.partitionKey ?? {}).length > 1) throw new ConfigError(`${file}: inputs.mqtt.rules[${i}].partitionKey takes one of topicLevel, jsonField or fixed`);
+  }
+  for (const [i, f] of (c.inputs.files ?? []).entries()) {
+    if (Object.keys(f.partitionKey ?? {}).length > 1) throw new ConfigError(`${file}: inputs.files[${i}].partitionKey takes one of fixed or fileName`);
   }
   return Object.freeze(c);
 }

@@ -12,7 +12,7 @@ describe('agent config', () => {
   it('parses the example and fills defaults', () => {
     const c = parseAgentConfig(example, 'agent.yaml');
     expect(c.destinations.telemetry).toMatchObject({ stream: 'telemetry-${device}', aggregate: true, priority: 50 });
-    expect(c.inputs.files![0]!.startPattern).toBeInstanceOf(RegExp);
+    expect(c.inputs.files![0]!.startPattern).toBe('^\\d{4}-\\d{2}-\\d{2}');
     expect(c.buffer.capPolicy).toBe('drop-oldest');
     const m = parseAgentConfig(minimal, 'm.yaml');
     expect(m.state.dir).toBe('/var/lib/tributary');
@@ -28,12 +28,12 @@ describe('agent config', () => {
     expect(() => parseAgentConfig(minimal + 'buffer:\n  capPolicy: drop-newest\n', f)).toThrow('agent.yaml:7: buffer.capPolicy must be one of drop-oldest, reject-newest (got "drop-newest")');
     expect(() => parseAgentConfig(minimal + 'buffer:\n  fsync: sometimes\n', f)).toThrow('agent.yaml:7: buffer.fsync must be always, never or interval:<ms> (got "sometimes")');
     expect(() => parseAgentConfig('destinations: {}\n', f)).toThrow('agent.yaml:1: gateway is required');
-    expect(() => parseAgentConfig(minimal + 'inputs:\n  files:\n    - path: relative.log\n      destination: t\n', f)).toThrow('agent.yaml:8: inputs.files[0].path must be an absolute path or glob (got "relative.log")');
-    expect(() => parseAgentConfig(minimal + 'inputs:\n  mqtt:\n    subscriptions:\n      - filter: a/#\n        destination: nope\n', f)).toThrow(
-      'agent.yaml: inputs.mqtt.subscriptions[0].destination names destination "nope", which is not defined (destinations: t)',
+    expect(() => parseAgentConfig(minimal + 'inputs:\n  files:\n    - paths: [relative.log]\n      destination: t\n', f)).toThrow('agent.yaml:8: inputs.files[0].paths[0] must be an absolute path; * and ? in the file name (got "relative.log")');
+    expect(() => parseAgentConfig(minimal + 'inputs:\n  mqtt:\n    rules:\n      - filter: a/#\n        destination: nope\n', f)).toThrow(
+      'agent.yaml: inputs.mqtt.rules[0].destination names destination "nope", which is not defined (destinations: t)',
     );
     expect(() => parseAgentConfig(minimal + 'state:\n  dir: /run/tributary\n', f)).toThrow('agent.yaml: state.dir /run/tributary is on volatile storage');
-    expect(() => parseAgentConfig(minimal + 'inputs:\n  files:\n    - path: /x\n      destination: t\n      startPattern: "(("\n', f)).toThrow(/^agent\.yaml:10: inputs\.files\[0\]\.startPattern is not a regular expression/);
+    expect(() => parseAgentConfig(minimal + 'inputs:\n  files:\n    - paths: [/x]\n      destination: t\n      startPattern: "(("\n', f)).toThrow(/^agent\.yaml:10: inputs\.files\[0\]\.startPattern is not a regular expression/);
     expect(() => parseAgentConfig(minimal + 'oops: 1\n', f)).toThrow('agent.yaml:6: unknown key oops; known keys: gateway, state, buffer, destinations, inputs, uplink, metrics, log');
   });
 });
