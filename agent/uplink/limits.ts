@@ -1,0 +1,41 @@
+/**
+ * Every bound and default of the agent's uplink, in one place. Request
+ * limits come from the Kinesis PutRecords API; the rest are ours.
+ */
+import assert from 'node:assert/strict';
+import * as streamLimits from '../../sdk/protocol/streams/limits.ts';
+
+/** AWS Kinesis API Reference, PutRecords: at most 500 records per request. */
+export const batchRecordsMaxLimit = streamLimits.putRecordsEntriesMax;
+/** AWS Kinesis API Reference, PutRecords: at most 5 MiB of data and partition keys per request. */
+export const batchBytesMaxLimit = streamLimits.putRecordsBytesMax;
+
+export const batchRecordsMaxDefault = batchRecordsMaxLimit;
+export const batchBytesMaxDefault = batchBytesMaxLimit;
+export const retryBaseMsDefault = 200;
+export const retryMaxMsDefault = 30_000;
+/** A day: records refused for a day (no stream, no permission) go to the dead-letter file. */
+export const maxRecordAgeMsDefault = 24 * 60 * 60 * 1000;
+/** A request that gets no answer within this time counts as a network error. */
+export const requestTimeoutMsDefault = 30_000;
+/** How often an idle uplink looks for new records (`wake()` skips the wait). */
+export const idlePollMsDefault = 100;
+
+/**
+ * Adaptive rate, in PutRecords requests per second: it starts (and recovers
+ * to) the maximum, halves on every throttled request and grows by
+ * `rateIncreaseFactor` per request that was accepted whole.
+ */
+export const requestRatePerSecondMax = 50;
+export const requestRatePerSecondMin = 0.2;
+export const rateIncreaseFactor = 1.1;
+
+/** KPL aggregation: an aggregate stays under the 1 MiB record limit with room for the envelope. */
+export const aggregateBytesMax = streamLimits.recordDataBytesMax - 1024;
+/** KPL envelope (magic and MD5) and a conservative per-entry protobuf overhead. */
+export const aggregateEnvelopeBytes = 4 + 16;
+export const aggregateEntryOverheadBytes = 24;
+
+assert.ok(requestRatePerSecondMin > 0 && requestRatePerSecondMin < requestRatePerSecondMax);
+assert.ok(rateIncreaseFactor > 1);
+assert.ok(aggregateBytesMax < batchBytesMaxLimit);

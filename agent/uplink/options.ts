@@ -1,0 +1,119 @@
+/**
+ * Uplink options: validated once, in the constructor, into a frozen object.
+ * Unknown keys are errors (usually typos); every default is a named constant
+ * in limits.ts; every violation is UPLINK_OPTIONS_INVALID naming the option.
+ */
+import type { DiskBuffer } from '../buffer/index.ts';
+import type { Credentials } from '../../sdk/http/json-rpc-client.ts';
+import { TributaryError } from '../../sdk/protocol/errors.ts';
+import * as L from './limits.ts';
+import type { UplinkEvent } from './events.ts';
+
+export interface UplinkOptions {
+  /** The destination's buffer; the uplink peeks, acks and dead-letters, never appends or closes. */
+  buffer: DiskBuffer;
+  /** The gateway stream to put records into. */
+  stream: string;
+  /** `https://gateway.local:4567` (or http for development). */
+  endpoint: string;
+  region: string;
+  credentials: Credentials;
+  /** PEM CA to trust (the gateway's own CA); client certificate and key for mutual TLS. */
+  ca?: string;
+  cert?: string;
+  key?: string;
+  /** Records per PutRecords request, 1..500 (default 500). */
+  batchRecordsMax?: number;
+  /** Data plus partition key bytes per request, up to 5 MiB (default 5 MiB). */
+  batchBytesMax?: number;
+  /** Pack records that share a partition key into one KPL aggregated record. */
+  aggregate?: boolean;
+  /** Exponential backoff with full jitter between these bounds. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** Records refused for good (no stream, no permission, invalid) for this long go to the dead-letter file. */
+  maxRecordAgeMs?: number;
+  /** Average request bytes per second on the wire, for metered links (default: no cap). */
+  bandwidthBytesPerSecondMax?: number;
+  requestTimeoutMs?: number;
+  idlePollMs?: number;
+  onEvent?: (event: UplinkEvent) => void;
+  /** Clock for record ages and pacing (tests). */
+  now?: () => number;
+}
+
+export interface ResolvedUplinkOptions {
+  buffer: DiskBuffer;
+  stream: string;
+  endpoint: string;
+  region: string;
+  credentials: Credentials;
+  ca: string | undefined;
+  cert: string | undefined;
+  key: string | undefined;
+  batchRecordsMax: number;
+  batchBytesMax: number;
+  aggregate: boolean;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  maxRecordAgeMs: number;
+  bandwidthBytesPerSecondMax: number | undefined;
+  requestTimeoutMs: number;
+  idlePollMs: number;
+  onEvent: (event: UplinkEvent) => void;
+  now: () => number;
+}
+
+const known = new Set([
+  'buffer', 'stream', 'endpoint', 'region', 'credentials', 'ca', 'cert', 'key', 'batchRecordsMax', 'batchBytesMax', 'aggregate',
+  'retryBaseMs', 'retryMaxMs', 'maxRecordAgeMs', 'bandwidthBytesPerSecondMax', 'requestTimeoutMs', 'idlePollMs', 'onEvent', 'now',
+]);
+
+function invalid(message: string): TributaryError {
+  return new TributaryError('UPLINK_OPTIONS_INVALID', message);
+}
+
+function intInRange(name: string, value: number | undefined, dflt: number, min: number, max: number): number {
+  const v = value ?? dflt;
+  if (!Number.isSafeInteger(v) || v < min || v > max) throw invalid(`${name} must be an integer from ${min} to ${max} (got ${v})`);
+  return v;
+}
+
+function text(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) throw invalid(`${name} must be a non-empty string`);
+  return value;
+}
+
+export function resolveUplinkOptions(o: UplinkOptions): ResolvedUplinkOptions {
+  for (const k of Object.keys(o)) if (!known.has(k)) throw invalid(`unknown uplink option ${k}`);
+  if (!o.buffer || typeof o.buffer.peek !== 'function') throw invalid('buffer must be an open DiskBuffer');
+  const endpoint = text('endpoint', o.endpoint);
+  if (!/^https?:\/\//.test(endpoint)) throw invalid(`endpoint must be an http(s) URL (got ${endpoint})`);
+  if (!o.credentials || !o.credentials.accessKeyId || !o.credentials.secretAccessKey) throw invalid('credentials need accessKeyId and secretAccessKey');
+  if ((o.cert === undefined) !== (o.key === undefined)) throw invalid('cert and key go together');
+  const retryBaseMs = intInRange('retryBaseMs', o.retryBaseMs, L.retryBaseMsDefault, 1, 3_600_000);
+  const retryMaxMs = intInRange('retryMaxMs', o.retryMaxMs, Math.max(L.retryMaxMsDefault, retryBaseMs), retryBaseMs, 3_600_000);
+  const bw = o.bandwidthBytesPerSecondMax;
+  if (bw !== undefined && (!Number.isSafeInteger(bw) || bw < 1)) throw invalid(`bandwidthBytesPerSecondMax must be a positive integer (got ${bw})`);
+  return Object.freeze({
+    buffer: o.buffer,
+    stream: text('stream', o.stream),
+    endpoint,
+    region: text('region', o.region),
+    credentials: { accessKeyId: o.credentials.accessKeyId, secretAccessKey: o.credentials.secretAccessKey },
+    ca: o.ca,
+    cert: o.cert,
+    key: o.key,
+    batchRecordsMax: intInRange('batchRecordsMax', o.batchRecordsMax, L.batchRecordsMaxDefault, 1, L.batchRecordsMaxLimit),
+    batchBytesMax: intInRange('batchBytesMax', o.batchBytesMax, L.batchBytesMaxDefault, 1, L.batchBytesMaxLimit),
+    aggregate: o.aggregate ?? false,
+    retryBaseMs,
+    retryMaxMs,
+    maxRecordAgeMs: intInRange('maxRecordAgeMs', o.maxRecordAgeMs, L.maxRecordAgeMsDefault, 0, Number.MAX_SAFE_INTEGER),
+    bandwidthBytesPerSecondMax: bw,
+    requestTimeoutMs: intInRange('requestTimeoutMs', o.requestTimeoutMs, L.requestTimeoutMsDefault, 1, 3_600_000),
+    idlePollMs: intInRange('idlePollMs', o.idlePollMs, L.idlePollMsDefault, 1, 60_000),
+    onEvent: o.onEvent ?? (() => {}),
+    now: o.now ?? Date.now,
+  });
+}

@@ -1,0 +1,429 @@
+// Proves the agent uplink against a real gateway (limits on): buffered records arrive in per-key order, exactly once when nothing fails,
+// through a link outage, throttling and connection resets (duplicates only within the documented bound), refused records are
+// dead-lettered, and a stop with a deadline leaves the rest in the buffer for the next uplink; outages and resets come from a TCP proxy.
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CreateStreamCommand, GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { kinesisClient, tempDir, testGateway, testOperator, waitActive } from '../helpers/gateway.ts';
+import type { Gateway } from '../../gateway/gateway.ts';
+import { DiskBuffer, readDeadLetters } from '../../agent/buffer/index.ts';
+import { Uplink, type UplinkEvent, type UplinkOptions } from '../../agent/uplink/index.ts';
+import { JsonRpcClient } from '../../sdk/http/json-rpc-client.ts';
+import { deaggregate } from '../../sdk/protocol/kpl-aggregation.ts';
+
+let gw: Gateway;
+let c: KinesisClient;
+beforeAll(async () => {
+  gw = await testGateway({ createDelayMs: 0 }); // per-shard limits on (the default)
+  c = kinesisClient(gw.url);
+});
+afterAll(() => gw.close());
+
+async function stream(name: string, shards: number): Promise<void> {
+  await c.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
+  await waitActive(c, name);
+}
+
+/** Every user record in the stream, shard by shard, deaggregated; `data` is the text the test appended. */
+async function readAll(name: string): Promise<Array<{ partitionKey: string; data: string }>> {
+  const out: Array<{ partitionKey: string; data: string }> = [];
+  const { Shards } = await c.send(new ListShardsCommand({ StreamName: name }));
+  for (const s of Shards!) {
+    let { ShardIterator } = await c.send(new GetShardIteratorCommand({ StreamName: name, ShardId: s.ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
+    for (;;) {
+      await sleep(210); // the read limit: 5 calls/s per shard
+      const r = await c.send(new GetRecordsCommand({ ShardIterator }));
+      for (const x of r.Records!) {
+        const users = deaggregate(x.Data!) ?? [{ partitionKey: x.PartitionKey!, data: x.Data! }];
+        for (const u of users) out.push({ partitionKey: u.partitionKey, data: Buffer.from(u.data).toString() });
+      }
+      if (!r.Records!.length || !r.NextShardIterator) break;
+      ShardIterator = r.NextShardIterator;
+    }
+  }
+  return out;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+async function openBuffer(dir = tempDir('trb-uplink-')): Promise<DiskBuffer> {
+  return DiskBuffer.open(dir, { fsync: 'never' });
+}
+
+/** Appends `count` records over `keys` keys; record i of key k carries the text `k<k>:<i>` (padded to `pad` bytes). */
+async function appendRecords(buffer: DiskBuffer, count: number, keys: number, pad = 0, from = 0): Promise<void> {
+  for (let start = from; start < from + count; start += 1000) {
+    const n = Math.min(1000, from + count - start);
+    await buffer.append(Array.from({ length: n }, (_, j) => {
+      const i = start + j;
+      return { source: 'test', partitionKey: `k${i % keys}`, data: Buffer.from(`k${i % keys}:${Math.floor(i / keys)}`.padEnd(pad, '.')) };
+    }));
+  }
+}
+
+/** Checks per-key order of first arrival and completeness; returns how many copies were duplicates. */
+function checkArrivals(got: Array<{ partitionKey: string; data: string }>, count: number, keys: number): number {
+  const seen = new Set<string>();
+  const next = new Map<string, number>();
+  let duplicates = 0;
+  for (const r of got) {
+    const text = r.data.replace(/\.+$/, '');
+    if (seen.has(text)) {
+      duplicates++;
+      continue;
+    }
+    seen.add(text);
+    const [k, n] = text.split(':') as [string, string];
+    expect(r.partitionKey).toBe(k);
+    expect(Number(n), `order of ${k}`).toBe(next.get(k) ?? 0);
+    next.set(k, Number(n) + 1);
+  }
+  expect(seen.size).toBe(count);
+  expect([...next.values()].reduce((a, b) => a + b, 0)).toBe(count);
+  expect(next.size).toBe(Math.min(keys, count));
+  return duplicates;
+}
+
+function uplink(buffer: DiskBuffer, o: Partial<UplinkOptions> & { stream: string }, events: UplinkEvent[] = []): Uplink {
+  return new Uplink({
+    buffer, endpoint: gw.url, region: 'us-east-1', credentials: testOperator, retryBaseMs: 20, retryMaxMs: 500,
+    requestTimeoutMs: 5000, idlePollMs: 20, onEvent: (e) => events.push(e), ...o,
+  });
+}
+
+/**
+ * A TCP proxy in front of the gateway that can refuse every connection
+ * (link down) and reset connections mid-request or mid-response.
+ */
+class FaultyProxy {
+  refusing = false;
+  /** Reset every n-th chunk going to the gateway (after forwarding half of it) / coming back from it (0: never). */
+  requestResetEvery = 0;
+  responseResetEvery = 0;
+  /** Swallow the gateway's answers (a link that accepts and then goes silent). */
+  holdResponses = false;
+  readonly counts = { connections: 0, refused: 0, requestResets: 0, responseResets: 0 };
+  private requestChunks = 0;
+  private responseChunks = 0;
+  private readonly sockets = new Set<net.Socket>();
+  private constructor(readonly server: net.Server, private readonly targetPort: number) {}
+
+  static async start(targetPort: number): Promise<FaultyProxy> {
+    const server = net.createServer();
+    const proxy = new FaultyProxy(server, targetPort);
+    server.on('connection', (s) => proxy.accept(s));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    return proxy;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
+  }
+
+  private accept(client: net.Socket): void {
+    client.on('error', () => {});
+    if (this.refusing) {
+      this.counts.refused++;
+      client.resetAndDestroy();
+      return;
+    }
+    this.counts.connections++;
+    const upstream = net.connect(this.targetPort, '127.0.0.1');
+    upstream.on('error', () => {});
+    this.sockets.add(client).add(upstream);
+    const cut = () => {
+      client.resetAndDestroy();
+      upstream.resetAndDestroy();
+    };
+    client.on('data', (chunk: Buffer) => {
+      if (this.requestResetEvery && ++this.requestChunks % this.requestResetEvery === 0) {
+        // Half a request reaches the gateway, which therefore never runs it.
+        this.counts.requestResets++;
+        upstream.write(chunk.subarray(0, chunk.length >> 1), cut);
+        return;
+      }
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (this.holdResponses) return;
+      if (this.responseResetEvery && ++this.responseChunks % this.responseResetEvery === 0) {
+        // The gateway ran the request, but its answer is lost: the uplink must send it again.
+        this.counts.responseResets++;
+        cut();
+        return;
+      }
+      client.write(chunk);
+    });
+    const closed = () => {
+      client.destroy();
+      upstream.destroy();
+      this.sockets.delete(client);
+      this.sockets.delete(upstream);
+    };
+    client.on('close', closed);
+    upstream.on('close', closed);
+  }
+
+  /** Link down: open connections are reset, new ones refused. */
+  pause(): void {
+    this.refusing = true;
+    for (const s of this.sockets) s.resetAndDestroy();
+  }
+
+  resume(): void {
+    this.refusing = false;
+  }
+
+  async close(): Promise<void> {
+    this.pause();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
+
+describe('Uplink', () => {
+  it.each([false, true])('delivers buffered records in per-key order, exactly once, and acks them all (aggregate: %s)', async (aggregate) => {
+    const name = `u-basic-${aggregate}`;
+    await stream(name, 3);
+    const buffer = await openBuffer();
+    const events: UplinkEvent[] = [];
+    const u = uplink(buffer, { stream: name, aggregate }, events);
+    u.start();
+    // Appends while the uplink runs, in four steps.
+    for (let step = 0; step < 4; step++) {
+      await appendRecords(buffer, 300, 12, 0, step * 300);
+      u.wake();
+      await sleep(30);
+    }
+    await waitFor('the buffer to drain', () => buffer.stats().depthRecords === 0);
+    await u.stop({ deadlineMs: 1000 });
+    const s = u.stats();
+    expect(s.sentRecords).toBe(1200);
+    expect(s.resentAcceptedRecords).toBe(0);
+    expect(s.deadLetteredRecords).toBe(0);
+    expect(s.link).toBe('up');
+    expect(s.oldestUnsentAgeMs).toBeUndefined();
+    expect(events.filter((e) => e.type === 'link')).toEqual([]);
+    if (aggregate) expect(s.requests).toBeLessThan(20);
+    await buffer.close();
+    const got = await readAll(name);
+    expect(checkArrivals(got, 1200, 12)).toBe(0);
+    expect(got).toHaveLength(1200);
+  });
+
+  it('sends over HTTPS to a gateway whose CA it pins', async () => {
+    const tls = await testGateway({ tlsEnabled: true, createDelayMs: 0 });
+    try {
+      const ca = fs.readFileSync(path.join(tls.dataDir, 'tls', 'ca.crt'), 'utf8');
+      const admin = new JsonRpcClient({ endpoint: tls.url, region: 'us-east-1', service: 'kinesis', targetPrefix: 'Kinesis_20131202', credentials: testOperator, ca });
+      await admin.call('CreateStream', { StreamName: 'u-tls', ShardCount: 1 });
+      for (let i = 0; ; i++) {
+        const d = await admin.call<{ StreamDescriptionSummary: { StreamStatus: string } }>('DescribeStreamSummary', { StreamName: 'u-tls' });
+        if (d.StreamDescriptionSummary.StreamStatus === 'ACTIVE') break;
+        expect(i).toBeLessThan(200);
+        await sleep(20);
+      }
+      admin.close();
+      const buffer = await openBuffer();
+      await appendRecords(buffer, 50, 5);
+      const u = uplink(buffer, { stream: 'u-tls', endpoint: tls.url, ca, aggregate: true });
+      u.start();
+      await waitFor('the buffer to drain', () => buffer.stats().depthRecords === 0);
+      await u.stop({ deadlineMs: 1000 });
+      expect(u.stats().sentRecords).toBe(50);
+      expect(u.stats().requests).toBe(1);
+      await buffer.close();
+    } finally {
+      await tls.close();
+    }
+  });
+
+  it('keeps buffering while the link is down and replays everything in order once it is back', async () => {
+    await stream('u-outage', 2);
+    const proxy = await FaultyProxy.start(gw.port);
+    proxy.pause();
+    const buffer = await openBuffer();
+    const events: UplinkEvent[] = [];
+    const u = uplink(buffer, { stream: 'u-outage', endpoint: proxy.url, retryMaxMs: 200 }, events);
+    u.start();
+    await appendRecords(buffer, 400, 8);
+    u.wake();
+    await waitFor('the link to go down', () => u.stats().link === 'down');
+    await sleep(300); // several probes fail
+    expect(buffer.stats().depthRecords).toBe(400);
+    expect(u.stats().sentRecords).toBe(0);
+    expect(u.stats().lastError?.failure).toBe('unreachable');
+    expect(u.stats().oldestUnsentAgeMs).toBeGreaterThan(0);
+    expect(proxy.counts.refused).toBeGreaterThan(1);
+    await appendRecords(buffer, 200, 8, 0, 400); // more arrive during the outage
+    proxy.resume();
+    await waitFor('the buffer to drain', () => buffer.stats().depthRecords === 0);
+    await u.stop({ deadlineMs: 1000 });
+    expect(events.filter((e) => e.type === 'link').map((e) => (e as { state: string }).state)).toEqual(['down', 'up']);
+    expect(u.stats().link).toBe('up');
+    expect(u.stats().sentRecords).toBe(600);
+    await buffer.close();
+    await proxy.close();
+    const got = await readAll('u-outage');
+    // Refused connections never reach the gateway: nothing is duplicated.
+    expect(checkArrivals(got, 600, 8)).toBe(0);
+  });
+
+  it('slows down under throttling and loses nothing: 5,000 records into one shard', async () => {
+    await stream('u-throttle', 1);
+    const buffer = await openBuffer();
+    const events: UplinkEvent[] = [];
+    await appendRecords(buffer, 5000, 20, 100);
+    const u = uplink(buffer, { stream: 'u-throttle' }, events);
+    const t0 = Date.now();
+    u.start();
+    await waitFor('the buffer to drain', () => buffer.stats().depthRecords === 0, 40_000);
+    const elapsedMs = Date.now() - t0;
+    await u.stop({ deadlineMs: 1000 });
+    const s = u.stats();
+    expect(s.throttledRecords).toBeGreaterThan(0);
+    expect(events.some((e) => e.type === 'throttled')).toBe(true);
+    expect(s.sentRecords).toBe(5000);
+    // One shard takes 1,000 records/s with a one-second burst.
+    expect(elapsedMs).toBeGreaterThan(3000);
+    expect(s.link).toBe('up');
+    await buffer.close();
+    const got = await readAll('u-throttle');
+    // On one shard, equal-sized records are refused from the first throttled one on, so nothing accepted is resent.
+    expect(s.resentAcceptedRecords).toBe(0);
+    expect(checkArrivals(got, 5000, 20)).toBe(0);
+  });
+
+  it('survives connections reset mid-request and mid-response, duplicating at most one request per lost answer', async () => {
+    await stream('u-resets', 2);
+    const proxy = await FaultyProxy.start(gw.port);
+    proxy.requestResetEvery = 7;
+    proxy.responseResetEvery = 5;
+    const buffer = await openBuffer();
+    const batchRecordsMax = 50;
+    await appendRecords(buffer, 1500, 10, 200);
+    const u = uplink(buffer, { stream: 'u-resets', endpoint: proxy.url, batchRecordsMax, retryMaxMs: 100 });
+    u.start();
+    await waitFor('the buffer to drain', () => buffer.stats().depthRecords === 0, 40_000);
+    await u.stop({ deadlineMs: 1000 });
+    await buffer.close();
+    await proxy.close();
+    expect(proxy.counts.requestResets).toBeGreaterThan(0);
+    expect(proxy.counts.responseResets).toBeGreaterThan(0);
+    const s = u.stats();
+    expect(s.sentRecords).toBe(1500);
+    const got = await readAll('u-resets');
+    const duplicates = checkArrivals(got, 1500, 10);
+    // The documented bound: a lost answer duplicates at most its request; a partly refused request, its accepted tail.
+    expect(duplicates).toBeLessThanOrEqual(proxy.counts.responseResets * batchRecordsMax + s.resentAcceptedRecords);
+    expect(got.length).toBe(1500 + duplicates);
+  });
+
+  it('dead-letters records the gateway keeps refusing once they are older than maxRecordAgeMs, and drains the buffer', async () => {
+    const buffer = await openBuffer();
+    const events: UplinkEvent[] = [];
+    const maxRecordAgeMs = 300;
+    const u = uplink(buffer, { stream: 'u-missing', maxRecordAgeMs, retryBaseMs: 10, retryMaxMs: 50 }, events);
+    await appendRecords(buffer, 120, 4);
+    const t0 = Date.now();
+    u.start();
+    await waitFor('the buffer to drain', () => buffer.stats().depthRecords === 0);
+    const s = u.stats();
+    await u.stop({ deadlineMs: 1000 });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(maxRecordAgeMs);
+    expect(s.deadLetteredRecords).toBe(120);
+    expect(s.sentRecords).toBe(0);
+    expect(s.lastError?.message).toMatch(/ResourceNotFoundException/);
+    expect(buffer.stats().deadLetteredRecords).toBe(120);
+    expect(events.some((e) => e.type === 'retry' && e.failure === 'refused')).toBe(true);
+    const letters = readDeadLetters(buffer.dir);
+    expect(letters).toHaveLength(120);
+    expect(letters.map((l) => Buffer.from(l.data as string, 'base64').toString())).toEqual(
+      Array.from({ length: 120 }, (_, i) => `k${i % 4}:${Math.floor(i / 4)}`),
+    );
+    expect(String(letters[0]!.reason)).toMatch(/ResourceNotFoundException/);
+    await buffer.close();
+  });
+
+  it('keeps retrying refused records until the operator creates the stream, then delivers them', async () => {
+    const buffer = await openBuffer();
+    const events: UplinkEvent[] = [];
+    const u = uplink(buffer, { stream: 'u-late', retryBaseMs: 10, retryMaxMs: 100 }, events);
+    await appendRecords(buffer, 60, 3);
+    u.start();
+    await waitFor('a few refusals', () => events.filter((e) => e.type === 'retry' && e.failure === 'refused').length >= 3);
+    expect(u.stats().link).toBe('up'); // the gateway answers; it is the stream that is missing
+    await stream('u-late', 1);
+    await waitFor('the buffer to drain', () => buffer.stats().depthRecords === 0);
+    await u.stop({ deadlineMs: 1000 });
+    expect(u.stats().sentRecords).toBe(60);
+    expect(u.stats().deadLetteredRecords).toBe(0);
+    await buffer.close();
+    expect(checkArrivals(await readAll('u-late'), 60, 3)).toBe(0);
+  });
+
+  it('treats a silent gateway as a lost link and abandons the request in flight at the stop deadline', async () => {
+    await stream('u-silent', 1);
+    const proxy = await FaultyProxy.start(gw.port);
+    proxy.holdResponses = true;
+    const buffer = await openBuffer();
+    await appendRecords(buffer, 30, 3);
+    const events: UplinkEvent[] = [];
+    const u = uplink(buffer, { stream: 'u-silent', endpoint: proxy.url, requestTimeoutMs: 200 }, events);
+    u.start();
+    await waitFor('the link to go down', () => u.stats().link === 'down');
+    expect(u.stats().lastError?.failure).toBe('unreachable');
+    expect(u.stats().sentRecords).toBe(0);
+    await waitFor('a probe to be in flight', () => u.stats().requests >= 2);
+    const t0 = Date.now();
+    await u.stop({ deadlineMs: 50 });
+    expect(Date.now() - t0).toBeLessThan(500);
+    expect(events.at(-1)).toEqual({ type: 'stopped', unsentRecords: 30 });
+    // The gateway stored what it was sent; the buffer still holds all of it, to be sent again (at-least-once).
+    expect(buffer.stats().depthRecords).toBe(30);
+    await buffer.close();
+    await proxy.close();
+  });
+
+  it('stops at the deadline with the rest still buffered, and a new uplink on the reopened buffer sends it', async () => {
+    await stream('u-stop', 2);
+    const dir = tempDir('trb-uplink-');
+    let buffer = await openBuffer(dir);
+    await appendRecords(buffer, 200, 5, 1000);
+    // About 28 KB per request at 56 KB/s: two requests a second.
+    const batchRecordsMax = 20;
+    const first = uplink(buffer, { stream: 'u-stop', batchRecordsMax, bandwidthBytesPerSecondMax: 56_000 });
+    first.start();
+    await sleep(300);
+    const t0 = Date.now();
+    await first.stop({ deadlineMs: 500 });
+    expect(Date.now() - t0).toBeLessThan(1500);
+    const sent = first.stats().sentRecords;
+    expect(sent).toBeGreaterThan(0);
+    // The bandwidth cap: unpaced, all 200 would go in a few tens of milliseconds; capped, about two requests in 0.8 s.
+    expect(sent).toBeLessThanOrEqual(3 * batchRecordsMax);
+    expect(buffer.stats().depthRecords).toBe(200 - sent);
+    await buffer.close();
+
+    buffer = await openBuffer(dir);
+    expect(buffer.stats().depthRecords).toBe(200 - sent);
+    const second = uplink(buffer, { stream: 'u-stop', batchRecordsMax });
+    second.start();
+    await waitFor('the buffer to drain', () => buffer.stats().depthRecords === 0);
+    await second.stop({ deadlineMs: 1000 });
+    expect(second.stats().sentRecords).toBe(200 - sent);
+    await buffer.close();
+    const got = await readAll('u-stop');
+    // A request abandoned at the deadline may have reached the gateway: at most one request is duplicated.
+    expect(checkArrivals(got, 200, 5)).toBeLessThanOrEqual(batchRecordsMax);
+  });
+});
