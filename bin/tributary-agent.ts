@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 /**
- * `tributary-agent`: the edge daemon's command line — pairing, configuration
- * checks and the operator's buffer tools. (The `run` loop lands with the
- * inputs and uplink.)
+ * `tributary-agent`: the edge daemon's command line — run, pair, status,
+ * configuration checks and the operator's buffer tools.
  */
 import path from 'node:path';
 import { Command } from 'commander';
+import fs from 'node:fs';
 import { loadAgentConfig } from '../agent/config.ts';
+import { runAgent, statusFileName } from '../agent/daemon.ts';
+import { createNotifier } from '../agent/systemd-notify.ts';
+import { createLogger } from '../sdk/log.ts';
 import { exportBuffer, inspectBuffer, verifyBuffer } from '../agent/buffer/index.ts';
 import { pairDevice, credentialsFileName } from '../sdk/devices/pairing.ts';
 import { AwsError, TributaryError } from '../sdk/protocol/errors.ts';
@@ -24,6 +27,61 @@ function bufferRoot(o: { config?: string; dir?: string }): string {
   if (o.dir) return path.resolve(o.dir);
   return path.join(loadAgentConfig(o.config ?? defaultConfig).state.dir, 'buffer');
 }
+
+program
+  .command('run')
+  .description('Run the agent: inputs into durable buffers, uplinks to the gateway. SIGTERM flushes within --stop-deadline and exits; SIGHUP reloads the config.')
+  .option('-c, --config <file>', 'config file', defaultConfig)
+  .option('--stop-deadline <ms>', 'how long SIGTERM may spend sending before exiting', (v) => Number(v), 10_000)
+  .action(async (o: { config: string; stopDeadline: number }) => {
+    let config = loadAgentConfig(o.config);
+    const log = createLogger({ level: config.log.level, base: { component: 'agent' } });
+    const notifier = createNotifier();
+    let agent = await runAgent(config, { log, notifier });
+    let busy = false;
+    const stop = async (signal: string) => {
+      if (busy) return;
+      busy = true;
+      log.info('stopping', { signal, deadlineMs: o.stopDeadline });
+      setTimeout(() => process.exit(1), o.stopDeadline + 10_000).unref();
+      await agent.stop(o.stopDeadline);
+      process.exit(0);
+    };
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      if (busy) return;
+      busy = true;
+      void (async () => {
+        try {
+          const next = loadAgentConfig(o.config); // a broken file keeps the running config
+          await agent.stop(o.stopDeadline);
+          try {
+            agent = await runAgent(next, { log, notifier });
+            config = next;
+            log.info('reloaded configuration', { file: o.config });
+          } catch (err) {
+            log.error('new configuration failed to start; back to the previous one', { err: (err as Error).message });
+            agent = await runAgent(config, { log, notifier });
+          }
+        } catch (err) {
+          log.error('reload failed; keeping the previous configuration', { err: (err as Error).message });
+        } finally {
+          busy = false;
+        }
+      })();
+    });
+  });
+
+program
+  .command('status')
+  .description('Buffer depth per destination, oldest unsent record age, link state and last error (from the running agent).')
+  .option('-c, --config <file>', 'config file', defaultConfig)
+  .action((o: { config: string }) => {
+    const file = path.join(loadAgentConfig(o.config).state.dir, statusFileName);
+    if (!fs.existsSync(file)) throw new TributaryError('AGENT_NOT_RUNNING', `no status at ${file}: is the agent running?`);
+    process.stdout.write(fs.readFileSync(file, 'utf8'));
+  });
 
 program
   .command('check-config')

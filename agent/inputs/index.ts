@@ -1,0 +1,14 @@
+/**
+ * The agent's inputs: the public surface. Each input appends records to a
+ * `RecordSink` (a `DiskBuffer`) and acknowledges its own source only once the
+ * append has resolved. See docs/agent-inputs.md.
+ */
+export { backoffMs, type InputErrorCode, type RecordSink } from './common.ts';
+export {
+  MqttInput, parseMqttInputConfig, type MqttInputConfig, type MqttInputCounters, type MqttInputEvent, type MqttInputOptions,
+} from './mqtt.ts';
+export { topicMatches, type MqttPartitionKeySpec, type MqttRule } from './mqtt-rules.ts';
+export {
+  FileTailInput, parseFileTailConfig, type FilePartitionKeySpec, type FileTailConfig, type FileTailCounters, type FileTailEvent,
+  type FileTailOptions,
+} from './file-tail.ts';
