@@ -144,9 +144,17 @@ export class FileTailInput {
     // Rotated-away files first: their lines were written before the new file's.
     const order = [...this.#tracked.values()].sort((a, b) =>
       (a.orphanSinceMs ?? Infinity) - (b.orphanSinceMs ?? Infinity) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    // A rotated file must be read to its end before the file that replaced it:
+    // with a per-poll read budget, newer files wait while an older one is behind.
+    let rotatedBehind = false;
     for (const t of order) {
       if (this.#stopped) break;
-      await this.#guard(t.path, () => this.#service(t));
+      if (rotatedBehind && t.orphanSinceMs === undefined) break;
+      let caughtUp = false;
+      await this.#guard(t.path, async () => {
+        caughtUp = await this.#service(t);
+      });
+      if (t.orphanSinceMs !== undefined && !caughtUp) rotatedBehind = true;
     }
     this.#firstScan = false;
     this.#checkpoints.clear();
@@ -227,8 +235,8 @@ export class FileTailInput {
     return new LineAssembler({ recordBytesMax: this.#config.recordBytesMax, startPattern: this.#config.startPattern }, offset);
   }
 
-  /** Reads what is new in one file, appends its records, and closes it when it is a finished rotated file. */
-  async #service(t: Tracked): Promise<void> {
+  /** Reads what is new in one file, appends its records, and closes it when it is a finished rotated file. True when it read to the end. */
+  async #service(t: Tracked): Promise<boolean> {
     const size = Number((await t.fd.stat()).size);
     // A shrink is a truncation; so is a changed head, which catches a file truncated and refilled between two polls.
     const headChanged = t.headBytes > 0 && size >= t.headBytes && fingerprint(await readHead(t.fd, t.headBytes)) !== t.headHash;
@@ -249,7 +257,7 @@ export class FileTailInput {
     const finished = t.orphanSinceMs !== undefined && t.assembler.offset >= size
       && now - Math.max(t.lastGrowthMs, t.orphanSinceMs) >= this.#config.rotateWaitMs;
     if (finished) records.push(...t.assembler.flushAll());
-    if (!(await this.#deliver(t, records))) return;
+    if (!(await this.#deliver(t, records))) return false;
     if (t.headBytes < fingerprintBytesMax && size > t.headBytes) {
       const head = await readHead(t.fd, fingerprintBytesMax);
       t.headBytes = head.length;
@@ -262,6 +270,7 @@ export class FileTailInput {
       this.#dirty = true;
       this.#onEvent({ kind: 'closed', path: t.path });
     }
+    return t.assembler.offset >= size;
   }
 
   /** copytruncate: the file shrank below what we read. Emit what was held back, then start again at 0. */
