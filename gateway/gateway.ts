@@ -42,13 +42,20 @@ export interface GatewayConfig {
   tlsNames: string[];
   tlsIps: string[];
   fsync: FsyncPolicy;
+  /** Roll shard segments past this size... */
   segmentBytesMax: number;
+  /** ...or age, so retention can delete whole segments. */
   segmentAgeMsMax: number;
+  /** Enforce per-shard throughput limits (ProvisionedThroughputExceededException). */
   enforceLimits: boolean;
+  /** Open shards across all streams (DescribeLimits ShardLimit). */
   shardLimit: number;
   onDemandStreamCountLimit: number;
+  /** How long CREATING lasts before ACTIVE. */
   createDelayMs: number;
+  /** How long UPDATING lasts after a reshard, encryption or mode change. */
   updateDelayMs: number;
+  /** How long DELETING lasts before the stream is gone. */
   deleteDelayMs: number;
   retentionCheckIntervalMs: number;
   requestBytesMax: number;

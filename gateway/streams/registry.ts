@@ -10,31 +10,19 @@ import { AwsError, streamErrors } from '../../sdk/protocol/errors.ts';
 import { evenHashKeyRanges, hashKeyToBigInt } from '../../sdk/protocol/streams/hash-key.ts';
 import * as limits from '../../sdk/protocol/streams/limits.ts';
 import { LocalShardLog } from '../storage/local/shard-log.ts';
-import type { FsyncPolicy, MetadataStore, ShardLog } from '../storage/types.ts';
+import type { GatewayConfig } from '../gateway.ts';
+import type { MetadataStore, ShardLog } from '../storage/types.ts';
 import type { Logger } from '../log.ts';
 import { RecordCipher } from './encryption.ts';
 import { IteratorCodec } from './iterator.ts';
 import { ShardRuntime, StreamRuntime, type ShardMeta, type StreamMeta, type StreamMode } from './model.ts';
 
-export interface StreamsConfig {
-  dataDir: string;
-  accountId: string;
-  region: string;
-  fsync: FsyncPolicy;
-  segmentBytesMax: number;
-  segmentAgeMsMax: number;
-  /** Enforce per-shard throughput limits (ProvisionedThroughputExceededException). */
-  enforceLimits: boolean;
-  shardLimit: number;
-  onDemandStreamCountLimit: number;
-  /** How long CREATING lasts before ACTIVE. */
-  createDelayMs: number;
-  /** How long UPDATING lasts after a reshard or mode change. */
-  updateDelayMs: number;
-  /** How long DELETING lasts before the stream is gone. */
-  deleteDelayMs: number;
-  retentionCheckIntervalMs: number;
-}
+/** The part of the gateway's configuration the streams service reads (documented on GatewayConfig). */
+export type StreamsConfig = Pick<
+  GatewayConfig,
+  | 'dataDir' | 'accountId' | 'region' | 'fsync' | 'segmentBytesMax' | 'segmentAgeMsMax' | 'enforceLimits' | 'shardLimit'
+  | 'onDemandStreamCountLimit' | 'createDelayMs' | 'updateDelayMs' | 'deleteDelayMs' | 'retentionCheckIntervalMs'
+>;
 
 interface MetadataDoc {
   version: 1;
