@@ -10,6 +10,7 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { TlsMaterial } from '../tls/context.ts';
 
 export interface ListenerOptions {
@@ -29,6 +30,12 @@ export interface Listener {
 const plainHttpMessage = 'This port serves HTTPS. Use an https:// endpoint URL instead.\n';
 const plainHttpToTlsPort = `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(plainHttpMessage)}\r\n\r\n${plainHttpMessage}`;
 
+/** Node's defaults with the TLS 1.3 suites reordered: AES-128-GCM first. */
+const cipherPreference = [
+  'TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256',
+  ...tls.DEFAULT_CIPHERS.split(':').filter((c) => !c.startsWith('TLS_')),
+].join(':');
+
 export async function listen(listener: http.RequestListener, o: ListenerOptions): Promise<Listener> {
   const h2Listener = listener as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void;
   const h1 = http.createServer({ keepAlive: true, requestTimeout: 120_000 }, listener);
@@ -44,6 +51,10 @@ export async function listen(listener: http.RequestListener, o: ListenerOptions)
           ca: o.tls.material.ca,
           allowHTTP1: true,
           maxSessionMemory: 64,
+          // TLS 1.2 at least; prefer AES-128-GCM, strong and cheaper per byte than AES-256 on bulk uploads.
+          minVersion: 'TLSv1.2',
+          ciphers: cipherPreference,
+          honorCipherOrder: true,
           // Mutual TLS asks every client for a certificate but decides per request
           // (the front door), so that devices without one yet can still pair.
           requestCert: o.tls.mutual,
