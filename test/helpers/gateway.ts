@@ -36,6 +36,13 @@ export function kinesisClient(url: string, credentials: { accessKeyId: string; s
   });
 }
 
+/** Creates a stream and waits until it is ACTIVE. */
+export async function createActiveStream(client: KinesisClient, StreamName: string, ShardCount: number): Promise<void> {
+  const { CreateStreamCommand } = await import('@aws-sdk/client-kinesis');
+  await client.send(new CreateStreamCommand({ StreamName, ShardCount }));
+  await waitActive(client, StreamName);
+}
+
 export async function waitActive(client: KinesisClient, StreamName: string): Promise<void> {
   const { DescribeStreamSummaryCommand } = await import('@aws-sdk/client-kinesis');
   for (let i = 0; i < 200; i++) {

@@ -5,8 +5,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateStreamCommand, GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { kinesisClient, tempDir, testGateway, testOperator, waitActive } from '../helpers/gateway.ts';
+import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { createActiveStream, kinesisClient, tempDir, testGateway, testOperator } from '../helpers/gateway.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
 import { DiskBuffer, readDeadLetters } from '../../agent/buffer/index.ts';
 import { Uplink, type UplinkEvent, type UplinkOptions } from '../../agent/uplink/index.ts';
@@ -21,10 +21,7 @@ beforeAll(async () => {
 });
 afterAll(() => gw.close());
 
-async function stream(name: string, shards: number): Promise<void> {
-  await c.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
-  await waitActive(c, name);
-}
+const stream = (name: string, shards: number) => createActiveStream(c, name, shards);
 
 /** Every user record in the stream, shard by shard, deaggregated; `data` is the text the test appended. */
 async function readAll(name: string): Promise<Array<{ partitionKey: string; data: string }>> {

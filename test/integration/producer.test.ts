@@ -5,8 +5,8 @@
 // library; memory is bounded.
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateStreamCommand, GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { kinesisClient, testGateway, testOperator, waitActive } from '../helpers/gateway.ts';
+import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { createActiveStream, kinesisClient, testGateway, testOperator } from '../helpers/gateway.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
 import { StreamProducer, type StreamProducerOptions } from '../../sdk/streams/producer.ts';
 import { aggregate, deaggregate } from '../../sdk/protocol/kpl-aggregation.ts';
@@ -23,10 +23,7 @@ beforeAll(async () => {
 });
 afterAll(() => gw.close());
 
-async function stream(name: string, shards: number): Promise<void> {
-  await c.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
-  await waitActive(c, name);
-}
+const stream = (name: string, shards: number) => createActiveStream(c, name, shards);
 
 function producer(o: Partial<StreamProducerOptions> & { stream: string }): StreamProducer {
   return new StreamProducer({ endpoint: gw.url, region: 'us-east-1', credentials: testOperator, ...o });

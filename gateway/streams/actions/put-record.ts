@@ -1,16 +1,14 @@
 import { AwsError } from '../../../sdk/protocol/errors.ts';
 import { parseSequenceNumber } from '../../../sdk/protocol/streams/sequence-number.ts';
-import { HashKey, PartitionKey, SequenceNumber, streamTarget, structure, type StreamsAction } from '../shapes.ts';
+import { SequenceNumber, streamTarget, structure, type StreamsAction } from '../shapes.ts';
 import { putEntries, routeEntries, type PutEntry } from '../write-path.ts';
 import { requireWritable } from './common.ts';
-import { checkRecordSize, dataShape } from './put-records.ts';
+import { checkRecordSize, putEntryMembers } from './put-records.ts';
 
 export const putRecord: StreamsAction = {
   shape: structure({
     SequenceNumberForOrdering: SequenceNumber,
-    PartitionKey: { ...PartitionKey, required: true },
-    ExplicitHashKey: HashKey,
-    Data: { ...dataShape, required: true },
+    ...putEntryMembers,
     ...streamTarget,
   }),
   async handle({ registry, metrics }, input) {

@@ -25,6 +25,13 @@ export function checkRecordSize(rt: StreamRuntime, data: Buffer[], inList: boole
   }
 }
 
+/** One record's members, as PutRecord takes them and PutRecords takes each entry. */
+export const putEntryMembers = {
+  PartitionKey: { ...PartitionKey, required: true },
+  ExplicitHashKey: HashKey,
+  Data: { ...dataShape, required: true },
+} as const;
+
 export const putRecords: StreamsAction = {
   shape: structure({
     Records: {
@@ -33,11 +40,7 @@ export const putRecords: StreamsAction = {
       min: 1,
       max: limits.putRecordsEntriesMax,
       memberStr: 'com.amazonaws.kinesis.v20131202.PutRecordsRequestEntry@c965e310',
-      member: structure({
-        PartitionKey: { ...PartitionKey, required: true },
-        ExplicitHashKey: HashKey,
-        Data: { ...dataShape, required: true },
-      }),
+      member: structure(putEntryMembers),
     },
     ...streamTarget,
   }),
