@@ -1,12 +1,19 @@
 import type { StreamMeta } from '../model.ts';
+import type { StreamRegistry } from '../registry.ts';
 import { streamTarget, structure, type StreamsAction } from '../shapes.ts';
 
-export function describeEnhancedMonitoring(m: StreamMeta): Array<{ ShardLevelMetrics: string[] }> {
-  return [{ ShardLevelMetrics: [...m.shardLevelMetrics] }];
-}
-
-export function describeEncryption(m: StreamMeta): { EncryptionType: string; KeyId?: string } {
-  return m.encryption.type === 'KMS' ? { EncryptionType: 'KMS', KeyId: m.encryption.keyId } : { EncryptionType: 'NONE' };
+/** The members DescribeStream and DescribeStreamSummary both report. */
+export function describeStreamCommon(registry: StreamRegistry, m: StreamMeta): Record<string, unknown> {
+  return {
+    StreamName: m.name,
+    StreamARN: registry.arnOf(m.name),
+    StreamStatus: m.status,
+    StreamModeDetails: { StreamMode: m.mode },
+    RetentionPeriodHours: m.retentionHours,
+    StreamCreationTimestamp: new Date(m.createdMs),
+    EnhancedMonitoring: [{ ShardLevelMetrics: [...m.shardLevelMetrics] }],
+    ...(m.encryption.type === 'KMS' ? { EncryptionType: 'KMS', KeyId: m.encryption.keyId } : { EncryptionType: 'NONE' }),
+  };
 }
 
 export const describeStreamSummary: StreamsAction = {
@@ -16,14 +23,7 @@ export const describeStreamSummary: StreamsAction = {
     const m = rt.meta;
     return {
       StreamDescriptionSummary: {
-        StreamName: m.name,
-        StreamARN: registry.arnOf(m.name),
-        StreamStatus: m.status,
-        StreamModeDetails: { StreamMode: m.mode },
-        RetentionPeriodHours: m.retentionHours,
-        StreamCreationTimestamp: new Date(m.createdMs),
-        EnhancedMonitoring: describeEnhancedMonitoring(m),
-        ...describeEncryption(m),
+        ...describeStreamCommon(registry, m),
         OpenShardCount: rt.openShards.length,
         ConsumerCount: 0,
         MaxRecordSizeInKiB: m.maxRecordSizeKiB,

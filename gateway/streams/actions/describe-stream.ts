@@ -1,7 +1,7 @@
 import * as limits from '../../../sdk/protocol/streams/limits.ts';
 import { shardIndexOf } from '../../../sdk/protocol/streams/sequence-number.ts';
 import { ShardId, streamTarget, structure, type StreamsAction } from '../shapes.ts';
-import { describeEnhancedMonitoring, describeEncryption } from './describe-stream-summary.ts';
+import { describeStreamCommon } from './describe-stream-summary.ts';
 
 export const describeStream: StreamsAction = {
   shape: structure({
@@ -17,16 +17,9 @@ export const describeStream: StreamsAction = {
     const m = rt.meta;
     return {
       StreamDescription: {
-        StreamName: m.name,
-        StreamARN: registry.arnOf(m.name),
-        StreamStatus: m.status,
-        StreamModeDetails: { StreamMode: m.mode },
+        ...describeStreamCommon(registry, m),
         Shards: shards.slice(0, limit).map((s) => s.describe()),
         HasMoreShards: shards.length > limit,
-        RetentionPeriodHours: m.retentionHours,
-        StreamCreationTimestamp: new Date(m.createdMs),
-        EnhancedMonitoring: describeEnhancedMonitoring(m),
-        ...describeEncryption(m),
       },
     };
   },

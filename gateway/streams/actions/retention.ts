@@ -15,35 +15,27 @@ function checkBounds(hours: number): void {
   }
 }
 
-export const increaseStreamRetentionPeriod: StreamsAction = {
-  shape,
-  async handle({ registry }, input) {
-    const rt = registry.resolve(input);
-    const hours = input.RetentionPeriodHours as number;
-    checkBounds(hours);
-    requireActive(registry, rt);
-    if (hours < rt.meta.retentionHours) {
-      throw new AwsError('InvalidArgumentException', `Requested retention period (${hours} hours) for stream ${rt.meta.name} can not be shorter than existing retention period (${rt.meta.retentionHours} hours). Use DecreaseRetentionPeriod API.`);
-    }
-    rt.meta.retentionHours = hours;
-    await registry.persist();
-    return undefined;
-  },
-};
+/** Increase and Decrease differ only in the direction they may move and the words of their refusal. */
+function changeRetention(direction: 'increase' | 'decrease'): StreamsAction {
+  return {
+    shape,
+    async handle({ registry }, input) {
+      const rt = registry.resolve(input);
+      const hours = input.RetentionPeriodHours as number;
+      checkBounds(hours);
+      requireActive(registry, rt);
+      const current = rt.meta.retentionHours;
+      if (direction === 'increase' ? hours < current : hours > current) {
+        const [relation, other] = direction === 'increase' ? ['shorter', 'DecreaseRetentionPeriod'] : ['longer', 'IncreaseRetentionPeriod'];
+        throw new AwsError('InvalidArgumentException', `Requested retention period (${hours} hours) for stream ${rt.meta.name} can not be ${relation} than existing retention period (${current} hours). Use ${other} API.`);
+      }
+      rt.meta.retentionHours = hours;
+      await registry.persist();
+      // A shorter retention takes effect at once: reads already skip records past the horizon.
+      return undefined;
+    },
+  };
+}
 
-export const decreaseStreamRetentionPeriod: StreamsAction = {
-  shape,
-  async handle({ registry }, input) {
-    const rt = registry.resolve(input);
-    const hours = input.RetentionPeriodHours as number;
-    checkBounds(hours);
-    requireActive(registry, rt);
-    if (hours > rt.meta.retentionHours) {
-      throw new AwsError('InvalidArgumentException', `Requested retention period (${hours} hours) for stream ${rt.meta.name} can not be longer than existing retention period (${rt.meta.retentionHours} hours). Use IncreaseRetentionPeriod API.`);
-    }
-    rt.meta.retentionHours = hours;
-    await registry.persist();
-    // Shorter retention takes effect at once: reads already skip records past the horizon.
-    return undefined;
-  },
-};
+export const increaseStreamRetentionPeriod = changeRetention('increase');
+export const decreaseStreamRetentionPeriod = changeRetention('decrease');
