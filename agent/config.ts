@@ -102,13 +102,50 @@ export const agentSchema = {
             },
           },
         },
+        serial: {
+          kind: 'list',
+          item: {
+            kind: 'object',
+            required: ['path', 'destination'],
+            fields: {
+              name: { kind: 'string', pattern: /^[A-Za-z0-9._:-]{1,64}$/, hint: '1-64 of [A-Za-z0-9._:-] (names the device in records and metrics)' },
+              path: { kind: 'string', pattern: /^\/\S+$/, hint: 'an absolute device path, /dev/serial/by-id/… link, or * and ? in the file name' },
+              baud: { kind: 'integer', min: 50, max: 4_000_000 },
+              destination: { kind: 'string' },
+              logDestination: { kind: 'string' },
+              sensors: {
+                kind: 'map',
+                keyPattern: /^\d{1,5}$/,
+                keyHint: 'a sensor id, 0-65535',
+                value: { kind: 'object', fields: { name: { kind: 'string', pattern: /^[A-Za-z0-9._:-]{1,64}$/, hint: '1-64 of [A-Za-z0-9._:-]' }, destination: { kind: 'string' }, partitionKey: { kind: 'string', pattern: /^.{1,256}$/, hint: '1-256 characters' } } },
+              },
+              ackMode: { kind: 'enum', values: ['reliable', 'immediate', 'off'] },
+              timeSyncIntervalMs: { kind: 'integer', min: 100, max: 3_600_000 },
+              reopenMinMs: { kind: 'integer', min: 10, max: 600_000 },
+              reopenMaxMs: { kind: 'integer', min: 10, max: 3_600_000 },
+            },
+          },
+        },
         journald: {
           kind: 'object',
-          fields: { units: { kind: 'list', item: { kind: 'string', pattern: /^\S+$/, hint: 'a unit name' } }, destination: { kind: 'string' } },
+          fields: {
+            units: { kind: 'list', item: { kind: 'string', pattern: /^[A-Za-z0-9:_.\\@*?[\]-]{1,256}$/, hint: 'a unit name (globs allowed)' } },
+            matches: { kind: 'list', item: { kind: 'string', pattern: /^(\+|[A-Z0-9_]{1,64}=.{0,4096})$/, hint: 'FIELD=value or + (journalctl matches)' } },
+            directory: { kind: 'string', pattern: /^\/.*$/, hint: 'an absolute path: a directory of journal files (default: the system journal)' },
+            files: { kind: 'list', min: 1, item: { kind: 'string', pattern: /^\/.*$/, hint: 'an absolute path to a journal file (globs allowed)' } },
+            partitionKey: { kind: 'object', fields: { unit: { kind: 'boolean' }, hostname: { kind: 'boolean' }, fixed: { kind: 'string', pattern: /^.{1,256}$/, hint: '1-256 characters' } } },
+            startAt: { kind: 'enum', values: ['beginning', 'end'] },
+            destination: { kind: 'string' },
+          },
         },
         socket: {
           kind: 'object',
-          fields: { path: { kind: 'string', default: '/run/tributary/agent.sock' }, destination: { kind: 'string' } },
+          fields: {
+            enabled: { kind: 'boolean' },
+            path: { kind: 'string', pattern: /^\/\S{1,106}$/, hint: 'an absolute path of at most 107 bytes', default: '/run/tributary/agent.sock' },
+            mode: { kind: 'string', pattern: /^0?[0-7]{3}$/, hint: 'an octal mode in quotes, like "0660"', default: '0660' },
+            destination: { kind: 'string' },
+          },
         },
         http: {
           kind: 'object',
@@ -140,8 +177,10 @@ export interface AgentConfig {
   inputs: {
     mqtt: { url: string; clientId?: string; username?: string; password?: string; keepaliveSec?: number; rules?: Array<{ filter: string; destination: string; partitionKey?: PartitionKey }> };
     files?: Array<{ name?: string; paths: string[]; destination: string; partitionKey?: { fixed?: string; fileName?: boolean }; startAt?: 'beginning' | 'end'; startPattern?: string; recordBytesMax?: number; pollIntervalMs?: number }>;
-    journald: { units?: string[]; destination?: string };
-    socket: { path: string; destination?: string };
+    serial?: Array<{ name?: string; path: string; baud?: number; destination: string; logDestination?: string; sensors?: Record<string, { name?: string; destination?: string; partitionKey?: string }>; ackMode?: 'reliable' | 'immediate' | 'off'; timeSyncIntervalMs?: number; reopenMinMs?: number; reopenMaxMs?: number }>;
+    journald: { units?: string[]; matches?: string[]; directory?: string; files?: string[]; partitionKey?: { unit?: boolean; hostname?: boolean; fixed?: string }; startAt?: 'beginning' | 'end'; destination?: string };
+    /** Runs when `enabled`, or when `enabled` is absent and a default destination is set. */
+    socket: { enabled?: boolean; path: string; mode: string; destination?: string };
     http: { enabled: boolean; port: number; destination?: string };
   };
   uplink: { batchRecordsMax: number; batchBytesMax: number; retryMaxMs: number; maxRecordAgeMs: number };
@@ -158,6 +197,11 @@ export function parseAgentConfig(text: string, file: string): AgentConfig {
   const refs: Array<[string, string | undefined]> = [
     ...(c.inputs.mqtt.rules ?? []).map((s, i) => [`inputs.mqtt.rules[${i}].destination`, s.destination] as [string, string]),
     ...(c.inputs.files ?? []).map((f, i) => [`inputs.files[${i}].destination`, f.destination] as [string, string]),
+    ...(c.inputs.serial ?? []).flatMap((p, i) => [
+      [`inputs.serial[${i}].destination`, p.destination],
+      [`inputs.serial[${i}].logDestination`, p.logDestination],
+      ...Object.entries(p.sensors ?? {}).map(([id, s]) => [`inputs.serial[${i}].sensors.${id}.destination`, s.destination]),
+    ] as Array<[string, string | undefined]>),
     ['inputs.journald.destination', c.inputs.journald.destination],
     ['inputs.socket.destination', c.inputs.socket.destination],
     ['inputs.http.destination', c.inputs.http.destination],
@@ -175,6 +219,9 @@ export function parseAgentConfig(text: string, file: string): AgentConfig {
   for (const [i, f] of (c.inputs.files ?? []).entries()) {
     if (Object.keys(f.partitionKey ?? {}).length > 1) throw new ConfigError(`${file}: inputs.files[${i}].partitionKey takes one of fixed or fileName`);
   }
+  const j = c.inputs.journald;
+  if (Object.keys(j.partitionKey ?? {}).length > 1) throw new ConfigError(`${file}: inputs.journald.partitionKey takes one of unit, hostname or fixed`);
+  if (j.directory !== undefined && j.files !== undefined) throw new ConfigError(`${file}: inputs.journald takes directory or files, not both`);
   return Object.freeze(c);
 }
 

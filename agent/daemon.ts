@@ -12,7 +12,11 @@ import path from 'node:path';
 import { DiskBuffer } from './buffer/index.ts';
 import type { AgentConfig } from './config.ts';
 import { FileTailInput, parseFileTailConfig } from './inputs/file-tail.ts';
+import { HttpInput, parseHttpInputConfig } from './inputs/http.ts';
+import { parseSocketInputConfig, SocketInput } from './inputs/socket.ts';
+import { JournaldInput, parseJournaldInputConfig } from './inputs/journald.ts';
 import { MqttInput, parseMqttInputConfig } from './inputs/mqtt.ts';
+import { parseSerialPortConfig, SerialInput, serialMetricsText, type SerialPortCounters } from './inputs/serial.ts';
 import type { RecordSink } from './inputs/common.ts';
 import type { Notifier } from './systemd-notify.ts';
 import { Uplink } from './uplink/index.ts';
@@ -36,6 +40,8 @@ export interface AgentStatus {
   device: string;
   startedAt: string;
   destinations: Record<string, { stream: string; depthRecords: number; depthBytes: number; oldestUnsentAgeMs: number | undefined; link: string; lastError: string | undefined; sent: number; deadLettered: number; dropped: number }>;
+  /** Per serial port (by name), when `inputs.serial` is configured. */
+  serial?: Record<string, SerialPortCounters>;
 }
 
 export const statusFileName = 'status.json';
@@ -66,6 +72,8 @@ export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notif
   const buffers = new Map<string, DiskBuffer>();
   const uplinks = new Map<string, { uplink: Uplink; stream: string }>();
   const startedAt = new Date().toISOString();
+  const uplinkDir = path.join(stateDir, 'uplink');
+  fs.mkdirSync(uplinkDir, { recursive: true, mode: 0o700 });
   try {
     for (const [name, d] of Object.entries(config.destinations)) {
       const buffer = await DiskBuffer.openDestination(path.join(stateDir, 'buffer'), name, {
@@ -85,6 +93,8 @@ export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notif
         batchRecordsMax: config.uplink.batchRecordsMax, batchBytesMax: config.uplink.batchBytesMax,
         retryMaxMs: config.uplink.retryMaxMs, maxRecordAgeMs: config.uplink.maxRecordAgeMs, aggregate: d.aggregate,
         ...(d.bandwidthBytesPerSecondMax ? { bandwidthBytesPerSecondMax: d.bandwidthBytesPerSecondMax } : {}),
+        // Exactly once: each request carries <device>/<destination>/<batch> as its idempotency key.
+        producerId: `${creds.name}/${name}`, intentFile: path.join(uplinkDir, `${name}.json`), intentSync: config.buffer.fsync !== 'never',
         onEvent: (e) => o.log.info('uplink', { destination: name, ...(e as unknown as Record<string, unknown>) }),
       });
       uplinks.set(name, { uplink, stream });
@@ -112,10 +122,41 @@ export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notif
     await tail.start();
     inputs.push(tail);
   }
+  if (config.inputs.journald.destination !== undefined) {
+    const j = config.inputs.journald;
+    const journald = new JournaldInput(parseJournaldInputConfig({ ...withoutEmptyKey(j), stateDir: inputsDir }), sinks.get(j.destination!)!, {
+      onEvent: (e) => o.log.info('journald', { ...(e as unknown as Record<string, unknown>) }),
+    });
+    await journald.start();
+    inputs.push(journald);
+  }
+  let serial: SerialInput | undefined;
+  if (config.inputs.serial?.length) {
+    serial = new SerialInput(config.inputs.serial.map((p, i) => parseSerialPortConfig(p, `inputs.serial[${i}]`)), sinks, {
+      onEvent: (e) => o.log.info('serial', { ...(e as unknown as Record<string, unknown>) }),
+    });
+    serial.start();
+    inputs.push(serial);
+  }
+  if (config.inputs.socket.enabled ?? config.inputs.socket.destination !== undefined) {
+    const socket = new SocketInput(parseSocketInputConfig(config.inputs.socket), sinks, {
+      onEvent: (e) => o.log.info('socket', { ...(e as unknown as Record<string, unknown>) }),
+    });
+    await socket.start();
+    inputs.push(socket);
+  }
+  if (config.inputs.http.enabled) {
+    const httpInput = new HttpInput(parseHttpInputConfig(config.inputs.http), sinks, {
+      onEvent: (e) => o.log.info('http', { ...(e as unknown as Record<string, unknown>) }),
+    });
+    await httpInput.start();
+    inputs.push(httpInput);
+  }
 
   const status = (): AgentStatus => ({
     device: creds.name,
     startedAt,
+    ...(serial ? { serial: serial.counters() } : {}),
     destinations: Object.fromEntries(
       [...uplinks].map(([name, { uplink, stream }]) => {
         const b = buffers.get(name)!.stats();
@@ -182,6 +223,7 @@ async function serveMetrics(port: number, status: () => AgentStatus): Promise<{ 
     for (const [d, v] of Object.entries(s.destinations)) out += `tributary_agent_oldest_unsent_age_seconds{destination="${d}"} ${(v.oldestUnsentAgeMs ?? 0) / 1000}\n`;
     out += '# HELP tributary_agent_link_up Whether the uplink reaches the gateway.\n# TYPE tributary_agent_link_up gauge\n';
     for (const [d, v] of Object.entries(s.destinations)) out += `tributary_agent_link_up{destination="${d}"} ${v.link === 'up' ? 1 : 0}\n`;
+    if (s.serial) out += serialMetricsText(s.serial);
     res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end(out);
   });
   await new Promise<void>((resolve, reject) => {

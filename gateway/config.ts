@@ -60,6 +60,12 @@ const fields: Record<string, Record<string, Field>> = {
     createDelayMs: f<number>(integer(0, 600_000), (c, v) => (c.createDelayMs = v)),
     updateDelayMs: f<number>(integer(0, 600_000), (c, v) => (c.updateDelayMs = v)),
     deleteDelayMs: f<number>(integer(0, 600_000), (c, v) => (c.deleteDelayMs = v)),
+    subscriptionLifetimeMs: f<number>(integer(1000, 3600_000), (c, v) => (c.subscriptionLifetimeMs = v)),
+  },
+  firehose: {
+    /** Bucket name -> local directory for ExtendedS3 destinations (default <dataDir>/firehose-buckets/<bucket>). */
+    buckets: f<Record<string, string>>({ kind: 'map', value: { kind: 'string' }, keyPattern: /^[\w.-]{1,255}$/, keyHint: 'an S3 bucket name' }, (c, v) => (c.firehoseBuckets = v)),
+    stagingBytesMax: f<number>(integer(1024 * 1024, 1024 * 1024 * 1024 * 1024), (c, v) => (c.firehoseStagingBytesMax = v)),
   },
 };
 

@@ -8,13 +8,16 @@ import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as limits from '../sdk/protocol/streams/limits.ts';
+import { subscriptionLifetimeMsDefault } from '../sdk/protocol/streams/consumers.ts';
 import { adminActions, adminSigningName, adminTargetPrefix, type AdminContext } from './devices/admin-actions.ts';
 import { createGuard } from './devices/guard.ts';
 import { createPairingEndpoint } from './devices/pairing-endpoint.ts';
 import { PrincipalStore, type SecurityDoc } from './devices/principals.ts';
 import { listen } from './http/listener.ts';
+import { leaseActions, leaseResourceOf, LeaseTables, type LeaseTablesDoc } from './leases/lease-tables.ts';
 import { OffloadPool } from './http/offload-pool.ts';
-import { createFrontDoor, requestBytesInFlightMaxDefault, requestBytesMaxDefault, type RpcService } from './http/server.ts';
+import { createFrontDoor, requestBytesInFlightMaxDefault, requestBytesMaxDefault, type Caller, type RequestExtras, type RpcService } from './http/server.ts';
+import { IdempotencyTable, idempotencyWindowMsDefault } from './streams/idempotency.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { crc32cImplementation } from './storage/local/crc.ts';
@@ -23,7 +26,12 @@ import { writeFileAtomic } from './storage/local/segment.ts';
 import { localShardLogDefaults } from './storage/local/shard-log.ts';
 import type { FsyncPolicy } from './storage/types.ts';
 import { streamsActions, streamsResourceOf, streamsTargetPrefix } from './streams/actions/index.ts';
+import { subscriptionsOf } from './streams/consumers.ts';
 import { StreamRegistry } from './streams/registry.ts';
+import { firehoseActions, firehoseResourceOf, firehoseSigningName, firehoseTargetPrefix } from './firehose/actions/index.ts';
+import { FilesystemResolver } from './firehose/destinations/filesystem.ts';
+import { streamSources } from './firehose/stream-source-adapter.ts';
+import { FirehoseRegistry, type FirehoseDoc } from './firehose/registry.ts';
 import type { StreamsContext } from './streams/shapes.ts';
 import { initTls, issueClientCertificate } from './tls/certificates.ts';
 import { loadTlsMaterial, type TlsMaterial } from './tls/context.ts';
@@ -58,11 +66,19 @@ export interface GatewayConfig {
   /** How long DELETING lasts before the stream is gone. */
   deleteDelayMs: number;
   retentionCheckIntervalMs: number;
+  /** How long a SubscribeToShard subscription lives before the gateway ends it (AWS: 5 minutes). */
+  subscriptionLifetimeMs: number;
   requestBytesMax: number;
   /** Request bytes admitted at once across all connections (memory bound). */
   requestBytesInFlightMax: number;
   /** Worker threads that parse and verify PutRecords requests (0: all on the main thread). */
   offloadWorkers: number;
+  /** How long the answer to an idempotent PutRecords batch is remembered after its last use. */
+  idempotencyWindowMs: number;
+  /** Firehose: bucket name to local directory (default `<dataDir>/firehose-buckets/<bucket>`). */
+  firehoseBuckets: Record<string, string>;
+  /** Firehose: undelivered bytes a delivery stream may stage before PutRecordBatch fails records. */
+  firehoseStagingBytesMax: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -86,9 +102,13 @@ export const gatewayDefaults: GatewayConfig = Object.freeze({
   updateDelayMs: 500,
   deleteDelayMs: 500,
   retentionCheckIntervalMs: 60_000,
+  subscriptionLifetimeMs: subscriptionLifetimeMsDefault,
   requestBytesMax: requestBytesMaxDefault,
   requestBytesInFlightMax: requestBytesInFlightMaxDefault,
   offloadWorkers: Math.min(4, Math.max(0, os.availableParallelism() - 1)),
+  idempotencyWindowMs: idempotencyWindowMsDefault,
+  firehoseBuckets: {},
+  firehoseStagingBytesMax: 1024 * 1024 * 1024,
   logLevel: 'info',
 }) as GatewayConfig;
 
@@ -108,6 +128,7 @@ export interface Gateway {
   port: number;
   server: net.Server;
   registry: StreamRegistry;
+  firehose: FirehoseRegistry;
   principals: PrincipalStore;
   metrics: Metrics;
   /** The CA fingerprint devices pin (undefined without TLS). */
@@ -155,25 +176,47 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   }
 
   const metrics = new Metrics();
-  const ctx: StreamsContext = { registry, metrics };
+  const idempotency = await IdempotencyTable.open(path.join(dataDir, 'metadata'), {
+    windowMs: config.idempotencyWindowMs, fsync: config.fsync, now: options.now ?? Date.now, stream: (name) => registry.find(name),
+  });
+  if (idempotency.discarded) log.warn('idempotency entries dropped: their records were lost in a torn tail', { entries: idempotency.discarded });
+  const ctx: StreamsContext = { registry, metrics, idempotency };
   const streams: RpcService = {
     targetPrefix: streamsTargetPrefix,
     signingName: 'kinesis',
     iamPrefix: 'kinesis',
     resourceOf: (action, input) => streamsResourceOf(registry, action, input),
-    actions: Object.fromEntries(Object.entries(streamsActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle(ctx, input), offload: name === 'PutRecords' }])),
+    actions: Object.fromEntries(Object.entries(streamsActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>, caller: Caller, extras: RequestExtras) => a.handle(ctx, input, { caller, ...extras }), offload: name === 'PutRecords' }])),
+  };
+  const firehoseRegistry = await FirehoseRegistry.open(
+    { ...config, dataDir },
+    new JsonFileStore<FirehoseDoc>(path.join(dataDir, 'metadata', 'firehose.json')),
+    new FilesystemResolver(dataDir, config.firehoseBuckets),
+    log,
+    { ...(options.now ? { now: options.now } : {}), sources: streamSources(registry) },
+  );
+  const firehose: RpcService = {
+    targetPrefix: firehoseTargetPrefix,
+    signingName: firehoseSigningName,
+    iamPrefix: 'firehose',
+    resourceOf: (action, input) => firehoseResourceOf(action, input),
+    actions: Object.fromEntries(Object.entries(firehoseActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle({ registry: firehoseRegistry }, input) }])),
   };
   const adminCtx: AdminContext = { principals, caFingerprint: () => tls?.caFingerprint };
+  const leaseTables = await LeaseTables.open(new JsonFileStore<LeaseTablesDoc>(path.join(dataDir, 'metadata', 'leases.json')));
   const admin: RpcService = {
     targetPrefix: adminTargetPrefix,
     signingName: adminSigningName,
     iamPrefix: 'tributary',
-    resourceOf: () => '*',
-    actions: Object.fromEntries(Object.entries(adminActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle(adminCtx, input) }])),
+    resourceOf: (action, input) => leaseResourceOf(action, input) ?? '*',
+    actions: {
+      ...Object.fromEntries(Object.entries(adminActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle(adminCtx, input) }])),
+      ...Object.fromEntries(Object.entries(leaseActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle(leaseTables, input) }])),
+    },
   };
   const offloadPool = config.offloadWorkers > 0 ? await OffloadPool.start(config.offloadWorkers, log) : undefined;
   const frontDoor = createFrontDoor({
-    services: [streams, admin],
+    services: [streams, firehose, admin],
     ...(offloadPool ? { offloadPool } : {}),
     requestBytesMax: config.requestBytesMax,
     requestBytesInFlightMax: config.requestBytesInFlightMax,
@@ -185,7 +228,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     routes: {
       '/metrics': (_req, res) => {
         for (const rt of registry.list()) metrics.openShards.set({ stream: rt.meta.name }, rt.openShards.length);
-        const body = metrics.render();
+        const body = metrics.render() + firehoseRegistry.metrics.render();
         res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4', 'Content-Length': Buffer.byteLength(body) });
         res.end(body);
       },
@@ -223,6 +266,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     port: listener.port,
     server: listener.server,
     registry,
+    firehose: firehoseRegistry,
     principals,
     metrics,
     get caFingerprint() {
@@ -237,11 +281,14 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     },
     close() {
       closing ??= (async () => {
+        subscriptionsOf(registry).cancelAll();
         await new Promise<void>((resolve) => {
           listener.server.close(() => resolve());
           listener.closeConnections();
         });
         await offloadPool?.close();
+        await idempotency.close();
+        await firehoseRegistry.close();
         await registry.close();
       })();
       return closing;

@@ -7,7 +7,7 @@ type Labels = Record<string, string>;
 
 const key = (labels: Labels) => Object.keys(labels).sort().map((k) => `${k}="${labels[k]!.replace(/["\\\n]/g, '_')}"`).join(',');
 
-class Counter {
+export class Counter {
   readonly values = new Map<string, number>();
   constructor(readonly name: string, readonly help: string, readonly kind: 'counter' | 'gauge' = 'counter') {}
   inc(labels: Labels = {}, n = 1): void {
@@ -24,7 +24,7 @@ class Counter {
   }
 }
 
-class Histogram {
+export class Histogram {
   private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
   constructor(readonly name: string, readonly help: string, readonly buckets: number[]) {}
   observe(labels: Labels, v: number): void {

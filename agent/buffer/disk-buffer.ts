@@ -292,6 +292,11 @@ export class DiskBuffer implements ReadState {
     this.refreshOldest();
   }
 
+  /** Where replay starts: the position after the last acknowledged record. */
+  get replayPosition(): BufferPosition {
+    return { ...this.acked };
+  }
+
   /**
    * Marks every record up to and including `position` as delivered, durably;
    * deletes segments that are wholly acknowledged. Older positions are no-ops.

@@ -9,6 +9,20 @@ export {
 } from './mqtt.ts';
 export { topicMatches, type MqttPartitionKeySpec, type MqttRule } from './mqtt-rules.ts';
 export {
+  JournaldInput, parseJournaldInputConfig, type JournaldInputConfig, type JournaldInputCounters, type JournaldInputEvent,
+  type JournaldInputOptions, type JournaldPartitionKeySpec,
+} from './journald.ts';
+export {
+  parseSerialPortConfig, SerialInput, serialMetricsText, type SerialAckMode, type SerialInputEvent, type SerialInputOptions,
+  type SerialPortConfig, type SerialPortCounters, type SerialSensorConfig,
+} from './serial.ts';
+export {
+  parseSocketInputConfig, SocketInput, type SocketInputConfig, type SocketInputCounters, type SocketInputEvent, type SocketInputOptions,
+} from './socket.ts';
+export {
+  HttpInput, parseHttpInputConfig, type HttpInputConfig, type HttpInputCounters, type HttpInputEvent, type HttpInputOptions,
+} from './http.ts';
+export {
   FileTailInput, parseFileTailConfig, type FilePartitionKeySpec, type FileTailConfig, type FileTailCounters, type FileTailEvent,
   type FileTailOptions,
 } from './file-tail.ts';

@@ -37,6 +37,15 @@ export interface UplinkOptions {
   bandwidthBytesPerSecondMax?: number;
   requestTimeoutMs?: number;
   idlePollMs?: number;
+  /**
+   * Names this sender to the gateway's idempotency table (`<device>/<destination>`):
+   * every request carries `X-Tributary-Idempotency-Key: <producerId>/<batch>`.
+   */
+  producerId?: string;
+  /** Where the send window is written down (needed for exactly-once across agent crashes). */
+  intentFile?: string;
+  /** fsync the intent file (default true; false only with a buffer that does not fsync either). */
+  intentSync?: boolean;
   onEvent?: (event: UplinkEvent) => void;
   /** Clock for record ages and pacing (tests). */
   now?: () => number;
@@ -60,13 +69,16 @@ export interface ResolvedUplinkOptions {
   bandwidthBytesPerSecondMax: number | undefined;
   requestTimeoutMs: number;
   idlePollMs: number;
+  producerId: string | undefined;
+  intentFile: string | undefined;
+  intentSync: boolean;
   onEvent: (event: UplinkEvent) => void;
   now: () => number;
 }
 
 const known = new Set([
   'buffer', 'stream', 'endpoint', 'region', 'credentials', 'ca', 'cert', 'key', 'batchRecordsMax', 'batchBytesMax', 'aggregate',
-  'retryBaseMs', 'retryMaxMs', 'maxRecordAgeMs', 'bandwidthBytesPerSecondMax', 'requestTimeoutMs', 'idlePollMs', 'onEvent', 'now',
+  'retryBaseMs', 'retryMaxMs', 'maxRecordAgeMs', 'bandwidthBytesPerSecondMax', 'requestTimeoutMs', 'idlePollMs', 'producerId', 'intentFile', 'intentSync', 'onEvent', 'now',
 ]);
 
 function invalid(message: string): TributaryError {
@@ -82,6 +94,11 @@ function intInRange(name: string, value: number | undefined, dflt: number, min: 
 function text(name: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) throw invalid(`${name} must be a non-empty string`);
   return value;
+}
+
+function producerIdOf(v: string): string {
+  if (!/^[A-Za-z0-9._:@/-]{1,200}$/.test(v)) throw invalid(`producerId must be 1-200 of [A-Za-z0-9._:@/-] (got ${v})`);
+  return v;
 }
 
 export function resolveUplinkOptions(o: UplinkOptions): ResolvedUplinkOptions {
@@ -113,6 +130,9 @@ export function resolveUplinkOptions(o: UplinkOptions): ResolvedUplinkOptions {
     bandwidthBytesPerSecondMax: bw,
     requestTimeoutMs: intInRange('requestTimeoutMs', o.requestTimeoutMs, L.requestTimeoutMsDefault, 1, 3_600_000),
     idlePollMs: intInRange('idlePollMs', o.idlePollMs, L.idlePollMsDefault, 1, 60_000),
+    producerId: o.producerId === undefined ? undefined : producerIdOf(o.producerId),
+    intentFile: o.intentFile,
+    intentSync: o.intentSync ?? true,
     onEvent: o.onEvent ?? (() => {}),
     now: o.now ?? Date.now,
   });

@@ -1,10 +1,15 @@
 /**
  * The uplink: drains one destination's DiskBuffer into a gateway stream.
  *
- * One loop, one request in flight: peek the oldest records, send them as one
- * PutRecords request, ack the longest prefix the gateway accepted, and go
- * round again. Everything after the first refused record is sent again, so a
- * record is never acked before the records ahead of it. Failures change only
+ * One loop, one request in flight: the oldest records form a window, sent
+ * as one PutRecords request; the records the gateway accepted are marked,
+ * only the others go again (under the gateway's per-shard ordering, records
+ * of a key after a refused one are refused too, so per-key order holds), and
+ * the window's settled prefix is acked. With a producer id, each request
+ * carries an idempotency key `<producer>/<batch>` and the window is written
+ * down before each send (intent.ts): a request resent after a lost answer or
+ * an agent crash is answered from the gateway's memory, so every record is
+ * stored exactly once. Failures change only
  * the pace: throttling halves the request rate, a lost link turns sending
  * into single-record probes with backoff, and records the gateway refuses for
  * good (no stream, no permission) are retried slowly and, once they and the
@@ -15,6 +20,7 @@
  * const uplink = new Uplink({
  *   buffer, stream: 'telemetry', endpoint: 'https://gateway.local:4567', region: 'us-east-1',
  *   credentials: { accessKeyId, secretAccessKey }, ca,
+ *   producerId: 'dev-17/telemetry', intentFile: '/var/lib/tributary/uplink/telemetry.json',
  * });
  * uplink.start();
  * // ... inputs append to the buffer ...
@@ -25,21 +31,21 @@ import assert from 'node:assert/strict';
 import type { BufferedRecord } from '../buffer/index.ts';
 import { JsonRpcClient } from '../../sdk/http/json-rpc-client.ts';
 import { TributaryError } from '../../sdk/protocol/errors.ts';
-import { acceptedPrefix, planAggregated, planPlain, wireBytes, type PlannedRequest } from './batch.ts';
+import { randomInt } from 'node:crypto';
+import { planAggregated, planPlain, wireBytes, type PlannedRequest } from './batch.ts';
+import { readIntent, recordId, writeIntent, type SendWindow } from './intent.ts';
 import { classifyRecordError, classifyRequestError, describeError } from './classify.ts';
 import type { FailureClass, LinkState } from './events.ts';
 import { resolveUplinkOptions, type ResolvedUplinkOptions, type UplinkOptions } from './options.ts';
 import { Pacer, backoffMs } from './pacer.ts';
 
 export interface UplinkStats {
-  /** Records the gateway accepted and the buffer acked. */
+  /** Records the gateway accepted (acked from the buffer once every record ahead of them is settled too). */
   sentRecords: number;
   /** Records sent again after a failed request or an earlier failed record. */
   retriedRecords: number;
   /** Records the gateway answered with a throttling error. */
   throttledRecords: number;
-  /** Records accepted by the gateway but sent again because a record ahead of them failed: known duplicates. */
-  resentAcceptedRecords: number;
   deadLetteredRecords: number;
   requests: number;
   link: LinkState;
@@ -72,7 +78,12 @@ export class Uplink {
   /** Start of the current run of refusals; dead-lettering waits for it to be maxRecordAgeMs old. */
   private refusedSinceMs: number | undefined;
   private lastError: UplinkStats['lastError'];
-  private readonly counters = { sentRecords: 0, retriedRecords: 0, throttledRecords: 0, resentAcceptedRecords: 0, deadLetteredRecords: 0, requests: 0 };
+  /** The records being sent now; see intent.ts. */
+  private window: SendWindow | undefined;
+  /** The last batch number used in an idempotency key. */
+  private lastBatch = 0;
+  private intentDirty = false;
+  private readonly counters = { sentRecords: 0, retriedRecords: 0, throttledRecords: 0, deadLetteredRecords: 0, requests: 0 };
 
   constructor(options: UplinkOptions) {
     this.o = resolveUplinkOptions(options);
@@ -83,6 +94,10 @@ export class Uplink {
   start(): void {
     if (this.loop) throw new TributaryError('UPLINK_STATE', 'the uplink was already started');
     const o = this.o;
+    const saved = o.intentFile ? readIntent(o.intentFile) : undefined;
+    // Without a saved number, start at a random one: never equal to a number a lost state directory used.
+    this.lastBatch = saved?.lastBatch ?? randomInt(1, 2 ** 47);
+    this.window = saved?.window;
     this.client = new JsonRpcClient({
       endpoint: o.endpoint, region: o.region, service: 'kinesis', targetPrefix: 'Kinesis_20131202', credentials: o.credentials,
       timeoutMs: o.requestTimeoutMs, ...(o.ca ? { ca: o.ca } : {}), ...(o.cert ? { cert: o.cert, key: o.key! } : {}),
@@ -148,6 +163,11 @@ export class Uplink {
     }
     let unsentRecords = 0;
     try {
+      this.saveIntent();
+    } catch (err) {
+      error ??= describeError(err);
+    }
+    try {
       unsentRecords = this.o.buffer.stats().depthRecords;
     } catch (err) {
       error ??= describeError(err);
@@ -158,9 +178,8 @@ export class Uplink {
   private async drain(): Promise<void> {
     const o = this.o;
     while (!this.pastDeadline()) {
-      // While the link is down, probe with the single oldest record.
-      const batch = await o.buffer.peek(this.link === 'down' ? 1 : o.batchRecordsMax, o.batchBytesMax);
-      if (batch.length === 0) {
+      const current = await this.lineUp();
+      if (!current) {
         if (this.stopping) return;
         await this.sleep(o.idlePollMs);
         continue;
@@ -170,47 +189,139 @@ export class Uplink {
         await this.sleep(wait);
         continue;
       }
-      const req = o.aggregate ? planAggregated(batch, o.batchRecordsMax, o.batchBytesMax) : planPlain(batch, o.batchRecordsMax, o.batchBytesMax);
+      const { w, records } = current;
+      const pending: number[] = [];
+      w.done.forEach((done, i) => done || pending.push(i));
+      const subset = pending.map((i) => records[i]!);
+      const req = w.aggregate ? planAggregated(subset, w.batchRecordsMax, w.batchBytesMax) : planPlain(subset, w.batchRecordsMax, w.batchBytesMax);
+      this.saveIntent();
       this.pacer.started(o.now(), wireBytes(req, o.stream));
-      await this.send(batch, req);
+      await this.send(w, records, pending, req);
     }
   }
 
-  private async send(batch: BufferedRecord[], req: PlannedRequest): Promise<void> {
+  /**
+   * The window to send from: the remembered one, lined up with the front of
+   * the buffer by record identity (records acked since are dropped from it),
+   * or a new one planned from the oldest records.
+   */
+  private async lineUp(): Promise<{ w: SendWindow; records: BufferedRecord[] } | undefined> {
+    const o = this.o;
+    const w = this.window;
+    if (w) {
+      const records = await o.buffer.peek(w.ids.length, Number.MAX_SAFE_INTEGER);
+      const k = records.length > 0 ? w.ids.indexOf(recordId(records[0]!)) : -1;
+      const rest = w.ids.length - k;
+      if (k >= 0 && records.length >= rest && records.slice(0, rest).every((r, j) => recordId(r) === w.ids[k + j])) {
+        if (k > 0) {
+          w.ids = w.ids.slice(k);
+          w.done = w.done.slice(k);
+          this.intentDirty = true;
+        }
+        if (w.done.every(Boolean)) {
+          await this.advance(w, records.slice(0, rest));
+        } else return { w, records: records.slice(0, rest) };
+      }
+      // Acked in full, or no longer in the buffer (a corrupt segment was skipped): a new window.
+      this.window = undefined;
+      this.intentDirty = true;
+    }
+    // While the link is down, probe with the single oldest record.
+    const batch = await o.buffer.peek(this.link === 'down' ? 1 : o.batchRecordsMax, o.batchBytesMax);
+    if (batch.length === 0) return undefined;
+    const req = o.aggregate ? planAggregated(batch, o.batchRecordsMax, o.batchBytesMax) : planPlain(batch, o.batchRecordsMax, o.batchBytesMax);
+    const records = batch.slice(0, req.records);
+    const fresh: SendWindow = {
+      batch: ++this.lastBatch, ids: records.map(recordId), done: records.map(() => false),
+      aggregate: o.aggregate, batchRecordsMax: o.batchRecordsMax, batchBytesMax: o.batchBytesMax,
+    };
+    this.window = fresh;
+    this.intentDirty = true;
+    return { w: fresh, records };
+  }
+
+  /** Writes the window down when it changed (before a send, and before acking what an answer settled). */
+  private saveIntent(): void {
+    if (!this.o.intentFile || !this.intentDirty) return;
+    writeIntent(this.o.intentFile, { v: 1, lastBatch: this.lastBatch, window: this.window }, this.o.intentSync);
+    this.intentDirty = false;
+  }
+
+  /** Acks the window's settled prefix (after writing the window down) and drops it from the window. */
+  private async advance(w: SendWindow, records: BufferedRecord[]): Promise<void> {
+    let n = 0;
+    while (n < w.done.length && w.done[n]) n++;
+    if (n === 0) return;
+    this.saveIntent();
+    await this.o.buffer.ack(records[n - 1]!.position);
+    w.ids = w.ids.slice(n);
+    w.done = w.done.slice(n);
+    records.splice(0, n);
+    if (w.ids.length === 0 && this.window === w) this.window = undefined;
+    this.intentDirty = true;
+  }
+
+  /** Sends the window's unsettled records (`pending`, window indexes) as planned in `req`. */
+  private async send(w: SendWindow, records: BufferedRecord[], pending: number[], req: PlannedRequest): Promise<void> {
     const Records = req.entries.map(({ records: _records, ...entry }) => entry);
     let answer: PutRecordsAnswer;
     this.counters.requests++;
     try {
-      answer = await this.call(Records);
+      answer = await this.call(Records, w.batch);
     } catch (err) {
-      if (this.aborted) return; // Stopped mid-request: the records stay in the buffer.
-      await this.requestFailed(batch, req, err);
+      if (this.aborted) return; // Stopped mid-request: the records stay in the buffer, the window on disk.
+      await this.requestFailed(w, records, pending, req, err);
       return;
     }
+    // An answer uses up the batch number: what is left goes under a new one.
+    w.batch = ++this.lastBatch;
+    this.intentDirty = true;
     this.markUp();
-    const ok = answer.Records.map((r) => typeof r.SequenceNumber === 'string' && r.ErrorCode === undefined);
-    const n = acceptedPrefix(req, ok);
-    if (n > 0) await this.ackThrough(batch, n);
-    if (n === req.records) {
+    const failureOf = new Map<number, FailureClass>();
+    let throttled = 0;
+    let firstFailed: PutRecordsAnswer['Records'][number] | undefined;
+    answer.Records.forEach((r, k) => {
+      const entry = req.entries[k]!;
+      if (typeof r.SequenceNumber === 'string' && r.ErrorCode === undefined) {
+        for (const i of entry.records) w.done[pending[i]!] = true;
+        this.counters.sentRecords += entry.records.length;
+        return;
+      }
+      firstFailed ??= r;
+      const failure = classifyRecordError(r.ErrorCode ?? 'InternalFailure');
+      for (const i of entry.records) failureOf.set(pending[i]!, failure);
+      if (failure === 'throttled') throttled += entry.records.length;
+    });
+    await this.advance(w, records);
+    if (failureOf.size === 0) {
       this.pacer.accepted();
       this.attempts = { unreachable: 0, transient: 0, refused: 0 };
       this.refusedSinceMs = undefined;
       return;
     }
-    await this.partlyFailed(batch, req, answer, ok, n);
+    this.counters.retriedRecords += failureOf.size;
+    const message = `${firstFailed?.ErrorCode ?? 'InternalFailure'}: ${firstFailed?.ErrorMessage ?? ''}`;
+    const first = w.done.findIndex((d) => !d);
+    const failure = failureOf.get(first);
+    this.lastError = { message, failure: failure ?? 'transient', atMs: this.o.now() };
+    if (throttled > 0) this.noteThrottled(throttled);
+    if (failure === 'refused') return this.refused(w, records, (i) => failureOf.get(i) === 'refused', message);
+    if (failure === 'transient') return this.retryLater('transient', failureOf.size, message);
   }
 
   /**
    * One PutRecords call, bounded in time even if a reset socket never
-   * settles the call: the client's own timeout plus a grace period.
+   * settles the call: the client's own timeout plus a grace period. With a
+   * producer id, the batch number goes along as the idempotency key.
    */
-  private call(Records: unknown[]): Promise<PutRecordsAnswer> {
+  private call(Records: unknown[], batch: number): Promise<PutRecordsAnswer> {
     const limitMs = this.o.requestTimeoutMs + callGraceMs;
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new TributaryError('UPLINK_TIMEOUT', `PutRecords got no answer within ${limitMs} ms`)), limitMs);
     });
-    const call = this.client!.call<PutRecordsAnswer>('PutRecords', { StreamName: this.o.stream, Records }).then((answer) => {
+    const headers: Record<string, string> = this.o.producerId ? { 'x-tributary-idempotency-key': `${this.o.producerId}/${batch}` } : {};
+    const call = this.client!.call<PutRecordsAnswer>('PutRecords', { StreamName: this.o.stream, Records }, headers).then((answer) => {
       // A peer's malformed answer is an operating error (treated like a broken link), not a crash.
       if (!Array.isArray(answer?.Records) || answer.Records.length !== Records.length) {
         throw new TributaryError('UPLINK_BAD_ANSWER', `PutRecords answered ${Array.isArray(answer?.Records) ? answer.Records.length : 'no'} results for ${Records.length} entries`);
@@ -220,36 +331,8 @@ export class Uplink {
     return Promise.race([call, expired]).finally(() => clearTimeout(timer));
   }
 
-  private async ackThrough(batch: BufferedRecord[], n: number): Promise<void> {
-    await this.o.buffer.ack(batch[n - 1]!.position);
-    this.counters.sentRecords += n;
-  }
-
-  /** Some entries failed; records `n..` of the request are sent again. */
-  private async partlyFailed(batch: BufferedRecord[], req: PlannedRequest, answer: PutRecordsAnswer, ok: boolean[], n: number): Promise<void> {
-    const failureOf = new Array<FailureClass | undefined>(req.records);
-    let throttled = 0;
-    answer.Records.forEach((r, k) => {
-      const entry = req.entries[k]!;
-      if (ok[k]) {
-        for (const i of entry.records) if (i >= n) this.counters.resentAcceptedRecords++;
-        return;
-      }
-      const failure = classifyRecordError(r.ErrorCode ?? 'InternalFailure');
-      for (const i of entry.records) failureOf[i] = failure;
-      if (failure === 'throttled') throttled += entry.records.length;
-    });
-    this.counters.retriedRecords += req.records - n;
-    const firstFailed = answer.Records.find((_, k) => !ok[k]);
-    const message = `${firstFailed?.ErrorCode ?? 'InternalFailure'}: ${firstFailed?.ErrorMessage ?? ''}`;
-    const failure = failureOf[n]!;
-    this.lastError = { message, failure, atMs: this.o.now() };
-    if (throttled > 0) this.noteThrottled(throttled);
-    if (failure === 'refused') return this.refused(batch.slice(0, req.records), n, (i) => failureOf[i] === 'refused', message);
-    if (failure === 'transient') return this.retryLater('transient', req.records - n, message);
-  }
-
-  private async requestFailed(batch: BufferedRecord[], req: PlannedRequest, err: unknown): Promise<void> {
+  /** The request got no answer, or an error for all of it: the same request (and key) goes again. */
+  private async requestFailed(w: SendWindow, records: BufferedRecord[], pending: number[], req: PlannedRequest, err: unknown): Promise<void> {
     const failure = classifyRequestError(err);
     const message = describeError(err);
     this.lastError = { message, failure, atMs: this.o.now() };
@@ -260,7 +343,8 @@ export class Uplink {
     }
     this.markUp();
     if (failure === 'throttled') return this.noteThrottled(req.records);
-    return this.refused(batch.slice(0, req.records), 0, () => true, message);
+    const inRequest = new Set(pending.slice(0, req.records));
+    return this.refused(w, records, (i) => inRequest.has(i), message);
   }
 
   private noteThrottled(records: number): void {
@@ -277,24 +361,29 @@ export class Uplink {
   }
 
   /**
-   * Records from `n` on were refused for good. The run of them that is older
-   * than maxRecordAgeMs goes to the dead-letter file (then is acked) once the
-   * refusals have lasted that long too; the rest wait and are retried slowly.
+   * The window's first unsettled records were refused for good. The run of
+   * them older than maxRecordAgeMs goes to the dead-letter file (then is
+   * acked) once the refusals have lasted that long too; the rest wait and are
+   * retried slowly.
    */
-  private async refused(batch: BufferedRecord[], n: number, isRefused: (i: number) => boolean, reason: string): Promise<void> {
+  private async refused(w: SendWindow, records: BufferedRecord[], isRefused: (i: number) => boolean, reason: string): Promise<void> {
     const now = this.o.now();
     this.refusedSinceMs ??= now;
     const maxAge = this.o.maxRecordAgeMs;
-    let k = n;
+    const start = w.done.findIndex((d) => !d);
+    let k = start;
     if (now - this.refusedSinceMs >= maxAge) {
-      while (k < batch.length && isRefused(k) && now - batch[k]!.capturedAtMs >= maxAge) k++;
+      while (k < w.done.length && !w.done[k] && isRefused(k) && now - records[k]!.capturedAtMs >= maxAge) k++;
     }
-    if (k === n) return this.retryLater('refused', batch.length - n, reason);
-    const doomed = batch.slice(n, k);
+    if (k === start) return this.retryLater('refused', w.done.filter((d) => !d).length, reason);
+    const doomed = records.slice(start, k);
     await this.o.buffer.deadLetter(doomed, reason);
-    await this.o.buffer.ack(doomed.at(-1)!.position);
+    for (let i = start; i < k; i++) w.done[i] = true;
+    w.batch = ++this.lastBatch; // What is left is a different request.
+    this.intentDirty = true;
     this.counters.deadLetteredRecords += doomed.length;
     this.o.onEvent({ type: 'dead-lettered', records: doomed.length, reason });
+    await this.advance(w, records);
   }
 
   private markUp(): void {

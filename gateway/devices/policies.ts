@@ -38,6 +38,9 @@ const deviceActions = [
   'kinesisvideo:PutMedia', 'kinesisvideo:GetDataEndpoint', 'kinesisvideo:DescribeStream',
 ];
 
+/** The gateway's lease API (gateway/leases), for consumers that keep leases and checkpoints there. */
+const leaseActions = ['tributary:CreateLeaseTable', 'tributary:ListLeases', 'tributary:PutLease', 'tributary:DeleteLease'];
+
 const ownResources = ['*/${device}', '*/${device}-*', '*/*-${device}'];
 
 export const builtInPolicies: readonly Policy[] = Object.freeze([
@@ -49,6 +52,12 @@ export const builtInPolicies: readonly Policy[] = Object.freeze([
     statements: [{ actions: deviceActions, resources: ownResources }],
   },
   { name: 'reader', description: 'Read and describe every resource; change nothing.', builtIn: true, statements: [{ actions: readActions, resources: ['*'] }] },
+  {
+    name: 'consumer',
+    description: 'Read every stream and use lease tables (stream consumers with gateway-kept leases and checkpoints).',
+    builtIn: true,
+    statements: [{ actions: [...readActions, ...leaseActions], resources: ['*'] }],
+  },
 ]);
 
 const globCache = new Map<string, RegExp>();

@@ -16,8 +16,10 @@ import { CborError, cborDecode } from '../../sdk/protocol/cbor.ts';
 import { AwsError } from '../../sdk/protocol/errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import { crc32cRange } from '../storage/local/crc.ts';
 import { accessKeyIdOf, offloadError, preparePutRecords, putRecordsInput, type OffloadJob } from './offload.ts';
 import type { OffloadPool } from './offload-pool.ts';
+import { contentTypeEventStream, EventStreamReply } from './event-stream-reply.ts';
 import { validateInput, type StructureShape } from './validate.ts';
 import { contentTypeCbor, contentTypeJson, encodeBody, type WireFormat } from './wire.ts';
 
@@ -28,6 +30,21 @@ export interface Caller {
   kind: 'operator' | 'device';
 }
 
+/** Request details some actions use beyond their input. */
+export interface RequestExtras {
+  /** `X-Tributary-Idempotency-Key` (PutRecords); stock clients never send it. */
+  idempotencyKey?: string;
+  /** CRC-32C of the body, computed only when an idempotency key came with it. */
+  bodyCrc?: number;
+}
+
+/** The extras of a request: read off its headers, hashing the body only when they ask for it. */
+function extrasOf(req: http.IncomingMessage, body: Buffer): RequestExtras {
+  const key = req.headers['x-tributary-idempotency-key'];
+  if (typeof key !== 'string') return {};
+  return { idempotencyKey: key, bodyCrc: crc32cRange(body, 0, body.length) };
+}
+
 /** A JSON-RPC service mounted on the front door (Data Streams now; Firehose and Analytics later). */
 export interface RpcService {
   targetPrefix: string;
@@ -35,7 +52,7 @@ export interface RpcService {
   signingName: string;
   /** The service prefix of policy action names (`kinesis:PutRecord`). */
   iamPrefix: string;
-  actions: Record<string, { shape: StructureShape; handle(input: Record<string, unknown>, caller: Caller): unknown; offload?: boolean }>;
+  actions: Record<string, { shape: StructureShape; handle(input: Record<string, unknown>, caller: Caller, request: RequestExtras): unknown; offload?: boolean }>;
   /** The resource a call acts on, for policies: `stream/<name>`, or `*` for account-level calls. */
   resourceOf(action: string, input: Record<string, unknown>): string;
 }
@@ -201,16 +218,18 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
       const caller = options.guard.authenticate(req, body, target.service);
       const checked = validateInput(target.shape, input);
       options.guard.authorize(caller, `${target.service.iamPrefix}:${target.action}`, target.service.resourceOf(target.action, checked));
-      return target.handle(checked, caller);
+      return target.handle(checked, caller, extrasOf(req, body));
     });
   }
 
   /** Runs an action's steps and answers: its output, or the AWS error (unexpected errors become InternalFailure); records metrics. */
   async function runAction(res: http.ServerResponse, format: WireFormat, target: Target, requestId: string, started: bigint, steps: () => Promise<unknown>): Promise<void> {
     let outcome = 'ok';
+    let stream: EventStreamReply | undefined;
     try {
       const output = await steps();
-      sendBody(res, format, 200, output ?? {});
+      if (output instanceof EventStreamReply) stream = output;
+      else sendBody(res, format, 200, output ?? {});
     } catch (err) {
       if (!(err instanceof AwsError)) {
         log.error('action failed', { requestId, action: target.action, err: String((err as Error)?.stack ?? err) });
@@ -221,6 +240,42 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
     } finally {
       metrics.requests.inc({ service: target.service.iamPrefix, action: target.action, outcome });
       metrics.requestSeconds.observe({ action: target.action }, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+    if (stream) await pipeEventStream(res, stream, requestId);
+  }
+
+  /** Writes a streaming answer frame by frame, waiting for drain; cancels the source when the client goes. */
+  async function pipeEventStream(res: http.ServerResponse, reply: EventStreamReply, requestId: string): Promise<void> {
+    let closed = false;
+    const onClose = () => {
+      closed = true;
+      reply.cancel();
+    };
+    res.once('close', onClose);
+    res.writeHead(200, { 'Content-Type': contentTypeEventStream });
+    try {
+      for await (const frame of reply.frames) {
+        if (closed) break;
+        if (!res.write(frame)) await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.once('drain', done);
+          res.once('close', done);
+        });
+      }
+      if (!closed) res.end();
+    } catch (err) {
+      log.error('event stream failed', { requestId, err: String((err as Error)?.stack ?? err) });
+      // An HTTP/2 compatibility response has no destroy(); its stream does.
+      const h2 = (res as unknown as { stream?: { destroy(): void } }).stream;
+      if (h2) h2.destroy();
+      else res.destroy();
+    } finally {
+      res.off('close', onClose);
+      reply.cancel();
     }
   }
 
@@ -234,6 +289,7 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
       const url = req.url ?? '/';
       const accessKeyId = accessKeyIdOf(req.headers, url);
       const secret = accessKeyId ? options.guard.secretOf(accessKeyId) : undefined;
+      const extras = extrasOf(req, body); // Before the body moves to a worker.
       const job: OffloadJob = {
         method: req.method ?? 'POST', url, headers: { ...req.headers }, body,
         ...(accessKeyId ? { accessKeyId } : {}), ...(secret !== undefined ? { secret } : {}),
@@ -244,7 +300,7 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
       const caller = options.guard.callerOf(result.value.accessKeyId);
       const input = putRecordsInput(result.value);
       options.guard.authorize(caller, `${target.service.iamPrefix}:${target.action}`, target.service.resourceOf(target.action, input));
-      return target.handle(input, caller);
+      return target.handle(input, caller, extras);
     });
   }
 }

@@ -44,6 +44,15 @@ export interface StreamMeta {
   nextShardIndex: number;
   shards: ShardMeta[];
   maxRecordSizeKiB: number;
+  /** Enhanced fan-out consumers registered on this stream (consumers.ts); they go with the stream. */
+  consumers?: ConsumerMeta[];
+}
+
+export interface ConsumerMeta {
+  name: string;
+  /** Whole seconds, as in the consumer ARN. */
+  createdMs: number;
+  status: 'CREATING' | 'ACTIVE' | 'DELETING';
 }
 
 export class ShardRuntime {

@@ -13,6 +13,7 @@ import { LocalShardLog } from '../storage/local/shard-log.ts';
 import type { GatewayConfig } from '../gateway.ts';
 import type { MetadataStore, ShardLog } from '../storage/types.ts';
 import type { Logger } from '../log.ts';
+import { settleConsumers } from './consumers.ts';
 import { RecordCipher } from './encryption.ts';
 import { IteratorCodec } from './iterator.ts';
 import { ShardRuntime, StreamRuntime, type ShardMeta, type StreamMeta, type StreamMode } from './model.ts';
@@ -22,6 +23,7 @@ export type StreamsConfig = Pick<
   GatewayConfig,
   | 'dataDir' | 'accountId' | 'region' | 'fsync' | 'segmentBytesMax' | 'segmentAgeMsMax' | 'enforceLimits' | 'shardLimit'
   | 'onDemandStreamCountLimit' | 'createDelayMs' | 'updateDelayMs' | 'deleteDelayMs' | 'retentionCheckIntervalMs'
+  | 'subscriptionLifetimeMs'
 >;
 
 interface MetadataDoc {
@@ -66,6 +68,7 @@ export class StreamRegistry {
       // A transition cut short by a restart completes now.
       if (meta.status === 'CREATING' || meta.status === 'UPDATING') meta.status = 'ACTIVE';
       delete meta.statusUntilMs;
+      settleConsumers(meta);
       const rt = new StreamRuntime(meta);
       for (const shard of meta.shards) rt.shards.push(new ShardRuntime(shard, await reg.openLog(meta, shard), reg.now()));
       rt.reindex();
@@ -111,6 +114,11 @@ export class StreamRegistry {
 
   list(): StreamRuntime[] {
     return [...this.streams.values()].sort((a, b) => (a.meta.name < b.meta.name ? -1 : a.meta.name > b.meta.name ? 1 : 0));
+  }
+
+  /** The stream called `name`, if there is one. */
+  find(name: string): StreamRuntime | undefined {
+    return this.streams.get(name);
   }
 
   /**

@@ -5,6 +5,8 @@
 import type { Shape, StructureShape } from '../http/validate.ts';
 import * as limits from '../../sdk/protocol/streams/limits.ts';
 import type { Metrics } from '../metrics.ts';
+import type { Caller } from '../http/server.ts';
+import type { IdempotencyTable } from './idempotency.ts';
 import type { StreamRegistry } from './registry.ts';
 
 export const StreamName = { type: 'string', min: 1, max: limits.streamNameLengthMax, pattern: limits.streamNamePattern } as const satisfies Shape;
@@ -37,11 +39,22 @@ export const streamTarget = { StreamName, StreamARN, StreamId } as const;
 export interface StreamsContext {
   registry: StreamRegistry;
   metrics: Metrics;
+  /** Remembers idempotent PutRecords answers (absent: the header is ignored). */
+  idempotency?: IdempotencyTable;
+}
+
+/** What the front door knows about a request beyond its input. */
+export interface RequestInfo {
+  caller: Caller;
+  /** The `X-Tributary-Idempotency-Key` header, when sent. */
+  idempotencyKey?: string;
+  /** CRC-32C of the request body (computed only with an idempotency key). */
+  bodyCrc?: number;
 }
 
 export interface StreamsAction {
   shape: StructureShape;
-  handle(ctx: StreamsContext, input: Record<string, unknown>): unknown;
+  handle(ctx: StreamsContext, input: Record<string, unknown>, request?: RequestInfo): unknown;
 }
 
 export function structure(members: Record<string, Shape>): StructureShape {

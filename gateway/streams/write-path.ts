@@ -7,7 +7,9 @@ import { AwsError } from '../../sdk/protocol/errors.ts';
 import { hashKeyFromDecimal, hashKeyOfPartitionKey } from '../../sdk/protocol/streams/hash-key.ts';
 import type { AppendEntry } from '../storage/types.ts';
 import type { ShardRuntime, StreamRuntime } from './model.ts';
+import type { PutTrace } from './idempotency.ts';
 import type { StreamRegistry } from './registry.ts';
+import { notifyWhenDurable } from './shard-wakeups.ts';
 
 export interface PutEntry {
   Data: Buffer;
@@ -41,7 +43,12 @@ export function routeEntries(rt: StreamRuntime, entries: PutEntry[], precomputed
   });
 }
 
-export async function putEntries(reg: StreamRegistry, rt: StreamRuntime, entries: PutEntry[], shards: ShardRuntime[]): Promise<PutResult[]> {
+/**
+ * Appends the entries shard by shard and resolves once all are durable.
+ * `trace`, when given, receives the shard groups and per-entry outcome in
+ * compact form (the idempotency table remembers answers that way).
+ */
+export async function putEntries(reg: StreamRegistry, rt: StreamRuntime, entries: PutEntry[], shards: ShardRuntime[], trace?: PutTrace): Promise<PutResult[]> {
   const now = reg.now();
   const results: PutResult[] = new Array(entries.length);
   const enc = rt.meta.encryption;
@@ -51,6 +58,7 @@ export async function putEntries(reg: StreamRegistry, rt: StreamRuntime, entries
     if (slot < 0) throw new Error('encryption key slot missing'); // StartStreamEncryption records it
     flags = slot + 1;
   }
+  let throttledShards: Set<ShardRuntime> | undefined;
   // Group per shard, keeping request order within each shard.
   const groups = new Map<ShardRuntime, { entries: AppendEntry[]; positions: number[] }>();
   for (let i = 0; i < entries.length; i++) {
@@ -58,7 +66,10 @@ export async function putEntries(reg: StreamRegistry, rt: StreamRuntime, entries
     const shard = shards[i]!;
     if (reg.config.enforceLimits) {
       const bytes = e.Data.length + Buffer.byteLength(e.PartitionKey);
-      if (!shard.writeRecords.tryTake(1, now) || !shard.writeBytes.tryTake(bytes, now)) {
+      // Once a shard refuses a record of this request, it refuses the rest of the request's records too:
+      // a key's later records are never stored ahead of a refused earlier one.
+      if (throttledShards?.has(shard) || !shard.writeRecords.tryTake(1, now) || !shard.writeBytes.tryTake(bytes, now)) {
+        (throttledShards ??= new Set()).add(shard);
         results[i] = { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: throttledMessage(reg, rt, shard) };
         continue;
       }
@@ -72,13 +83,24 @@ export async function putEntries(reg: StreamRegistry, rt: StreamRuntime, entries
     g.positions.push(i);
   }
   const waits: Promise<void>[] = [];
+  if (trace) trace.slots = new Int32Array(entries.length);
   for (const [shard, g] of groups) {
     const r = shard.log.append(g.entries);
     waits.push(r.durable);
+    notifyWhenDurable(shard, r.durable);
+    if (trace) {
+      const slot = trace.groups.push({ shardId: shard.id, firstCounter: r.firstCounter, count: g.positions.length, arrivalMs: r.arrivalMs }) - 1;
+      for (const i of g.positions) trace.slots[i] = slot;
+    }
     const prefix = shard;
     for (let k = 0; k < g.positions.length; k++) {
       results[g.positions[k]!] = { ShardId: prefix.id, SequenceNumber: shard.sequenceNumber(r.firstCounter + k, r.arrivalMs) };
     }
+  }
+  if (trace) {
+    results.forEach((r, i) => {
+      if ('ErrorCode' in r) trace.slots[i] = -1 - (trace.errors.push([r.ErrorCode, r.ErrorMessage]) - 1);
+    });
   }
   await Promise.all(waits);
   return results;

@@ -49,9 +49,11 @@ export class JsonRpcClient {
       : new http.Agent({ keepAlive: true });
   }
 
-  async call<T = Record<string, unknown>>(action: string, input: unknown): Promise<T> {
+  /** One signed call; `extraHeaders` (lower-case names) are sent and signed too. */
+  async call<T = Record<string, unknown>>(action: string, input: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
     const body = Buffer.from(JSON.stringify(input), 'utf8');
     let headers: Record<string, string> = {
+      ...extraHeaders,
       'content-type': 'application/x-amz-json-1.1',
       'x-amz-target': `${this.o.targetPrefix}.${action}`,
     };

@@ -7,6 +7,8 @@
 
 export type AwsErrorType =
   | 'AccessDeniedException'
+  /** DynamoDB's name for a failed conditional write; the gateway's lease API uses it the same way. */
+  | 'ConditionalCheckFailedException'
   | 'ExpiredIteratorException'
   | 'ExpiredNextTokenException'
   | 'IncompleteSignatureException'

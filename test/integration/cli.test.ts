@@ -116,7 +116,7 @@ describe('tributary security commands', () => {
       fs.writeFileSync(policyFile, JSON.stringify({ description: 'logs writer', statements: [{ actions: ['kinesis:PutRecord*'], resources: ['stream/logs-*'] }] }));
       expect(await run('policies', 'put', 'logs-writer', policyFile)).toEqual({ put: 'logs-writer' });
       const policies = await run('policies', 'list');
-      expect(policies.Policies.map((x: { Name: string }) => x.Name)).toEqual(['admin', 'device', 'reader', 'logs-writer']);
+      expect(policies.Policies.map((x: { Name: string }) => x.Name)).toEqual(['admin', 'device', 'reader', 'consumer', 'logs-writer']);
       fs.writeFileSync(policyFile, JSON.stringify({ statements: [{ actions: ['PutRecord'], resources: ['*'] }] }));
       const bad = (await cli('policies', 'put', 'broken', policyFile, '--profile', p).catch((e: unknown) => e)) as { stderr: string };
       expect(bad.stderr).toBe('tributary: InvalidArgumentException: policy broken: statements[0].actions: "PutRecord" is not <service>:<Action>\n');

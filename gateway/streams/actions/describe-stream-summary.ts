@@ -25,7 +25,7 @@ export const describeStreamSummary: StreamsAction = {
       StreamDescriptionSummary: {
         ...describeStreamCommon(registry, m),
         OpenShardCount: rt.openShards.length,
-        ConsumerCount: 0,
+        ConsumerCount: m.consumers?.length ?? 0,
         MaxRecordSizeInKiB: m.maxRecordSizeKiB,
       },
     };

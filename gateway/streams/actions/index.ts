@@ -2,6 +2,7 @@
 import type { StreamRegistry } from '../registry.ts';
 import type { StreamsAction } from '../shapes.ts';
 import { describeLimits, disableEnhancedMonitoring, enableEnhancedMonitoring, updateStreamMode } from './account.ts';
+import { deregisterStreamConsumer, describeStreamConsumer, listStreamConsumers, registerStreamConsumer } from './consumers.ts';
 import { createStream } from './create-stream.ts';
 import { deleteStream } from './delete-stream.ts';
 import { describeStream } from './describe-stream.ts';
@@ -15,7 +16,9 @@ import { putRecord } from './put-record.ts';
 import { putRecords } from './put-records.ts';
 import { mergeShards, splitShard, updateShardCount } from './reshard.ts';
 import { decreaseStreamRetentionPeriod, increaseStreamRetentionPeriod } from './retention.ts';
+import { subscribeToShard } from './subscribe-to-shard.ts';
 import { addTagsToStream, listTagsForStream, removeTagsFromStream } from './tags.ts';
+import { parseConsumerArn } from '../../../sdk/protocol/streams/consumers.ts';
 
 export const streamsTargetPrefix = 'Kinesis_20131202';
 
@@ -24,8 +27,10 @@ export const streamsActions: Record<string, StreamsAction> = {
   CreateStream: createStream,
   DecreaseStreamRetentionPeriod: decreaseStreamRetentionPeriod,
   DeleteStream: deleteStream,
+  DeregisterStreamConsumer: deregisterStreamConsumer,
   DescribeLimits: describeLimits,
   DescribeStream: describeStream,
+  DescribeStreamConsumer: describeStreamConsumer,
   DescribeStreamSummary: describeStreamSummary,
   DisableEnhancedMonitoring: disableEnhancedMonitoring,
   EnableEnhancedMonitoring: enableEnhancedMonitoring,
@@ -33,15 +38,18 @@ export const streamsActions: Record<string, StreamsAction> = {
   GetShardIterator: getShardIterator,
   IncreaseStreamRetentionPeriod: increaseStreamRetentionPeriod,
   ListShards: listShards,
+  ListStreamConsumers: listStreamConsumers,
   ListStreams: listStreams,
   ListTagsForStream: listTagsForStream,
   MergeShards: mergeShards,
   PutRecord: putRecord,
   PutRecords: putRecords,
+  RegisterStreamConsumer: registerStreamConsumer,
   RemoveTagsFromStream: removeTagsFromStream,
   SplitShard: splitShard,
   StartStreamEncryption: startStreamEncryption,
   StopStreamEncryption: stopStreamEncryption,
+  SubscribeToShard: subscribeToShard,
   UpdateShardCount: updateShardCount,
   UpdateStreamMode: updateStreamMode,
 };
@@ -59,6 +67,11 @@ export function streamsResourceOf(registry: StreamRegistry, action: string, inpu
   if (action === 'GetRecords') {
     const it = registry.iterators.decode(String(input.ShardIterator));
     return it ? `stream/${it.streamName}` : '*';
+  }
+  // Consumer actions may name their stream only inside the consumer ARN.
+  if (typeof input.ConsumerARN === 'string' && input.StreamARN === undefined) {
+    const consumer = parseConsumerArn(input.ConsumerARN);
+    return consumer ? `stream/${consumer.stream}` : '*';
   }
   try {
     return `stream/${registry.nameOf(input)}`;

@@ -6,6 +6,9 @@ import { HashKey, PartitionKey, streamTarget, structure, type StreamsAction } fr
 import { putEntries, routeEntries, type PutEntry } from '../write-path.ts';
 import { preparedHashKeys } from '../../http/offload.ts';
 import { requireWritable } from './common.ts';
+import { parseIdempotencyKey, type PutRecordsAnswer, type PutTrace } from '../idempotency.ts';
+import type { StreamRegistry } from '../registry.ts';
+import type { Metrics } from '../../metrics.ts';
 
 /** The model allows 10 MiB blobs; each stream's MaxRecordSizeInKiB (default 1 MiB) is checked after. */
 export const dataShape = { type: 'blob', min: 0, max: 10 * 1024 * 1024 } as const satisfies Shape;
@@ -44,22 +47,30 @@ export const putRecords: StreamsAction = {
     },
     ...streamTarget,
   }),
-  async handle({ registry, metrics }, input) {
+  async handle({ registry, metrics, idempotency }, input, request) {
     const rt = registry.resolve(input);
-    requireWritable(registry, rt);
-    const records = input.Records as PutEntry[];
-    checkRecordSize(rt, records.map((r) => r.Data), true);
-    let total = 0;
-    for (const r of records) total += r.Data.length + Buffer.byteLength(r.PartitionKey);
-    if (total > limits.putRecordsBytesMax) throw new AwsError('InvalidArgumentException', 'Records size exceeds 5 MB limit');
-    const shards = routeEntries(rt, records, (input as { [preparedHashKeys]?: Array<Buffer | undefined> })[preparedHashKeys]);
-    const results = await putEntries(registry, rt, records, shards);
-    let failed = 0;
-    for (const r of results) if ('ErrorCode' in r) failed++;
-    const stream = { stream: rt.meta.name };
-    metrics.incomingRecords.inc(stream, records.length - failed);
-    metrics.incomingBytes.inc(stream, total);
-    if (failed) metrics.throttled.inc({ ...stream, direction: 'write' }, failed);
-    return { FailedRecordCount: failed, Records: results, EncryptionType: rt.meta.encryption.type };
+    if (request?.idempotencyKey !== undefined && idempotency) {
+      const key = parseIdempotencyKey(request.idempotencyKey);
+      return idempotency.run(request.caller.name, rt, key, request.bodyCrc ?? 0, (trace) => put(registry, metrics, rt, input, trace));
+    }
+    return put(registry, metrics, rt, input);
   },
 };
+
+async function put(registry: StreamRegistry, metrics: Metrics, rt: StreamRuntime, input: Record<string, unknown>, trace?: PutTrace): Promise<PutRecordsAnswer> {
+  requireWritable(registry, rt);
+  const records = input.Records as PutEntry[];
+  checkRecordSize(rt, records.map((r) => r.Data), true);
+  let total = 0;
+  for (const r of records) total += r.Data.length + Buffer.byteLength(r.PartitionKey);
+  if (total > limits.putRecordsBytesMax) throw new AwsError('InvalidArgumentException', 'Records size exceeds 5 MB limit');
+  const shards = routeEntries(rt, records, (input as { [preparedHashKeys]?: Array<Buffer | undefined> })[preparedHashKeys]);
+  const results = await putEntries(registry, rt, records, shards, trace);
+  let failed = 0;
+  for (const r of results) if ('ErrorCode' in r) failed++;
+  const stream = { stream: rt.meta.name };
+  metrics.incomingRecords.inc(stream, records.length - failed);
+  metrics.incomingBytes.inc(stream, total);
+  if (failed) metrics.throttled.inc({ ...stream, direction: 'write' }, failed);
+  return { FailedRecordCount: failed, Records: results, EncryptionType: rt.meta.encryption.type };
+}

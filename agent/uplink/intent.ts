@@ -1,0 +1,86 @@
+/**
+ * The uplink's send window, written down before every request so that a
+ * restarted agent resends exactly the request a crash interrupted, under the
+ * same idempotency key, and the gateway answers it from memory instead of
+ * storing its records twice.
+ *
+ * The window is the run of records at the front of the buffer that one
+ * request was planned for: the records (by source and per-source sequence
+ * number, which the buffer keeps unique), which of them the gateway already
+ * accepted, and the batch number of the next request for it. Identities
+ * rather than buffer positions, so that a crash between an ack and the next
+ * write of this file still lines the window up with the buffer. A batch number
+ * is used for one request body only: it changes whenever an answer changes
+ * what is left to send, and stays when the request got no answer.
+ *
+ * Written with write + fdatasync + rename + directory fsync; a torn or
+ * damaged file reads as "no window" (the records are then sent under a new
+ * key: at worst a duplicate, never a loss).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface SendWindow {
+  /** Batch number of the next request (the key is `<producer>/<batch>`). */
+  batch: number;
+  /** The window's records, `<source>#<seq>`, in buffer order. */
+  ids: string[];
+  /** Per record of the window: accepted by the gateway (or dead-lettered). */
+  done: boolean[];
+  /** Planning parameters of the window's requests (a resend must plan the same body). */
+  aggregate: boolean;
+  batchRecordsMax: number;
+  batchBytesMax: number;
+}
+
+export interface IntentFileContents {
+  v: 1;
+  /** The last batch number used (the next window starts after it). */
+  lastBatch: number;
+  window: SendWindow | undefined;
+}
+
+export function readIntent(file: string): IntentFileContents | undefined {
+  let doc: IntentFileContents;
+  try {
+    doc = JSON.parse(fs.readFileSync(file, 'utf8')) as IntentFileContents;
+  } catch {
+    return undefined;
+  }
+  if (doc?.v !== 1 || !Number.isSafeInteger(doc.lastBatch)) return undefined;
+  const w = doc.window;
+  if (w !== undefined) {
+    const ok = Number.isSafeInteger(w.batch) && Array.isArray(w.ids) && w.ids.length > 0 && Array.isArray(w.done) && w.done.length === w.ids.length &&
+      Number.isSafeInteger(w.batchRecordsMax) && Number.isSafeInteger(w.batchBytesMax) && typeof w.aggregate === 'boolean';
+    if (!ok) return { v: 1, lastBatch: doc.lastBatch, window: undefined };
+  }
+  return doc;
+}
+
+/**
+ * Replaces the file. With `sync`, it survives power loss too (a kill -9
+ * needs no fsync: the page cache outlives the process); the batch number on
+ * disk must never go backwards, hence the directory fsync after the rename.
+ */
+export function writeIntent(file: string, contents: IntentFileContents, sync: boolean): void {
+  const tmp = `${file}.tmp`;
+  const fd = fs.openSync(tmp, 'w', 0o600);
+  try {
+    fs.writeSync(fd, JSON.stringify(contents));
+    if (sync) fs.fdatasyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  if (!sync) return;
+  const dir = fs.openSync(path.dirname(file), 'r');
+  try {
+    fs.fsyncSync(dir);
+  } finally {
+    fs.closeSync(dir);
+  }
+}
+
+export function recordId(r: { source: string; seq: number }): string {
+  return `${r.source}#${r.seq}`;
+}

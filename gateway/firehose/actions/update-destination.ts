@@ -1,0 +1,35 @@
+/** UpdateDestination: merges an (Extended)S3DestinationUpdate; the version id guards concurrent updates. */
+import { AwsError } from '../../../sdk/protocol/errors.ts';
+import { firehoseErrors } from '../../../sdk/protocol/firehose/errors.ts';
+import * as limits from '../../../sdk/protocol/firehose/limits.ts';
+import { applyS3Update } from '../model.ts';
+import { DeliveryStreamName, DestinationId, ExtendedS3DestinationUpdate, openMembers, S3DestinationUpdate, structure, unsupportedUpdates, VersionId, type FirehoseAction } from '../shapes.ts';
+import { checkDestination, refuseUnsupported, requireActive } from './common.ts';
+
+export const updateDestination: FirehoseAction = {
+  shape: structure({
+    DeliveryStreamName: { ...DeliveryStreamName, required: true },
+    CurrentDeliveryStreamVersionId: { ...VersionId, required: true },
+    DestinationId: { ...DestinationId, required: true },
+    S3DestinationUpdate,
+    ExtendedS3DestinationUpdate,
+    ...openMembers(unsupportedUpdates),
+  }),
+  async handle({ registry }, input) {
+    const rt = registry.resolve(input);
+    requireActive(registry, rt);
+    const version = input.CurrentDeliveryStreamVersionId as string;
+    if (version !== String(rt.meta.versionId)) throw firehoseErrors.versionMismatch(rt.meta.name, version, rt.meta.versionId);
+    if (input.DestinationId !== limits.destinationIdFirst) throw firehoseErrors.destinationNotFound(rt.meta.name, input.DestinationId as string);
+    refuseUnsupported(input, unsupportedUpdates);
+    const updates = [input.S3DestinationUpdate, input.ExtendedS3DestinationUpdate].filter(Boolean) as Array<Record<string, unknown>>;
+    if (updates.length > 1) throw new AwsError('InvalidArgumentException', 'Exactly one destination update is supported for a Firehose');
+    const next = updates.length ? applyS3Update(rt.meta.destination, updates[0]!) : rt.meta.destination;
+    checkDestination(next);
+    rt.meta.destination = next;
+    rt.meta.versionId++;
+    rt.meta.updatedMs = registry.now();
+    await registry.persist();
+    return {};
+  },
+};

@@ -1,0 +1,279 @@
+/**
+ * One delivery stream's delivery worker: reads records from the staging log
+ * from the durable "delivered up to" checkpoint, runs the processing
+ * pipeline, concatenates and compresses one object, writes it to the
+ * destination, then advances the checkpoint (write, fsync, rename) and trims
+ * staging segments that are wholly delivered.
+ *
+ * Buffering: an object is delivered when the undelivered bytes reach
+ * SizeInMBs or the oldest undelivered record is IntervalInSeconds old,
+ * whichever comes first. One delivery runs at a time per delivery stream.
+ *
+ * At least once: a crash after an object is in place but before the
+ * checkpoint is saved delivers that object's records again (in a new object)
+ * after restart. Nothing acknowledged is skipped: the checkpoint only moves
+ * past records whose object is durable.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../log.ts';
+import type { LocalShardLog } from '../storage/local/shard-log.ts';
+import { writeFileAtomic } from '../storage/local/segment.ts';
+import { compress, compressionExtension } from './compression.ts';
+import type { DestinationResolver } from './destinations/types.ts';
+import type { ExtendedS3Wire } from './model.ts';
+import { errorObjectKey, objectKey, objectName, type KeyContext } from './object-key.ts';
+import { buildPipeline, runPipeline } from './processing.ts';
+
+/** Records per staging read (a read also stops at the buffer size). */
+export const deliveryReadRecordsMax = 200_000;
+/** Backoff between failed attempts to write an object. */
+export const deliveryRetryMsMin = 500;
+export const deliveryRetryMsMax = 30_000;
+
+export interface DeliveryEvent {
+  records: number;
+  bytes: number;
+  objectBytes: number;
+  key: string;
+  /** Age of the oldest record in the object when it was written. */
+  oldestAgeMs: number;
+}
+
+export interface DeliveryWorkerOptions {
+  name: string;
+  staging: LocalShardLog;
+  checkpointFile: string;
+  /** The current destination config and version (UpdateDestination changes them between objects). */
+  config: () => { destination: ExtendedS3Wire; versionId: number };
+  destinations: DestinationResolver;
+  log: Logger;
+  now: () => number;
+  onDelivered?: (e: DeliveryEvent) => void;
+  /** An attempt to write an object failed (it is retried). */
+  onFailed?: (err: unknown) => void;
+}
+
+interface PendingAppend {
+  startCounter: number;
+  endCounter: number;
+  arrivalMs: number;
+  bytes: number;
+}
+
+export class DeliveryWorker {
+  /** Records below this counter are delivered (durably recorded in the checkpoint file). */
+  deliveredCounter = 0;
+  /** Data bytes staged and not yet delivered (for the size trigger and the staging cap). */
+  pendingBytes = 0;
+  private appends: PendingAppend[] = [];
+  /** Records found in staging at start-up: delivered at once, whatever the hints. */
+  private recoveredUntil = 0;
+  private flushUntil = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private closed = false;
+  private flushWaiters: Array<{ counter: number; resolve: () => void }> = [];
+  /** Ends a retry backoff early (close). */
+  private wake: (() => void) | undefined;
+
+  private constructor(private readonly o: DeliveryWorkerOptions) {}
+
+  static async start(o: DeliveryWorkerOptions): Promise<DeliveryWorker> {
+    const w = new DeliveryWorker(o);
+    const saved = await readCheckpoint(o.checkpointFile);
+    const end = o.staging.durableCounter;
+    if (saved > end) {
+      // Staging lost its tail (fsync policy other than always) after delivery: counters restart below the checkpoint.
+      o.log.warn('firehose checkpoint past staging end; resetting', { deliveryStream: o.name, checkpoint: saved, stagingEnd: end });
+      await writeCheckpoint(o.checkpointFile, end);
+      w.deliveredCounter = end;
+    } else w.deliveredCounter = Math.max(saved, o.staging.firstCounter());
+    w.recoveredUntil = end;
+    if (end > w.deliveredCounter) o.log.info('firehose delivering recovered records', { deliveryStream: o.name, records: end - w.deliveredCounter });
+    w.schedule();
+    return w;
+  }
+
+  /** Called once appended records are durable. */
+  noteDurable(startCounter: number, endCounter: number, arrivalMs: number, bytes: number): void {
+    if (endCounter <= this.deliveredCounter) return; // delivered already (read as soon as durable)
+    this.appends.push({ startCounter, endCounter, arrivalMs, bytes });
+    this.pendingBytes += bytes;
+    this.schedule();
+  }
+
+  /** Delivers everything staged so far, whatever the hints; resolves when it is delivered. */
+  flush(): Promise<void> {
+    const counter = this.o.staging.durableCounter;
+    if (counter <= this.deliveredCounter) return Promise.resolve();
+    this.flushUntil = Math.max(this.flushUntil, counter);
+    const done = new Promise<void>((resolve) => this.flushWaiters.push({ counter, resolve }));
+    this.schedule();
+    return done;
+  }
+
+  /** Stops scheduling; waits for an object being written. Undelivered records stay staged for the next start. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.wake?.();
+    await this.running;
+  }
+
+  private hints() {
+    const h = this.o.config().destination.BufferingHints;
+    return { bytes: h.SizeInMBs * 1024 * 1024, ms: h.IntervalInSeconds * 1000 };
+  }
+
+  /** Delivers now when a trigger has fired; otherwise arms the interval timer. */
+  private schedule(): void {
+    if (this.closed || this.running) return;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.o.staging.durableCounter <= this.deliveredCounter) return;
+    const due = this.dueInMs();
+    if (due <= 0) {
+      this.running = this.deliverAll()
+        .catch((err) => this.o.log.error('firehose delivery loop failed', { deliveryStream: this.o.name, err: String((err as Error)?.stack ?? err) }))
+        .finally(() => {
+          this.running = undefined;
+          this.schedule();
+        });
+      return;
+    }
+    this.timer = setTimeout(() => this.schedule(), due);
+    this.timer.unref();
+  }
+
+  private dueInMs(): number {
+    if (this.deliveredCounter < this.recoveredUntil || this.deliveredCounter < this.flushUntil) return 0;
+    const { bytes, ms } = this.hints();
+    if (this.pendingBytes >= bytes) return 0;
+    const oldest = this.appends[0];
+    if (!oldest) return 0; // staged records with no arrival known: deliver
+    return oldest.arrivalMs + ms - this.o.now();
+  }
+
+  private async deliverAll(): Promise<void> {
+    let attempt = 0;
+    while (!this.closed && this.o.staging.durableCounter > this.deliveredCounter && this.dueInMs() <= 0) {
+      try {
+        await this.deliverOne();
+        attempt = 0;
+      } catch (err) {
+        this.o.onFailed?.(err);
+        const wait = Math.min(deliveryRetryMsMax, deliveryRetryMsMin * 2 ** attempt++);
+        this.o.log.error('firehose delivery failed; retrying', { deliveryStream: this.o.name, retryMs: wait, err: String((err as Error)?.message ?? err) });
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          setTimeout(resolve, wait).unref();
+        });
+        this.wake = undefined;
+      }
+    }
+  }
+
+  /** Reads up to one buffer's worth, delivers it as one object, advances the checkpoint. */
+  private async deliverOne(): Promise<void> {
+    const { destination, versionId } = this.o.config();
+    const { bytes: sizeBytes } = this.hints();
+    const read = await this.o.staging.read(this.deliveredCounter, { limit: deliveryReadRecordsMax, bytesMax: sizeBytes, arrivalMsMin: 0 });
+    if (read.records.length === 0) {
+      // A gap in staging (a repaired middle segment): skip to where records resume.
+      this.advance(read.nextCounter, []);
+      await writeCheckpoint(this.o.checkpointFile, this.deliveredCounter);
+      return;
+    }
+    const first = read.records[0]!;
+    const staged = read.records.map((r) => ({ counter: r.counter, arrivalMs: r.arrivalMs, data: r.data }));
+    let dataBytes = 0;
+    for (const r of staged) dataBytes += r.data.length;
+    const processed = await runPipeline(buildPipeline(destination.ProcessingConfiguration), staged);
+    const now = this.o.now();
+    const ext = destination.FileExtension ?? compressionExtension[destination.CompressionFormat];
+    const base: KeyContext = { timeMs: first.arrivalMs, name: this.o.name, version: versionId, uuid: randomUUID(), randomString: randomString(), extension: ext };
+    const target = this.o.destinations.forBucket(destination.BucketARN);
+    let key = '';
+    let objectBytes = 0;
+    if (processed.ok.length) {
+      key = objectKey(destination.Prefix, base);
+      const body = await compress(destination.CompressionFormat, Buffer.concat(processed.ok.map((r) => r.data)), {
+        entryName: objectName({ ...base, extension: '' }),
+        mtimeMs: now,
+      });
+      await target.putObject(key, body);
+      objectBytes = body.length;
+    }
+    if (processed.failed.length) {
+      // Failed records go to the error prefix as JSON lines, as AWS writes them.
+      const type = processed.failed[0]!.errorOutputType;
+      const lines = processed.failed.map((r) =>
+        JSON.stringify({ attemptsMade: 1, arrivalTimestamp: r.arrivalMs, errorCode: r.errorCode, errorMessage: r.errorMessage, attemptEndingTimestamp: now, rawData: r.data.toString('base64') }) + '\n',
+      );
+      const errKey = errorObjectKey(destination.ErrorOutputPrefix, { ...base, uuid: randomUUID(), errorOutputType: type, extension: '' });
+      await target.putObject(errKey, Buffer.from(lines.join('')));
+    }
+    await writeCheckpoint(this.o.checkpointFile, read.nextCounter);
+    this.advance(read.nextCounter, staged);
+    await this.trim();
+    this.o.onDelivered?.({ records: staged.length, bytes: dataBytes, objectBytes, key, oldestAgeMs: now - first.arrivalMs });
+  }
+
+  /** Moves the in-memory cursor after the checkpoint is durable; `records` are the ones just delivered. */
+  private advance(counter: number, records: Array<{ counter: number; data: Buffer }>): void {
+    assert.ok(counter >= this.deliveredCounter, 'the checkpoint never moves back');
+    this.deliveredCounter = counter;
+    while (this.appends.length && this.appends[0]!.endCounter <= counter) this.pendingBytes -= this.appends.shift()!.bytes;
+    const partial = this.appends[0];
+    if (partial) {
+      // Part of one append was delivered: keep its arrival time, count only what is left.
+      let taken = 0;
+      for (const r of records) if (r.counter >= partial.startCounter) taken += r.data.length;
+      taken = Math.min(taken, partial.bytes);
+      partial.bytes -= taken;
+      partial.startCounter = counter;
+      this.pendingBytes -= taken;
+    } else this.pendingBytes = 0;
+    for (const w of [...this.flushWaiters]) {
+      if (w.counter <= counter) {
+        this.flushWaiters.splice(this.flushWaiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  }
+
+  /** Drops staging segments whose records are all delivered. */
+  private async trim(): Promise<void> {
+    if (this.deliveredCounter >= this.o.staging.durableCounter) {
+      await this.o.staging.trimBefore(Number.MAX_SAFE_INTEGER);
+      return;
+    }
+    const next = await this.o.staging.read(this.deliveredCounter, { limit: 1, bytesMax: 1, arrivalMsMin: 0 });
+    if (next.records[0]) await this.o.staging.trimBefore(next.records[0].arrivalMs);
+  }
+}
+
+function randomString(): string {
+  return randomBytes(8).toString('base64url').slice(0, 11);
+}
+
+export async function readCheckpoint(file: string): Promise<number> {
+  try {
+    const doc = JSON.parse(await fsp.readFile(file, 'utf8')) as { deliveredCounter?: unknown };
+    assert.ok(typeof doc.deliveredCounter === 'number' && doc.deliveredCounter >= 0, `${file}: bad checkpoint`);
+    return doc.deliveredCounter;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+}
+
+export async function writeCheckpoint(file: string, deliveredCounter: number): Promise<void> {
+  await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(file, JSON.stringify({ deliveredCounter }));
+}

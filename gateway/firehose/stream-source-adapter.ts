@@ -1,0 +1,28 @@
+/** The Data Streams side of KinesisStreamAsSource: the stream registry seen as a SourceStreams. */
+import type { StreamRegistry } from '../streams/registry.ts';
+import { incarnationOf } from '../streams/model.ts';
+import { sourceReadBytesMax, sourceReadRecordsMax, type SourceStreams } from './stream-source.ts';
+
+export function streamSources(registry: StreamRegistry): SourceStreams {
+  return {
+    shardsOf(name) {
+      const rt = registry.find(name);
+      if (!rt || rt.meta.status === 'CREATING' || rt.meta.status === 'DELETING') return undefined;
+      return {
+        incarnation: incarnationOf(rt.meta),
+        shards: rt.shards.map((s) => ({
+          index: s.meta.index,
+          nextCounter: s.log.durableCounter,
+          read: (from: number) => s.log.read(from, { limit: sourceReadRecordsMax, bytesMax: sourceReadBytesMax, arrivalMsMin: 0 }),
+        })),
+      };
+    },
+    open(name, record) {
+      if (!record.flags) return record.data;
+      const rt = registry.find(name);
+      const keyId = rt?.meta.keyIds[record.flags - 1];
+      if (keyId === undefined) throw new Error(`record ${record.counter} of ${name} names unknown key slot ${record.flags}`);
+      return registry.cipher.open(keyId, record.data);
+    },
+  };
+}

@@ -1,0 +1,177 @@
+// Proves the agent's exactly-once promise against kill -9: the real agent
+// (its single-file bundle, as devices run it) takes records on its localhost
+// HTTP input while it sends them to a real gateway, and is SIGKILLed at a
+// random moment, again and again (AGENT_CRASH_ITERATIONS, 50 by default;
+// scripts/agent-crash-soak.sh runs more). A record whose request got a 200 is
+// "accepted". After a last clean run has drained the buffer, the stream must
+// hold every accepted record exactly once, no record twice (not even one
+// whose request died with the agent), and each key's records in the order
+// they were accepted.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { build } from 'esbuild';
+import https from 'node:https';
+import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { createActiveStream, testGateway, testOperator } from '../helpers/gateway.ts';
+import { repoRoot } from '../helpers/spawn-gateway.ts';
+import type { Gateway } from '../../gateway/gateway.ts';
+import { pairDevice } from '../../sdk/devices/pairing.ts';
+
+const iterations = Number(process.env.AGENT_CRASH_ITERATIONS ?? 50);
+const keys = 6;
+
+let gw: Gateway & { dataDir: string };
+let c: KinesisClient;
+let bundle: string;
+beforeAll(async () => {
+  gw = await testGateway({ tlsEnabled: true, createDelayMs: 0, enforceLimits: false });
+  const ca = fs.readFileSync(path.join(gw.dataDir, 'tls', 'ca.crt'), 'utf8');
+  c = new KinesisClient({ endpoint: gw.url, region: 'us-east-1', credentials: { ...testOperator }, maxAttempts: 1, requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ca }) }) });
+  bundle = path.join(fs.mkdtempSync('/var/tmp/trb-crash-bundle-'), 'tributary-agent.mjs');
+  await build({
+    entryPoints: [path.join(repoRoot, 'bin/tributary-agent.ts')], outfile: bundle, bundle: true, platform: 'node', target: 'node20', format: 'esm',
+    banner: { js: "import { createRequire as __trbCreateRequire } from 'node:module'; const require = __trbCreateRequire(import.meta.url);" },
+    external: ['@node-rs/crc32'], logLevel: 'warning',
+  });
+});
+afterAll(() => gw.close());
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function readStream(name: string): Promise<Array<{ key: string; id: number }>> {
+  const out: Array<{ key: string; id: number; shard: string; seq: bigint }> = [];
+  const { Shards } = await c.send(new ListShardsCommand({ StreamName: name }));
+  for (const s of Shards!) {
+    let { ShardIterator } = await c.send(new GetShardIteratorCommand({ StreamName: name, ShardId: s.ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
+    for (;;) {
+      const r = await c.send(new GetRecordsCommand({ ShardIterator, Limit: 10_000 }));
+      for (const x of r.Records!) out.push({ key: x.PartitionKey!, id: JSON.parse(Buffer.from(x.Data!).toString()).id, shard: s.ShardId!, seq: BigInt(x.SequenceNumber!) });
+      if (r.Records!.length === 0) break;
+      ShardIterator = r.NextShardIterator;
+    }
+  }
+  return out;
+}
+
+function startAgent(config: string): { proc: ChildProcess; exited: Promise<void> } {
+  const log = fs.openSync(path.join(path.dirname(config), 'agent.log'), 'a');
+  const proc = spawn(process.execPath, [bundle, 'run', '-c', config], { cwd: repoRoot, stdio: ['ignore', log, 'pipe'] });
+  fs.closeSync(log);
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve) => proc.once('exit', (code, signal) => {
+    if (code !== 0 && signal !== 'SIGKILL' && signal !== 'SIGTERM') console.error(`agent exited ${code} ${signal}: ${stderr.slice(-2000)}`);
+    resolve();
+  }));
+  return { proc, exited };
+}
+
+async function waitListening(port: number, deadlineMs = 15_000): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      }).once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`agent HTTP input never listened on ${port}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+it(`delivers every accepted record exactly once, in per-key order, across ${iterations} kill -9s`, async () => {
+  const stream = 'telemetry-pi-crash'; // the default device policy lets a device write *-<its name>
+  await createActiveStream(c, stream, 2);
+  const state = fs.mkdtempSync('/var/tmp/trb-agent-crash-');
+  const { code } = await gw.principals.createPairingCode('pi-crash', 'device', 60_000);
+  await pairDevice({ endpoint: gw.url, code, caFingerprint: gw.caFingerprint!, directory: state });
+  const port = await freePort();
+  const config = path.join(state, 'agent.yaml');
+  fs.writeFileSync(config, [
+    'gateway:', `  credentials: ${path.join(state, 'credentials.json')}`,
+    'state:', `  dir: ${state}`,
+    'buffer:', '  fsync: always',
+    'destinations:', '  main:', `    stream: ${stream}`,
+    // Small batches: many requests, so kills land between send, answer and ack.
+    'uplink:', '  batchRecordsMax: 40',
+    'inputs:', '  http:', '    enabled: true', `    port: ${port}`, '    destination: main',
+    'metrics:', '  port: 0',
+  ].join('\n') + '\n');
+
+  let nextId = 0;
+  const accepted: Array<{ key: string; id: number }> = [];
+  const attempted = new Set<number>();
+  for (let round = 0; round < iterations; round++) {
+    const agent = startAgent(config);
+    await waitListening(port);
+    // Kill at a random moment while records arrive and the uplink sends.
+    const killAt = Date.now() + 30 + Math.random() * 300;
+    const killer = setTimeout(() => agent.proc.kill('SIGKILL'), killAt - Date.now());
+    const feeding = (async () => {
+      while (Date.now() < killAt + 50) {
+        const batch = Array.from({ length: 1 + Math.floor(Math.random() * 30) }, () => ({ key: `k${nextId % keys}`, id: nextId++ }));
+        for (const r of batch) attempted.add(r.id);
+        // One request per key group keeps the partition key in the query string.
+        const byKey = new Map<string, number[]>();
+        for (const r of batch) byKey.set(r.key, [...(byKey.get(r.key) ?? []), r.id]);
+        for (const [key, ids] of byKey) {
+          try {
+            const res = await fetch(`http://127.0.0.1:${port}/v1/records?partitionKey=${key}`, {
+              method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: ids.map((id) => JSON.stringify({ id })).join('\n') + '\n',
+            });
+            if (res.status === 200) for (const id of ids) accepted.push({ key, id });
+            else await res.text();
+          } catch {
+            // The agent died mid-request: these records are not accepted (they may or may not have been buffered).
+          }
+        }
+      }
+    })();
+    await feeding;
+    clearTimeout(killer);
+    agent.proc.kill('SIGKILL');
+    await agent.exited;
+  }
+
+  // A last, clean run drains the buffer.
+  const last = startAgent(config);
+  await waitListening(port);
+  const statusFile = path.join(state, 'status.json');
+  for (let i = 0; ; i++) {
+    const status = JSON.parse(fs.readFileSync(statusFile, 'utf8')) as { destinations: { main: { depthRecords: number } } };
+    const got = await readStream(stream);
+    if (status.destinations.main.depthRecords === 0 && got.length >= accepted.length) break;
+    expect(i, `the buffer never drained; see ${state}/agent.log`).toBeLessThan(150);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  last.proc.kill('SIGTERM');
+  await last.exited;
+
+  const got = await readStream(stream);
+  const seen = new Map<number, number>();
+  for (const r of got) seen.set(r.id, (seen.get(r.id) ?? 0) + 1);
+  const duplicated = [...seen].filter(([, n]) => n > 1).map(([id]) => id);
+  expect(duplicated, 'records stored more than once').toEqual([]);
+  const missing = accepted.filter((r) => !seen.has(r.id)).map((r) => r.id);
+  expect(missing, 'accepted records missing').toEqual([]);
+  for (const r of got) expect(attempted.has(r.id)).toBe(true);
+  // Per key, stream order (one key lives on one shard) is acceptance order.
+  for (let k = 0; k < keys; k++) {
+    const ids = got.filter((r) => r.key === `k${k}`).map((r) => r.id);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+  }
+  expect(accepted.length).toBeGreaterThan(iterations * 10);
+}, 600_000);
