@@ -160,6 +160,7 @@ export const agentSchema = {
         batchBytesMax: { kind: 'integer', min: 1024, max: 5 * 1024 * 1024, default: 5 * 1024 * 1024 },
         retryMaxMs: { kind: 'integer', min: 100, max: 3600_000, default: 60_000 },
         maxRecordAgeMs: { kind: 'integer', min: 60_000, max: 365 * 24 * 3600_000, default: 7 * 24 * 3600_000 },
+        requestTimeoutMs: { kind: 'integer', min: 1000, max: 600_000, default: 30_000 },
       },
     },
     metrics: { kind: 'object', fields: { port: { kind: 'integer', min: 0, max: 65535, default: 9464 } } },
@@ -183,7 +184,7 @@ export interface AgentConfig {
     socket: { enabled?: boolean; path: string; mode: string; destination?: string };
     http: { enabled: boolean; port: number; destination?: string };
   };
-  uplink: { batchRecordsMax: number; batchBytesMax: number; retryMaxMs: number; maxRecordAgeMs: number };
+  uplink: { batchRecordsMax: number; batchBytesMax: number; retryMaxMs: number; maxRecordAgeMs: number; requestTimeoutMs: number };
   metrics: { port: number };
   log: { level: 'debug' | 'info' | 'warn' | 'error' };
 }

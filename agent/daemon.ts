@@ -92,6 +92,7 @@ export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notif
         ca: creds.caCertificate, cert: creds.clientCertificate, key: creds.clientKey,
         batchRecordsMax: config.uplink.batchRecordsMax, batchBytesMax: config.uplink.batchBytesMax,
         retryMaxMs: config.uplink.retryMaxMs, maxRecordAgeMs: config.uplink.maxRecordAgeMs, aggregate: d.aggregate,
+        requestTimeoutMs: config.uplink.requestTimeoutMs,
         ...(d.bandwidthBytesPerSecondMax ? { bandwidthBytesPerSecondMax: d.bandwidthBytesPerSecondMax } : {}),
         // Exactly once: each request carries <device>/<destination>/<batch> as its idempotency key.
         producerId: `${creds.name}/${name}`, intentFile: path.join(uplinkDir, `${name}.json`), intentSync: config.buffer.fsync !== 'never',

@@ -12,11 +12,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { build } from 'esbuild';
-import https from 'node:https';
-import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand } from '@aws-sdk/client-kinesis';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { createActiveStream, testGateway, testOperator } from '../helpers/gateway.ts';
+import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { createActiveStream, testGateway } from '../helpers/gateway.ts';
+import { agentBundle, freePort, tlsClient } from '../helpers/agent-process.ts';
 import { repoRoot } from '../helpers/spawn-gateway.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
 import { pairDevice } from '../../sdk/devices/pairing.ts';
@@ -29,25 +27,10 @@ let c: KinesisClient;
 let bundle: string;
 beforeAll(async () => {
   gw = await testGateway({ tlsEnabled: true, createDelayMs: 0, enforceLimits: false });
-  const ca = fs.readFileSync(path.join(gw.dataDir, 'tls', 'ca.crt'), 'utf8');
-  c = new KinesisClient({ endpoint: gw.url, region: 'us-east-1', credentials: { ...testOperator }, maxAttempts: 1, requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ca }) }) });
-  bundle = path.join(fs.mkdtempSync('/var/tmp/trb-crash-bundle-'), 'tributary-agent.mjs');
-  await build({
-    entryPoints: [path.join(repoRoot, 'bin/tributary-agent.ts')], outfile: bundle, bundle: true, platform: 'node', target: 'node20', format: 'esm',
-    banner: { js: "import { createRequire as __trbCreateRequire } from 'node:module'; const require = __trbCreateRequire(import.meta.url);" },
-    external: ['@node-rs/crc32'], logLevel: 'warning',
-  });
+  c = tlsClient(gw);
+  bundle = await agentBundle();
 });
 afterAll(() => gw.close());
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function readStream(name: string): Promise<Array<{ key: string; id: number }>> {
   const out: Array<{ key: string; id: number; shard: string; seq: bigint }> = [];
