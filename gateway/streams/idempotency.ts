@@ -69,6 +69,8 @@ export interface PutTrace {
 }
 
 interface Entry {
+  /** Bytes of this entry's line in the log (for deciding when to compact). */
+  bytes: number;
   batch: number;
   bodyCrc: number;
   atMs: number;
@@ -90,10 +92,12 @@ interface Options {
   now: () => number;
   /** Looks up the live stream runtime for a remembered entry (undefined: gone). */
   stream(name: string): StreamRuntime | undefined;
+  /** Log size from which a rewrite is considered (default 16 MiB). */
+  compactBytesMin?: number;
 }
 
 /** Past this many bytes (and twice the live entries), the log is rewritten with only the live entries. */
-const compactBytesMin = 16 * 1024 * 1024;
+const compactBytesMinDefault = 16 * 1024 * 1024;
 
 export class IdempotencyTable {
   private readonly entries = new Map<string, Entry>();
@@ -104,6 +108,7 @@ export class IdempotencyTable {
   private pending: Array<{ line: Buffer; done: (err?: Error) => void }> = [];
   private flushing: Promise<void> | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Resends answered from the table, for metrics. */
   replays = 0;
@@ -119,6 +124,9 @@ export class IdempotencyTable {
     const t = new IdempotencyTable(path.join(dir, 'idempotency.log'), o);
     t.load();
     t.rewrite();
+    // Entries past the window leave memory (and the log) at least hourly.
+    t.expiryTimer = setInterval(() => t.expire(), Math.min(3600_000, o.windowMs));
+    t.expiryTimer.unref();
     if (o.fsync.kind === 'interval') {
       t.syncTimer = setInterval(() => {
         if (!t.closed) fs.fdatasync(t.fd, () => {});
@@ -130,6 +138,16 @@ export class IdempotencyTable {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Bytes in the log file now (for tests and metrics). */
+  get logFileBytes(): number {
+    return this.logBytes;
+  }
+
+  /** Drops entries past the window now (also done hourly and on compaction). */
+  expire(): void {
+    if (!this.closed && !this.flushing && this.pending.length === 0) this.rewrite();
   }
 
   /**
@@ -159,16 +177,18 @@ export class IdempotencyTable {
     const trace: PutTrace = { groups: [], slots: new Int32Array(0), errors: [] };
     const answer = (async () => {
       const out = await execute(trace);
-      const entry: Entry = { batch: key.batch, bodyCrc, atMs: this.o.now(), stream: rt.meta.name, streamDir: rt.meta.dir, trace, encryptionType: out.EncryptionType };
+      const entry: Entry = { bytes: 0, batch: key.batch, bodyCrc, atMs: this.o.now(), stream: rt.meta.name, streamDir: rt.meta.dir, trace, encryptionType: out.EncryptionType };
       // In the table before the line is durable, so that a log rewrite meanwhile keeps it.
+      const line = this.encode(id, entry);
+      entry.bytes = line.length;
       const previous = this.entries.get(id);
-      this.entries.set(id, entry);
+      this.setEntry(id, entry);
       try {
-        await this.append(id, entry);
+        await this.append(line);
       } catch (err) {
         if (this.entries.get(id) === entry) {
-          if (previous) this.entries.set(id, previous);
-          else this.entries.delete(id);
+          if (previous) this.setEntry(id, previous);
+          else this.deleteEntry(id);
         }
         throw err;
       }
@@ -187,8 +207,19 @@ export class IdempotencyTable {
     await this.flushing;
     this.closed = true;
     clearInterval(this.syncTimer);
+    clearInterval(this.expiryTimer);
     if (this.o.fsync.kind !== 'never') fs.fdatasyncSync(this.fd);
     fs.closeSync(this.fd);
+  }
+
+  private setEntry(id: string, e: Entry): void {
+    this.liveBytes += e.bytes - (this.entries.get(id)?.bytes ?? 0);
+    this.entries.set(id, e);
+  }
+
+  private deleteEntry(id: string): void {
+    this.liveBytes -= this.entries.get(id)?.bytes ?? 0;
+    this.entries.delete(id);
   }
 
   private mustMatch(remembered: number, got: number, key: IdempotencyKey): void {
@@ -228,9 +259,8 @@ export class IdempotencyTable {
     return Buffer.concat([Buffer.from(crc32cRange(json, 0, json.length).toString(16).padStart(8, '0') + ' '), json, Buffer.from('\n')]);
   }
 
-  private append(id: string, e: Entry): Promise<void> {
+  private append(line: Buffer): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the idempotency table is closed'));
-    const line = this.encode(id, e);
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ line, done: (err) => (err ? reject(err) : resolve()) });
       this.flushing ??= this.flush();
@@ -247,14 +277,14 @@ export class IdempotencyTable {
         await new Promise<void>((resolve, reject) => fs.write(this.fd, bytes, 0, bytes.length, null, (err) => (err ? reject(err) : resolve())));
         if (this.o.fsync.kind === 'always') await new Promise<void>((resolve, reject) => fs.fdatasync(this.fd, (err) => (err ? reject(err) : resolve())));
         this.logBytes += bytes.length;
-        this.liveBytes += bytes.length;
         for (const p of batch) p.done();
       } catch (err) {
         for (const p of batch) p.done(err as Error);
       }
     }
     this.flushing = undefined;
-    if (this.logBytes > compactBytesMin && this.logBytes > 2 * this.liveBytes + compactBytesMin / 2) this.rewrite();
+    const min = this.o.compactBytesMin ?? compactBytesMinDefault;
+    if (this.logBytes > min && this.logBytes > 2 * this.liveBytes + min / 2) this.rewrite();
   }
 
   /** Reads the log: later lines replace earlier ones; torn or corrupt lines are skipped; records must exist. */
@@ -283,19 +313,19 @@ export class IdempotencyTable {
         continue;
       }
       if (now - doc.t >= this.o.windowMs) {
-        this.entries.delete(doc.id);
+        this.deleteEntry(doc.id);
         continue;
       }
       const raw = Buffer.from(doc.r, 'base64');
       const slots = new Int32Array(raw.length / 4);
       Buffer.from(slots.buffer).set(raw);
       const entry: Entry = {
-        batch: doc.b, bodyCrc: doc.c, atMs: doc.t, stream: doc.s, streamDir: doc.d, encryptionType: doc.x,
+        bytes: line.length + 1, batch: doc.b, bodyCrc: doc.c, atMs: doc.t, stream: doc.s, streamDir: doc.d, encryptionType: doc.x,
         trace: { groups: doc.g.map(([shardId, firstCounter, count, arrivalMs]) => ({ shardId, firstCounter, count, arrivalMs })), slots, errors: doc.e },
       };
-      if (this.recordsExist(entry)) this.entries.set(doc.id, entry);
+      if (this.recordsExist(entry)) this.setEntry(doc.id, entry);
       else {
-        this.entries.delete(doc.id);
+        this.deleteEntry(doc.id);
         this.discarded++;
       }
     }
@@ -318,10 +348,12 @@ export class IdempotencyTable {
     let bytes = 0;
     for (const [id, e] of this.entries) {
       if (now - e.atMs >= this.o.windowMs) {
-        this.entries.delete(id);
+        this.deleteEntry(id);
         continue;
       }
       const line = this.encode(id, e);
+      this.liveBytes += line.length - e.bytes;
+      e.bytes = line.length;
       fs.writeSync(fd, line);
       bytes += line.length;
     }
@@ -331,6 +363,5 @@ export class IdempotencyTable {
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = fs.openSync(this.file, 'a', 0o600);
     this.logBytes = bytes;
-    this.liveBytes = bytes;
   }
 }
