@@ -2,7 +2,7 @@
  * StreamConsumer: the KCL's job in idiomatic TypeScript. Workers (one per
  * process, any number of processes) share a lease table; each takes a fair
  * share of the stream's shards, reads them through a `ShardSource` (polling
- * by default, enhanced fan-out when given one), hands the handler
+ * by default, enhanced fan-out with `fanOut`), hands the handler
  * deaggregated records, and checkpoints after the handler's promise
  * resolves: at-least-once delivery, with duplicates after a crash bounded by
  * the checkpoint interval. A shard's children are read only once all its
@@ -18,12 +18,25 @@
  * });
  * await consumer.start();
  * process.once('SIGTERM', () => void consumer.stop());
+ *
+ * @example Enhanced fan-out: each shard is pushed to this application over
+ * HTTP/2 (SubscribeToShard) instead of polled, with its own read throughput
+ * and records within milliseconds of their put. The consumer is registered
+ * on the stream on first use; subscriptions end after 5 minutes, as AWS's
+ * do, and are renewed at once after the last record delivered.
+ * const consumer = new StreamConsumer({
+ *   endpoint: 'https://gateway.local:4567', region: 'us-east-1', credentials, ca, stream: 'telemetry',
+ *   leases: new GatewayLeaseStore({ endpoint: 'https://gateway.local:4567', region: 'us-east-1', credentials, ca, table: 'billing' }),
+ *   fanOut: { consumerName: 'billing' },
+ *   handler: async (records) => { for (const r of records) await save(r.partitionKey, r.data); },
+ * });
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { JsonRpcClient, type Credentials } from '../http/json-rpc-client.ts';
 import { deaggregate } from '../protocol/kpl-aggregation.ts';
 import { LeaseCoordinator, LeaseLostError } from './leases/lease-coordinator.ts';
+import { FanOutShardSource } from './fanout-source.ts';
 import { checkpointLatest, checkpointShardEnd, checkpointTrimHorizon, type Checkpoint, type Lease, type LeaseStore } from './leases/types.ts';
 import { PollingShardSource, sleep } from './polling-source.ts';
 import type { ChildShardRef, ShardSource, StartPosition, StreamRecord } from './shard-source.ts';
@@ -67,8 +80,15 @@ export interface StreamConsumerOptions {
   handler: RecordHandler;
   /** Unique per worker process; default `<hostname>-<pid>-<random>`. */
   workerId?: string;
-  /** `polling` (GetRecords, default) or any `ShardSource`, such as `FanOutShardSource`. */
+  /** `polling` (GetRecords, default) or any `ShardSource` (the caller closes it). Not together with `fanOut`. */
   source?: 'polling' | ShardSource;
+  /**
+   * Read with enhanced fan-out (SubscribeToShard) as this registered stream
+   * consumer instead of polling: registered by name on first use unless
+   * `consumerArn` is given. Every worker of one application uses the same
+   * name; a lease names the shard, the consumer name the subscription.
+   */
+  fanOut?: StreamConsumerFanOut;
   /** Where shards without a checkpoint start (children of a finished shard always start at TRIM_HORIZON). */
   initialPosition?: 'TRIM_HORIZON' | 'LATEST';
   /** A lease not renewed for this long may be taken by another worker. */
@@ -88,6 +108,15 @@ export interface StreamConsumerOptions {
   onEvent?: (e: ConsumerEvent) => void;
 }
 
+export interface StreamConsumerFanOut {
+  /** The application's consumer name (1-128 of `[a-zA-Z0-9_.-]`). */
+  consumerName: string;
+  /** An already registered consumer of this stream, used as is. */
+  consumerArn?: string;
+  /** Consecutive failed subscriptions of one shard before its read gives up (reported as an `error` event; the shard is retried at the next take). */
+  attemptsMax?: number;
+}
+
 export const leaseDurationMsDefault = 10_000;
 export const checkpointIntervalMsDefault = 5_000;
 export const shardSyncIntervalMsDefault = 30_000;
@@ -103,7 +132,7 @@ export class StreamConsumer {
   readonly workerId: string;
   private readonly coordinator: LeaseCoordinator;
   private readonly source: ShardSource;
-  private readonly ownSource: PollingShardSource | undefined;
+  private readonly ownSource: PollingShardSource | FanOutShardSource | undefined;
   private readonly kinesis: JsonRpcClient;
   private readonly runs = new Map<string, ShardRun>();
   private readonly timers: NodeJS.Timeout[] = [];
@@ -113,6 +142,10 @@ export class StreamConsumer {
   private readonly ticking = new Set<Promise<void>>();
 
   constructor(private readonly options: StreamConsumerOptions) {
+    if (options.fanOut && options.source !== undefined) throw new TypeError('StreamConsumer: give either fanOut or source, not both');
+    if (options.fanOut && (options.pollIntervalMs !== undefined || options.getRecordsLimit !== undefined)) {
+      throw new TypeError('StreamConsumer: pollIntervalMs and getRecordsLimit are polling options; fanOut reads by subscription');
+    }
     this.workerId = options.workerId ?? `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
     const leaseDurationMs = options.leaseDurationMs ?? leaseDurationMsDefault;
     this.o = {
@@ -129,7 +162,15 @@ export class StreamConsumer {
       ...(options.ca ? { ca: options.ca } : {}), ...(options.cert ? { cert: options.cert, key: options.key } : {}),
     };
     this.kinesis = new JsonRpcClient({ ...connection, service: 'kinesis', targetPrefix: 'Kinesis_20131202' });
-    if (options.source === undefined || options.source === 'polling') {
+    if (options.fanOut) {
+      const f = options.fanOut;
+      this.ownSource = new FanOutShardSource({
+        ...connection, consumerName: f.consumerName,
+        ...(f.consumerArn !== undefined ? { consumerArn: f.consumerArn } : {}),
+        ...(f.attemptsMax !== undefined ? { attemptsMax: f.attemptsMax } : {}),
+      });
+      this.source = this.ownSource;
+    } else if (options.source === undefined || options.source === 'polling') {
       this.ownSource = new PollingShardSource({
         ...connection,
         ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),

@@ -124,7 +124,8 @@ export class FanOutShardSource implements ShardSource {
             return;
           }
           if (event.ContinuationSequenceNumber !== undefined) position = { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: event.ContinuationSequenceNumber };
-          if (records.length) yield { records, millisBehindLatest };
+          // Empty events (the service's heartbeats) are passed on too: the consumer checkpoints and checks its lease on them.
+          yield { records, millisBehindLatest };
         }
         // The subscription's lifetime ended: renew at once from where it stopped.
       } catch (err) {

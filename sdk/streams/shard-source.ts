@@ -1,7 +1,7 @@
 /**
  * Where a consumer's records come from: one shard at a time, from a start
  * position, as a sequence of batches. Two implementations: polling with
- * GetShardIterator/GetRecords (`PollingShardSource`, consumer.ts) and
+ * GetShardIterator/GetRecords (`PollingShardSource`, polling-source.ts) and
  * enhanced fan-out with SubscribeToShard (`FanOutShardSource`,
  * fanout-source.ts). The consumer does not care which one it reads.
  */
