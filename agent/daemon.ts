@@ -133,7 +133,7 @@ export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notif
   }
   let serial: SerialInput | undefined;
   if (config.inputs.serial?.length) {
-    serial = new SerialInput(config.inputs.serial.map((p, i) => parseSerialPortConfig(p, `inputs.serial[${i}]`)), sinks, {
+    serial = new SerialInput(config.inputs.serial.map((p, i) => parseSerialPortConfig({ ...p, stateDir: inputsDir }, `inputs.serial[${i}]`)), sinks, {
       onEvent: (e) => o.log.info('serial', { ...(e as unknown as Record<string, unknown>) }),
     });
     serial.start();

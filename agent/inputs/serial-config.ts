@@ -56,11 +56,13 @@ export interface SerialPortConfig {
   readonly pathCheckMs: number;
   /** The stty binary (configures baud rate and raw mode through termios). */
   readonly stty: string;
+  /** Where the port's dedup state is stored (`serial-<name>.dedup.json`); the daemon passes `<state>/inputs`. */
+  readonly stateDir: string;
 }
 
 const keys = [
   'name', 'path', 'baud', 'destination', 'logDestination', 'sensors', 'ackMode', 'timeSyncIntervalMs', 'reopenMinMs',
-  'reopenMaxMs', 'pathCheckMs', 'stty',
+  'reopenMaxMs', 'pathCheckMs', 'stty', 'stateDir',
 ] as const;
 
 /** Parses one `inputs.serial[i]` entry into a frozen config; unknown keys are errors. */
@@ -95,6 +97,7 @@ export function parseSerialPortConfig(raw: unknown, where = 'inputs.serial[0]'):
     reopenMaxMs: intField(`${where}.reopenMaxMs`, o.reopenMaxMs, Math.max(reopenMinMs, serialReopenMaxMsDefault), reopenMinMs, 3_600_000),
     pathCheckMs: intField(`${where}.pathCheckMs`, o.pathCheckMs, serialPathCheckMsDefault, 10, 600_000),
     stty: stringField(`${where}.stty`, o.stty, 'stty'),
+    stateDir: stringField(`${where}.stateDir`, o.stateDir),
   });
 }
 

@@ -3,19 +3,28 @@
  * sections 4 to 7): decode frames from the byte stream, deduplicate by
  * sequence number within the MCU's boot session, answer time syncs and
  * convert uptimes to wall clock, turn telemetry and log frames into records,
- * and ack a frame only after its record's append has resolved (durable), or
- * nack it. Reads and writes go through the `SerialIo` it is given, so it
- * knows nothing of file descriptors.
+ * and ack a frame only after its record's append has resolved (durable) and
+ * the dedup state naming it is stored, or nack it. Reads and writes go
+ * through the `SerialIo` it is given, so it knows nothing of file
+ * descriptors.
+ *
+ * Two deduplicators: `#dedup` marks a seq when its frame arrives (so a
+ * retransmit racing the append is caught), `#durable` only once its record's
+ * append has resolved. Only `#durable` is stored (serial-state.ts), so the
+ * stored state never names a frame the buffer does not hold; after a
+ * restart both start from it.
  */
+import assert from 'node:assert';
 import {
   ClockEstimator, decodeMessage, DeviceDeduplicator, encodeFrame, encodeMessage, FrameDecoder, FrameError, FrameFlag, NackReason,
-  type Frame, type Message,
+  type DedupSnapshot, type Frame, type Message,
 } from '../../firmware-bridge/index.ts';
 import { isPermanentAppendError, type RecordSink } from './common.ts';
 import {
   serialAppendRecordsMax, serialPendingRecordsMax, serialTimeSyncsOutstandingMax, type SerialPortConfig,
 } from './serial-config.ts';
 import { serialRecord, type SerialRecord } from './serial-record.ts';
+import { saveSerialState } from './serial-state.ts';
 
 export interface SerialIo {
   /** Queues bytes for the MCU; false when they were dropped (port closed, queue full). */
@@ -55,6 +64,8 @@ export interface SerialSessionCounters {
   sessions: number;
   timeSyncsSent: number;
   timeSyncsAccepted: number;
+  /** Writes of the stored dedup state that failed (the records stay durable and acked; a restart may store their retransmits again). */
+  stateSaveFailures: number;
   /** Wall-clock ms of the last good frame, or null. */
   lastSeenMs: number | null;
   /** The MCU's boot id, or null before the first hello. */
@@ -65,15 +76,21 @@ export interface SerialSessionCounters {
 
 export type SerialSessionEvent =
   | { kind: 'hello'; bootId: number; newSession: boolean; firmwareName: string; firmwareVersion: string }
-  | { kind: 'append-failed'; destination: string; code: string };
+  | { kind: 'append-failed'; destination: string; code: string }
+  | { kind: 'state-restored'; bootId: number; highestSeq: number }
+  | { kind: 'state-save-failed'; code: string };
 
 export interface SerialSessionOptions {
+  /** Where the dedup state is stored (serial-state.ts); without it the state lives in memory only (tests of the protocol alone). */
+  stateFile?: string;
   now?: () => number;
   onEvent?: (event: SerialSessionEvent) => void;
 }
 
 interface Pending extends SerialRecord {
   seq: number;
+  /** The boot session the frame was admitted in; undefined for a best-effort frame before any hello (not tracked). */
+  bootId: number | undefined;
   epoch: number;
   wantsAck: boolean;
   settle: (durable: boolean) => void;
@@ -88,6 +105,14 @@ export class SerialSession {
   readonly #decoder = new FrameDecoder({ hunting: true });
   readonly #clock = new ClockEstimator();
   #dedup = new DeviceDeduplicator();
+  /** The seqs of this session whose records are durable: what is stored. Undefined before the first session. */
+  #durable: DeviceDeduplicator | undefined;
+  readonly #stateFile: string | undefined;
+  /** The boot id of the state last stored; a new session's hello is acked only once it is stored. */
+  #savedBootId: number | undefined;
+  /** Writes of the state run one at a time; `#saveQueued` is the next one, not started yet, which later callers join. */
+  #saveChain: Promise<unknown> = Promise.resolve();
+  #saveQueued: Promise<boolean> | undefined;
   /** Bumped by each new boot session: acks for records of an earlier boot are not sent. */
   #epoch = 0;
   /** Seqs admitted this session whose records are not durable yet: a duplicate is acked when its original is. */
@@ -101,7 +126,7 @@ export class SerialSession {
   #timer: NodeJS.Timeout | undefined;
   readonly #c = {
     bytesRead: 0, records: 0, duplicates: 0, drops: 0, stale: 0, badPayload: 0, unknownType: 0, noSession: 0, appendFailures: 0,
-    acks: 0, nacks: 0, sessions: 0, timeSyncsSent: 0, timeSyncsAccepted: 0, lastSeenMs: null as number | null,
+    acks: 0, nacks: 0, sessions: 0, timeSyncsSent: 0, timeSyncsAccepted: 0, stateSaveFailures: 0, lastSeenMs: null as number | null,
   };
 
   constructor(config: SerialPortConfig, sinks: ReadonlyMap<string, RecordSink>, io: SerialIo, options: SerialSessionOptions = {}) {
@@ -110,6 +135,16 @@ export class SerialSession {
     this.#io = io;
     this.#now = options.now ?? Date.now;
     this.#onEvent = options.onEvent ?? (() => {});
+    this.#stateFile = options.stateFile;
+  }
+
+  /** Continues the session stored by an earlier run (before any byte is read): its retransmits are recognised. */
+  restore(snapshot: DedupSnapshot): void {
+    assert(this.#dedup.session === undefined && this.#c.bytesRead === 0, 'restore before the port is read');
+    this.#dedup = DeviceDeduplicator.restore(snapshot);
+    this.#durable = DeviceDeduplicator.restore(snapshot);
+    this.#savedBootId = snapshot.bootId;
+    this.#onEvent({ kind: 'state-restored', bootId: snapshot.bootId, highestSeq: snapshot.highest });
   }
 
   counters(): SerialSessionCounters {
@@ -136,10 +171,11 @@ export class SerialSession {
     this.#timer = undefined;
   }
 
-  /** Stops the timer and waits for appends in progress; their acks go nowhere if the port is closed. */
+  /** Stops the timer and waits for appends and state writes in progress; their acks go nowhere if the port is closed. */
   async stop(): Promise<void> {
     this.closed();
     while (this.#draining) await this.#draining;
+    await this.#saveChain;
   }
 
   push(chunk: Uint8Array): void {
@@ -192,14 +228,26 @@ export class SerialSession {
       this.#inflight.clear();
       this.#clock.reset();
       this.#c.sessions++;
+      // The hello is no record, but marking its seq is harmless and makes the stored state name the new boot.
+      this.#durable = new DeviceDeduplicator(this.#dedup.windowSize);
+      this.#durable.hello(m.bootId, seq);
     }
     if (newSession || verdict === 'new') {
       this.#onEvent({ kind: 'hello', bootId: m.bootId, newSession, firmwareName: m.firmwareName, firmwareVersion: m.firmwareVersion });
     }
     if (verdict === 'duplicate') this.#c.duplicates++;
-    if (wantsAck) {
-      if (verdict === 'stale') this.#nack(seq, NackReason.stale);
-      else this.#ack(seq);
+    if (verdict === 'stale') {
+      if (wantsAck) this.#nack(seq, NackReason.stale);
+    } else if (this.#stateFile === undefined || (!newSession && this.#savedBootId === m.bootId)) {
+      if (wantsAck) this.#ack(seq);
+    } else {
+      // A new boot is stored before its hello is acked: otherwise a restart would restore the previous boot's window, and
+      // this boot's frames with seqs marked there would be acked as duplicates without ever being stored (lost). If the
+      // write fails the hello stays unacked; the MCU repeats it and the write is tried again.
+      const epoch = this.#epoch;
+      void this.#persist().then((stored) => {
+        if (stored && wantsAck && epoch === this.#epoch && this.#savedBootId === m.bootId) this.#ack(seq);
+      });
     }
     if (newSession || !this.#clock.synced) this.#sendTimeSync();
   }
@@ -239,7 +287,7 @@ export class SerialSession {
     });
     const immediate = wantsAck && this.#config.ackMode === 'immediate';
     if (immediate) this.#ack(seq);
-    this.#pending.push({ ...made, seq, epoch, wantsAck: wantsAck && !immediate, settle });
+    this.#pending.push({ ...made, seq, bootId: tracked ? this.#dedup.session : undefined, epoch, wantsAck: wantsAck && !immediate, settle });
     if (this.#pending.length >= serialPendingRecordsMax && !this.#paused) {
       this.#paused = true;
       this.#io.pause();
@@ -257,30 +305,72 @@ export class SerialSession {
         }
         const groups = new Map<string, Pending[]>();
         for (const p of batch) groups.set(p.destination, [...(groups.get(p.destination) ?? []), p]);
-        await Promise.all([...groups].map(([destination, items]) => this.#append(destination, items)));
+        const durable = (await Promise.all([...groups].map(([destination, items]) => this.#append(destination, items)))).flat();
+        // One state write per batch, after its appends resolved and before its acks: a crash in between costs at most a
+        // duplicate of this batch after the restart (docs/agent-inputs.md, "Serial"), never a lost frame.
+        let marked = false;
+        for (const p of durable) marked = this.#markDurable(p) || marked;
+        if (marked) await this.#persist();
+        for (const p of durable) {
+          p.settle(true);
+          if (p.wantsAck && p.epoch === this.#epoch) this.#ack(p.seq);
+        }
       }
     })().finally(() => {
       this.#draining = undefined;
     });
   }
 
-  async #append(destination: string, items: Pending[]): Promise<void> {
+  /** Appends one destination's records; returns those made durable (the caller stores the state, then acks). */
+  async #append(destination: string, items: Pending[]): Promise<Pending[]> {
     const sink = this.#sinks.get(destination)!;
     try {
       await sink.append(items.map((p) => p.record));
     } catch (err) {
       if (isPermanentAppendError(err) && items.length > 1) {
-        for (const p of items) await this.#append(destination, [p]); // Find the one record at fault; keep the rest.
-        return;
+        const kept: Pending[] = [];
+        for (const p of items) kept.push(...await this.#append(destination, [p])); // Find the one record at fault; keep the rest.
+        return kept;
       }
       this.#failed(destination, items, err);
-      return;
+      return [];
     }
     this.#c.records += items.length;
-    for (const p of items) {
-      p.settle(true);
-      if (p.wantsAck && p.epoch === this.#epoch) this.#ack(p.seq);
-    }
+    return items;
+  }
+
+  /** A record of the current session is durable: its seq may be stored. Returns whether the stored state changes. */
+  #markDurable(p: Pending): boolean {
+    if (p.bootId === undefined || p.epoch !== this.#epoch) return false; // Untracked, or of a boot the MCU has left.
+    assert(this.#durable !== undefined && this.#durable.session === p.bootId, 'a tracked record belongs to the durable session');
+    return this.#durable.admit(p.seq) === 'new';
+  }
+
+  /**
+   * Stores `#durable` atomically; resolves true once a write that began after this call succeeded. Calls while a write
+   * is waiting to start share it (one write per batch, however many callers).
+   */
+  #persist(): Promise<boolean> {
+    if (this.#stateFile === undefined) return Promise.resolve(true);
+    if (this.#saveQueued) return this.#saveQueued;
+    const file = this.#stateFile;
+    const run = this.#saveChain.then(async () => {
+      this.#saveQueued = undefined;
+      const snapshot = this.#durable?.snapshot();
+      if (snapshot === undefined) return true;
+      try {
+        await saveSerialState(file, snapshot);
+      } catch (err) {
+        this.#c.stateSaveFailures++;
+        this.#onEvent({ kind: 'state-save-failed', code: String((err as { code?: unknown } | null)?.code ?? 'UNKNOWN') });
+        return false;
+      }
+      this.#savedBootId = snapshot.bootId;
+      return true;
+    });
+    this.#saveQueued = run;
+    this.#saveChain = run;
+    return run;
   }
 
   #failed(destination: string, items: Pending[], err: unknown): void {

@@ -3,19 +3,23 @@
  * firmware-bridge protocol (firmware-bridge/PROTOCOL.md). One `SerialLink`
  * per port does the I/O (open, stty, read, write, reopen after an unplug);
  * one `SerialSession` per port speaks the protocol (dedup, time sync, acks
- * after the append is durable). Records go to the destinations' buffers.
- * See docs/agent-inputs.md, "Serial".
+ * after the append is durable). Records go to the destinations' buffers;
+ * each port's dedup state is stored in `stateDir` (serial-state.ts) and
+ * restored at start. See docs/agent-inputs.md, "Serial".
  */
+import fs from 'node:fs';
 import type { RecordSink } from './common.ts';
 import { configError } from './common.ts';
 import { serialDestinations, type SerialPortConfig } from './serial-config.ts';
 import { SerialLink, type SerialLinkEvent } from './serial-link.ts';
 import { SerialSession, type SerialSessionCounters, type SerialSessionEvent } from './serial-session.ts';
+import { loadSerialState, serialStateFile } from './serial-state.ts';
 
 export * from './serial-config.ts';
 export { resolveSerialPath, type SerialLinkEvent } from './serial-link.ts';
 export { cborToJson, serialRecord, type SerialTimeSource } from './serial-record.ts';
 export type { SerialSessionCounters, SerialSessionEvent } from './serial-session.ts';
+export { loadSerialState, serialStateFile } from './serial-state.ts';
 
 export interface SerialPortCounters extends SerialSessionCounters {
   /** The device the port is open on now (the resolved path), or null while waiting for it. */
@@ -65,15 +69,27 @@ export class SerialInput {
         onClose: () => port.session.closed(),
         onEvent: (e) => onEvent({ port: config.name, ...e }),
       });
-      port.session = new SerialSession(config, sinks, port.link, { ...(options.now ? { now: options.now } : {}), onEvent: (e) => onEvent({ port: config.name, ...e }) });
+      port.session = new SerialSession(config, sinks, port.link, {
+        stateFile: serialStateFile(config.stateDir, config.name),
+        ...(options.now ? { now: options.now } : {}),
+        onEvent: (e) => onEvent({ port: config.name, ...e }),
+      });
       return port;
     });
   }
 
-  /** Starts looking for the ports; returns at once. A port that is absent is opened when it appears. */
+  /**
+   * Restores each port's stored dedup state (throws INPUT_STATE_INVALID for a file it cannot read), then starts looking
+   * for the ports and returns. A port that is absent is opened when it appears.
+   */
   start(): void {
     if (this.#started) throw new Error('SerialInput already started');
     this.#started = true;
+    for (const p of this.#ports) {
+      fs.mkdirSync(p.config.stateDir, { recursive: true, mode: 0o700 });
+      const stored = loadSerialState(serialStateFile(p.config.stateDir, p.config.name));
+      if (stored) p.session.restore(stored);
+    }
     for (const p of this.#ports) p.link.start();
   }
 

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
@@ -16,7 +17,7 @@ import type { Gateway } from '../../gateway/gateway.ts';
 import { DiskBuffer, type AppendRecord } from '../../agent/buffer/index.ts';
 import { Uplink } from '../../agent/uplink/index.ts';
 import type { RecordSink } from '../../agent/inputs/common.ts';
-import { parseSerialPortConfig, SerialInput, type SerialInputEvent } from '../../agent/inputs/serial.ts';
+import { loadSerialState, parseSerialPortConfig, SerialInput, serialStateFile, type SerialInputEvent } from '../../agent/inputs/serial.ts';
 import { NackReason } from '../../firmware-bridge/index.ts';
 import { parseAgentConfig } from '../../agent/config.ts';
 import { runAgent } from '../../agent/daemon.ts';
@@ -141,6 +142,7 @@ describe('serial input', () => {
     const events: SerialInputEvent[] = [];
     const input = new SerialInput([parseSerialPortConfig({
       name: 'node-1', path: `${dir}/dev`, baud: 921600, destination: 'telemetry', sensors: { 1: { name: 'air' }, 3: { partitionKey: 'burst' } },
+      stateDir: tempDir('trb-serial-state-'),
     })], new Map([['telemetry', p.buffer]]), { onEvent: (e) => events.push(e) });
     try {
       input.start();
@@ -189,6 +191,7 @@ describe('serial input', () => {
     const p = await pipeline('serial-unplug');
     const input = new SerialInput([parseSerialPortConfig({
       path: `${dir}/d*`, name: 'glob-port', destination: 'telemetry', reopenMinMs: 50, reopenMaxMs: 400, pathCheckMs: 200,
+      stateDir: tempDir('trb-serial-state-'),
     })], new Map([['telemetry', p.buffer]]));
     const sim = startSim({ path: `${dir}/mcu`, scenario: 'stream', intervalMs: 10, ignoreFirstAckEvery: 0 });
     try {
@@ -222,7 +225,7 @@ describe('serial input', () => {
     const dir = tempDir('trb-serial-');
     const link = await startSocat(dir);
     const sink = new HeldSink();
-    const input = new SerialInput([parseSerialPortConfig({ path: `${dir}/dev`, destination: 'telemetry' })], new Map([['telemetry', sink]]));
+    const input = new SerialInput([parseSerialPortConfig({ path: `${dir}/dev`, destination: 'telemetry', stateDir: tempDir('trb-serial-state-') })], new Map([['telemetry', sink]]));
     const sim = new McuSim({ path: `${dir}/mcu`, bootId: 7, ackTimeoutMs: 60_000 });
     try {
       input.start();
@@ -261,6 +264,159 @@ describe('serial input', () => {
   }, 60_000);
 });
 
+/**
+ * The agent side in a child process, so that it can be SIGKILLed: a DiskBuffer (fsync always) and a SerialInput on one
+ * port. Prints {"event":"ready"} once the port is open.
+ */
+function startAgentSide(config: Record<string, unknown>, bufferDir: string): { child: ChildProcess; ready: Promise<void> } {
+  const url = (f: string) => JSON.stringify(pathToFileURL(path.join(root, f)).href);
+  const code = `
+    const { DiskBuffer } = await import(${url('agent/buffer/index.ts')});
+    const { parseSerialPortConfig, SerialInput } = await import(${url('agent/inputs/serial.ts')});
+    const [config, bufferDir] = JSON.parse(process.argv[1]);
+    const buffer = await DiskBuffer.open(bufferDir, { fsync: 'always' });
+    const input = new SerialInput([parseSerialPortConfig(config)], new Map([['telemetry', buffer]]));
+    input.start();
+    await input.ready();
+    process.stdout.write(JSON.stringify({ event: 'ready' }) + '\\n');
+    setInterval(() => {}, 1000);
+  `;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code, JSON.stringify([config, bufferDir])], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += String(d)));
+  const ready = new Promise<void>((resolve, reject) => {
+    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      if ((JSON.parse(line) as { event: string }).event === 'ready') resolve();
+    });
+    child.on('exit', (code, signal) => reject(new Error(`agent side exited with ${code ?? signal}: ${stderr}`)));
+  });
+  ready.catch(() => {});
+  return { child, ready };
+}
+
+/** Every record in a buffer, unacked ones (nothing drains it here), by the id the simulated MCU put in them. */
+async function bufferedIds(buffer: DiskBuffer): Promise<number[]> {
+  const records = await buffer.peek(100_000, 1 << 30);
+  return records.map((r) => (JSON.parse(Buffer.from(r.data).toString()) as { values: number[] }).values[0]!);
+}
+
+describe('serial input across an agent restart', () => {
+  it.each(['stop', 'SIGKILL'] as const)(
+    'restores the dedup state after a %s between the appends and the acks reaching the MCU: the retransmits are not stored again',
+    async (how) => {
+      const dir = tempDir('trb-serial-');
+      let link = await startSocat(dir);
+      const stateDir = tempDir('trb-serial-state-');
+      const bufferDir = tempDir('trb-serial-buf-');
+      const raw = { name: 'node-r', path: `${dir}/dev`, destination: 'telemetry', stateDir, reopenMinMs: 50, reopenMaxMs: 200 };
+      const sim = new McuSim({ path: `${dir}/mcu`, bootId: 0x77, ackTimeoutMs: 60_000 });
+      const frames = 40;
+      let second: SerialInput | undefined;
+      let buffer: DiskBuffer | undefined;
+      let child: ChildProcess | undefined;
+      try {
+        // First run: every frame appended, its state stored, its ack sent; the MCU loses every ack (it keeps them all unacked).
+        let stopFirst: () => Promise<void>;
+        if (how === 'stop') {
+          const b = await DiskBuffer.open(bufferDir, { fsync: 'always' });
+          const first = new SerialInput([parseSerialPortConfig(raw)], new Map([['telemetry', b]]));
+          first.start();
+          await first.ready();
+          stopFirst = async () => {
+            await first.stop();
+            await b.close();
+          };
+        } else {
+          const side = startAgentSide(raw, bufferDir);
+          child = side.child;
+          await side.ready;
+          stopFirst = async () => {
+            const exited = new Promise((r) => side.child.once('exit', r));
+            side.child.kill('SIGKILL');
+            await exited;
+          };
+        }
+        await sim.open();
+        await sim.boot();
+        sim.o.ignoreFirstAckEvery = 1;
+        const sent = Array.from({ length: frames }, (_, i) => sim.telemetry(i + 1));
+        await waitFor('every frame acked by the agent (and the ack lost)', () => sent.every((f) => sim.received.some((r) => r.type === 'ack' && r.seq === f.seq)), 30_000);
+        expect(sim.pendingAcks).toBe(frames);
+        await stopFirst();
+        // A closed or killed reader may take socat with it: the MCU then sees its port vanish and come back.
+        if (link.exitCode !== null || link.signalCode !== null) link = await startSocat(dir);
+
+        // Second run, on the same buffer and state: the MCU repeats every unacked frame.
+        buffer = await DiskBuffer.open(bufferDir, { fsync: 'always' });
+        expect((await bufferedIds(buffer)).sort((a, b) => a - b)).toEqual(Array.from({ length: frames }, (_, i) => i + 1));
+        const events: SerialInputEvent[] = [];
+        second = new SerialInput([parseSerialPortConfig(raw)], new Map([['telemetry', buffer]]), { onEvent: (e) => events.push(e) });
+        second.start();
+        await second.ready();
+        await sim.waitOpen();
+        sim.o.ignoreFirstAckEvery = 0;
+        // The reopened port's decoder hunts for a delimiter first (the bytes before it may be the tail of a frame).
+        await sim.writeRaw(Uint8Array.of(0));
+        for (const f of sent) sim.retransmitNow(f.seq);
+        await Promise.all(sent.map((f) => f.acked));
+        // The session continues: new frames are stored, no hello needed.
+        await Promise.all(Array.from({ length: 5 }, (_, i) => sim.telemetry(frames + i + 1).acked));
+        const ids = await bufferedIds(buffer);
+        expect(ids.length).toBe(frames + 5);
+        expect(new Set(ids).size).toBe(frames + 5);
+        expect(second.counters()['node-r']).toMatchObject({ records: 5, noSession: 0, sessions: 0, bootId: 0x77 });
+        expect(second.counters()['node-r']!.duplicates).toBeGreaterThanOrEqual(frames);
+        expect(events).toContainEqual({ port: 'node-r', kind: 'state-restored', bootId: 0x77, highestSeq: sent.at(-1)!.seq });
+      } finally {
+        await sim.close();
+        await second?.stop();
+        await buffer?.close();
+        if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        await stopProcess(link);
+      }
+    },
+    120_000,
+  );
+
+  it('stores a new boot before acking its hello, and refuses a state file it cannot read', async () => {
+    const dir = tempDir('trb-serial-');
+    const link = await startSocat(dir);
+    const stateDir = tempDir('trb-serial-state-');
+    const sink = new HeldSink();
+    const raw = { name: 'node-h', path: `${dir}/dev`, destination: 'telemetry', stateDir };
+    const input = new SerialInput([parseSerialPortConfig(raw)], new Map([['telemetry', sink]]));
+    const sim = new McuSim({ path: `${dir}/mcu`, bootId: 5 });
+    const file = serialStateFile(stateDir, 'node-h');
+    try {
+      input.start();
+      await input.ready();
+      await sim.open();
+      await sim.boot();
+      // Acked, so stored: a restart now restores boot 5 rather than an older boot whose window could swallow boot 5's seqs.
+      expect(loadSerialState(file)).toMatchObject({ bootId: 5, highest: 0 });
+      const one = sim.telemetry(1);
+      await one.acked;
+      expect(loadSerialState(file)).toMatchObject({ bootId: 5, highest: one.seq });
+      await sim.boot(6);
+      expect(loadSerialState(file)).toMatchObject({ bootId: 6, highest: 0 });
+      // A frame whose append has not resolved is not in the stored state.
+      sink.hold();
+      const held = sim.telemetry(2);
+      await waitFor('append called', () => sink.calls === 2, 10_000);
+      expect(loadSerialState(file)).toMatchObject({ bootId: 6, highest: 0 });
+      sink.release();
+      await held.acked;
+      expect(loadSerialState(file)).toMatchObject({ bootId: 6, highest: held.seq });
+    } finally {
+      await sim.close();
+      await input.stop();
+      await stopProcess(link);
+    }
+    fs.writeFileSync(file, '{"version":1,"bootId":6');
+    expect(() => new SerialInput([parseSerialPortConfig(raw)], new Map([['telemetry', sink]])).start()).toThrow(/serial-node-h\.dedup\.json: not JSON; move it aside/);
+  }, 60_000);
+});
+
 describe('serial config', () => {
   it.each([
     [{ path: 'dev/ttyUSB0', destination: 't' }, 'inputs.serial[0].path: must be an absolute path (got dev/ttyUSB0)'],
@@ -272,13 +428,14 @@ describe('serial config', () => {
     [{ path: '/dev/ttyUSB0', destination: 't', sensors: { 1: { unit: 'C' } } }, 'inputs.serial[0].sensors.1: unknown key unit'],
     [{ path: '/dev/ttyUSB0', destination: 't', baudrate: 9600 }, 'inputs.serial[0]: unknown key baudrate'],
     [{ path: '/dev/ttyUSB0', destination: 'bad name' }, 'inputs.serial[0].destination: must match'],
+    [{ path: '/dev/ttyUSB0', destination: 't' }, 'inputs.serial[0].stateDir: must be a non-empty string'],
   ])('refuses %j', (raw, message) => {
     expect(() => parseSerialPortConfig(raw)).toThrow(message);
   });
 
   it('fills defaults and maps sensors', () => {
-    const c = parseSerialPortConfig({ path: '/dev/serial/by-id/usb-x-if00', destination: 't', sensors: { 3: { name: 'air', destination: 'u' } } });
-    expect(c).toMatchObject({ name: 'usb-x-if00', baud: 115200, logDestination: 't', ackMode: 'reliable', glob: undefined, timeSyncIntervalMs: 60_000 });
+    const c = parseSerialPortConfig({ path: '/dev/serial/by-id/usb-x-if00', destination: 't', sensors: { 3: { name: 'air', destination: 'u' } }, stateDir: '/s' });
+    expect(c).toMatchObject({ name: 'usb-x-if00', baud: 115200, logDestination: 't', ackMode: 'reliable', glob: undefined, timeSyncIntervalMs: 60_000, stateDir: '/s' });
     expect(c.sensors.get(3)).toEqual({ name: 'air', destination: 'u', partitionKey: undefined });
     expect(() => new SerialInput([c], new Map([['t', new HeldSink()]]))).toThrow('no buffer for destination u');
   });
@@ -311,7 +468,8 @@ describe('serial input in the daemon', () => {
       await waitFor('port open', () => agent.status().serial?.mcu0?.connected === true, 20_000);
       await sim.open();
       await sim.boot();
-      await Promise.all(Array.from({ length: 20 }, (_, i) => sim.telemetry(i + 1).acked));
+      const sent = Array.from({ length: 20 }, (_, i) => sim.telemetry(i + 1));
+      await Promise.all(sent.map((f) => f.acked));
       expect(agent.status().serial!.mcu0).toMatchObject({ records: 20, sessions: 1, bootId: 42, duplicates: 0 });
       const metrics = await (await fetch(`http://127.0.0.1:${agent.metricsPort}/metrics`)).text();
       expect(metrics).toContain('tributary_agent_serial_records_total{port="mcu0"} 20');
@@ -321,6 +479,8 @@ describe('serial input in the daemon', () => {
       got = await readAll('serial-daemon-pi-serial');
       expectExactlyOnce(got, Array.from({ length: 20 }, (_, i) => i + 1), []);
       expect(got[0]!.partitionKey).toBe('mcu0/air');
+      // The daemon gives the input <state>/inputs for its dedup state.
+      expect(loadSerialState(serialStateFile(path.join(state, 'inputs'), 'mcu0'))).toMatchObject({ bootId: 42, highest: sent.at(-1)!.seq });
     } finally {
       await sim.close();
       await agent.stop(2000);
