@@ -19,7 +19,7 @@ import { MqttInput, parseMqttInputConfig } from './inputs/mqtt.ts';
 import { parseSerialPortConfig, SerialInput, serialMetricsText, type SerialPortCounters } from './inputs/serial.ts';
 import type { RecordSink } from './inputs/common.ts';
 import type { Notifier } from './systemd-notify.ts';
-import { Uplink } from './uplink/index.ts';
+import { Uplink, UplinkScheduler } from './uplink/index.ts';
 import type { DeviceCredentials } from '../sdk/devices/pairing.ts';
 import { TributaryError } from '../sdk/protocol/errors.ts';
 
@@ -74,6 +74,11 @@ export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notif
   const startedAt = new Date().toISOString();
   const uplinkDir = path.join(stateDir, 'uplink');
   fs.mkdirSync(uplinkDir, { recursive: true, mode: 0o700 });
+  // One scheduler for all uplinks: priorities between destinations and the link's shared bandwidth cap.
+  const scheduler = new UplinkScheduler({
+    waitMsMax: config.uplink.priorityWaitMsMax,
+    ...(config.uplink.bandwidthBytesPerSecondMax ? { bandwidthBytesPerSecondMax: config.uplink.bandwidthBytesPerSecondMax } : {}),
+  });
   try {
     for (const [name, d] of Object.entries(config.destinations)) {
       const buffer = await DiskBuffer.openDestination(path.join(stateDir, 'buffer'), name, {
@@ -93,6 +98,7 @@ export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notif
         batchRecordsMax: config.uplink.batchRecordsMax, batchBytesMax: config.uplink.batchBytesMax,
         retryMaxMs: config.uplink.retryMaxMs, maxRecordAgeMs: config.uplink.maxRecordAgeMs, aggregate: d.aggregate,
         requestTimeoutMs: config.uplink.requestTimeoutMs,
+        scheduler, priority: d.priority, newestFirst: d.newestFirst, catchUpAgeMs: config.uplink.catchUpAgeMs,
         ...(d.bandwidthBytesPerSecondMax ? { bandwidthBytesPerSecondMax: d.bandwidthBytesPerSecondMax } : {}),
         // Exactly once: each request carries <device>/<destination>/<batch> as its idempotency key.
         producerId: `${creds.name}/${name}`, intentFile: path.join(uplinkDir, `${name}.json`), intentSync: config.buffer.fsync !== 'never',

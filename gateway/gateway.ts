@@ -193,7 +193,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     new JsonFileStore<FirehoseDoc>(path.join(dataDir, 'metadata', 'firehose.json')),
     new FilesystemResolver(dataDir, config.firehoseBuckets),
     log,
-    { ...(options.now ? { now: options.now } : {}), sources: streamSources(registry) },
+    { ...(options.now ? { now: options.now } : {}), sources: streamSources(registry), cipher: registry.cipher },
   );
   const firehose: RpcService = {
     targetPrefix: firehoseTargetPrefix,

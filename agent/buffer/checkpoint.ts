@@ -18,6 +18,33 @@ export interface Checkpoint {
   /** Records of that segment before `offset`. */
   index: number;
   nextSeq: Record<string, number>;
+  /**
+   * Newest-first catch-up (see CatchUpSplit): absent when the buffer is read
+   * front to back. A checkpoint without it is read by older agents too (they
+   * then resend the live part: duplicates, never a loss).
+   */
+  split?: CatchUpSplit;
+}
+
+/**
+ * A catch-up in progress: records in segments from `segment` on (the "live"
+ * part) are read by a second cursor, `live`, ahead of the older ones (the
+ * "backlog" part, from the replay position up to `segment`).
+ */
+export interface CatchUpSplit {
+  /** First segment of the live part: the segment started when the catch-up began. */
+  segment: number;
+  /** The live cursor: the first unacknowledged record of the live part. */
+  live: { segment: number; offset: number; index: number };
+}
+
+function splitOf(v: unknown): CatchUpSplit | undefined | false {
+  if (v === undefined) return undefined;
+  const s = v as Partial<CatchUpSplit>;
+  const l = s?.live;
+  const ints = [s?.segment, l?.segment, l?.offset, l?.index];
+  if (!ints.every((n) => Number.isSafeInteger(n) && n! >= 0) || l!.segment < s.segment!) return false;
+  return { segment: s.segment!, live: { segment: l!.segment, offset: l!.offset, index: l!.index } };
 }
 
 export type CheckpointRead =
@@ -39,7 +66,9 @@ export function readCheckpoint(dir: string): CheckpointRead {
     if (doc.v !== 1 || !ints.every((n) => Number.isSafeInteger(n) && n! >= 0) || typeof doc.nextSeq !== 'object' || doc.nextSeq === null) {
       return { kind: 'damaged', reason: 'checkpoint fields missing or invalid' };
     }
-    return { kind: 'ok', checkpoint: { segment: doc.segment!, offset: doc.offset!, index: doc.index!, nextSeq: doc.nextSeq } };
+    const split = splitOf(doc.split);
+    if (split === false) return { kind: 'damaged', reason: 'checkpoint split fields invalid' };
+    return { kind: 'ok', checkpoint: { segment: doc.segment!, offset: doc.offset!, index: doc.index!, nextSeq: doc.nextSeq, ...(split ? { split } : {}) } };
   } catch (err) {
     return { kind: 'damaged', reason: `checkpoint is not JSON: ${String(err)}` };
   }

@@ -8,13 +8,20 @@
  * only for the fsync the policy asks for. The replay position is a
  * checkpoint file: after a restart reading resumes at the last ack, so
  * delivery is at-least-once.
+ *
+ * For a newest-first catch-up (`startCatchUp`), the buffer is read in two
+ * parts: the live part (segments from the split on, records appended after the
+ * catch-up began) with its own cursor, and the backlog part (from the replay
+ * position up to the split). Each part is read and acked in order; the
+ * checkpoint holds both cursors and the split; once the backlog part is
+ * acked the two cursors become one again. See docs/agent-buffer.md.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import nacl from 'tweetnacl';
 import { TributaryError } from '../../sdk/protocol/errors.ts';
-import { writeCheckpoint } from './checkpoint.ts';
+import { writeCheckpoint, type CatchUpSplit } from './checkpoint.ts';
 import { appendDeadLetters } from './dead-letter.ts';
 import { bufferError } from './errors.ts';
 import { encodeFrame, frameBytesFor, frameCapturedAtMs, type FrameRecord } from './frame-codec.ts';
@@ -22,7 +29,7 @@ import { GroupCommit } from './group-commit.ts';
 import { acquireLock } from './lock.ts';
 import { appendRecordsMax, destinationNamePattern, encryptionNonceBytes, peekRecordsMax } from './limits.ts';
 import { resolveOptions, type BufferOptions, type ResolvedOptions } from './options.ts';
-import { oldestCapturedAtMs, readUnacked, type BufferPosition, type BufferedRecord, type ReadState } from './reader.ts';
+import { oldestCapturedAtMs, readRange, readUnacked, type BufferPosition, type BufferedRecord, type ReadState } from './reader.ts';
 import { recover } from './recovery.ts';
 import { createSegmentFile, removeSegment, segmentHeaderBytes, writeSegmentMeta, type SegmentInfo } from './segment.ts';
 import { validateRecord, type AppendRecord } from './validate.ts';
@@ -47,9 +54,14 @@ export interface BufferStats {
   tornBytes: number;
 }
 
+/** The parts of a buffer during a newest-first catch-up: records appended since it began, and the older ones. */
+export type BufferPart = 'live' | 'backlog';
+
 export class DiskBuffer implements ReadState {
   segments: SegmentInfo[];
   acked: BufferPosition;
+  /** A newest-first catch-up in progress; the backlog part ends where the live part begins. */
+  private split: CatchUpSplit | undefined;
   private activeFd: number | undefined;
   private readonly nextSeq: Map<string, number>;
   private readonly commit: GroupCommit;
@@ -71,6 +83,7 @@ export class DiskBuffer implements ReadState {
   ) {
     this.segments = rec.segments;
     this.acked = rec.ack;
+    this.split = rec.split;
     this.activeFd = rec.activeFd;
     this.nextSeq = rec.nextSeq;
     this.counters.corruptSegments = rec.corruptSegments;
@@ -242,6 +255,7 @@ export class DiskBuffer implements ReadState {
     this.segments.push(created.info);
     this.activeFd = created.fd;
     if (this.acked.segment === old.id && this.acked.offset >= old.end) this.trimAcked();
+    else if (this.split && this.split.live.segment === old.id && this.split.live.offset >= old.end) this.trimLive();
   }
 
   /** drop-oldest: deletes the oldest segment, acked or not, and counts what it held. */
@@ -256,6 +270,7 @@ export class DiskBuffer implements ReadState {
     const lost = first.records - (this.acked.segment === first.id ? this.acked.index : 0);
     const lostBytes = first.end - (this.acked.segment === first.id ? this.acked.offset : segmentHeaderBytes);
     if (this.acked.segment <= first.id) this.acked = { segment: this.segments[0]!.id, offset: segmentHeaderBytes, index: 0 };
+    this.mergeIfDone();
     // The checkpoint goes first: it carries the sequence numbers the dropped segment held.
     this.saveCheckpoint();
     removeSegment(first);
@@ -271,10 +286,45 @@ export class DiskBuffer implements ReadState {
    * Peek does not move the replay position; ack does. At least one record is
    * returned when any is buffered, even if it alone exceeds `maxBytes`.
    */
-  async peek(maxRecords: number, maxBytes: number): Promise<BufferedRecord[]> {
+  async peek(maxRecords: number, maxBytes: number, options?: { part?: BufferPart }): Promise<BufferedRecord[]> {
     this.assertOpen();
     assert.ok(Number.isSafeInteger(maxRecords) && maxRecords > 0 && maxBytes > 0, 'peek limits must be positive');
-    return readUnacked(this, Math.min(maxRecords, peekRecordsMax), maxBytes);
+    const n = Math.min(maxRecords, peekRecordsMax);
+    const split = this.split;
+    // Without a catch-up both parts are the whole buffer.
+    if (!split || options?.part === undefined) return readUnacked(this, n, maxBytes);
+    if (options.part === 'live') return readRange(this, split.live, Number.MAX_SAFE_INTEGER, n, maxBytes);
+    return readRange(this, this.acked, split.segment, n, maxBytes);
+  }
+
+  /**
+   * Starts a newest-first catch-up: seals the active segment, so that records
+   * appended from now on form the live part, read (`peek(..., { part: 'live' })`)
+   * and acked apart from the older backlog part. Returns false, and changes
+   * nothing, when a catch-up is already running or nothing is buffered.
+   */
+  startCatchUp(): boolean {
+    this.assertOpen();
+    if (this.split || this.stats().depthRecords === 0) return false;
+    if (this.active.records > 0) this.roll();
+    const segment = this.active.id;
+    if (this.acked.segment >= segment) return false;
+    this.split = { segment, live: { segment, offset: segmentHeaderBytes, index: 0 } };
+    this.saveCheckpoint();
+    return true;
+  }
+
+  /** The catch-up in progress, if any: records waiting in each part. */
+  catchUp(): { liveRecords: number; backlogRecords: number } | undefined {
+    const split = this.split;
+    if (!split) return undefined;
+    let live = 0;
+    let backlog = -this.acked.index;
+    for (const s of this.segments) {
+      if (s.id < split.segment) backlog += s.records;
+      else if (s.id >= split.live.segment) live += s.records - (s.id === split.live.segment ? split.live.index : 0);
+    }
+    return { liveRecords: live, backlogRecords: backlog };
   }
 
   /** Called by the reader when a segment turns out to be corrupt from `offset` on. */
@@ -307,13 +357,49 @@ export class DiskBuffer implements ReadState {
     if (![p?.segment, p?.offset, p?.index].every((n) => Number.isSafeInteger(n) && n >= 0)) {
       throw bufferError('BUFFER_POSITION_INVALID', 'ack takes a position returned by peek');
     }
-    if (p.segment < this.acked.segment || (p.segment === this.acked.segment && p.offset <= this.acked.offset)) return;
+    // During a catch-up, the position says which part it belongs to.
+    const split = this.split;
+    const cursor = split && p.segment >= split.segment ? split.live : this.acked;
+    if (p.segment < cursor.segment || (p.segment === cursor.segment && p.offset <= cursor.offset)) return;
     const seg = this.segments.find((s) => s.id === p.segment);
     if (!seg || p.offset > seg.fileBytes || p.offset < segmentHeaderBytes) {
       throw bufferError('BUFFER_POSITION_INVALID', `position ${p.segment}:${p.offset} is not in this buffer`);
     }
+    if (split && cursor === split.live) {
+      split.live = { segment: p.segment, offset: p.offset, index: p.index };
+      this.trimLive();
+      return;
+    }
     this.acked = { segment: p.segment, offset: p.offset, index: p.index };
     this.trimAcked();
+  }
+
+  /** Ends the catch-up once the backlog part is wholly acked: reading goes on from the live cursor. */
+  private mergeIfDone(): void {
+    const split = this.split;
+    if (!split || this.acked.segment < split.segment) return;
+    this.acked = { ...split.live };
+    this.split = undefined;
+  }
+
+  /**
+   * Deletes the live part's sealed segments that the live cursor has passed
+   * (the backlog cursor never reads them), after persisting the cursor.
+   */
+  private trimLive(): void {
+    const split = this.split!;
+    const doomed: SegmentInfo[] = [];
+    for (let i = 0; i < this.segments.length - 1; i++) {
+      const s = this.segments[i]!;
+      if (s.id < split.segment) continue;
+      const past = s.id < split.live.segment || (s.sealed && s.id === split.live.segment && split.live.offset >= s.end);
+      if (!past) break;
+      doomed.push(s);
+      if (s.id === split.live.segment) split.live = { segment: this.segments[i + 1]!.id, offset: segmentHeaderBytes, index: 0 };
+    }
+    this.segments = this.segments.filter((s) => !doomed.includes(s));
+    this.saveCheckpoint();
+    for (const seg of doomed) removeSegment(seg);
   }
 
   /** Normalizes the replay position past wholly-read segments, persists it, then deletes them. */
@@ -325,14 +411,17 @@ export class DiskBuffer implements ReadState {
       if (!past || this.segments.length === 1) break;
       doomed.push(this.segments.shift()!);
       if (this.acked.segment <= first.id) this.acked = { segment: this.segments[0]!.id, offset: segmentHeaderBytes, index: 0 };
+      this.mergeIfDone();
     }
+    this.mergeIfDone();
     this.saveCheckpoint();
     for (const seg of doomed) removeSegment(seg);
     this.refreshOldest();
+    if (this.split) this.trimLive();
   }
 
   private saveCheckpoint(): void {
-    writeCheckpoint(this.dir, { ...this.acked, nextSeq: Object.fromEntries(this.nextSeq) });
+    writeCheckpoint(this.dir, { ...this.acked, nextSeq: Object.fromEntries(this.nextSeq), ...(this.split ? { split: this.split } : {}) });
   }
 
   /** Writes records to the dead-letter file (durably) and counts them; does not ack them. */
@@ -351,6 +440,16 @@ export class DiskBuffer implements ReadState {
     }
     records -= this.acked.index;
     bytes -= this.acked.offset - segmentHeaderBytes;
+    const split = this.split;
+    if (split) {
+      // The live part's acked records (its wholly acked segments are deleted already).
+      for (const s of this.segments) {
+        if (s.id < split.segment || s.id > split.live.segment) continue;
+        const whole = s.id < split.live.segment;
+        records -= whole ? s.records : split.live.index;
+        bytes -= whole ? s.end - segmentHeaderBytes : split.live.offset - segmentHeaderBytes;
+      }
+    }
     return {
       depthRecords: records, depthBytes: bytes, diskBytes: this.diskBytes(), segments: this.segments.length,
       oldestUnackedCapturedAtMs: records > 0 ? this.oldestCapturedAtMs : undefined, ...this.counters,

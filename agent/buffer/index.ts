@@ -2,7 +2,7 @@
  * The agent's durable buffer: the public surface. Other packages import from
  * here only. See docs/agent-buffer.md for the format and guarantees.
  */
-export { DiskBuffer, type BufferStats } from './disk-buffer.ts';
+export { DiskBuffer, type BufferStats, type BufferPart } from './disk-buffer.ts';
 export type { BufferPosition, BufferedRecord } from './reader.ts';
 export type { AppendRecord } from './validate.ts';
 export { parseFsyncPolicy, type BufferOptions, type BufferProblem, type CapPolicy, type FsyncPolicy } from './options.ts';

@@ -31,11 +31,22 @@ export interface ReadState {
 }
 
 export async function readUnacked(state: ReadState, maxRecords: number, maxBytes: number): Promise<BufferedRecord[]> {
+  return readRange(state, state.acked, Number.MAX_SAFE_INTEGER, maxRecords, maxBytes);
+}
+
+/**
+ * Reads records from `from` on, in order, stopping before the first segment
+ * whose id is `stopAtSegment` or more (a newest-first catch-up reads its
+ * backlog part up to the split, its live part from the live cursor on).
+ */
+export async function readRange(
+  state: ReadState, from: BufferPosition, stopAtSegment: number, maxRecords: number, maxBytes: number,
+): Promise<BufferedRecord[]> {
   const out: BufferedRecord[] = [];
   const budget = { bytes: 0, maxBytes, maxRecords };
-  let seg = state.segments.find((s) => s.id === state.acked.segment);
-  let offset = state.acked.offset;
-  let index = state.acked.index;
+  let seg = from.segment < stopAtSegment ? state.segments.find((s) => s.id === from.segment) : undefined;
+  let offset = from.offset;
+  let index = from.index;
   while (seg && out.length < maxRecords) {
     if (offset < seg.end) {
       const r = await readSegment(state, seg, offset, index, out, budget);
@@ -51,6 +62,7 @@ export async function readUnacked(state: ReadState, maxRecords: number, maxBytes
     const at = state.segments.indexOf(seg);
     if (at < 0) break; // Dropped while we read: what we have is still worth delivering.
     seg = state.segments[at + 1];
+    if (seg && seg.id >= stopAtSegment) break;
     offset = segmentHeaderBytes;
     index = 0;
   }

@@ -5,7 +5,7 @@
  * start-up: it is counted, reported and skipped.
  */
 import fs from 'node:fs';
-import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.ts';
+import { readCheckpoint, writeCheckpoint, type CatchUpSplit, type Checkpoint } from './checkpoint.ts';
 import { frameBytesLimit } from './frame-codec.ts';
 import type { ResolvedOptions } from './options.ts';
 import {
@@ -17,7 +17,9 @@ export interface Recovered {
   /** Live segments, oldest first; the last is the active one. */
   segments: SegmentInfo[];
   activeFd: number;
-  ack: Omit<Checkpoint, 'nextSeq'>;
+  ack: { segment: number; offset: number; index: number };
+  /** A newest-first catch-up still in progress (checkpoint.ts). */
+  split: CatchUpSplit | undefined;
   nextSeq: Map<string, number>;
   corruptSegments: number;
   corruptBytes: number;
@@ -31,7 +33,7 @@ export async function recover(dir: string, o: ResolvedOptions): Promise<Recovere
   if (cpRead.kind === 'damaged') o.onProblem({ kind: 'checkpoint', file: `${dir}/checkpoint.json`, detail: `${cpRead.reason}; replaying from the oldest segment` });
   const cp = cpRead.kind === 'ok' ? cpRead.checkpoint : undefined;
   const r: Recovered = {
-    segments: [], activeFd: -1, ack: { segment: 0, offset: segmentHeaderBytes, index: 0 },
+    segments: [], activeFd: -1, ack: { segment: 0, offset: segmentHeaderBytes, index: 0 }, split: undefined,
     nextSeq: new Map(Object.entries(cp?.nextSeq ?? {})), corruptSegments: 0, corruptBytes: 0, tornBytes: 0,
   };
   const ids = listSegmentIds(dir);
@@ -43,7 +45,8 @@ export async function recover(dir: string, o: ResolvedOptions): Promise<Recovere
   }
   openActive(dir, r, ids.at(-1) ?? -1, cp);
   restoreAck(r, cp, o);
-  writeCheckpoint(dir, { ...r.ack, nextSeq: Object.fromEntries(r.nextSeq) });
+  restoreSplit(r, cp);
+  writeCheckpoint(dir, { ...r.ack, nextSeq: Object.fromEntries(r.nextSeq), ...(r.split ? { split: r.split } : {}) });
   // Segments before the replay position were acked before a crash interrupted their deletion.
   while (r.segments.length > 1 && r.segments[0]!.id < r.ack.segment) removeSegment(r.segments.shift()!);
   return r;
@@ -102,7 +105,7 @@ function openActive(dir: string, r: Recovered, lastId: number, cp: Checkpoint | 
     last.sealed = true;
     if (last.corruptAt === undefined) writeSegmentMeta(last, r.nextSeq);
   }
-  const id = Math.max(lastId, cp?.segment ?? -1) + 1;
+  const id = Math.max(lastId, cp?.segment ?? -1, cp?.split?.live.segment ?? -1) + 1;
   const created = createSegmentFile(dir, id);
   r.segments.push(created.info);
   r.activeFd = created.fd;
@@ -126,4 +129,25 @@ function restoreAck(r: Recovered, cp: Checkpoint | undefined, o: ResolvedOptions
     return;
   }
   r.ack = { segment: cp.segment, offset: cp.offset, index: Math.min(cp.index, seg.records) };
+}
+
+/**
+ * The live cursor of a catch-up, clamped to what survived like the replay
+ * position; when the backlog part turns out to be empty, the catch-up is over
+ * and the replay position continues from the live cursor.
+ */
+function restoreSplit(r: Recovered, cp: Checkpoint | undefined): void {
+  const sp = cp?.split;
+  if (!sp) return;
+  const seg = r.segments.find((s) => s.id === sp.live.segment);
+  let live: Recovered['ack'];
+  if (seg) {
+    live = sp.live.offset > seg.end ? { segment: seg.id, offset: seg.end, index: seg.records } : { ...sp.live, index: Math.min(sp.live.index, seg.records) };
+  } else {
+    // Its segment was wholly acked and deleted: the live part goes on with the next one (the active one at least).
+    const next = r.segments.find((s) => s.id > sp.live.segment)!;
+    live = { segment: next.id, offset: segmentHeaderBytes, index: 0 };
+  }
+  if (r.ack.segment >= sp.segment) r.ack = live;
+  else r.split = { segment: sp.segment, live };
 }

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { readCheckpoint } from './checkpoint.ts';
+import { readCheckpoint, type Checkpoint } from './checkpoint.ts';
 import { deadLetterFileName, recordLine } from './dead-letter.ts';
 import { bufferError } from './errors.ts';
 import { decodeFrame, frameBytesLimit, frameCapturedAtMs, frameHeaderBytes } from './frame-codec.ts';
@@ -38,9 +38,18 @@ function destinations(root: string): string[] {
     .map((d) => d.name).sort();
 }
 
-function ackOf(dir: string): { segment: number; offset: number; index: number } {
+type Cursors = Omit<Checkpoint, 'nextSeq'>;
+
+function ackOf(dir: string): Cursors {
   const cp = readCheckpoint(dir);
   return cp.kind === 'ok' ? cp.checkpoint : { segment: 0, offset: segmentHeaderBytes, index: 0 };
+}
+
+/** Where segment `id`'s unacked records start (undefined: it has none), under a catch-up's two cursors too. */
+function unackedFrom(ack: Cursors, id: number): { offset: number; index: number } | undefined {
+  const cursor = ack.split && id >= ack.split.segment ? ack.split.live : ack;
+  if (id < cursor.segment) return undefined;
+  return id === cursor.segment ? { offset: cursor.offset, index: cursor.index } : { offset: segmentHeaderBytes, index: 0 };
 }
 
 /** Per-destination depth, ages and segments, from sidecars where valid (cheap) and scans otherwise. */
@@ -58,9 +67,10 @@ export async function inspectBuffer(root: string): Promise<{ destinations: Desti
         (await scanSegment(dir, id, { chunkBytes: readBufferBytesDefault, frameBytesLimit, decode: false })).info;
       s.segments++;
       s.diskBytes += info.fileBytes;
-      if (id < ack.segment) continue;
-      const from = id === ack.segment ? Math.min(ack.offset, info.end) : segmentHeaderBytes;
-      const records = info.records - (id === ack.segment ? Math.min(ack.index, info.records) : 0);
+      const at = unackedFrom(ack, id);
+      if (!at) continue;
+      const from = Math.min(at.offset, info.end);
+      const records = info.records - Math.min(at.index, info.records);
       if (records <= 0) continue;
       s.depthRecords += records;
       s.depthBytes += info.end - from;
@@ -108,11 +118,13 @@ export async function exportBuffer(root: string, destination: string, outFile: s
   const problems: string[] = [];
   let records = 0;
   try {
-    for (const id of listSegmentIds(dir).filter((i) => i >= ack.segment)) {
+    for (const id of listSegmentIds(dir)) {
+      const at = unackedFrom(ack, id);
+      if (!at) continue;
       const file = path.join(dir, segmentFileName(id));
       const fd = fs.openSync(file, 'r');
       try {
-        const from = id === ack.segment ? ack.offset : segmentHeaderBytes;
+        const from = at.offset;
         const frames = readFrames(fd, { from, limit: fs.fstatSync(fd).size, chunkBytes: readBufferBytesDefault, frameBytesLimit });
         let lines: string[] = [];
         for await (const ev of frames) {

@@ -18,4 +18,5 @@ export type UplinkEvent =
   | { type: 'throttled'; records: number; requestRatePerSecond: number }
   | { type: 'retry'; failure: FailureClass; records: number; delayMs: number; error: string }
   | { type: 'dead-lettered'; records: number; reason: string }
+  | { type: 'catch-up'; state: 'started' | 'finished'; backlogRecords: number }
   | { type: 'stopped'; unsentRecords: number; error?: string };

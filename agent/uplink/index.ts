@@ -4,5 +4,6 @@
  */
 export { Uplink, type UplinkStats } from './uplink.ts';
 export type { UplinkOptions } from './options.ts';
+export { UplinkScheduler, type UplinkSchedulerOptions, type SchedulerSlot } from './scheduler.ts';
 export type { UplinkEvent, FailureClass, LinkState } from './events.ts';
 export * as uplinkLimits from './limits.ts';

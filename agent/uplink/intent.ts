@@ -31,6 +31,12 @@ export interface SendWindow {
   aggregate: boolean;
   batchRecordsMax: number;
   batchBytesMax: number;
+  /**
+   * Newest-first catch-up: the window's records are in the buffer's live part
+   * (appended since the catch-up began) and line up with its front; absent
+   * for the backlog part, or when no catch-up runs.
+   */
+  live?: boolean;
 }
 
 export interface IntentFileContents {
@@ -51,7 +57,8 @@ export function readIntent(file: string): IntentFileContents | undefined {
   const w = doc.window;
   if (w !== undefined) {
     const ok = Number.isSafeInteger(w.batch) && Array.isArray(w.ids) && w.ids.length > 0 && Array.isArray(w.done) && w.done.length === w.ids.length &&
-      Number.isSafeInteger(w.batchRecordsMax) && Number.isSafeInteger(w.batchBytesMax) && typeof w.aggregate === 'boolean';
+      Number.isSafeInteger(w.batchRecordsMax) && Number.isSafeInteger(w.batchBytesMax) && typeof w.aggregate === 'boolean' &&
+      (w.live === undefined || typeof w.live === 'boolean');
     if (!ok) return { v: 1, lastBatch: doc.lastBatch, window: undefined };
   }
   return doc;

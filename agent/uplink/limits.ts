@@ -39,3 +39,16 @@ export const aggregateEntryOverheadBytes = 24;
 assert.ok(requestRatePerSecondMin > 0 && requestRatePerSecondMin < requestRatePerSecondMax);
 assert.ok(rateIncreaseFactor > 1);
 assert.ok(aggregateBytesMax < batchBytesMaxLimit);
+
+/** Destination priorities: 0 (last) to 100 (first); the config's default is the middle. */
+export const priorityMax = 100;
+export const priorityDefault = 50;
+/** Priority holds an uplink back at most this long between two of its requests. */
+export const schedulerWaitMsMaxDefault = 5_000;
+/**
+ * Newest-first catch-up starts when more than a batch is waiting and the
+ * oldest record is at least this old (an outage, not a burst).
+ */
+export const catchUpAgeMsDefault = 60_000;
+
+assert.ok(priorityDefault >= 0 && priorityDefault <= priorityMax);

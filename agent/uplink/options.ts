@@ -8,6 +8,7 @@ import type { Credentials } from '../../sdk/http/json-rpc-client.ts';
 import { TributaryError } from '../../sdk/protocol/errors.ts';
 import * as L from './limits.ts';
 import type { UplinkEvent } from './events.ts';
+import type { UplinkScheduler } from './scheduler.ts';
 
 export interface UplinkOptions {
   /** The destination's buffer; the uplink peeks, acks and dead-letters, never appends or closes. */
@@ -46,6 +47,14 @@ export interface UplinkOptions {
   intentFile?: string;
   /** fsync the intent file (default true; false only with a buffer that does not fsync either). */
   intentSync?: boolean;
+  /** Shared with the other destinations' uplinks: priorities and the link's bandwidth cap (scheduler.ts). */
+  scheduler?: UplinkScheduler;
+  /** 0-100 (default 50): with a scheduler, higher priorities send first. */
+  priority?: number;
+  /** Newest-first catch-up: after an outage, records appended since go before the backlog (docs/agent-uplink.md). */
+  newestFirst?: boolean;
+  /** Newest-first: how old the oldest waiting record must be for a catch-up to start (default 60 s). */
+  catchUpAgeMs?: number;
   onEvent?: (event: UplinkEvent) => void;
   /** Clock for record ages and pacing (tests). */
   now?: () => number;
@@ -72,6 +81,10 @@ export interface ResolvedUplinkOptions {
   producerId: string | undefined;
   intentFile: string | undefined;
   intentSync: boolean;
+  scheduler: UplinkScheduler | undefined;
+  priority: number;
+  newestFirst: boolean;
+  catchUpAgeMs: number;
   onEvent: (event: UplinkEvent) => void;
   now: () => number;
 }
@@ -79,6 +92,7 @@ export interface ResolvedUplinkOptions {
 const known = new Set([
   'buffer', 'stream', 'endpoint', 'region', 'credentials', 'ca', 'cert', 'key', 'batchRecordsMax', 'batchBytesMax', 'aggregate',
   'retryBaseMs', 'retryMaxMs', 'maxRecordAgeMs', 'bandwidthBytesPerSecondMax', 'requestTimeoutMs', 'idlePollMs', 'producerId', 'intentFile', 'intentSync', 'onEvent', 'now',
+  'scheduler', 'priority', 'newestFirst', 'catchUpAgeMs',
 ]);
 
 function invalid(message: string): TributaryError {
@@ -133,6 +147,10 @@ export function resolveUplinkOptions(o: UplinkOptions): ResolvedUplinkOptions {
     producerId: o.producerId === undefined ? undefined : producerIdOf(o.producerId),
     intentFile: o.intentFile,
     intentSync: o.intentSync ?? true,
+    scheduler: o.scheduler,
+    priority: intInRange('priority', o.priority, L.priorityDefault, 0, L.priorityMax),
+    newestFirst: o.newestFirst ?? false,
+    catchUpAgeMs: intInRange('catchUpAgeMs', o.catchUpAgeMs, L.catchUpAgeMsDefault, 0, Number.MAX_SAFE_INTEGER),
     onEvent: o.onEvent ?? (() => {}),
     now: o.now ?? Date.now,
   });

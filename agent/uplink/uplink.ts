@@ -14,7 +14,11 @@
  * into single-record probes with backoff, and records the gateway refuses for
  * good (no stream, no permission) are retried slowly and, once they and the
  * refusal are older than `maxRecordAgeMs`, moved to the dead-letter file.
- * Nothing is dropped silently. See docs/agent-uplink.md.
+ * Nothing is dropped silently. With a scheduler shared by the agent's
+ * uplinks, higher-priority destinations send first (scheduler.ts). With
+ * `newestFirst`, an old backlog is put behind the records appended since:
+ * the buffer is read in two parts, each in order, and a window belongs to
+ * one part. See docs/agent-uplink.md.
  *
  * @example
  * const uplink = new Uplink({
@@ -28,7 +32,7 @@
  * await buffer.close();
  */
 import assert from 'node:assert/strict';
-import type { BufferedRecord } from '../buffer/index.ts';
+import type { BufferedRecord, BufferPart } from '../buffer/index.ts';
 import { JsonRpcClient } from '../../sdk/http/json-rpc-client.ts';
 import { TributaryError } from '../../sdk/protocol/errors.ts';
 import { randomInt } from 'node:crypto';
@@ -38,6 +42,7 @@ import { classifyRecordError, classifyRequestError, describeError } from './clas
 import type { FailureClass, LinkState } from './events.ts';
 import { resolveUplinkOptions, type ResolvedUplinkOptions, type UplinkOptions } from './options.ts';
 import { Pacer, backoffMs } from './pacer.ts';
+import type { SchedulerSlot } from './scheduler.ts';
 
 export interface UplinkStats {
   /** Records the gateway accepted (acked from the buffer once every record ahead of them is settled too). */
@@ -83,6 +88,10 @@ export class Uplink {
   /** The last batch number used in an idempotency key. */
   private lastBatch = 0;
   private intentDirty = false;
+  /** This uplink's place in the shared scheduler, while it runs. */
+  private slot: SchedulerSlot | undefined;
+  /** Newest-first: a catch-up was seen running (for the `finished` event). */
+  private catchingUp = false;
   private readonly counters = { sentRecords: 0, retriedRecords: 0, throttledRecords: 0, deadLetteredRecords: 0, requests: 0 };
 
   constructor(options: UplinkOptions) {
@@ -102,6 +111,7 @@ export class Uplink {
       endpoint: o.endpoint, region: o.region, service: 'kinesis', targetPrefix: 'Kinesis_20131202', credentials: o.credentials,
       timeoutMs: o.requestTimeoutMs, ...(o.ca ? { ca: o.ca } : {}), ...(o.cert ? { cert: o.cert, key: o.key! } : {}),
     });
+    if (o.scheduler) this.slot = o.scheduler.join(o.priority);
     this.loop = this.run();
   }
 
@@ -161,6 +171,7 @@ export class Uplink {
       error = describeError(err);
       this.lastError = { message: error, failure: 'fatal', atMs: this.o.now() };
     }
+    if (this.slot) this.o.scheduler!.leave(this.slot);
     let unsentRecords = 0;
     try {
       this.saveIntent();
@@ -180,6 +191,7 @@ export class Uplink {
     while (!this.pastDeadline()) {
       const current = await this.lineUp();
       if (!current) {
+        if (this.slot) this.slot.backlogBatches = 0;
         if (this.stopping) return;
         await this.sleep(o.idlePollMs);
         continue;
@@ -189,13 +201,21 @@ export class Uplink {
         await this.sleep(wait);
         continue;
       }
+      const turn = this.turnDelayMs();
+      if (turn > 0) {
+        // Looks again soon: the uplinks ahead of this one may run dry before its turn comes.
+        await this.sleep(Math.min(turn, o.idlePollMs));
+        continue;
+      }
       const { w, records } = current;
       const pending: number[] = [];
       w.done.forEach((done, i) => done || pending.push(i));
       const subset = pending.map((i) => records[i]!);
       const req = w.aggregate ? planAggregated(subset, w.batchRecordsMax, w.batchBytesMax) : planPlain(subset, w.batchRecordsMax, w.batchBytesMax);
       this.saveIntent();
-      this.pacer.started(o.now(), wireBytes(req, o.stream));
+      const bytes = wireBytes(req, o.stream);
+      this.pacer.started(o.now(), bytes);
+      if (this.slot) o.scheduler!.started(this.slot, o.now(), bytes);
       await this.send(w, records, pending, req);
     }
   }
@@ -209,7 +229,7 @@ export class Uplink {
     const o = this.o;
     const w = this.window;
     if (w) {
-      const records = await o.buffer.peek(w.ids.length, Number.MAX_SAFE_INTEGER);
+      const records = await o.buffer.peek(w.ids.length, Number.MAX_SAFE_INTEGER, { part: partOf(w) });
       const k = records.length > 0 ? w.ids.indexOf(recordId(records[0]!)) : -1;
       const rest = w.ids.length - k;
       if (k >= 0 && records.length >= rest && records.slice(0, rest).every((r, j) => recordId(r) === w.ids[k + j])) {
@@ -226,18 +246,56 @@ export class Uplink {
       this.window = undefined;
       this.intentDirty = true;
     }
-    // While the link is down, probe with the single oldest record.
-    const batch = await o.buffer.peek(this.link === 'down' ? 1 : o.batchRecordsMax, o.batchBytesMax);
+    const live = o.newestFirst && this.liveFirst();
+    // While the link is down, probe with the single oldest record (of the part).
+    const batch = await o.buffer.peek(this.link === 'down' ? 1 : o.batchRecordsMax, o.batchBytesMax, { part: live ? 'live' : 'backlog' });
     if (batch.length === 0) return undefined;
     const req = o.aggregate ? planAggregated(batch, o.batchRecordsMax, o.batchBytesMax) : planPlain(batch, o.batchRecordsMax, o.batchBytesMax);
     const records = batch.slice(0, req.records);
     const fresh: SendWindow = {
       batch: ++this.lastBatch, ids: records.map(recordId), done: records.map(() => false),
-      aggregate: o.aggregate, batchRecordsMax: o.batchRecordsMax, batchBytesMax: o.batchBytesMax,
+      aggregate: o.aggregate, batchRecordsMax: o.batchRecordsMax, batchBytesMax: o.batchBytesMax, ...(live ? { live } : {}),
     };
     this.window = fresh;
     this.intentDirty = true;
     return { w: fresh, records };
+  }
+
+  /**
+   * Newest-first: starts a catch-up when the link is up and more than a
+   * batch waits with the oldest record at least `catchUpAgeMs` old; says
+   * whether the next window comes from the live part (it does while that
+   * part has records; the backlog follows).
+   */
+  private liveFirst(): boolean {
+    const o = this.o;
+    const b = o.buffer;
+    let c = b.catchUp();
+    if (!c && this.catchingUp) {
+      this.catchingUp = false;
+      o.onEvent({ type: 'catch-up', state: 'finished', backlogRecords: 0 });
+    }
+    if (!c && this.link === 'up') {
+      const s = b.stats();
+      const old = s.oldestUnackedCapturedAtMs !== undefined && o.now() - s.oldestUnackedCapturedAtMs >= o.catchUpAgeMs;
+      if (old && (s.depthRecords > o.batchRecordsMax || s.depthBytes > o.batchBytesMax) && b.startCatchUp()) {
+        c = b.catchUp()!;
+        o.onEvent({ type: 'catch-up', state: 'started', backlogRecords: c.backlogRecords });
+      }
+    }
+    if (c) this.catchingUp = true;
+    return c !== undefined && c.liveRecords > 0;
+  }
+
+  /** With a scheduler: reports this uplink's backlog and health, and returns how long its turn is away. */
+  private turnDelayMs(): number {
+    const slot = this.slot;
+    if (!slot) return 0;
+    const o = this.o;
+    const s = o.buffer.stats();
+    slot.backlogBatches = Math.max(Math.ceil(s.depthRecords / o.batchRecordsMax), Math.ceil(s.depthBytes / o.batchBytesMax));
+    slot.healthy = this.link === 'up' && this.attempts.transient === 0 && this.refusedSinceMs === undefined;
+    return o.scheduler!.delayMs(slot, o.now());
   }
 
   /** Writes the window down when it changed (before a send, and before acking what an answer settled). */
@@ -355,6 +413,8 @@ export class Uplink {
 
   private async retryLater(failure: 'unreachable' | 'transient' | 'refused', records: number, error: string): Promise<void> {
     const attempt = ++this.attempts[failure];
+    // Backing off: it must not hold lower priorities back meanwhile.
+    if (this.slot) this.slot.healthy = false;
     const delayMs = backoffMs(attempt, this.o.retryBaseMs, this.o.retryMaxMs);
     this.o.onEvent({ type: 'retry', failure, records, delayMs, error });
     await this.sleep(delayMs);
@@ -413,4 +473,8 @@ export class Uplink {
       this.wakeUp = done;
     });
   }
+}
+
+function partOf(w: SendWindow): BufferPart {
+  return w.live ? 'live' : 'backlog';
 }

@@ -20,6 +20,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log.ts';
 import type { LocalShardLog } from '../storage/local/shard-log.ts';
+import type { StoredRecord } from '../storage/types.ts';
 import { writeFileAtomic } from '../storage/local/segment.ts';
 import { compress, compressionExtension } from './compression.ts';
 import type { DestinationResolver } from './destinations/types.ts';
@@ -52,6 +53,8 @@ export interface DeliveryWorkerOptions {
   log: Logger;
   now: () => number;
   onDelivered?: (e: DeliveryEvent) => void;
+  /** A staged record's data in the clear (staging may be encrypted at rest). */
+  open?: (record: StoredRecord) => Buffer;
   /** An attempt to write an object failed (it is retried). */
   onFailed?: (err: unknown) => void;
 }
@@ -76,6 +79,8 @@ export class DeliveryWorker {
   private running: Promise<void> | undefined;
   private closed = false;
   private flushWaiters: Array<{ counter: number; resolve: () => void }> = [];
+  /** Objects written whose checkpoint failed to save: the retry saves the checkpoint, it does not write them again. */
+  private unsaved: { counter: number; staged: Array<{ counter: number; data: Buffer }>; event: DeliveryEvent } | undefined;
   /** Ends a retry backoff early (close). */
   private wake: (() => void) | undefined;
 
@@ -100,6 +105,11 @@ export class DeliveryWorker {
   /** Called once appended records are durable. */
   noteDurable(startCounter: number, endCounter: number, arrivalMs: number, bytes: number): void {
     if (endCounter <= this.deliveredCounter) return; // delivered already (read as soon as durable)
+    if (startCounter < this.deliveredCounter) {
+      // Partly delivered already: count the rest by share of records.
+      bytes = Math.ceil((bytes * (endCounter - this.deliveredCounter)) / (endCounter - startCounter));
+      startCounter = this.deliveredCounter;
+    }
     this.appends.push({ startCounter, endCounter, arrivalMs, bytes });
     this.pendingBytes += bytes;
     this.schedule();
@@ -113,6 +123,11 @@ export class DeliveryWorker {
     const done = new Promise<void>((resolve) => this.flushWaiters.push({ counter, resolve }));
     this.schedule();
     return done;
+  }
+
+  /** Re-evaluates the triggers (the buffering hints changed). */
+  reschedule(): void {
+    this.schedule();
   }
 
   /** Stops scheduling; waits for an object being written. Undelivered records stay staged for the next start. */
@@ -137,6 +152,7 @@ export class DeliveryWorker {
     }
     if (this.o.staging.durableCounter <= this.deliveredCounter) return;
     const due = this.dueInMs();
+    if (due === Infinity) return;
     if (due <= 0) {
       this.running = this.deliverAll()
         .catch((err) => this.o.log.error('firehose delivery loop failed', { deliveryStream: this.o.name, err: String((err as Error)?.stack ?? err) }))
@@ -155,7 +171,8 @@ export class DeliveryWorker {
     const { bytes, ms } = this.hints();
     if (this.pendingBytes >= bytes) return 0;
     const oldest = this.appends[0];
-    if (!oldest) return 0; // staged records with no arrival known: deliver
+    // Durable but not yet noted (the put's continuation runs next): noteDurable schedules again.
+    if (!oldest) return Infinity;
     return oldest.arrivalMs + ms - this.o.now();
   }
 
@@ -180,17 +197,20 @@ export class DeliveryWorker {
 
   /** Reads up to one buffer's worth, delivers it as one object, advances the checkpoint. */
   private async deliverOne(): Promise<void> {
+    if (this.unsaved) return this.saveCheckpoint(this.unsaved);
     const { destination, versionId } = this.o.config();
     const { bytes: sizeBytes } = this.hints();
     const read = await this.o.staging.read(this.deliveredCounter, { limit: deliveryReadRecordsMax, bytesMax: sizeBytes, arrivalMsMin: 0 });
     if (read.records.length === 0) {
       // A gap in staging (a repaired middle segment): skip to where records resume.
+      if (read.nextCounter <= this.deliveredCounter) throw new Error(`staging read made no progress at counter ${this.deliveredCounter}`);
+      await writeCheckpoint(this.o.checkpointFile, read.nextCounter);
       this.advance(read.nextCounter, []);
-      await writeCheckpoint(this.o.checkpointFile, this.deliveredCounter);
       return;
     }
     const first = read.records[0]!;
-    const staged = read.records.map((r) => ({ counter: r.counter, arrivalMs: r.arrivalMs, data: r.data }));
+    const open = this.o.open;
+    const staged = read.records.map((r) => ({ counter: r.counter, arrivalMs: r.arrivalMs, data: open && r.flags ? open(r) : r.data }));
     let dataBytes = 0;
     for (const r of staged) dataBytes += r.data.length;
     const processed = await runPipeline(buildPipeline(destination.ProcessingConfiguration), staged);
@@ -218,10 +238,16 @@ export class DeliveryWorker {
       const errKey = errorObjectKey(destination.ErrorOutputPrefix, { ...base, uuid: randomUUID(), errorOutputType: type, extension: '' });
       await target.putObject(errKey, Buffer.from(lines.join('')));
     }
-    await writeCheckpoint(this.o.checkpointFile, read.nextCounter);
-    this.advance(read.nextCounter, staged);
+    this.unsaved = { counter: read.nextCounter, staged, event: { records: staged.length, bytes: dataBytes, objectBytes, key, oldestAgeMs: now - first.arrivalMs } };
+    await this.saveCheckpoint(this.unsaved);
+  }
+
+  private async saveCheckpoint(done: NonNullable<DeliveryWorker['unsaved']>): Promise<void> {
+    await writeCheckpoint(this.o.checkpointFile, done.counter);
+    this.unsaved = undefined;
+    this.advance(done.counter, done.staged);
+    this.o.onDelivered?.(done.event);
     await this.trim();
-    this.o.onDelivered?.({ records: staged.length, bytes: dataBytes, objectBytes, key, oldestAgeMs: now - first.arrivalMs });
   }
 
   /** Moves the in-memory cursor after the checkpoint is durable; `records` are the ones just delivered. */

@@ -47,6 +47,8 @@ export interface DeliveryStreamMeta {
   source?: { KinesisStreamARN: string; RoleARN: string };
   destination: ExtendedS3Wire;
   encryption: { Status: EncryptionStatus; KeyType?: string; KeyARN?: string };
+  /** Staging encryption at rest: key ids by slot; a staged record's flags name its slot (0: not encrypted). */
+  stagingKeyIds?: string[];
   tags: Record<string, string>;
 }
 

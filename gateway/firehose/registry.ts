@@ -15,6 +15,7 @@ import type { Logger } from '../log.ts';
 import type { JsonFileStore } from '../storage/local/metadata-store.ts';
 import { LocalShardLog } from '../storage/local/shard-log.ts';
 import type { FsyncPolicy } from '../storage/types.ts';
+import type { RecordCipher } from '../streams/encryption.ts';
 import { DeliveryWorker, type DeliveryEvent } from './delivery.ts';
 import type { DestinationResolver } from './destinations/types.ts';
 import { FirehoseMetrics } from './metrics.ts';
@@ -67,6 +68,7 @@ export class FirehoseRegistry {
     readonly now: () => number,
     private readonly onDelivered?: (name: string, e: DeliveryEvent) => void,
     readonly sources?: SourceStreams,
+    private readonly cipher?: RecordCipher,
   ) {}
 
   get accountId(): string {
@@ -78,9 +80,9 @@ export class FirehoseRegistry {
     store: JsonFileStore<FirehoseDoc>,
     destinations: DestinationResolver,
     log: Logger,
-    options: { now?: () => number; onDelivered?: (name: string, e: DeliveryEvent) => void; sources?: SourceStreams } = {},
+    options: { now?: () => number; onDelivered?: (name: string, e: DeliveryEvent) => void; sources?: SourceStreams; cipher?: RecordCipher } = {},
   ): Promise<FirehoseRegistry> {
-    const reg = new FirehoseRegistry(config, store, destinations, log, options.now ?? Date.now, options.onDelivered, options.sources);
+    const reg = new FirehoseRegistry(config, store, destinations, log, options.now ?? Date.now, options.onDelivered, options.sources, options.cipher);
     const doc = (await store.load()) ?? { deliveryStreams: [] };
     for (const meta of doc.deliveryStreams) {
       const rt = await reg.openRuntime(meta);
@@ -130,6 +132,11 @@ export class FirehoseRegistry {
         this.onDelivered?.(meta.name, e);
       },
       onFailed: () => this.metrics.deliveryAttempts.inc({ delivery_stream: meta.name }),
+      open: (r) => {
+        const keyId = rt.meta.stagingKeyIds?.[r.flags - 1];
+        if (keyId === undefined || !this.cipher) throw new Error(`staged record ${r.counter} of ${meta.name} names unknown key slot ${r.flags}`);
+        return this.cipher.open(keyId, r.data);
+      },
     });
     if (meta.type === 'KinesisStreamAsSource' && meta.source && this.sources) {
       rt.source = await StreamSourceReader.start(
@@ -259,13 +266,34 @@ export class FirehoseRegistry {
     const l = { delivery_stream: rt.meta.name };
     if (accepted < data.length) this.metrics.throttledRecords.inc(l, data.length - accepted);
     if (accepted === 0) return { firstCounter: rt.staging.nextCounter, accepted: 0 };
-    const entries = data.slice(0, accepted).map((d) => ({ partitionKey: '', data: d, flags: 0 }));
+    const flags = await this.stagingKeySlot(rt);
+    const keyId = flags ? rt.meta.stagingKeyIds![flags - 1]! : '';
+    const entries = data.slice(0, accepted).map((d) => ({ partitionKey: '', data: flags ? this.cipher!.seal(keyId, d) : d, flags }));
     const r = rt.staging.append(entries);
     await r.durable;
     rt.worker.noteDurable(r.firstCounter, r.firstCounter + accepted, r.arrivalMs, bytes);
     this.metrics.incomingRecords.inc(l, accepted);
     this.metrics.incomingBytes.inc(l, bytes);
     return { firstCounter: r.firstCounter, accepted };
+  }
+
+  /**
+   * With server-side encryption on (or turning on), records are sealed in
+   * staging with a data key derived from the gateway's master key for the
+   * delivery stream's key (AES-256-GCM, as Data Streams' SSE); 0 when off.
+   */
+  private async stagingKeySlot(rt: DeliveryStreamRuntime): Promise<number> {
+    const enc = rt.meta.encryption;
+    if (!this.cipher || (enc.Status !== 'ENABLED' && enc.Status !== 'ENABLING')) return 0;
+    const keyId = `firehose:${enc.KeyARN ?? 'AWS_OWNED_CMK'}`;
+    const slots = (rt.meta.stagingKeyIds ??= []);
+    let i = slots.indexOf(keyId);
+    if (i < 0) {
+      slots.push(keyId);
+      i = slots.length - 1;
+      await this.persist(); // the slot must be durable before a record names it
+    }
+    return i + 1;
   }
 
   recordId(rt: DeliveryStreamRuntime, counter: number): string {

@@ -1,8 +1,8 @@
 /**
  * StartDeliveryStreamEncryption / StopDeliveryStreamEncryption: the status
- * passes through ENABLING / DISABLING for the gateway's update delay. The
- * flag is reported (PutRecord's `Encrypted`); staging is not yet encrypted
- * at rest by it (docs/firehose.md).
+ * passes through ENABLING / DISABLING for the gateway's update delay. While
+ * it is on, records are sealed in staging (FirehoseRegistry.put); PutRecord's
+ * `Encrypted` reports ENABLED.
  */
 import { AwsError } from '../../../sdk/protocol/errors.ts';
 import { DeliveryStreamEncryptionConfigurationInput, DeliveryStreamName, structure, type FirehoseAction } from '../shapes.ts';

@@ -30,6 +30,7 @@ export const updateDestination: FirehoseAction = {
     rt.meta.versionId++;
     rt.meta.updatedMs = registry.now();
     await registry.persist();
+    rt.worker.reschedule();
     return {};
   },
 };
