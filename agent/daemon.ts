@@ -97,7 +97,7 @@ export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notif
         ca: creds.caCertificate, cert: creds.clientCertificate, key: creds.clientKey,
         batchRecordsMax: config.uplink.batchRecordsMax, batchBytesMax: config.uplink.batchBytesMax,
         retryMaxMs: config.uplink.retryMaxMs, maxRecordAgeMs: config.uplink.maxRecordAgeMs, aggregate: d.aggregate,
-        requestTimeoutMs: config.uplink.requestTimeoutMs,
+        requestTimeoutMs: config.uplink.requestTimeoutMs, lingerMs: config.uplink.lingerMs,
         scheduler, priority: d.priority, newestFirst: d.newestFirst, catchUpAgeMs: config.uplink.catchUpAgeMs,
         ...(d.bandwidthBytesPerSecondMax ? { bandwidthBytesPerSecondMax: d.bandwidthBytesPerSecondMax } : {}),
         // Exactly once: each request carries <device>/<destination>/<batch> as its idempotency key.

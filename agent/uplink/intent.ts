@@ -18,6 +18,7 @@
  * key: at worst a duplicate, never a loss).
  */
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 
 export interface SendWindow {
@@ -90,4 +91,24 @@ export function writeIntent(file: string, contents: IntentFileContents, sync: bo
 
 export function recordId(r: { source: string; seq: number }): string {
   return `${r.source}#${r.seq}`;
+}
+
+/** `writeIntent` off the event loop: inputs keep appending while the uplink waits for the disk. */
+export async function writeIntentAsync(file: string, contents: IntentFileContents, sync: boolean): Promise<void> {
+  const tmp = `${file}.tmp`;
+  const fh = await fsp.open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(JSON.stringify(contents));
+    if (sync) await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+  await fsp.rename(tmp, file);
+  if (!sync) return;
+  const dir = await fsp.open(path.dirname(file), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
 }

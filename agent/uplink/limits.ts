@@ -26,7 +26,7 @@ export const idlePollMsDefault = 100;
  * to) the maximum, halves on every throttled request and grows by
  * `rateIncreaseFactor` per request that was accepted whole.
  */
-export const requestRatePerSecondMax = 50;
+export const requestRatePerSecondMax = 500;
 export const requestRatePerSecondMin = 0.2;
 export const rateIncreaseFactor = 1.1;
 

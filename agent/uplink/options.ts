@@ -39,6 +39,12 @@ export interface UplinkOptions {
   requestTimeoutMs?: number;
   idlePollMs?: number;
   /**
+   * A batch that is not full waits until its oldest record is this old
+   * (capture time) before it is sent: fewer, fuller requests at low rates.
+   * 0 sends at once. Records captured long ago (a backlog) never wait.
+   */
+  lingerMs?: number;
+  /**
    * Names this sender to the gateway's idempotency table (`<device>/<destination>`):
    * every request carries `X-Tributary-Idempotency-Key: <producerId>/<batch>`.
    */
@@ -78,6 +84,7 @@ export interface ResolvedUplinkOptions {
   bandwidthBytesPerSecondMax: number | undefined;
   requestTimeoutMs: number;
   idlePollMs: number;
+  lingerMs: number;
   producerId: string | undefined;
   intentFile: string | undefined;
   intentSync: boolean;
@@ -91,7 +98,7 @@ export interface ResolvedUplinkOptions {
 
 const known = new Set([
   'buffer', 'stream', 'endpoint', 'region', 'credentials', 'ca', 'cert', 'key', 'batchRecordsMax', 'batchBytesMax', 'aggregate',
-  'retryBaseMs', 'retryMaxMs', 'maxRecordAgeMs', 'bandwidthBytesPerSecondMax', 'requestTimeoutMs', 'idlePollMs', 'producerId', 'intentFile', 'intentSync', 'onEvent', 'now',
+  'retryBaseMs', 'retryMaxMs', 'maxRecordAgeMs', 'bandwidthBytesPerSecondMax', 'requestTimeoutMs', 'idlePollMs', 'lingerMs', 'producerId', 'intentFile', 'intentSync', 'onEvent', 'now',
   'scheduler', 'priority', 'newestFirst', 'catchUpAgeMs',
 ]);
 
@@ -144,6 +151,7 @@ export function resolveUplinkOptions(o: UplinkOptions): ResolvedUplinkOptions {
     bandwidthBytesPerSecondMax: bw,
     requestTimeoutMs: intInRange('requestTimeoutMs', o.requestTimeoutMs, L.requestTimeoutMsDefault, 1, 3_600_000),
     idlePollMs: intInRange('idlePollMs', o.idlePollMs, L.idlePollMsDefault, 1, 60_000),
+    lingerMs: intInRange('lingerMs', o.lingerMs, 0, 0, 60_000),
     producerId: o.producerId === undefined ? undefined : producerIdOf(o.producerId),
     intentFile: o.intentFile,
     intentSync: o.intentSync ?? true,

@@ -37,7 +37,7 @@ import { JsonRpcClient } from '../../sdk/http/json-rpc-client.ts';
 import { TributaryError } from '../../sdk/protocol/errors.ts';
 import { randomInt } from 'node:crypto';
 import { planAggregated, planPlain, wireBytes, type PlannedRequest } from './batch.ts';
-import { readIntent, recordId, writeIntent, type SendWindow } from './intent.ts';
+import { readIntent, recordId, writeIntentAsync, type SendWindow } from './intent.ts';
 import { classifyRecordError, classifyRequestError, describeError } from './classify.ts';
 import type { FailureClass, LinkState } from './events.ts';
 import { resolveUplinkOptions, type ResolvedUplinkOptions, type UplinkOptions } from './options.ts';
@@ -174,7 +174,7 @@ export class Uplink {
     if (this.slot) this.o.scheduler!.leave(this.slot);
     let unsentRecords = 0;
     try {
-      this.saveIntent();
+      await this.saveIntent();
     } catch (err) {
       error ??= describeError(err);
     }
@@ -196,6 +196,10 @@ export class Uplink {
         await this.sleep(o.idlePollMs);
         continue;
       }
+      if ('lingerMs' in current) {
+        await this.sleep(current.lingerMs);
+        continue;
+      }
       const wait = this.pacer.delayMs(o.now());
       if (wait > 0) {
         await this.sleep(wait);
@@ -212,7 +216,7 @@ export class Uplink {
       w.done.forEach((done, i) => done || pending.push(i));
       const subset = pending.map((i) => records[i]!);
       const req = w.aggregate ? planAggregated(subset, w.batchRecordsMax, w.batchBytesMax) : planPlain(subset, w.batchRecordsMax, w.batchBytesMax);
-      this.saveIntent();
+      await this.saveIntent();
       const bytes = wireBytes(req, o.stream);
       this.pacer.started(o.now(), bytes);
       if (this.slot) o.scheduler!.started(this.slot, o.now(), bytes);
@@ -225,7 +229,7 @@ export class Uplink {
    * the buffer by record identity (records acked since are dropped from it),
    * or a new one planned from the oldest records.
    */
-  private async lineUp(): Promise<{ w: SendWindow; records: BufferedRecord[] } | undefined> {
+  private async lineUp(): Promise<{ w: SendWindow; records: BufferedRecord[] } | { lingerMs: number } | undefined> {
     const o = this.o;
     const w = this.window;
     if (w) {
@@ -251,6 +255,11 @@ export class Uplink {
     const batch = await o.buffer.peek(this.link === 'down' ? 1 : o.batchRecordsMax, o.batchBytesMax, { part: live ? 'live' : 'backlog' });
     if (batch.length === 0) return undefined;
     const req = o.aggregate ? planAggregated(batch, o.batchRecordsMax, o.batchBytesMax) : planPlain(batch, o.batchRecordsMax, o.batchBytesMax);
+    if (o.lingerMs > 0 && !this.stopping && this.link === 'up' && req.records === batch.length && batch.length < o.batchRecordsMax && req.bytes < o.batchBytesMax / 2) {
+      // Not full: wait for more records, until the oldest has lingered long enough.
+      const waitMs = batch[0]!.capturedAtMs + o.lingerMs - o.now();
+      if (waitMs > 0) return { lingerMs: Math.min(waitMs, o.lingerMs) };
+    }
     const records = batch.slice(0, req.records);
     const fresh: SendWindow = {
       batch: ++this.lastBatch, ids: records.map(recordId), done: records.map(() => false),
@@ -299,10 +308,15 @@ export class Uplink {
   }
 
   /** Writes the window down when it changed (before a send, and before acking what an answer settled). */
-  private saveIntent(): void {
+  private async saveIntent(): Promise<void> {
     if (!this.o.intentFile || !this.intentDirty) return;
-    writeIntent(this.o.intentFile, { v: 1, lastBatch: this.lastBatch, window: this.window }, this.o.intentSync);
     this.intentDirty = false;
+    try {
+      await writeIntentAsync(this.o.intentFile, { v: 1, lastBatch: this.lastBatch, window: this.window }, this.o.intentSync);
+    } catch (err) {
+      this.intentDirty = true;
+      throw err;
+    }
   }
 
   /** Acks the window's settled prefix (after writing the window down) and drops it from the window. */
@@ -310,7 +324,10 @@ export class Uplink {
     let n = 0;
     while (n < w.done.length && w.done[n]) n++;
     if (n === 0) return;
-    this.saveIntent();
+    // A window settled whole needs no record of it: after a crash before the ack, its
+    // request is resent under the same key and answered from the gateway's memory.
+    // Settled in part, the rest goes under a new batch number, which must be on disk first.
+    if (n < w.done.length) await this.saveIntent();
     await this.o.buffer.ack(records[n - 1]!.position);
     w.ids = w.ids.slice(n);
     w.done = w.done.slice(n);
