@@ -341,7 +341,19 @@ function agentConfigText(s: AgentSetup, socketPath: string, metricsPort: number)
   return lines.join('\n') + '\n';
 }
 
-async function startAgent(s: AgentSetup, nodeArgs: string[] = []): Promise<AgentHandle> {
+/**
+ * Node's flags as the systemd unit runs the agent (configs/systemd/tributary-agent.service,
+ * ExecStart=/usr/bin/node <flags> .../tributary-agent.mjs ...): the benchmark runs it the same way.
+ */
+function unitNodeArgs(): string[] {
+  const unit = fs.readFileSync(path.join(root, 'configs/systemd/tributary-agent.service'), 'utf8');
+  const exec = /^ExecStart=(.*)$/m.exec(unit)?.[1]?.trim().split(/\s+/) ?? [];
+  const script = exec.findIndex((t) => t.endsWith('tributary-agent.mjs'));
+  return script > 1 ? exec.slice(1, script) : [];
+}
+
+async function startAgent(s: AgentSetup, extraNodeArgs: string[] = []): Promise<AgentHandle> {
+  const nodeArgs = [...unitNodeArgs(), ...extraNodeArgs];
   const metricsPort = await sparePort();
   const socketPath = path.join(s.stateDir, 'agent.sock');
   const config = path.join(s.stateDir, 'agent.yaml');
@@ -581,7 +593,8 @@ async function lowRatePhase(gw: GatewayHandle, setup: AgentSetup, durationMs: nu
   const agent = await startAgent(setup, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
   results.startupMs.small = Math.round(agent.startupMs);
   log(`  startup (one destination, socket input): ${results.startupMs.small} ms`);
-  const producer = new AgentProducer({ socketPath: agent.socketPath, destination: 'low', clientName: 'bench-low' });
+  // A device app sending 100 records/s batches them like the KPL does by default (100 ms linger).
+  const producer = new AgentProducer({ socketPath: agent.socketPath, destination: 'low', clientName: 'bench-low', lingerMs: 100 });
   try {
     await sleep(settings.lowRateSettleMs);
     const stream = `low-${settings.device}`;

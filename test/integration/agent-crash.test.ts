@@ -133,12 +133,19 @@ it(`delivers every accepted record exactly once, in per-key order, across ${iter
   const last = startAgent(config);
   await waitListening(port);
   const statusFile = path.join(state, 'status.json');
-  for (let i = 0; ; i++) {
+  // Progress, not a fixed time, decides: a loaded machine drains slowly, a stuck agent not at all.
+  let lastCount = -1;
+  let lastProgressAt = Date.now();
+  for (;;) {
     const status = JSON.parse(fs.readFileSync(statusFile, 'utf8')) as { destinations: { main: { depthRecords: number } } };
     const got = await readStream(stream);
     if (status.destinations.main.depthRecords === 0 && got.length >= accepted.length) break;
-    expect(i, `the buffer never drained; see ${state}/agent.log`).toBeLessThan(150);
-    await new Promise((r) => setTimeout(r, 200));
+    if (got.length > lastCount) {
+      lastCount = got.length;
+      lastProgressAt = Date.now();
+    }
+    expect(Date.now() - lastProgressAt, `the buffer stopped draining; see ${state}/agent.log`).toBeLessThan(30_000);
+    await new Promise((r) => setTimeout(r, 500));
   }
   last.proc.kill('SIGTERM');
   await last.exited;
