@@ -26,6 +26,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
@@ -75,11 +76,12 @@ export const settings = Object.freeze({
    * or delivered): Mosquitto drops QoS 1 messages for a subscriber past
    * max_queued_messages (1000 by default) beyond its 20 in flight.
    */
-  mqttAheadRecordsMax: 400,
+  mqttAheadRecordsMax: 4000,
   mqttAllowanceIntervalMs: 20,
   /** The MQTT phase stops publishing after this long even if not all its records are out. */
   mqttPublishMsMaxFull: 30_000,
   mqttPublishMsMaxQuick: 10_000,
+  /** The bench runs its own Mosquitto (see startBroker); this is only the fallback with --system-broker. */
   mqttUrl: 'mqtt://127.0.0.1:1883',
   /** How often the gateway's counter and the processes' /proc entries are read. */
   pollIntervalMs: 50,
@@ -330,7 +332,7 @@ function agentConfigText(s: AgentSetup, socketPath: string, metricsPort: number)
     ...Object.entries(s.destinations).flatMap(([name, stream]) => [`  ${name}:`, `    stream: ${stream}`]),
     'inputs:',
     ...(s.mqtt ? [
-      '  mqtt:', `    url: ${settings.mqttUrl}`, `    clientId: ${s.mqtt.clientId}`, '    rules:',
+      '  mqtt:', `    url: ${mqttUrl}`, `    clientId: ${s.mqtt.clientId}`, '    rules:',
       `      - filter: ${s.mqtt.filter}`, `        destination: ${s.mqtt.destination}`, '        partitionKey: { topicLevel: 1 }',
     ] : []),
     '  socket:', '    enabled: true', `    path: ${socketPath}`, `    destination: ${s.socketDestination}`,
@@ -493,7 +495,7 @@ interface Publish {
 }
 
 function spawnPublisher(topicPrefix: string, count: number): { pid: number | undefined; done: Promise<Publish>; finished: () => boolean; allow: (n: number | 'stop') => void } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/lib/mqtt-publisher.ts', settings.mqttUrl, topicPrefix, String(count), String(settings.recordBytes), String(settings.mqttInFlight), String(settings.partitionKeys)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/lib/mqtt-publisher.ts', mqttUrl, topicPrefix, String(count), String(settings.recordBytes), String(settings.mqttInFlight), String(settings.partitionKeys)], {
     cwd: root, stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '', err = '', finished = false;
@@ -514,7 +516,7 @@ function spawnPublisher(topicPrefix: string, count: number): { pid: number | und
 /** Removes the agent's persistent session from the broker (the agent keeps it for a day otherwise). */
 async function clearMqttSession(clientId: string): Promise<void> {
   const mqtt = (await import('mqtt')).default;
-  const c = await mqtt.connectAsync(settings.mqttUrl, { protocolVersion: 5, clean: true, clientId, properties: { sessionExpiryInterval: 0 }, reconnectPeriod: 0 });
+  const c = await mqtt.connectAsync(mqttUrl, { protocolVersion: 5, clean: true, clientId, properties: { sessionExpiryInterval: 0 }, reconnectPeriod: 0 });
   await c.endAsync();
 }
 
@@ -761,12 +763,42 @@ function machine(): Record<string, unknown> {
 
 // ---------------------------------------------------------------- run
 
+/** The broker the MQTT phase uses: a private Mosquitto unless --system-broker. */
+let mqttUrl: string = settings.mqttUrl;
+
+/**
+ * A private Mosquitto on a spare port, configured as a device that expects
+ * high MQTT rates should be: the agent acknowledges a QoS 1 message only
+ * once it is durable, so the broker's in-flight window per client (20 by
+ * default) divided by the fsync time bounds the rate; docs/agent-inputs.md
+ * recommends raising it, and so does this broker.
+ */
+async function startBroker(dir: string): Promise<{ url: string; stop(): void }> {
+  const port = await sparePort();
+  const conf = path.join(dir, 'mosquitto.conf');
+  fs.writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'max_inflight_messages 1000', 'max_queued_messages 100000', ''].join('\n'));
+  const child = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: 'ignore' });
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      }).once('error', () => resolve(false));
+    });
+    if (up) break;
+    if (Date.now() > until) throw new Error('the private Mosquitto did not start');
+    await sleep(50);
+  }
+  return { url: `mqtt://127.0.0.1:${port}`, stop: () => void child.kill('SIGTERM') };
+}
+
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
       quick: { type: 'boolean', default: false }, records: { type: 'string' }, 'replay-records': { type: 'string' }, profile: { type: 'boolean', default: false },
-      'agent-fsync': { type: 'string', default: 'always' },
+      'agent-fsync': { type: 'string', default: 'always' }, 'system-broker': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -778,6 +810,9 @@ export async function run(args: string[]): Promise<void> {
   const fsyncPolicy = values['agent-fsync'];
   if (!/^(always|never|interval:\d+)$/.test(fsyncPolicy)) throw new Error(`--agent-fsync must be always, never or interval:<ms> (got ${fsyncPolicy})`);
   installCleanupHooks();
+  const brokerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'trb-bench-broker-'));
+  const broker = values['system-broker'] ? undefined : await startBroker(brokerDir);
+  if (broker) mqttUrl = broker.url;
   buildIfStale(root, 'dist/tributary-agent.mjs', ['bin', 'agent', 'gateway', 'sdk', 'scripts/build.mjs', 'package.json']);
   buildIfStale(root, 'dist/tributary.mjs', ['bin', 'gateway', 'sdk', 'scripts/build.mjs', 'package.json']);
   const started = Date.now();
@@ -854,6 +889,8 @@ export async function run(args: string[]): Promise<void> {
     await clearMqttSession(mqttClientId).catch((err: Error) => log(`could not clear the agent's MQTT session ${mqttClientId}: ${err.message}`));
     fs.rmSync(stateRoot, { recursive: true, force: true });
     removeTempDir(gwDir);
+    broker?.stop();
+    fs.rmSync(brokerDir, { recursive: true, force: true });
     cleanupSync();
   }
   results.wallS = Math.round((Date.now() - started) / 100) / 10;

@@ -18,6 +18,7 @@ import { loadTlsMaterial } from '../gateway/tls/context.ts';
 import { pairDevice } from '../sdk/devices/pairing.ts';
 import { JsonRpcClient } from '../sdk/http/json-rpc-client.ts';
 import { AwsError, TributaryError } from '../sdk/protocol/errors.ts';
+import { decryptObject } from '../gateway/firehose/object-encryption.ts';
 
 const program = new Command('tributary')
   .description('Self-hosted, Kinesis-compatible data pipeline for fleets of edge devices.')
@@ -133,7 +134,11 @@ serverOptions(gateway.command('init'))
 gateway
   .command('check-config <file>')
   .description('Validate a gateway config file and print the effective settings.')
-  .action((file: string) => print(loadGatewayConfigFile(file)));
+  .action((file: string) => {
+    const c = loadGatewayConfigFile(file);
+    // Secrets stay in the file: the printout shows that a store's secret key is set, not its value.
+    print({ ...c, firehoseS3Buckets: Object.fromEntries(Object.entries(c.firehoseS3Buckets).map(([bucket, s3]) => [bucket, { ...s3, secretAccessKey: '(set)' }])) });
+  });
 
 // ---------------------------------------------------------------- admin API clients
 
@@ -283,6 +288,30 @@ clientCommand(streams, 'tail <name>', 'Print records from every shard as JSON li
       await new Promise((res) => setTimeout(res, 250));
     }
     c.close();
+  });
+
+// ---------------------------------------------------------------- firehose (offline tools)
+
+const firehoseTools = program.command('firehose').description('Firehose tools that work on files, without a running gateway.');
+
+firehoseTools
+  .command('decrypt <file>')
+  .description('Decrypt an object delivered with KMSEncryptionConfig (the gateway-sealed format of docs/firehose.md), using the gateway\'s master key.')
+  .option('--data <dir>', `the gateway's data directory, whose keys/master.key is used (default ${gatewayDefaults.dataDir})`)
+  .option('--key-file <file>', 'the master key file itself (32 bytes), instead of --data')
+  .option('-o, --out <file>', 'write the object body here (default: standard output)')
+  .action((file: string, o: { data?: string; keyFile?: string; out?: string }) => {
+    const keyFile = o.keyFile ?? path.join(o.data ?? gatewayDefaults.dataDir, 'keys', 'master.key');
+    let masterKey: Buffer;
+    try {
+      masterKey = fs.readFileSync(keyFile);
+    } catch (err) {
+      throw new TributaryError('MASTER_KEY_MISSING', `cannot read master key ${keyFile}: ${(err as Error).message} (pass --data or --key-file)`);
+    }
+    if (masterKey.length !== 32) throw new TributaryError('MASTER_KEY_INVALID', `${keyFile} holds ${masterKey.length} bytes, expected 32`);
+    const { body } = decryptObject(masterKey, fs.readFileSync(file));
+    if (o.out) fs.writeFileSync(o.out, body, { mode: 0o600 });
+    else process.stdout.write(body);
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -8,6 +8,9 @@
  */
 import fs from 'node:fs';
 import { ConfigError, parseConfig, type Schema } from '../sdk/config/yaml-schema.ts';
+import type { S3BucketConfig } from './firehose/destinations/s3.ts';
+import { checkTableSchemas, tableSchemasSchema, type TableSchemas } from './firehose/format-conversion-config.ts';
+import { checkLambdaTargets, lambdasSchema } from './firehose/processors/lambda-config.ts';
 import { gatewayDefaults, type GatewayConfig } from './gateway.ts';
 import { parseFsyncPolicy, type FsyncPolicy } from './storage/types.ts';
 
@@ -27,6 +30,37 @@ const fsyncSchema: Schema = {
     return policy ? { ok: true, value: policy } : { ok: false, error: 'must be always, never or interval:<ms>' };
   },
 };
+
+/** `firehose.buckets.<bucket>: { s3: {...} }`: an S3-compatible store (gateway/firehose/destinations/s3.ts). */
+const s3BucketSchema: Schema = {
+  kind: 'object',
+  required: ['s3'],
+  fields: {
+    s3: {
+      kind: 'object',
+      required: ['endpoint', 'accessKeyId', 'secretAccessKey'],
+      fields: {
+        endpoint: { kind: 'string', pattern: /^https?:\/\/[^\s/]+(\/\S*)?$/, hint: 'an http:// or https:// URL' },
+        region: { kind: 'string', pattern: /^[a-z0-9-]{1,64}$/, hint: 'a region name such as us-east-1', default: 'us-east-1' },
+        accessKeyId: { kind: 'string', pattern: /^\S{1,128}$/, hint: 'an access key id' },
+        secretAccessKey: { kind: 'string', pattern: /^\S{1,256}$/, hint: 'a secret access key' },
+        bucket: { kind: 'string', pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, hint: 'an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)' },
+        forcePathStyle: { kind: 'boolean', default: true },
+        encryption: { kind: 'enum', values: ['client', 'server'], default: 'client' },
+      },
+    },
+  },
+};
+
+/** Splits `firehose.buckets` into directories and S3-compatible stores. */
+function setBuckets(c: GatewayConfig, v: Record<string, string | { s3: S3BucketConfig }>): void {
+  c.firehoseBuckets = {};
+  c.firehoseS3Buckets = {};
+  for (const [bucket, target] of Object.entries(v)) {
+    if (typeof target === 'string') c.firehoseBuckets[bucket] = target;
+    else c.firehoseS3Buckets[bucket] = target.s3;
+  }
+}
 
 /** Every key the file may hold, by section. */
 const fields: Record<string, Record<string, Field>> = {
@@ -63,9 +97,17 @@ const fields: Record<string, Record<string, Field>> = {
     subscriptionLifetimeMs: f<number>(integer(1000, 3600_000), (c, v) => (c.subscriptionLifetimeMs = v)),
   },
   firehose: {
-    /** Bucket name -> local directory for ExtendedS3 destinations (default <dataDir>/firehose-buckets/<bucket>). */
-    buckets: f<Record<string, string>>({ kind: 'map', value: { kind: 'string' }, keyPattern: /^[\w.-]{1,255}$/, keyHint: 'an S3 bucket name' }, (c, v) => (c.firehoseBuckets = v)),
+    /** Bucket name -> local directory, or `{ s3: {...} }` for an S3-compatible store, for ExtendedS3 destinations (default <dataDir>/firehose-buckets/<bucket>). */
+    buckets: f<Record<string, string | { s3: S3BucketConfig }>>({ kind: 'map', value: { kind: 'either', scalar: { kind: 'string' }, mapping: s3BucketSchema }, keyPattern: /^[\w.-]{1,255}$/, keyHint: 'an S3 bucket name' }, setBuckets),
     stagingBytesMax: f<number>(integer(1024 * 1024, 1024 * 1024 * 1024 * 1024), (c, v) => (c.firehoseStagingBytesMax = v)),
+    /** Retry duration of S3 destinations before the error output (default 24 h, AWS's). */
+    s3RetryMs: f<number>(integer(0, 7 * 24 * 3600_000), (c, v) => (c.firehoseS3RetryMs = v)),
+    /** `<database>.<table>` -> columns, for record format conversion (docs/firehose.md, Parquet). */
+    schemas: f<TableSchemas>(tableSchemasSchema, (c, v) => (c.firehoseSchemas = checkTableSchemas(v))),
+    /** Lambda ARN -> `{ url }` (HTTP transformer) or `{ module }` (local ES module) for the Lambda processor (docs/firehose.md, Processing). */
+    lambdas: f<Parameters<typeof checkLambdaTargets>[0]>(lambdasSchema, (c, v) => (c.firehoseLambdas = checkLambdaTargets(v))),
+    /** Redshift JDBC URL (without `?parameters`) -> PostgreSQL connection string, for Redshift destinations (docs/firehose.md). */
+    redshift: f<Record<string, string>>({ kind: 'map', value: { kind: 'string', pattern: /^postgres(ql)?:\/\/\S+$/, hint: 'a postgres:// connection string' }, keyPattern: /^jdbc:(redshift|postgresql):\/\/[^?\s]+$/, keyHint: 'a Redshift JDBC URL (jdbc:redshift://host:port/database)' }, (c, v) => (c.firehoseRedshift = v)),
   },
 };
 

@@ -29,9 +29,13 @@ import { streamsActions, streamsResourceOf, streamsTargetPrefix } from './stream
 import { subscriptionsOf } from './streams/consumers.ts';
 import { StreamRegistry } from './streams/registry.ts';
 import { firehoseActions, firehoseResourceOf, firehoseSigningName, firehoseTargetPrefix } from './firehose/actions/index.ts';
-import { FilesystemResolver } from './firehose/destinations/filesystem.ts';
+import { BucketResolver } from './firehose/destinations/buckets.ts';
+import type { S3BucketConfig } from './firehose/destinations/s3.ts';
 import { streamSources } from './firehose/stream-source-adapter.ts';
+import type { TableSchemas } from './firehose/format-conversion.ts';
+import type { LambdaTarget } from './firehose/processors/lambda.ts';
 import { FirehoseRegistry, type FirehoseDoc } from './firehose/registry.ts';
+import * as firehoseLimits from '../sdk/protocol/firehose/limits.ts';
 import type { StreamsContext } from './streams/shapes.ts';
 import { initTls, issueClientCertificate } from './tls/certificates.ts';
 import { loadTlsMaterial, type TlsMaterial } from './tls/context.ts';
@@ -77,8 +81,18 @@ export interface GatewayConfig {
   idempotencyWindowMs: number;
   /** Firehose: bucket name to local directory (default `<dataDir>/firehose-buckets/<bucket>`). */
   firehoseBuckets: Record<string, string>;
+  /** Firehose: bucket name to S3-compatible store (`firehose.buckets.<bucket>.s3`). */
+  firehoseS3Buckets: Record<string, S3BucketConfig>;
   /** Firehose: undelivered bytes a delivery stream may stage before PutRecordBatch fails records. */
   firehoseStagingBytesMax: number;
+  /** Firehose: how long a batch is retried against an S3 destination before it goes to the error output (`firehose.s3RetryMs`; AWS: 24 h). */
+  firehoseS3RetryMs: number;
+  /** Firehose: table schemas for record format conversion, by `<database>.<table>` (`firehose.schemas`). */
+  firehoseSchemas: TableSchemas;
+  /** Firehose: Lambda ARN -> HTTP transformer URL or local module (`firehose.lambdas`). */
+  firehoseLambdas: Record<string, LambdaTarget>;
+  /** Firehose: Redshift JDBC URL to PostgreSQL connection string for Redshift destinations (`firehose.redshift`; default none). */
+  firehoseRedshift: Record<string, string>;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -108,7 +122,12 @@ export const gatewayDefaults: GatewayConfig = Object.freeze({
   offloadWorkers: Math.min(4, Math.max(0, os.availableParallelism() - 1)),
   idempotencyWindowMs: idempotencyWindowMsDefault,
   firehoseBuckets: {},
+  firehoseS3Buckets: {},
   firehoseStagingBytesMax: 1024 * 1024 * 1024,
+  firehoseS3RetryMs: firehoseLimits.s3RetryMsDefault,
+  firehoseSchemas: {},
+  firehoseLambdas: {},
+  firehoseRedshift: {},
   logLevel: 'info',
 }) as GatewayConfig;
 
@@ -188,10 +207,11 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     resourceOf: (action, input) => streamsResourceOf(registry, action, input),
     actions: Object.fromEntries(Object.entries(streamsActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>, caller: Caller, extras: RequestExtras) => a.handle(ctx, input, { caller, ...extras }), offload: name === 'PutRecords' }])),
   };
+  const buckets = new BucketResolver({ dataDir, directories: config.firehoseBuckets, s3: config.firehoseS3Buckets, masterKey: secrets.masterKey });
   const firehoseRegistry = await FirehoseRegistry.open(
     { ...config, dataDir },
     new JsonFileStore<FirehoseDoc>(path.join(dataDir, 'metadata', 'firehose.json')),
-    new FilesystemResolver(dataDir, config.firehoseBuckets),
+    buckets,
     log,
     { ...(options.now ? { now: options.now } : {}), sources: streamSources(registry), cipher: registry.cipher },
   );
@@ -200,7 +220,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     signingName: firehoseSigningName,
     iamPrefix: 'firehose',
     resourceOf: (action, input) => firehoseResourceOf(action, input),
-    actions: Object.fromEntries(Object.entries(firehoseActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle({ registry: firehoseRegistry }, input) }])),
+    actions: Object.fromEntries(Object.entries(firehoseActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle({ registry: firehoseRegistry }, input), ...(name === 'PutRecordBatch' ? { offload: 'firehose.PutRecordBatch' as const } : {}) }])),
   };
   const adminCtx: AdminContext = { principals, caFingerprint: () => tls?.caFingerprint };
   const leaseTables = await LeaseTables.open(new JsonFileStore<LeaseTablesDoc>(path.join(dataDir, 'metadata', 'leases.json')));
@@ -289,6 +309,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
         await offloadPool?.close();
         await idempotency.close();
         await firehoseRegistry.close();
+        buckets.close();
         await registry.close();
       })();
       return closing;

@@ -27,6 +27,12 @@ import type { DestinationResolver } from './destinations/types.ts';
 import type { ExtendedS3Wire } from './model.ts';
 import { errorObjectKey, objectKey, objectName, type KeyContext } from './object-key.ts';
 import { buildPipeline, runPipeline } from './processing.ts';
+import type { PipelineContext } from './processors/index.ts';
+import { partitionContext, partitionRecords, putPartitions } from './partitioning.ts';
+import { s3RetryMsDefault } from '../../sdk/protocol/firehose/limits.ts';
+import { DeliveryRetry, retryMsOf, routeBatch, type RouteResult } from './delivery-retry.ts';
+import type { HttpEndpointWire } from './http-endpoint-model.ts';
+import { convertedExtension, convertFormat, type TableSchemas } from './format-conversion.ts';
 
 /** Records per staging read (a read also stops at the buffer size). */
 export const deliveryReadRecordsMax = 200_000;
@@ -41,6 +47,8 @@ export interface DeliveryEvent {
   key: string;
   /** Age of the oldest record in the object when it was written. */
   oldestAgeMs: number;
+  /** Set when the batch went to an HTTP endpoint, the AllData backup or the error output (delivery-retry.ts). */
+  routed?: RouteResult;
 }
 
 export interface DeliveryWorkerOptions {
@@ -48,7 +56,11 @@ export interface DeliveryWorkerOptions {
   staging: LocalShardLog;
   checkpointFile: string;
   /** The current destination config and version (UpdateDestination changes them between objects). */
-  config: () => { destination: ExtendedS3Wire; versionId: number };
+  config: () => { destination: ExtendedS3Wire; versionId: number; httpEndpoint?: HttpEndpointWire | undefined };
+  /** For the HTTP endpoint's X-Amz-Firehose-Source-Arn header. */
+  deliveryStreamArn?: string;
+  /** How long a batch is retried against the S3 destination before it goes to the error output (`firehose.s3RetryMs`). */
+  s3RetryMs?: number;
   destinations: DestinationResolver;
   log: Logger;
   now: () => number;
@@ -57,6 +69,10 @@ export interface DeliveryWorkerOptions {
   open?: (record: StoredRecord) => Buffer;
   /** An attempt to write an object failed (it is retried). */
   onFailed?: (err: unknown) => void;
+  /** Table schemas for record format conversion (gateway config `firehose.schemas`). */
+  schemas?: TableSchemas | undefined;
+  /** What the Lambda processor needs: the gateway's Lambda ARN mapping, this delivery stream's ARN and the Region. */
+  processing?: PipelineContext;
 }
 
 interface PendingAppend {
@@ -83,6 +99,8 @@ export class DeliveryWorker {
   private unsaved: { counter: number; staged: Array<{ counter: number; data: Buffer }>; event: DeliveryEvent } | undefined;
   /** Ends a retry backoff early (close). */
   private wake: (() => void) | undefined;
+  /** The failing batch's retry clock and request id. */
+  private readonly retry = new DeliveryRetry();
 
   private constructor(private readonly o: DeliveryWorkerOptions) {}
 
@@ -143,6 +161,10 @@ export class DeliveryWorker {
     return { bytes: h.SizeInMBs * 1024 * 1024, ms: h.IntervalInSeconds * 1000 };
   }
 
+  private retryMs(): number {
+    return retryMsOf(this.o.config().httpEndpoint, this.o.s3RetryMs ?? s3RetryMsDefault);
+  }
+
   /** Delivers now when a trigger has fired; otherwise arms the interval timer. */
   private schedule(): void {
     if (this.closed || this.running) return;
@@ -184,7 +206,8 @@ export class DeliveryWorker {
         attempt = 0;
       } catch (err) {
         this.o.onFailed?.(err);
-        const wait = Math.min(deliveryRetryMsMax, deliveryRetryMsMin * 2 ** attempt++);
+        this.retry.failed(this.o.now(), err);
+        const wait = this.retry.waitMs(Math.min(deliveryRetryMsMax, deliveryRetryMsMin * 2 ** attempt++), this.o.now(), this.retryMs());
         this.o.log.error('firehose delivery failed; retrying', { deliveryStream: this.o.name, retryMs: wait, err: String((err as Error)?.message ?? err) });
         await new Promise<void>((resolve) => {
           this.wake = resolve;
@@ -198,9 +221,9 @@ export class DeliveryWorker {
   /** Reads up to one buffer's worth, delivers it as one object, advances the checkpoint. */
   private async deliverOne(): Promise<void> {
     if (this.unsaved) return this.saveCheckpoint(this.unsaved);
-    const { destination, versionId } = this.o.config();
+    const { destination, versionId, httpEndpoint } = this.o.config();
     const { bytes: sizeBytes } = this.hints();
-    const read = await this.o.staging.read(this.deliveredCounter, { limit: deliveryReadRecordsMax, bytesMax: sizeBytes, arrivalMsMin: 0 });
+    const read = await this.o.staging.read(this.deliveredCounter, { limit: this.retry.readLimit(this.deliveredCounter) ?? deliveryReadRecordsMax, bytesMax: sizeBytes, arrivalMsMin: 0 });
     if (read.records.length === 0) {
       // A gap in staging (a repaired middle segment): skip to where records resume.
       if (read.nextCounter <= this.deliveredCounter) throw new Error(`staging read made no progress at counter ${this.deliveredCounter}`);
@@ -213,32 +236,43 @@ export class DeliveryWorker {
     const staged = read.records.map((r) => ({ counter: r.counter, arrivalMs: r.arrivalMs, data: open && r.flags ? open(r) : r.data }));
     let dataBytes = 0;
     for (const r of staged) dataBytes += r.data.length;
-    const processed = await runPipeline(buildPipeline(destination.ProcessingConfiguration), staged);
+    const processed = await runPipeline(buildPipeline(destination.ProcessingConfiguration, this.o.processing && { ...this.o.processing, ...partitionContext(destination) }), staged);
+    // Dynamic partitioning: one object per partition key set; records without their keys join the failed ones.
+    const partitions = partitionRecords(destination, processed);
+    // Record format conversion (JSON to Parquet) after processing; records that do not convert join the failed ones.
+    const converted = convertFormat(destination, processed, this.o.schemas);
     const now = this.o.now();
-    const ext = destination.FileExtension ?? compressionExtension[destination.CompressionFormat];
+    const ext = convertedExtension(destination) ?? destination.FileExtension ?? compressionExtension[destination.CompressionFormat];
     const base: KeyContext = { timeMs: first.arrivalMs, name: this.o.name, version: versionId, uuid: randomUUID(), randomString: randomString(), extension: ext };
     const target = this.o.destinations.forBucket(destination.BucketARN);
-    let key = '';
-    let objectBytes = 0;
-    if (processed.ok.length) {
+    const batch = this.retry.begin(this.deliveredCounter, read.nextCounter);
+    const expired = this.retry.expired(now, this.retryMs());
+    const sourceArn = this.o.deliveryStreamArn ?? this.o.name;
+    const routed = await routeBatch({ records: processed.ok, destination, http: httpEndpoint, base, target, batch, expired, sourceArn, now });
+    let key = routed?.key ?? '';
+    let objectBytes = routed?.objectBytes ?? 0;
+    if (partitions && !routed) ({ key, objectBytes } = await putPartitions(partitions, { destination, base, target, now }));
+    else if (processed.ok.length && !routed) {
       key = objectKey(destination.Prefix, base);
-      const body = await compress(destination.CompressionFormat, Buffer.concat(processed.ok.map((r) => r.data)), {
+      const body = converted?.body ?? await compress(destination.CompressionFormat, Buffer.concat(processed.ok.map((r) => r.data)), {
         entryName: objectName({ ...base, extension: '' }),
         mtimeMs: now,
       });
-      await target.putObject(key, body);
+      const contents = { firstCounter: first.counter, endCounter: read.nextCounter, records: processed.ok };
+      await target.putObject(key, body, { encryption: destination.EncryptionConfiguration, contents });
       objectBytes = body.length;
     }
-    if (processed.failed.length) {
-      // Failed records go to the error prefix as JSON lines, as AWS writes them.
-      const type = processed.failed[0]!.errorOutputType;
-      const lines = processed.failed.map((r) =>
-        JSON.stringify({ attemptsMade: 1, arrivalTimestamp: r.arrivalMs, errorCode: r.errorCode, errorMessage: r.errorMessage, attemptEndingTimestamp: now, rawData: r.data.toString('base64') }) + '\n',
+    // Failed records go to the error prefix as JSON lines, as AWS writes them: one object per error output type.
+    for (const type of new Set(processed.failed.map((r) => r.errorOutputType))) {
+      const lines = processed.failed.filter((r) => r.errorOutputType === type).map((r) =>
+        JSON.stringify({ attemptsMade: r.attemptsMade ?? 1, arrivalTimestamp: r.arrivalMs, errorCode: r.errorCode, errorMessage: r.errorMessage, attemptEndingTimestamp: now, rawData: r.data.toString('base64'), ...(r.lambdaArn ? { lambdaArn: r.lambdaArn } : {}) }) + '\n',
       );
       const errKey = errorObjectKey(destination.ErrorOutputPrefix, { ...base, uuid: randomUUID(), errorOutputType: type, extension: '' });
-      await target.putObject(errKey, Buffer.from(lines.join('')));
+      await target.putObject(errKey, Buffer.from(lines.join('')), { encryption: destination.EncryptionConfiguration });
     }
     this.unsaved = { counter: read.nextCounter, staged, event: { records: staged.length, bytes: dataBytes, objectBytes, key, oldestAgeMs: now - first.arrivalMs } };
+    if (routed) this.unsaved.event.routed = routed;
+    this.retry.done();
     await this.saveCheckpoint(this.unsaved);
   }
 

@@ -4,6 +4,8 @@
  * gateway's /metrics page.
  */
 import { Counter } from '../metrics.ts';
+import { RoutedDeliveryMetrics } from './delivery-metrics.ts';
+import { RedshiftMetrics } from './redshift-metrics.ts';
 
 export class FirehoseMetrics {
   readonly incomingRecords = new Counter('tributary_firehose_IncomingRecords', 'Records accepted by PutRecord/PutRecordBatch or read from a source stream (CloudWatch IncomingRecords).');
@@ -17,8 +19,13 @@ export class FirehoseMetrics {
   readonly deliveryAttempts = new Counter('tributary_firehose_DeliveryToS3_Attempts', 'Attempts to write an object, successful or not.');
   readonly dataFreshness = new Counter('tributary_firehose_DeliveryToS3_DataFreshness', 'Age in seconds of the oldest record of the last delivered object (CloudWatch DeliveryToS3.DataFreshness).', 'gauge');
 
+  /** HTTP endpoint, AllData backup and error output (delivery-metrics.ts). */
+  readonly routed = new RoutedDeliveryMetrics();
+  /** Redshift destination (redshift-metrics.ts). */
+  readonly redshift = new RedshiftMetrics();
+
   render(): string {
-    return [
+    return this.routed.render() + this.redshift.render() + [
       this.incomingRecords, this.incomingBytes, this.incomingPutRequests, this.throttledRecords, this.deliveryRecords, this.deliveryBytes,
       this.deliveryObjectBytes, this.deliverySuccess, this.deliveryAttempts, this.dataFreshness,
     ].map((m) => m.render()).join('');

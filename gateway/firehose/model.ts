@@ -6,6 +6,8 @@
 import * as limits from '../../sdk/protocol/firehose/limits.ts';
 import type { CompressionFormat, DeliveryStreamType } from '../../sdk/protocol/firehose/limits.ts';
 import type { ProcessingConfigurationWire } from './processing.ts';
+import type { HttpEndpointWire } from './http-endpoint-model.ts';
+import type { RedshiftWire } from './redshift-model.ts';
 
 export type DeliveryStreamStatus = 'CREATING' | 'CREATING_FAILED' | 'DELETING' | 'DELETING_FAILED' | 'ACTIVE';
 export type EncryptionStatus = 'ENABLED' | 'ENABLING' | 'ENABLING_FAILED' | 'DISABLED' | 'DISABLING' | 'DISABLING_FAILED';
@@ -46,6 +48,10 @@ export interface DeliveryStreamMeta {
   updatedMs?: number;
   source?: { KinesisStreamARN: string; RoleARN: string };
   destination: ExtendedS3Wire;
+  /** HTTP endpoint destination (http-endpoint-model.ts): `destination` is then its backup bucket with the endpoint's hints and processing. */
+  httpEndpoint?: HttpEndpointWire;
+  /** Redshift destination (redshift-model.ts): `destination` is then its intermediate bucket. */
+  redshift?: RedshiftWire;
   encryption: { Status: EncryptionStatus; KeyType?: string; KeyARN?: string };
   /** Staging encryption at rest: key ids by slot; a staged record's flags name its slot (0: not encrypted). */
   stagingKeyIds?: string[];
@@ -85,7 +91,7 @@ export function deliveryStreamArn(region: string, accountId: string, name: strin
   return `arn:aws:firehose:${region}:${accountId}:deliverystream/${name}`;
 }
 
-function s3Description(d: ExtendedS3Wire): Record<string, unknown> {
+export function s3Description(d: ExtendedS3Wire): Record<string, unknown> {
   return {
     RoleARN: d.RoleARN,
     BucketARN: d.BucketARN,

@@ -11,7 +11,7 @@
  */
 import { AwsError } from '../../sdk/protocol/errors.ts';
 
-export type ErrorOutputType = 'processing-failed' | 'format-conversion-failed' | 'AmazonOpenSearchService-failed' | 'splunk-failed' | 'http-endpoint-failed';
+export type ErrorOutputType = 'processing-failed' | 'format-conversion-failed' | 'AmazonOpenSearchService-failed' | 'splunk-failed' | 'http-endpoint-failed' | 's3-failed' | 'partitioning-failed' | 'redshift-failed';
 
 export interface KeyContext {
   /** Arrival time of the oldest record in the object (ms since the epoch). */
@@ -25,6 +25,8 @@ export interface KeyContext {
   randomString: string;
   /** Set for error output. */
   errorOutputType?: ErrorOutputType;
+  /** Dynamic partitioning: the object's keys for `!{partitionKeyFromQuery:k}` and `!{partitionKeyFromLambda:k}` (partitioning.ts). */
+  partitionKeys?: { query?: Record<string, string>; lambda?: Record<string, string> };
   /** Extension (".gz"); FileExtension wins when set. */
   extension: string;
 }
@@ -89,7 +91,8 @@ export function checkPrefixes(prefix: string | undefined, errorPrefix: string | 
     if (!value) continue;
     for (const m of value.matchAll(expression)) {
       const [all, ns, arg] = m;
-      const ok = ns === 'timestamp' ? arg!.length > 0 : ns === 'firehose' && (arg === 'random-string' || (arg === 'error-output-type' && field === 'ErrorOutputPrefix'));
+      const partitionKey = (ns === 'partitionKeyFromQuery' || ns === 'partitionKeyFromLambda') && arg!.length > 0 && field === 'Prefix';
+      const ok = partitionKey || (ns === 'timestamp' ? arg!.length > 0 : ns === 'firehose' && (arg === 'random-string' || (arg === 'error-output-type' && field === 'ErrorOutputPrefix')));
       if (!ok) throw new AwsError('InvalidArgumentException', `The expression ${all} in ${field} is not supported.`);
     }
     if (/!\{/.test(value.replace(expression, ''))) throw new AwsError('InvalidArgumentException', `${field} contains an unterminated or malformed expression.`);
@@ -102,6 +105,8 @@ export function checkPrefixes(prefix: string | undefined, errorPrefix: string | 
 function evaluate(prefix: string, ctx: KeyContext): string {
   return prefix.replace(expression, (_all, ns: string, arg: string) => {
     if (ns === 'timestamp') return formatTimestamp(arg, ctx.timeMs);
+    if (ns === 'partitionKeyFromQuery') return ctx.partitionKeys?.query?.[arg] ?? '';
+    if (ns === 'partitionKeyFromLambda') return ctx.partitionKeys?.lambda?.[arg] ?? '';
     if (arg === 'random-string') return ctx.randomString;
     return ctx.errorOutputType ?? '';
   });

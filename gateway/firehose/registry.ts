@@ -17,9 +17,12 @@ import { LocalShardLog } from '../storage/local/shard-log.ts';
 import type { FsyncPolicy } from '../storage/types.ts';
 import type { RecordCipher } from '../streams/encryption.ts';
 import { DeliveryWorker, type DeliveryEvent } from './delivery.ts';
+import { RedshiftDestination } from './destinations/redshift.ts';
 import type { DestinationResolver } from './destinations/types.ts';
 import { FirehoseMetrics } from './metrics.ts';
-import type { DeliveryStreamMeta } from './model.ts';
+import { deliveryStreamArn, type DeliveryStreamMeta } from './model.ts';
+import type { TableSchemas } from './format-conversion.ts';
+import type { LambdaTarget } from './processors/index.ts';
 import { StreamSourceReader, type SourcePositions, type SourceStreams } from './stream-source.ts';
 
 export interface FirehoseConfig {
@@ -32,6 +35,14 @@ export interface FirehoseConfig {
   deleteDelayMs: number;
   /** Undelivered bytes a delivery stream may stage; past it PutRecordBatch fails records with ServiceUnavailableException. */
   firehoseStagingBytesMax: number;
+  /** How long a batch is retried against the S3 destination before it goes to the error output (`firehose.s3RetryMs`, default 24 h). */
+  firehoseS3RetryMs?: number;
+  /** Table schemas for record format conversion (`firehose.schemas`), by `<database>.<table>`. */
+  firehoseSchemas?: TableSchemas;
+  /** Lambda ARN -> HTTP transformer URL or local module for the Lambda processor (`firehose.lambdas`). */
+  firehoseLambdas?: Readonly<Record<string, LambdaTarget>>;
+  /** Redshift JDBC URL -> PostgreSQL connection string (`firehose.redshift`). */
+  firehoseRedshift?: Readonly<Record<string, string>>;
 }
 
 export interface FirehoseDoc {
@@ -47,6 +58,8 @@ export class DeliveryStreamRuntime {
   worker!: DeliveryWorker;
   /** KinesisStreamAsSource: the reader copying the source stream into staging. */
   source: StreamSourceReader | undefined;
+  /** Redshift destination: stages objects in the bucket, then loads them; closed before the worker so a retry wait ends. */
+  redshift: RedshiftDestination | undefined;
   /** Prefix of this incarnation's record ids. */
   readonly recordIdPrefix = randomBytes(24).toString('hex');
   constructor(
@@ -116,13 +129,23 @@ export class FirehoseRegistry {
       name: meta.name,
       staging,
       checkpointFile: path.join(dir, 'checkpoint.json'),
-      config: () => ({ destination: rt.meta.destination, versionId: rt.meta.versionId }),
-      destinations: this.destinations,
+      config: () => ({ destination: rt.meta.destination, versionId: rt.meta.versionId, httpEndpoint: rt.meta.httpEndpoint }),
+      deliveryStreamArn: deliveryStreamArn(this.config.region, this.config.accountId, meta.name),
+      ...(this.config.firehoseS3RetryMs !== undefined ? { s3RetryMs: this.config.firehoseS3RetryMs } : {}),
+      destinations: meta.redshift ? (rt.redshift = this.redshiftDestination(rt)) : this.destinations,
       log: this.log,
       now: this.now,
+      schemas: this.config.firehoseSchemas,
+      processing: { lambdas: this.config.firehoseLambdas ?? {}, deliveryStreamArn: deliveryStreamArn(this.config.region, this.config.accountId, meta.name), region: this.config.region },
       onDelivered: (e) => {
         this.log.debug('firehose object delivered', { deliveryStream: meta.name, key: e.key, records: e.records, bytes: e.bytes });
         const l = { delivery_stream: meta.name };
+        if (e.routed) {
+          // HTTP endpoint, AllData backup or error output: counted under their own names.
+          this.metrics.routed.record(l, e);
+          this.onDelivered?.(meta.name, e);
+          return;
+        }
         this.metrics.deliveryRecords.inc(l, e.records);
         this.metrics.deliveryBytes.inc(l, e.bytes);
         this.metrics.deliveryObjectBytes.inc(l, e.objectBytes);
@@ -131,7 +154,7 @@ export class FirehoseRegistry {
         this.metrics.dataFreshness.set(l, e.oldestAgeMs / 1000);
         this.onDelivered?.(meta.name, e);
       },
-      onFailed: () => this.metrics.deliveryAttempts.inc({ delivery_stream: meta.name }),
+      onFailed: () => (rt.meta.httpEndpoint ? this.metrics.routed.httpAttempts : this.metrics.deliveryAttempts).inc({ delivery_stream: meta.name }),
       open: (r) => {
         const keyId = rt.meta.stagingKeyIds?.[r.flags - 1];
         if (keyId === undefined || !this.cipher) throw new Error(`staged record ${r.counter} of ${meta.name} names unknown key slot ${r.flags}`);
@@ -152,6 +175,10 @@ export class FirehoseRegistry {
       );
     }
     return rt;
+  }
+
+  private redshiftDestination(rt: DeliveryStreamRuntime): RedshiftDestination {
+    return new RedshiftDestination({ meta: () => rt.meta, buckets: this.destinations, connections: this.config.firehoseRedshift ?? {}, log: this.log, metrics: this.metrics, now: this.now });
   }
 
   /** Saves all metadata; saves are serialised so that a later one never loses to an earlier one. */
@@ -194,6 +221,7 @@ export class FirehoseRegistry {
     // A name taken while the staging log opened loses the race.
     if (this.streams.has(meta.name)) {
       await rt.source?.close();
+      await rt.redshift?.close();
       await rt.worker.close();
       await rt.staging.destroy();
       throw firehoseErrors.alreadyExists(meta.name, this.accountId);
@@ -240,6 +268,7 @@ export class FirehoseRegistry {
     if (this.streams.get(rt.meta.name) !== rt) return;
     await rt.source?.close();
     await rt.worker.flush();
+    await rt.redshift?.close();
     await rt.worker.close();
     this.streams.delete(rt.meta.name);
     await this.persist();
@@ -304,6 +333,7 @@ export class FirehoseRegistry {
     for (const rt of this.streams.values()) {
       if (rt.timer) clearTimeout(rt.timer);
       await rt.source?.close();
+      await rt.redshift?.close();
       await rt.worker.close();
       await rt.staging.close();
     }

@@ -7,6 +7,7 @@
 import * as limits from '../../sdk/protocol/firehose/limits.ts';
 import type { Shape, StructureShape } from '../http/validate.ts';
 import type { FirehoseRegistry } from './registry.ts';
+import { DataFormatConversionConfigurationShape } from './format-conversion.ts';
 
 export const DeliveryStreamName = { type: 'string', min: 1, max: limits.deliveryStreamNameLengthMax, pattern: limits.deliveryStreamNamePattern } as const satisfies Shape;
 export const DeliveryStreamType = { type: 'string', enum: [...limits.deliveryStreamTypes] } as const satisfies Shape;
@@ -101,7 +102,7 @@ const extendedMembers = {
   ProcessingConfiguration,
   S3BackupMode: { type: 'string', enum: ['Disabled', 'Enabled'] },
   S3BackupConfiguration: S3DestinationConfiguration,
-  DataFormatConversionConfiguration: { type: 'structure', members: { Enabled: { type: 'boolean' } } },
+  DataFormatConversionConfiguration: DataFormatConversionConfigurationShape,
   DynamicPartitioningConfiguration: {
     type: 'structure',
     members: { Enabled: { type: 'boolean' }, RetryOptions: { type: 'structure', members: { DurationInSeconds: { type: 'integer', min: 0, max: 7200 } } } },
@@ -121,13 +122,13 @@ export const ExtendedS3DestinationUpdate = {
 
 /** Destinations the API accepts but this gateway does not deliver to (yet). */
 export const unsupportedDestinations = [
-  'RedshiftDestinationConfiguration', 'ElasticsearchDestinationConfiguration', 'AmazonopensearchserviceDestinationConfiguration',
-  'SplunkDestinationConfiguration', 'HttpEndpointDestinationConfiguration', 'AmazonOpenSearchServerlessDestinationConfiguration',
+  'ElasticsearchDestinationConfiguration', 'AmazonopensearchserviceDestinationConfiguration',
+  'SplunkDestinationConfiguration', 'AmazonOpenSearchServerlessDestinationConfiguration',
   'SnowflakeDestinationConfiguration', 'IcebergDestinationConfiguration',
 ] as const;
 export const unsupportedUpdates = [
-  'RedshiftDestinationUpdate', 'ElasticsearchDestinationUpdate', 'AmazonopensearchserviceDestinationUpdate', 'SplunkDestinationUpdate',
-  'HttpEndpointDestinationUpdate', 'AmazonOpenSearchServerlessDestinationUpdate', 'SnowflakeDestinationUpdate', 'IcebergDestinationUpdate',
+  'ElasticsearchDestinationUpdate', 'AmazonopensearchserviceDestinationUpdate', 'SplunkDestinationUpdate',
+  'AmazonOpenSearchServerlessDestinationUpdate', 'SnowflakeDestinationUpdate', 'IcebergDestinationUpdate',
 ] as const;
 export const openMembers = (names: readonly string[]): Record<string, typeof open> => Object.fromEntries(names.map((n) => [n, open]));
 

@@ -13,6 +13,7 @@
 import { AwsError } from '../../sdk/protocol/errors.ts';
 import { hashKeyFromDecimal, hashKeyOfPartitionKey } from '../../sdk/protocol/streams/hash-key.ts';
 import { verifySigV4, type VerifyOptions } from './auth.ts';
+import type { OffloadKind, PreparedRecordBatch } from './offload-kinds.ts';
 import { validateInput, type StructureShape } from './validate.ts';
 
 export interface OffloadJob {
@@ -24,6 +25,8 @@ export interface OffloadJob {
   accessKeyId?: string;
   secret?: string;
   service: string;
+  /** Which action's preparation to run (offload-kinds.ts); absent: PutRecords. */
+  kind?: OffloadKind;
   region: string;
   now: number;
 }
@@ -38,7 +41,7 @@ export interface PreparedPutRecords {
   hashKeyValid: Uint8Array;
 }
 
-export type OffloadResult = { ok: true; value: PreparedPutRecords } | { ok: false; type: string; message?: string; status: number };
+export type OffloadResult = { ok: true; value: PreparedPutRecords | PreparedRecordBatch } | { ok: false; type: string; message?: string; status: number };
 
 /** The access key id an Authorization header (or presigned query) names, without verifying anything. */
 export function accessKeyIdOf(headers: Record<string, string | string[] | undefined>, url: string): string | undefined {

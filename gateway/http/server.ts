@@ -17,7 +17,8 @@ import { AwsError } from '../../sdk/protocol/errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { crc32cRange } from '../storage/local/crc.ts';
-import { accessKeyIdOf, offloadError, preparePutRecords, putRecordsInput, type OffloadJob } from './offload.ts';
+import { accessKeyIdOf, offloadError, type OffloadJob } from './offload.ts';
+import { offloadedInput, prepareOffloaded, type OffloadKind } from './offload-kinds.ts';
 import type { OffloadPool } from './offload-pool.ts';
 import { contentTypeEventStream, EventStreamReply } from './event-stream-reply.ts';
 import { validateInput, type StructureShape } from './validate.ts';
@@ -52,7 +53,7 @@ export interface RpcService {
   signingName: string;
   /** The service prefix of policy action names (`kinesis:PutRecord`). */
   iamPrefix: string;
-  actions: Record<string, { shape: StructureShape; handle(input: Record<string, unknown>, caller: Caller, request: RequestExtras): unknown; offload?: boolean }>;
+  actions: Record<string, { shape: StructureShape; handle(input: Record<string, unknown>, caller: Caller, request: RequestExtras): unknown; offload?: boolean | OffloadKind }>;
   /** The resource a call acts on, for policies: `stream/<name>`, or `*` for account-level calls. */
   resourceOf(action: string, input: Record<string, unknown>): string;
 }
@@ -280,8 +281,8 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
   }
 
   /**
-   * PutRecords over JSON: parse, SigV4, shape check, base64 and MD5 run in an
-   * offload worker (or inline when the workers are busy) — the same steps in
+   * PutRecords and Firehose PutRecordBatch over JSON: parse, SigV4, shape
+   * check, base64 (and PutRecords' MD5) run in an offload worker (or inline when the workers are busy) — the same steps in
    * the same order as the generic path; policy and the action stay here.
    */
   async function offloaded(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, target: Target, requestId: string, started: bigint): Promise<void> {
@@ -290,15 +291,16 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
       const accessKeyId = accessKeyIdOf(req.headers, url);
       const secret = accessKeyId ? options.guard.secretOf(accessKeyId) : undefined;
       const extras = extrasOf(req, body); // Before the body moves to a worker.
+      const kind: OffloadKind = typeof target.offload === 'string' ? target.offload : 'kinesis.PutRecords';
       const job: OffloadJob = {
         method: req.method ?? 'POST', url, headers: { ...req.headers }, body,
         ...(accessKeyId ? { accessKeyId } : {}), ...(secret !== undefined ? { secret } : {}),
-        service: target.service.signingName, region: options.guard.region, now: Date.now(),
+        service: target.service.signingName, region: options.guard.region, now: Date.now(), kind,
       };
-      const result = (await options.offloadPool?.run(job)) ?? preparePutRecords(job, target.shape);
+      const result = (await options.offloadPool?.run(job)) ?? prepareOffloaded(job, target.shape);
       if (!result.ok) throw offloadError(result);
       const caller = options.guard.callerOf(result.value.accessKeyId);
-      const input = putRecordsInput(result.value);
+      const input = offloadedInput(kind, result.value);
       options.guard.authorize(caller, `${target.service.iamPrefix}:${target.action}`, target.service.resourceOf(target.action, input));
       return target.handle(input, caller, extras);
     });

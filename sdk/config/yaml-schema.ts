@@ -19,6 +19,8 @@ export type Schema =
   | { kind: 'enum'; values: readonly string[]; default?: string }
   | { kind: 'integer'; min: number; max: number; default?: number }
   | { kind: 'boolean'; default?: boolean }
+  /** A scalar checked against `scalar`, or a mapping checked against `mapping` (a short and a long form of one setting). */
+  | { kind: 'either'; scalar: Schema; mapping: Schema }
   /** A string checked and converted by `parse`, which returns an error text or the value. */
   | { kind: 'custom'; describe: string; parse: (v: string) => { ok: true; value: unknown } | { ok: false; error: string }; default?: string };
 
@@ -84,6 +86,8 @@ function check(schema: Schema, node: Node | null, path: string, ctx: Ctx, fallba
     case 'boolean':
       if (typeof scalar !== 'boolean') throw new ConfigError(`${where} must be true or false (got ${got})`);
       return scalar;
+    case 'either':
+      return check(isMap(node) ? schema.mapping : schema.scalar, node, path, ctx, fallbackLine);
     case 'custom': {
       if (typeof scalar !== 'string' && typeof scalar !== 'number') throw new ConfigError(`${where} must be ${schema.describe} (got ${got})`);
       const r = schema.parse(String(scalar));

@@ -5,6 +5,9 @@ import { bucketOf, keyEscapes } from '../destinations/filesystem.ts';
 import type { ExtendedS3Wire } from '../model.ts';
 import { checkPrefixes } from '../object-key.ts';
 import { checkProcessing } from '../processing.ts';
+import type { ProcessingOptions } from '../processors/index.ts';
+import { checkDynamicPartitioning } from '../partitioning.ts';
+import { checkFormatConversion, type TableSchemas } from '../format-conversion.ts';
 import type { DeliveryStreamRuntime, FirehoseRegistry } from '../registry.ts';
 
 /** Control-plane changes need an ACTIVE delivery stream. */
@@ -19,7 +22,7 @@ export function requireWritable(reg: FirehoseRegistry, rt: DeliveryStreamRuntime
 }
 
 /** What this gateway can deliver: checked at create and after an update, so nothing accepted fails later. */
-export function checkDestination(d: ExtendedS3Wire): void {
+export function checkDestination(d: ExtendedS3Wire, schemas?: TableSchemas, processing: ProcessingOptions = {}): void {
   checkPrefixes(d.Prefix, d.ErrorOutputPrefix);
   for (const p of [d.Prefix, d.ErrorOutputPrefix]) {
     if (p && keyEscapes(p.replace(/!\{[^}]*\}/g, 'x') + 'x')) throw new AwsError('InvalidArgumentException', `Prefix ${p} would leave the bucket's directory on this gateway.`);
@@ -27,9 +30,9 @@ export function checkDestination(d: ExtendedS3Wire): void {
   if (!/^[\w.-]{1,255}$/.test(bucketOf(d.BucketARN)) || bucketOf(d.BucketARN).startsWith('.')) {
     throw new AwsError('InvalidArgumentException', `BucketARN ${d.BucketARN} does not name a bucket.`);
   }
-  checkProcessing(d.ProcessingConfiguration);
-  if (d.DataFormatConversionConfiguration?.Enabled) throw new AwsError('InvalidArgumentException', 'DataFormatConversionConfiguration is not supported by this gateway yet.');
-  if (d.DynamicPartitioningConfiguration?.Enabled) throw new AwsError('InvalidArgumentException', 'DynamicPartitioningConfiguration is not supported by this gateway yet.');
+  checkProcessing(d.ProcessingConfiguration, processing);
+  checkFormatConversion(d, schemas);
+  checkDynamicPartitioning(d);
 }
 
 /** The one-of-many destination members: exactly one must be given. */

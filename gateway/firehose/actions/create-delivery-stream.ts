@@ -7,6 +7,8 @@ import {
   KinesisStreamSourceConfiguration, openMembers, S3DestinationConfiguration, structure, TagList, unsupportedDestinations, type FirehoseAction,
 } from '../shapes.ts';
 import { checkDestination, refuseUnsupported } from './common.ts';
+import { deliveryView, HttpEndpointDestinationConfiguration, httpEndpointFrom } from '../http-endpoint-model.ts';
+import { RedshiftDestinationConfiguration, redshiftFromInput } from '../redshift-model.ts';
 import { checkTags } from './tags.ts';
 
 export const createDeliveryStream: FirehoseAction = {
@@ -17,6 +19,8 @@ export const createDeliveryStream: FirehoseAction = {
     DeliveryStreamEncryptionConfigurationInput,
     S3DestinationConfiguration,
     ExtendedS3DestinationConfiguration,
+    HttpEndpointDestinationConfiguration,
+    RedshiftDestinationConfiguration,
     ...openMembers(unsupportedDestinations),
     MSKSourceConfiguration: { type: 'structure', members: {} },
     Tags: TagList,
@@ -35,10 +39,12 @@ export const createDeliveryStream: FirehoseAction = {
       throw new AwsError('InvalidArgumentException', 'KinesisStreamSourceConfiguration is required when DeliveryStreamType is KinesisStreamAsSource.');
     }
     refuseUnsupported(input, unsupportedDestinations);
-    const given = [input.S3DestinationConfiguration, input.ExtendedS3DestinationConfiguration].filter(Boolean);
+    const given = [input.S3DestinationConfiguration, input.ExtendedS3DestinationConfiguration, input.HttpEndpointDestinationConfiguration, input.RedshiftDestinationConfiguration].filter(Boolean);
     if (given.length !== 1) throw new AwsError('InvalidArgumentException', 'Exactly one destination configuration is supported for a Firehose');
-    const destination = normaliseS3(given[0] as Record<string, unknown>);
-    checkDestination(destination);
+    const httpEndpoint = httpEndpointFrom(input);
+    const redshift = input.RedshiftDestinationConfiguration ? redshiftFromInput(input.RedshiftDestinationConfiguration as Record<string, unknown>, registry.config.firehoseRedshift) : undefined;
+    const destination = httpEndpoint ? deliveryView(httpEndpoint) : redshift ? redshift.destination : normaliseS3(given[0] as Record<string, unknown>);
+    checkDestination(destination, registry.config.firehoseSchemas, { lambdas: registry.config.firehoseLambdas ?? {} });
     const enc = input.DeliveryStreamEncryptionConfigurationInput as { KeyType: string; KeyARN?: string } | undefined;
     if (enc) checkEncryptionInput(enc);
     if (enc && source) throw new AwsError('InvalidArgumentException', 'Server-side encryption is not supported for a delivery stream whose source is a Kinesis data stream.');
@@ -49,6 +55,8 @@ export const createDeliveryStream: FirehoseAction = {
       type,
       ...(source ? { source: { KinesisStreamARN: source.KinesisStreamARN, RoleARN: source.RoleARN } } : {}),
       destination,
+      ...(httpEndpoint ? { httpEndpoint } : {}),
+      ...(redshift ? { redshift: redshift.redshift } : {}),
       encryption: enc ? { Status: 'ENABLED', KeyType: enc.KeyType, ...(enc.KeyARN ? { KeyARN: enc.KeyARN } : {}) } : { Status: 'DISABLED' },
       tags: Object.fromEntries(tags.map((t) => [t.Key, t.Value ?? ''])),
     });

@@ -5,6 +5,10 @@ import * as limits from '../../../sdk/protocol/firehose/limits.ts';
 import { applyS3Update } from '../model.ts';
 import { DeliveryStreamName, DestinationId, ExtendedS3DestinationUpdate, openMembers, S3DestinationUpdate, structure, unsupportedUpdates, VersionId, type FirehoseAction } from '../shapes.ts';
 import { checkDestination, refuseUnsupported, requireActive } from './common.ts';
+import { checkPartitioningUpdate } from '../partitioning.ts';
+import { HttpEndpointDestinationUpdate, httpUpdate } from '../http-endpoint-model.ts';
+import { RedshiftDestinationUpdate } from '../redshift-model.ts';
+import { updateRedshift } from './redshift-update.ts';
 
 export const updateDestination: FirehoseAction = {
   shape: structure({
@@ -13,6 +17,8 @@ export const updateDestination: FirehoseAction = {
     DestinationId: { ...DestinationId, required: true },
     S3DestinationUpdate,
     ExtendedS3DestinationUpdate,
+    HttpEndpointDestinationUpdate,
+    RedshiftDestinationUpdate,
     ...openMembers(unsupportedUpdates),
   }),
   async handle({ registry }, input) {
@@ -22,11 +28,16 @@ export const updateDestination: FirehoseAction = {
     if (version !== String(rt.meta.versionId)) throw firehoseErrors.versionMismatch(rt.meta.name, version, rt.meta.versionId);
     if (input.DestinationId !== limits.destinationIdFirst) throw firehoseErrors.destinationNotFound(rt.meta.name, input.DestinationId as string);
     refuseUnsupported(input, unsupportedUpdates);
-    const updates = [input.S3DestinationUpdate, input.ExtendedS3DestinationUpdate].filter(Boolean) as Array<Record<string, unknown>>;
+    if (input.RedshiftDestinationUpdate !== undefined || rt.meta.redshift) return updateRedshift(registry, rt, input);
+    const updates = [input.S3DestinationUpdate, input.ExtendedS3DestinationUpdate, input.HttpEndpointDestinationUpdate].filter(Boolean) as Array<Record<string, unknown>>;
     if (updates.length > 1) throw new AwsError('InvalidArgumentException', 'Exactly one destination update is supported for a Firehose');
-    const next = updates.length ? applyS3Update(rt.meta.destination, updates[0]!) : rt.meta.destination;
-    checkDestination(next);
+    const http = httpUpdate(rt.meta, input);
+    const next = http ? http.destination : updates.length ? applyS3Update(rt.meta.destination, updates[0]!) : rt.meta.destination;
+    checkDestination(next, registry.config.firehoseSchemas, { lambdas: registry.config.firehoseLambdas ?? {} });
+    checkPartitioningUpdate(rt.meta.destination, next);
     rt.meta.destination = next;
+    if (http?.httpEndpoint) rt.meta.httpEndpoint = http.httpEndpoint;
+    else delete rt.meta.httpEndpoint;
     rt.meta.versionId++;
     rt.meta.updatedMs = registry.now();
     await registry.persist();

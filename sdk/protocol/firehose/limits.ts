@@ -23,6 +23,21 @@ export const roleArnPattern = 'arn:.*:iam::\\d{12}:role/[a-zA-Z_0-9+=,.@\\-_/]+'
 /** Service model, AWSKMSKeyARN / KeyARN. */
 export const kmsKeyArnLengthMax = 512;
 export const kmsKeyArnPattern = 'arn:.*:kms:[a-zA-Z0-9\\-]+:\\d{12}:(key|alias)/[a-zA-Z_0-9+=,.@\\-_/]+';
+/** Service model, RedshiftDestinationConfiguration: ClusterJDBCURL, 1-512 characters of this pattern (a Redshift cluster or Serverless host). */
+export const redshiftJdbcUrlLengthMax = 512;
+export const redshiftJdbcUrlPattern = 'jdbc:(redshift|postgresql)://((?!-)[A-Za-z0-9-]{1,63}(?<!-)\\.)+(redshift(-serverless)?)\\.([a-zA-Z0-9\\.\\-]+):\\d{1,5}/[a-zA-Z0-9_$-]+';
+/** Service model: Username 1-512, Password 6-512; CopyCommand DataTableName 1-512, DataTableColumns and CopyOptions 0-204800. */
+export const redshiftUsernameLengthMax = 512;
+export const redshiftPasswordLengthMin = 6;
+export const redshiftPasswordLengthMax = 512;
+export const redshiftTableNameLengthMax = 512;
+export const redshiftCopyTextLengthMax = 204_800;
+/** Service model, SecretARN: 1-2048 characters. */
+export const secretArnLengthMax = 2048;
+export const secretArnPattern = 'arn:.*:secretsmanager:[a-zA-Z0-9\\-]+:\\d{12}:secret:[a-zA-Z0-9\\-/_+=.@!]+';
+/** API Reference, RedshiftRetryOptions: DurationInSeconds 0-7200, default 3600. */
+export const redshiftRetrySecondsMax = 7200;
+export const redshiftRetrySecondsDefault = 3600;
 /** Service model, KinesisStreamARN. */
 export const kinesisStreamArnPattern = 'arn:.*:kinesis:[a-zA-Z0-9\\-]+:\\d{12}:stream/[a-zA-Z0-9_.-]+';
 /** Service model, Prefix and ErrorOutputPrefix: up to 1024 characters. */
@@ -79,3 +94,26 @@ assert.ok(putRecordBatchEntriesMax * 1 <= putRecordBatchBytesMax);
 assert.ok(recordBytesMax <= putRecordBatchBytesMax);
 assert.ok(bufferSizeMiBDefault >= bufferSizeMiBMin && bufferSizeMiBDefault <= bufferSizeMiBMax);
 assert.ok(bufferIntervalSecondsDefault >= bufferIntervalSecondsMin && bufferIntervalSecondsDefault <= bufferIntervalSecondsMax);
+
+// HTTP endpoint destination (issue #6).
+/** API Reference, HttpEndpointBufferingHints: SizeInMBs 1-64, default 5; IntervalInSeconds 0-900, default 300. */
+export const httpBufferSizeMiBMax = 64;
+/** API Reference, HttpEndpointRetryOptions: DurationInSeconds 0-7200; the console and CloudFormation default is 300. */
+export const httpRetrySecondsMax = 7200;
+export const httpRetrySecondsDefault = 300;
+/** API Reference, HttpEndpointConfiguration: Url 1-1000 characters, Name 1-256, AccessKey 0-4096. */
+export const httpEndpointUrlLengthMax = 1000;
+export const httpEndpointNameLengthMax = 256;
+export const httpAccessKeyLengthMax = 4096;
+/** API Reference, HttpEndpointCommonAttribute: name 1-256, value 0-1024; HttpEndpointRequestConfiguration: at most 50. */
+export const httpCommonAttributeNameLengthMax = 256;
+export const httpCommonAttributeValueLengthMax = 1024;
+export const httpCommonAttributesMax = 50;
+/** Developer Guide, HTTP endpoint delivery request and response specifications: 3 minutes to answer. */
+export const httpEndpointResponseTimeoutMs = 180_000;
+/** Our cap on the endpoint's answer (it is a small JSON object); a larger one is a failed attempt. */
+export const httpEndpointResponseBytesMax = 64 * KiB;
+/** Developer Guide, Handle data delivery failures: S3 delivery is retried for up to 24 hours. */
+export const s3RetryMsDefault = 24 * 3600_000;
+
+assert.ok(httpBufferSizeMiBMax <= bufferSizeMiBMax && httpRetrySecondsDefault <= httpRetrySecondsMax);
