@@ -93,6 +93,14 @@ export interface MqttInputOptions {
 /** Marks errors we hand to mqtt.js ourselves, so its `error` event can tell them from real ones. */
 class NotAckedError extends Error {}
 
+/** A PUBACK waiting for its record to be durable (see MqttInput's `#held`). */
+interface HeldPuback {
+  id: number;
+  durable: boolean;
+  send?: () => void;
+  packet?: { reasonCode?: number };
+}
+
 export class MqttInput {
   readonly #config: MqttInputConfig;
   readonly #sinks: ReadonlyMap<string, RecordSink>;
@@ -110,6 +118,15 @@ export class MqttInput {
   #subscribed = false;
   #waiters: Array<() => void> = [];
   #stopped = false;
+  /**
+   * PUBACKs in the order their PUBLISHes arrived, each held until its
+   * record is durable. mqtt.js handles one packet at a time and goes on only
+   * once the previous PUBACK is "sent"; it is told so at once, and the real
+   * PUBACK leaves when the append resolves. So a connection has as many
+   * messages in flight as the broker allows (its max_inflight_messages), and
+   * one group-committed fsync acknowledges them all.
+   */
+  #held: HeldPuback[] = [];
 
   constructor(config: MqttInputConfig, sinks: ReadonlyMap<string, RecordSink>, options: MqttInputOptions = {}) {
     for (const r of config.rules) {
@@ -140,6 +157,7 @@ export class MqttInput {
     if (c.password !== undefined) options.password = c.password;
     const client = connect(c.url, options);
     this.#client = client;
+    this.#holdPubacks(client);
     client.on('connect', (connack) => this.#onConnect(client, connack));
     client.on('reconnect', () => {
       // mqtt.js re-arms its reconnect timer from this value at the next close: that makes the backoff.
@@ -148,6 +166,8 @@ export class MqttInput {
     client.on('close', () => {
       if (this.#subscribed) this.#onEvent({ kind: 'disconnected' });
       this.#subscribed = false;
+      // PUBACKs still held belong to the lost connection: the broker redelivers those messages.
+      this.#held = [];
     });
     client.on('message', (topic, payload, packet) => {
       // QoS 1 and 2 go through customHandleAcks; QoS 0 has nothing to acknowledge.
@@ -202,6 +222,27 @@ export class MqttInput {
     });
   }
 
+  /** Routes mqtt.js's PUBACKs through `#held` (see there). */
+  #holdPubacks(client: MqttClient): void {
+    type Send = (packet: { cmd: string; messageId?: number; reasonCode?: number }, cb?: () => void, ...rest: unknown[]) => void;
+    const c = client as unknown as { _sendPacket: Send };
+    const original: Send = c._sendPacket.bind(client);
+    c._sendPacket = (packet, cb, ...rest) => {
+      const entry = packet.cmd === 'puback' ? this.#held.find((e) => e.id === packet.messageId && !e.send) : undefined;
+      if (!entry) return original(packet, cb, ...rest);
+      if (entry.packet?.reasonCode !== undefined) packet.reasonCode = entry.packet.reasonCode; // refused before mqtt.js got here
+      entry.packet = packet;
+      entry.send = () => original(packet, undefined, ...rest);
+      cb?.(); // mqtt.js goes on with the next packet now; the PUBACK waits for durability.
+      this.#flushHeld();
+    };
+  }
+
+  /** Sends the held PUBACKs, in order, up to the first whose record is not durable yet. */
+  #flushHeld(): void {
+    while (this.#held.length > 0 && this.#held[0]!.durable && this.#held[0]!.send) this.#held.shift()!.send!();
+  }
+
   #onPublish(topic: string, payload: Buffer, packet: IPublishPacket, cb: (error: Error | number, code?: number) => void): void {
     const arrivalMs = this.#now();
     this.#counters.received++;
@@ -209,9 +250,12 @@ export class MqttInput {
       cb(new NotAckedError('an earlier message on this connection is waiting for redelivery'));
       return;
     }
+    const held: HeldPuback | undefined = packet.qos === 1 ? { id: packet.messageId!, durable: false } : undefined;
+    if (held) this.#held.push(held);
     const rule = findRule(this.#config.rules, topic);
     if (!rule) {
       this.#counters.unmatched++;
+      if (held) held.durable = true;
       cb(0);
       return;
     }
@@ -222,7 +266,42 @@ export class MqttInput {
     }
     const record: AppendRecord = { source: rule.source, partitionKey, data: payload, capturedAtMs: arrivalMs };
     const sink = this.#sinks.get(rule.destination)!;
-    Promise.resolve().then(() => sink.append([record])).then(
+    const appended = Promise.resolve().then(() => sink.append([record]));
+    if (held) {
+      // Pipelined: mqtt.js moves on now; the PUBACK leaves once the record is durable.
+      cb(0);
+      appended.then(
+        () => {
+          this.#counters.buffered++;
+          this.#failureStreak = 0;
+          held.durable = true;
+          if (!this.#stopped) this.#flushHeld();
+        },
+        (err: unknown) => {
+          if (this.#stopped) return;
+          if (!this.#held.includes(held)) {
+            // An earlier failure already dropped this connection: the broker redelivers this one too.
+            this.#counters.failed++;
+            return;
+          }
+          if (isPermanentAppendError(err)) {
+            // The record itself is at fault: acknowledge it with an error code, as unpipelined.
+            this.#counters.rejected++;
+            this.#onEvent({ kind: 'append-failed', destination: rule.destination, code: String((err as { code?: unknown }).code) });
+            if (held.packet) held.packet.reasonCode = pubackUnspecifiedError;
+            else held.packet = { reasonCode: pubackUnspecifiedError };
+            held.durable = true;
+            this.#flushHeld();
+            return;
+          }
+          // Neither this PUBACK nor any after it goes out: a new connection makes the broker redeliver them.
+          this.#held = [];
+          this.#onAppendFailed(rule, packet, err, () => {});
+        },
+      );
+      return;
+    }
+    appended.then(
       () => {
         this.#counters.buffered++;
         this.#failureStreak = 0;
