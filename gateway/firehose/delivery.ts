@@ -29,6 +29,7 @@ import { errorObjectKey, objectKey, objectName, type KeyContext } from './object
 import { buildPipeline, runPipeline } from './processing.ts';
 import type { PipelineContext } from './processors/index.ts';
 import { partitionContext, partitionRecords, putPartitions } from './partitioning.ts';
+import type { ProcessingCounts } from './processing-metrics.ts';
 import { s3RetryMsDefault } from '../../sdk/protocol/firehose/limits.ts';
 import { DeliveryRetry, retryMsOf, routeBatch, type RouteResult } from './delivery-retry.ts';
 import type { HttpEndpointWire } from './http-endpoint-model.ts';
@@ -49,6 +50,8 @@ export interface DeliveryEvent {
   oldestAgeMs: number;
   /** Set when the batch went to an HTTP endpoint, the AllData backup or the error output (delivery-retry.ts). */
   routed?: RouteResult;
+  /** What the processors did to the buffer (processing-metrics.ts). */
+  processing?: ProcessingCounts;
 }
 
 export interface DeliveryWorkerOptions {
@@ -272,6 +275,7 @@ export class DeliveryWorker {
     }
     this.unsaved = { counter: read.nextCounter, staged, event: { records: staged.length, bytes: dataBytes, objectBytes, key, oldestAgeMs: now - first.arrivalMs } };
     if (routed) this.unsaved.event.routed = routed;
+    this.unsaved.event.processing = { succeeded: processed.ok.length + (processed.dropped ?? 0), dropped: processed.dropped ?? 0, failed: processed.failed.length };
     this.retry.done();
     await this.saveCheckpoint(this.unsaved);
   }

@@ -6,6 +6,7 @@
 import { Counter } from '../metrics.ts';
 import { RoutedDeliveryMetrics } from './delivery-metrics.ts';
 import { RedshiftMetrics } from './redshift-metrics.ts';
+import { ProcessingMetrics } from './processing-metrics.ts';
 
 export class FirehoseMetrics {
   readonly incomingRecords = new Counter('tributary_firehose_IncomingRecords', 'Records accepted by PutRecord/PutRecordBatch or read from a source stream (CloudWatch IncomingRecords).');
@@ -23,9 +24,11 @@ export class FirehoseMetrics {
   readonly routed = new RoutedDeliveryMetrics();
   /** Redshift destination (redshift-metrics.ts). */
   readonly redshift = new RedshiftMetrics();
+  /** Processors: succeeded, dropped and failed records (processing-metrics.ts). */
+  readonly processing = new ProcessingMetrics();
 
   render(): string {
-    return this.routed.render() + this.redshift.render() + [
+    return this.routed.render() + this.redshift.render() + this.processing.render() + [
       this.incomingRecords, this.incomingBytes, this.incomingPutRequests, this.throttledRecords, this.deliveryRecords, this.deliveryBytes,
       this.deliveryObjectBytes, this.deliverySuccess, this.deliveryAttempts, this.dataFreshness,
     ].map((m) => m.render()).join('');

@@ -150,6 +150,7 @@ export class FirehoseRegistry {
         this.metrics.deliveryBytes.inc(l, e.bytes);
         this.metrics.deliveryObjectBytes.inc(l, e.objectBytes);
         this.metrics.deliverySuccess.inc(l);
+        if (e.processing) this.metrics.processing.note(l, e.processing);
         this.metrics.deliveryAttempts.inc(l);
         this.metrics.dataFreshness.set(l, e.oldestAgeMs / 1000);
         this.onDelivered?.(meta.name, e);

@@ -127,7 +127,12 @@ export function invokerFor(target: LambdaTarget): (event: LambdaEvent) => Promis
   if ('url' in target) return (event) => invokeHttp(target.url, event, timeoutMs);
   const href = pathToFileURL(path.resolve(target.module)).href;
   return async (event) => {
-    const mod = (await import(href)) as { default?: unknown };
+    let mod: { default?: unknown };
+    try {
+      mod = (await import(href)) as { default?: unknown };
+    } catch (err) {
+      throw new LambdaInvokeError(lambdaErrors.functionError[0], `cannot load ${target.module}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    }
     if (typeof mod.default !== 'function') throw new LambdaInvokeError(lambdaErrors.functionError[0], `${target.module} has no default export function`);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
