@@ -799,6 +799,7 @@ export async function run(args: string[]): Promise<void> {
     options: {
       quick: { type: 'boolean', default: false }, records: { type: 'string' }, 'replay-records': { type: 'string' }, profile: { type: 'boolean', default: false },
       'agent-fsync': { type: 'string', default: 'always' }, 'system-broker': { type: 'boolean', default: false },
+      'low-rate-only': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -847,6 +848,8 @@ export async function run(args: string[]): Promise<void> {
     fs.mkdirSync(lowDir, { mode: 0o700 });
     await lowRatePhase(gw, { stateDir: lowDir, credentialsFile, destinations: { low: 'low-${device}' }, socketDestination: 'low', fsync: fsyncPolicy }, quick ? settings.lowRateMsQuick : settings.lowRateMsFull, results, profileLowDir);
 
+    throughput: {
+    if (values['low-rate-only']) break throughput;
     const topicPrefix = `trb-bench-${process.pid}-${Date.now()}`;
     const mainDir = path.join(stateRoot, 'main');
     fs.mkdirSync(mainDir, { mode: 0o700 });
@@ -879,6 +882,7 @@ export async function run(args: string[]): Promise<void> {
       const exit = await stopAgent(agent, profileDir ? 'SIGINT' : 'SIGTERM');
       agent = undefined;
       if (profileDir) results.profile = summarizeProfile(profileDir, exit, 'agent-throughput', 'agent CPU profile over the whole throughput run (socket, MQTT, replay)');
+    }
     }
   } finally {
     if (agent) await stopAgent(agent, 'SIGKILL');

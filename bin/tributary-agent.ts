@@ -11,7 +11,6 @@ import { runAgent, statusFileName } from '../agent/daemon.ts';
 import { createNotifier } from '../agent/systemd-notify.ts';
 import { createLogger } from '../sdk/log.ts';
 import { exportBuffer, inspectBuffer, verifyBuffer } from '../agent/buffer/index.ts';
-import { pairDevice, credentialsFileName } from '../sdk/devices/pairing.ts';
 import { AwsError, TributaryError } from '../sdk/protocol/errors.ts';
 
 const program = new Command('tributary-agent')
@@ -95,6 +94,8 @@ program
   .requiredOption('--ca-fingerprint <fingerprint>', 'the CA fingerprint the operator was given with the code')
   .option('--state-dir <dir>', 'where credentials.json goes', '/var/lib/tributary')
   .action(async (url: string, code: string, o: { caFingerprint: string; stateDir: string }) => {
+    // Loaded only here: X.509 and its ASN.1 schemas cost the running daemon memory for nothing.
+    const { pairDevice, credentialsFileName } = await import('../sdk/devices/pairing.ts');
     const creds = await pairDevice({ endpoint: url, code, caFingerprint: o.caFingerprint, directory: o.stateDir });
     print({ paired: creds.name, deviceId: creds.deviceId, policy: creds.policy, credentials: path.join(path.resolve(o.stateDir), credentialsFileName) });
   });

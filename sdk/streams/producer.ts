@@ -93,7 +93,7 @@ export const producerDefaults = {
 } as const;
 
 /** Pacing: this share of each shard limit, with this much burst. */
-const paceFraction = 0.9;
+const paceFraction = 0.95;
 const burstSeconds = 0.5;
 /** Re-read the shard map this often (resharding moves hash key ranges). */
 const shardMapTtlMs = 60_000;
