@@ -161,7 +161,7 @@ export const agentSchema = {
         retryMaxMs: { kind: 'integer', min: 100, max: 3600_000, default: 60_000 },
         maxRecordAgeMs: { kind: 'integer', min: 60_000, max: 365 * 24 * 3600_000, default: 7 * 24 * 3600_000 },
         requestTimeoutMs: { kind: 'integer', min: 1000, max: 600_000, default: 30_000 },
-        lingerMs: { kind: 'integer', min: 0, max: 60_000, default: 200 },
+        lingerMs: { kind: 'integer', min: 0, max: 60_000, default: 1000 },
         bandwidthBytesPerSecondMax: { kind: 'integer', min: 1024, max: 1024 ** 3 },
         priorityWaitMsMax: { kind: 'integer', min: 100, max: 3600_000, default: 5_000 },
         catchUpAgeMs: { kind: 'integer', min: 0, max: 365 * 24 * 3600_000, default: 60_000 },

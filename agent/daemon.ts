@@ -15,7 +15,6 @@ import { FileTailInput, parseFileTailConfig } from './inputs/file-tail.ts';
 import { HttpInput, parseHttpInputConfig } from './inputs/http.ts';
 import { parseSocketInputConfig, SocketInput } from './inputs/socket.ts';
 import { JournaldInput, parseJournaldInputConfig } from './inputs/journald.ts';
-import { MqttInput, parseMqttInputConfig } from './inputs/mqtt.ts';
 import { parseSerialPortConfig, SerialInput, serialMetricsText, type SerialPortCounters } from './inputs/serial.ts';
 import type { RecordSink } from './inputs/common.ts';
 import type { Notifier } from './systemd-notify.ts';
@@ -118,6 +117,8 @@ export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notif
   fs.mkdirSync(inputsDir, { recursive: true, mode: 0o700 });
   if (config.inputs.mqtt.rules?.length) {
     const { rules, ...rest } = config.inputs.mqtt;
+    // Loaded only when configured: the MQTT client and its dependencies are half of the bundle.
+    const { MqttInput, parseMqttInputConfig } = await import('./inputs/mqtt.ts');
     const mqtt = new MqttInput(parseMqttInputConfig({ ...rest, rules: rules.map(withoutEmptyKey) }), sinks, { onEvent: (e) => o.log.info('mqtt', { ...(e as unknown as Record<string, unknown>) }) });
     mqtt.start();
     inputs.push(mqtt);
