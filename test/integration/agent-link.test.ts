@@ -109,6 +109,14 @@ describe('agent over a bad link', () => {
     const octet = 1 + (process.pid % 250);
     const gwAddr = `10.213.${octet}.1`;
     const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
+    // Leftovers of an interrupted run with the same pid would make `add` fail.
+    for (const args of [['netns', 'del', ns], ['link', 'del', host]]) {
+      try {
+        ip(...args);
+      } catch {
+        // not there: the usual case
+      }
+    }
     ip('netns', 'add', ns);
     cleanups.push(() => {
       try {
