@@ -33,6 +33,8 @@ export interface RetryBatch {
   lastError?: unknown;
   /** The HTTP endpoint acknowledged the batch: a retry only redoes the backup write. */
   sent: boolean;
+  /** The source record backup (S3BackupMode Enabled) of the batch is durable: a retry does not write it again. */
+  backedUp?: boolean;
   /** The retry duration ran out and the next attempt was scheduled at once. */
   expiredSeen?: boolean;
 }

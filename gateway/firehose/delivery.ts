@@ -34,6 +34,7 @@ import { s3RetryMsDefault } from '../../sdk/protocol/firehose/limits.ts';
 import { DeliveryRetry, retryMsOf, routeBatch, type RouteResult } from './delivery-retry.ts';
 import type { HttpEndpointWire } from './http-endpoint-model.ts';
 import { convertedExtension, convertFormat, type TableSchemas } from './format-conversion.ts';
+import { sourceBackupOf, writeSourceBackup, type SourceBackupResult } from './source-backup.ts';
 
 /** Records per staging read (a read also stops at the buffer size). */
 export const deliveryReadRecordsMax = 200_000;
@@ -52,6 +53,8 @@ export interface DeliveryEvent {
   routed?: RouteResult;
   /** What the processors did to the buffer (processing-metrics.ts). */
   processing?: ProcessingCounts;
+  /** The source record backup object (S3BackupMode Enabled), when this attempt wrote it. */
+  backup?: SourceBackupResult;
 }
 
 export interface DeliveryWorkerOptions {
@@ -239,6 +242,15 @@ export class DeliveryWorker {
     const staged = read.records.map((r) => ({ counter: r.counter, arrivalMs: r.arrivalMs, data: open && r.flags ? open(r) : r.data }));
     let dataBytes = 0;
     for (const r of staged) dataBytes += r.data.length;
+    const batch = this.retry.begin(this.deliveredCounter, read.nextCounter);
+    // Source record backup: the records as staged, before processing, durable before the checkpoint moves.
+    const sourceBackup = sourceBackupOf(destination);
+    let backup: SourceBackupResult | undefined;
+    if (sourceBackup && !batch.backedUp) {
+      const backupBase: KeyContext = { timeMs: first.arrivalMs, name: this.o.name, version: versionId, uuid: '', randomString: randomString(), extension: '' };
+      backup = await writeSourceBackup(sourceBackup, staged, { base: backupBase, target: this.o.destinations.forBucket(sourceBackup.BucketARN), now: this.o.now() });
+      batch.backedUp = true;
+    }
     const processed = await runPipeline(buildPipeline(destination.ProcessingConfiguration, this.o.processing && { ...this.o.processing, ...partitionContext(destination) }), staged);
     // Dynamic partitioning: one object per partition key set; records without their keys join the failed ones.
     const partitions = partitionRecords(destination, processed);
@@ -248,7 +260,6 @@ export class DeliveryWorker {
     const ext = convertedExtension(destination) ?? destination.FileExtension ?? compressionExtension[destination.CompressionFormat];
     const base: KeyContext = { timeMs: first.arrivalMs, name: this.o.name, version: versionId, uuid: randomUUID(), randomString: randomString(), extension: ext };
     const target = this.o.destinations.forBucket(destination.BucketARN);
-    const batch = this.retry.begin(this.deliveredCounter, read.nextCounter);
     const expired = this.retry.expired(now, this.retryMs());
     const sourceArn = this.o.deliveryStreamArn ?? this.o.name;
     const routed = await routeBatch({ records: processed.ok, destination, http: httpEndpoint, base, target, batch, expired, sourceArn, now });
@@ -275,6 +286,7 @@ export class DeliveryWorker {
     }
     this.unsaved = { counter: read.nextCounter, staged, event: { records: staged.length, bytes: dataBytes, objectBytes, key, oldestAgeMs: now - first.arrivalMs } };
     if (routed) this.unsaved.event.routed = routed;
+    if (backup) this.unsaved.event.backup = backup;
     this.unsaved.event.processing = { succeeded: processed.ok.length + (processed.dropped ?? 0), dropped: processed.dropped ?? 0, failed: processed.failed.length };
     this.retry.done();
     await this.saveCheckpoint(this.unsaved);

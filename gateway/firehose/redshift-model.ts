@@ -124,9 +124,6 @@ export function checkRedshift(r: RedshiftWire, d: ExtendedS3Wire, connections: R
   if (spec.gzip !== (d.CompressionFormat === 'GZIP')) {
     throw new AwsError('InvalidArgumentException', 'CopyCommand.CopyOptions must include GZIP exactly when S3Configuration.CompressionFormat is GZIP.');
   }
-  if (d.S3BackupMode === 'Enabled') {
-    throw new AwsError('InvalidArgumentException', 'S3BackupMode Enabled is not supported for the Redshift destination by this gateway yet; the intermediate bucket keeps every object.');
-  }
   if (d.FileExtension !== undefined || d.DataFormatConversionConfiguration || d.DynamicPartitioningConfiguration) {
     throw new AwsError('InvalidArgumentException', 'The Redshift destination takes an S3DestinationConfiguration for its intermediate bucket.');
   }

@@ -140,6 +140,11 @@ export class FirehoseRegistry {
       onDelivered: (e) => {
         this.log.debug('firehose object delivered', { deliveryStream: meta.name, key: e.key, records: e.records, bytes: e.bytes });
         const l = { delivery_stream: meta.name };
+        if (e.backup) {
+          // Source record backup (S3BackupMode Enabled): CloudWatch's BackupToS3.*.
+          this.metrics.routed.backupRecords.inc(l, e.backup.records);
+          this.metrics.routed.backupSuccess.inc(l);
+        }
         if (e.routed) {
           // HTTP endpoint, AllData backup or error output: counted under their own names.
           this.metrics.routed.record(l, e);

@@ -8,7 +8,7 @@
 // kill -9 between COMMIT and the checkpoint leaves).
 import fs from 'node:fs';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   CreateDeliveryStreamCommand, DescribeDeliveryStreamCommand, FirehoseClient, PutRecordBatchCommand, UpdateDestinationCommand,
   type CreateDeliveryStreamCommandInput, type RedshiftDestinationConfiguration,
@@ -155,8 +155,8 @@ describe('Redshift destination: API', () => {
     expect(url.name).toBe('ValidationException');
     const retry = await create('rs-bad', { ...base, RetryOptions: { DurationInSeconds: 7201 } });
     expect(retry.name).toBe('ValidationException');
-    const backup = await create('rs-bad', { ...base, S3BackupMode: 'Enabled', S3BackupConfiguration: { RoleARN: role, BucketARN: 'arn:aws:s3:::rs-backup' } });
-    expect(backup.message).toContain('S3BackupMode');
+    const backup = await create('rs-bad', { ...base, S3BackupMode: 'Enabled' });
+    expect(backup.message).toContain('S3BackupConfiguration is required when S3BackupMode is Enabled');
     const noS3 = await create('rs-bad', { ...base, S3Configuration: undefined });
     expect(noS3.name).toBe('ValidationException');
   });
@@ -227,6 +227,31 @@ describe('Redshift destination: delivery', () => {
     ]);
     const [gzKey] = listObjects(bucketDir('rs-csv-gz'));
     expect(gzKey).toMatch(/\.gz$/);
+  });
+
+  it('backs up the source records to S3BackupConfiguration with S3BackupMode Enabled (not loaded from there)', async () => {
+    await createActive({
+      DeliveryStreamName: 'rs-backup',
+      RedshiftDestinationConfiguration: redshiftConfig('rs-backup', { DataTableName: 'readings', CopyOptions: 'CSV' }, {
+        ProcessingConfiguration: { Enabled: true, Processors: [{ Type: 'AppendDelimiterToRecord' as const }] },
+        S3BackupMode: 'Enabled',
+        S3BackupConfiguration: { RoleARN: role, BucketARN: 'arn:aws:s3:::rs-backup-src', Prefix: 'src/', CompressionFormat: 'GZIP' },
+      }),
+    });
+    const d = (await client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: 'rs-backup' }))).DeliveryStreamDescription!;
+    expect(d.Destinations![0]!.RedshiftDestinationDescription).toMatchObject({ S3BackupMode: 'Enabled', S3BackupDescription: { BucketARN: 'arn:aws:s3:::rs-backup-src', Prefix: 'src/', CompressionFormat: 'GZIP' } });
+    await put('rs-backup', ['bk-1,1,a', 'bk-2,2,b']);
+    await waitFor('2 rows', async () => (await rows("SELECT device FROM readings WHERE device LIKE 'bk-%'")).length === 2);
+    await gw.firehose.streams.get('rs-backup')!.worker.flush();
+    const backup = listObjects(bucketDir('rs-backup-src'));
+    expect(backup).toHaveLength(1);
+    expect(backup[0]).toMatch(/^src\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/rs-backup-1-[\d-]+-[0-9a-f-]{36}\.gz$/);
+    expect(gunzipSync(fs.readFileSync(path.join(bucketDir('rs-backup-src'), backup[0]!))).toString()).toBe('bk-1,1,abk-2,2,b');
+    const off = await errorOf(client.send(new UpdateDestinationCommand({
+      DeliveryStreamName: 'rs-backup', CurrentDeliveryStreamVersionId: '1', DestinationId: 'destinationId-000000000001',
+      RedshiftDestinationUpdate: { S3BackupMode: 'Disabled' },
+    })));
+    expect(off.name).toBe('InvalidArgumentException');
   });
 
   it('retries a load that fails, then writes a redshift-failed manifest naming the staged object', async () => {

@@ -9,6 +9,7 @@ import type { ProcessingOptions } from '../processors/index.ts';
 import { checkDynamicPartitioning } from '../partitioning.ts';
 import { checkFormatConversion, type TableSchemas } from '../format-conversion.ts';
 import type { DeliveryStreamRuntime, FirehoseRegistry } from '../registry.ts';
+import { checkSourceBackup } from '../source-backup.ts';
 
 /** Control-plane changes need an ACTIVE delivery stream. */
 export function requireActive(reg: FirehoseRegistry, rt: DeliveryStreamRuntime): void {
@@ -33,6 +34,7 @@ export function checkDestination(d: ExtendedS3Wire, schemas?: TableSchemas, proc
   checkProcessing(d.ProcessingConfiguration, processing);
   checkFormatConversion(d, schemas);
   checkDynamicPartitioning(d);
+  checkSourceBackup(d);
 }
 
 /** The one-of-many destination members: exactly one must be given. */

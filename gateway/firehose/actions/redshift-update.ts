@@ -4,6 +4,7 @@ import { applyRedshiftUpdate, checkRedshift, type RedshiftWire } from '../redshi
 import type { DeliveryStreamMeta } from '../model.ts';
 import type { DeliveryStreamRuntime, FirehoseRegistry } from '../registry.ts';
 import { checkDestination } from './common.ts';
+import { checkSourceBackupUpdate } from '../source-backup.ts';
 
 /** Switching between Redshift and another destination type is refused: the delivery worker keeps one kind of destination for its life. */
 export async function updateRedshift(registry: FirehoseRegistry, rt: DeliveryStreamRuntime, input: Record<string, unknown>): Promise<Record<string, never>> {
@@ -16,6 +17,7 @@ export async function updateRedshift(registry: FirehoseRegistry, rt: DeliveryStr
   const next = applyRedshiftUpdate(meta, update);
   checkDestination(next.destination, registry.config.firehoseSchemas, { lambdas: registry.config.firehoseLambdas ?? {} });
   checkRedshift(next.redshift, next.destination, registry.config.firehoseRedshift);
+  checkSourceBackupUpdate(meta.destination, next.destination);
   rt.meta.redshift = next.redshift;
   rt.meta.destination = next.destination;
   rt.meta.versionId++;

@@ -9,6 +9,7 @@ import { checkPartitioningUpdate } from '../partitioning.ts';
 import { HttpEndpointDestinationUpdate, httpUpdate } from '../http-endpoint-model.ts';
 import { RedshiftDestinationUpdate } from '../redshift-model.ts';
 import { updateRedshift } from './redshift-update.ts';
+import { checkSourceBackupUpdate } from '../source-backup.ts';
 
 export const updateDestination: FirehoseAction = {
   shape: structure({
@@ -35,6 +36,7 @@ export const updateDestination: FirehoseAction = {
     const next = http ? http.destination : updates.length ? applyS3Update(rt.meta.destination, updates[0]!) : rt.meta.destination;
     checkDestination(next, registry.config.firehoseSchemas, { lambdas: registry.config.firehoseLambdas ?? {} });
     checkPartitioningUpdate(rt.meta.destination, next);
+    checkSourceBackupUpdate(rt.meta.destination, next);
     rt.meta.destination = next;
     if (http?.httpEndpoint) rt.meta.httpEndpoint = http.httpEndpoint;
     else delete rt.meta.httpEndpoint;
