@@ -34,7 +34,8 @@
 import assert from 'node:assert/strict';
 import type { BufferedRecord, BufferPart } from '../buffer/index.ts';
 import { JsonRpcClient } from '../../sdk/http/json-rpc-client.ts';
-import { TributaryError } from '../../sdk/protocol/errors.ts';
+import { AwsError, TributaryError } from '../../sdk/protocol/errors.ts';
+import { idempotencyHeader, parseStaleBatch } from '../../sdk/protocol/idempotency.ts';
 import { randomInt } from 'node:crypto';
 import { planAggregated, planPlain, wireBytes, type PlannedRequest } from './batch.ts';
 import { readIntent, recordId, writeIntentAsync, type SendWindow } from './intent.ts';
@@ -395,7 +396,7 @@ export class Uplink {
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new TributaryError('UPLINK_TIMEOUT', `PutRecords got no answer within ${limitMs} ms`)), limitMs);
     });
-    const headers: Record<string, string> = this.o.producerId ? { 'x-tributary-idempotency-key': `${this.o.producerId}/${batch}` } : {};
+    const headers: Record<string, string> = this.o.producerId ? { [idempotencyHeader]: `${this.o.producerId}/${batch}` } : {};
     const call = this.client!.call<PutRecordsAnswer>('PutRecords', { StreamName: this.o.stream, Records }, headers).then((answer) => {
       // A peer's malformed answer is an operating error (treated like a broken link), not a crash.
       if (!Array.isArray(answer?.Records) || answer.Records.length !== Records.length) {
@@ -408,6 +409,16 @@ export class Uplink {
 
   /** The request got no answer, or an error for all of it: the same request (and key) goes again. */
   private async requestFailed(w: SendWindow, records: BufferedRecord[], pending: number[], req: PlannedRequest, err: unknown): Promise<void> {
+    const gatewayLast = err instanceof AwsError && err.type === 'InvalidArgumentException' ? parseStaleBatch(err.message) : undefined;
+    if (gatewayLast !== undefined && this.o.producerId) {
+      // The gateway knows a later batch of ours than this one: our numbering was lost (a new state
+      // directory started low). Nothing of this request was stored; continue above its number.
+      this.lastBatch = Math.max(this.lastBatch, gatewayLast);
+      w.batch = ++this.lastBatch;
+      this.intentDirty = true;
+      this.o.onEvent({ type: 'retry', failure: 'transient', records: req.records, delayMs: 0, error: describeError(err) });
+      return;
+    }
     const failure = classifyRequestError(err);
     const message = describeError(err);
     this.lastError = { message, failure, atMs: this.o.now() };

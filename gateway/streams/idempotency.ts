@@ -8,9 +8,12 @@
  * What is remembered: for each (caller, stream incarnation, producer), the
  * last batch: its number, a CRC-32C of its request body, and its answer in
  * compact form (the shard groups the write path appended, and per record the
- * group it went to or the error it got). A producer sends one batch at a time
- * and reuses a number only to resend the same batch, so remembering the last
- * one deduplicates every resend; memory grows with the number of producers,
+ * group it went to or the error it got). A producer sends one batch at a time,
+ * with increasing numbers, and reuses a number only to resend the same batch,
+ * so remembering the last one deduplicates every resend, and a number below
+ * it is a copy from the past (a dead connection's request, delivered late
+ * after a resend was answered), refused so it cannot store its records a
+ * second time; memory grows with the number of producers,
  * not with traffic. Entries are kept for `windowMs` (24 h by default) after
  * their last use.
  *
@@ -26,12 +29,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AwsError } from '../../sdk/protocol/errors.ts';
+import { idempotencyHeader, staleBatchMessage } from '../../sdk/protocol/idempotency.ts';
 import { crc32cRange } from '../storage/local/crc.ts';
 import type { FsyncPolicy } from '../storage/types.ts';
 import type { StreamRuntime } from './model.ts';
 import type { PutResult } from './write-path.ts';
 
-export const idempotencyHeader = 'x-tributary-idempotency-key';
+export { idempotencyHeader };
 export const idempotencyWindowMsDefault = 24 * 3600_000;
 
 /** `<producer>/<batch>`: producer 1-200 of [A-Za-z0-9._:@/-], batch a decimal up to 2^53 - 1. */
@@ -112,6 +116,8 @@ export class IdempotencyTable {
   private closed = false;
   /** Resends answered from the table, for metrics. */
   replays = 0;
+  /** Batches refused as older than their producer's last one. */
+  stale = 0;
   /** Entries dropped at start-up because their records were not all in the shard logs. */
   discarded = 0;
 
@@ -173,6 +179,12 @@ export class IdempotencyTable {
         this.replays++;
         return answer;
       }
+    }
+    if (last && now - last.atMs < this.o.windowMs && key.batch < last.batch) {
+      // A request from the past: a copy that a dead connection delivered late, after the producer
+      // had its answer (from a resend) and moved on. Running it would store its records twice.
+      this.stale++;
+      throw new AwsError('InvalidArgumentException', staleBatchMessage(key.text, last.batch));
     }
     const trace: PutTrace = { groups: [], slots: new Int32Array(0), errors: [] };
     const answer = (async () => {

@@ -325,6 +325,35 @@ describe('Uplink', () => {
     expect(got.length).toBe(1500 + duplicates);
   });
 
+  it('continues above the gateway\'s last batch number when its own numbering was lost (a new state directory)', async () => {
+    const name = 'u-renumber';
+    await stream(name, 1);
+    const producerId = `test/${name}`;
+    const first = await openBuffer();
+    await appendRecords(first, 20, 2);
+    const intentFile = path.join(tempDir('trb-intent-'), 'intent.json');
+    const u1 = uplink(first, { stream: name, producerId, intentFile });
+    u1.start();
+    await waitFor('the first records', () => first.stats().depthRecords === 0);
+    await u1.stop({ deadlineMs: 1000 });
+    await first.close();
+    const used = (JSON.parse(fs.readFileSync(intentFile, 'utf8')) as { lastBatch: number }).lastBatch;
+    // A lost state directory: a fresh buffer, and an intent file whose numbering is far below the gateway's.
+    const second = await openBuffer();
+    await appendRecords(second, 30, 2, 0, 20);
+    const lowIntent = path.join(tempDir('trb-intent-'), 'intent.json');
+    fs.writeFileSync(lowIntent, JSON.stringify({ v: 1, lastBatch: Math.max(0, used - 1000), window: undefined }));
+    const events: UplinkEvent[] = [];
+    const u2 = uplink(second, { stream: name, producerId, intentFile: lowIntent }, events);
+    u2.start();
+    await waitFor('the second records', () => second.stats().depthRecords === 0);
+    await u2.stop({ deadlineMs: 1000 });
+    await second.close();
+    expect(events.some((e) => e.type === 'retry' && /Stale idempotency key/.test(e.error))).toBe(true);
+    expect((JSON.parse(fs.readFileSync(lowIntent, 'utf8')) as { lastBatch: number }).lastBatch).toBeGreaterThan(used);
+    expect(checkArrivals(await readAll(name), 50, 2)).toBe(0);
+  });
+
   it('dead-letters records the gateway keeps refusing once they are older than maxRecordAgeMs, and drains the buffer', async () => {
     const buffer = await openBuffer();
     const events: UplinkEvent[] = [];

@@ -10,6 +10,7 @@ import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, PutRecor
 import { createActiveStream, kinesisClient, tempDir, testGateway, testOperator } from '../helpers/gateway.ts';
 import { JsonRpcClient } from '../../sdk/http/json-rpc-client.ts';
 import { AwsError } from '../../sdk/protocol/errors.ts';
+import { parseStaleBatch } from '../../sdk/protocol/idempotency.ts';
 
 type Gw = Awaited<ReturnType<typeof testGateway>>;
 const open: Gw[] = [];
@@ -80,6 +81,19 @@ describe('idempotent PutRecords', () => {
     const stored = await countRecords(c, 's');
     expect(stored.length).toBe(50 + 20 + 20);
     expect(new Set(stored.filter((d) => d.startsWith('a-'))).size).toBe(50);
+    rpc.close();
+  });
+
+  it('refuses a late copy of an older batch (a dead connection delivering it after a resend was answered)', async () => {
+    const { c, rpc } = await start(tempDir('trb-idem-'));
+    await createActiveStream(c, 's', 1);
+    const old = batch(4, 'old');
+    await rpc.call('PutRecords', { StreamName: 's', Records: old }, { 'x-tributary-idempotency-key': 'dev-9/t/10' });
+    await rpc.call('PutRecords', { StreamName: 's', Records: batch(4, 'new') }, { 'x-tributary-idempotency-key': 'dev-9/t/11' });
+    const late = await rpc.call('PutRecords', { StreamName: 's', Records: old }, { 'x-tributary-idempotency-key': 'dev-9/t/10' }).catch((e: unknown) => e);
+    expect((late as AwsError).type).toBe('InvalidArgumentException');
+    expect(parseStaleBatch((late as AwsError).message)).toBe(11);
+    expect((await countRecords(c, 's')).length).toBe(8);
     rpc.close();
   });
 
