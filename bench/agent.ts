@@ -321,6 +321,8 @@ interface AgentSetup {
   mqtt?: { filter: string; destination: string; clientId: string };
   /** buffer.fsync; `always` (the default) unless --agent-fsync says otherwise. */
   fsync: string;
+  /** Destinations that send KPL-aggregated records. */
+  aggregated?: string[];
 }
 
 function agentConfigText(s: AgentSetup, socketPath: string, metricsPort: number): string {
@@ -329,7 +331,7 @@ function agentConfigText(s: AgentSetup, socketPath: string, metricsPort: number)
     'state:', `  dir: ${s.stateDir}`,
     'buffer:', `  fsync: ${s.fsync}`,
     'destinations:',
-    ...Object.entries(s.destinations).flatMap(([name, stream]) => [`  ${name}:`, `    stream: ${stream}`]),
+    ...Object.entries(s.destinations).flatMap(([name, stream]) => [`  ${name}:`, `    stream: ${stream}`, ...(s.aggregated?.includes(name) ? ['    aggregate: true'] : [])]),
     'inputs:',
     ...(s.mqtt ? [
       '  mqtt:', `    url: ${mqttUrl}`, `    clientId: ${s.mqtt.clientId}`, '    rules:',
@@ -582,6 +584,8 @@ export interface Results {
   startupMs: { small: number; throughput: number };
   lowRate?: { ratePerS: number; seconds: number; delivered: number; expected: number; requests: number; requestsPerS: number; cpuPct: number; rssMBMax: number; rssMBEnd: number; peakRssMB: number; cpu: CpuShares };
   socket?: Throughput;
+  /** The socket into a KPL-aggregated destination: user records per second. */
+  aggregated?: Throughput;
   plain?: Throughput;
   mqtt?: Throughput & { published: number; publishFailed: number };
   replay?: Replay;
@@ -629,6 +633,34 @@ async function socketPhase(gw: GatewayHandle, agent: AgentHandle, producer: Agen
   const feed = await feeding;
   const m = meter.stop();
   return throughput(feed, d, m, (await gatewayPutRecordsRequests(gw)) - requests0);
+}
+
+/**
+ * The socket into a destination with KPL aggregation on: the gateway stores
+ * one Kinesis record per key and request, so user records are counted where
+ * they are acknowledged, at the agent (its buffer depth reaching 0 means the
+ * gateway accepted every one), from the first put to that moment.
+ */
+async function aggregatedPhase(gw: GatewayHandle, agent: AgentHandle, producer: AgentProducer, count: number): Promise<Throughput> {
+  const requests0 = await gatewayPutRecordsRequests(gw);
+  const meter = new PhaseMeter({ agent: agent.server.child.pid, gateway: gw.server.child.pid }, agent.server.child.pid);
+  let fed: Feed | undefined;
+  const feeding = feedSocket(producer, count).then((f) => (fed = f));
+  let lastAtMs: number | undefined;
+  const until = Date.now() + settings.phaseTimeoutMs;
+  for (;;) {
+    const depth = await agentDepth(agent, 'agg').catch(() => Infinity);
+    if (fed !== undefined && depth === 0) {
+      lastAtMs = Date.now();
+      break;
+    }
+    if (Date.now() > until) break;
+    await sleep(settings.pollIntervalMs);
+  }
+  const feed = await feeding;
+  const m = meter.stop();
+  const delivered = lastAtMs !== undefined ? count - feed.failed : 0;
+  return throughput(feed, { records: delivered, expected: count, complete: lastAtMs !== undefined, firstAtMs: undefined, lastAtMs }, m, (await gatewayPutRecordsRequests(gw)) - requests0);
 }
 
 async function plainPhase(gw: GatewayHandle, count: number): Promise<Throughput> {
@@ -727,6 +759,7 @@ interface Check {
 export function checks(r: Results): Check[] {
   const share = r.plain && r.socket ? Math.round((100 * r.socket.recordsPerS) / r.plain.recordsPerS) : undefined;
   const mqttShare = r.plain && r.mqtt ? Math.round((100 * r.mqtt.recordsPerS) / r.plain.recordsPerS) : undefined;
+  const aggShare = r.plain && r.aggregated ? Math.round((100 * r.aggregated.recordsPerS) / r.plain.recordsPerS) : undefined;
   const atLeast = (v: number | undefined, min: number) => (v === undefined ? undefined : v >= min);
   const below = (v: number | undefined, max: number) => (v === undefined ? undefined : v < max);
   return [
@@ -734,6 +767,8 @@ export function checks(r: Results): Check[] {
     { figure: 'mqtt sustained', value: r.mqtt?.recordsPerS, unit: 'records/s', target: `>= ${fmt(targets.sustainedRecordsPerSMin)}`, met: atLeast(r.mqtt?.recordsPerS, targets.sustainedRecordsPerSMin) },
     { figure: 'plain PutRecords client', value: r.plain?.recordsPerS, unit: 'records/s', target: 'reference', met: undefined },
     { figure: 'socket / plain client', value: share, unit: '%', target: `>= ${targets.agentShareOfPlainMin * 100}`, met: atLeast(share, targets.agentShareOfPlainMin * 100) },
+    { figure: 'socket, aggregated (user records/s)', value: r.aggregated?.recordsPerS, unit: 'records/s', target: 'info', met: undefined },
+    { figure: 'socket aggregated / plain client', value: aggShare, unit: '%', target: `>= ${targets.agentShareOfPlainMin * 100}`, met: r.aggregated?.complete === false ? false : atLeast(aggShare, targets.agentShareOfPlainMin * 100) },
     { figure: 'mqtt / plain client', value: mqttShare, unit: '%', target: `>= ${targets.agentShareOfPlainMin * 100}`, met: atLeast(mqttShare, targets.agentShareOfPlainMin * 100) },
     { figure: `replay after ${fmt(r.replay?.records ?? 0)} buffered`, value: r.replay?.recordsPerS, unit: 'records/s', target: `>= ${fmt(targets.replayRecordsPerSMin)}`, met: r.replay && r.replay.complete && atLeast(r.replay.recordsPerS, targets.replayRecordsPerSMin) },
     { figure: 'buffering with the gateway down', value: r.replay?.bufferedPerS, unit: 'records/s', target: 'info', met: undefined },
@@ -840,7 +875,7 @@ export async function run(args: string[]): Promise<void> {
       admin.close();
     }
     // The default device policy lets the device write streams named *-<device>.
-    for (const s of ['low', 'socket', 'mqtt', 'replay', 'plain']) await createStreamActive(gw.endpoint, `${s}-${settings.device}`, settings.shardCount, settings.createStreamTimeoutMs);
+    for (const s of ['low', 'socket', 'mqtt', 'replay', 'plain', 'agg']) await createStreamActive(gw.endpoint, `${s}-${settings.device}`, settings.shardCount, settings.createStreamTimeoutMs);
     const credentialsFile = path.join(credentialsDir, 'credentials.json');
 
     log(`[low rate] ${settings.lowRatePerS} records/s through the socket, a fresh agent with one destination`);
@@ -855,7 +890,7 @@ export async function run(args: string[]): Promise<void> {
     fs.mkdirSync(mainDir, { mode: 0o700 });
     agent = await startAgent({
       stateDir: mainDir, credentialsFile, socketDestination: 'socket', fsync: fsyncPolicy,
-      destinations: { socket: 'socket-${device}', mqtt: 'mqtt-${device}', replay: 'replay-${device}' },
+      destinations: { socket: 'socket-${device}', mqtt: 'mqtt-${device}', replay: 'replay-${device}', agg: 'agg-${device}' }, aggregated: ['agg'],
       mqtt: { filter: `${topicPrefix}/+/reading`, destination: 'mqtt', clientId: mqttClientId },
     }, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
     results.startupMs.throughput = Math.round(agent.startupMs);
@@ -864,11 +899,14 @@ export async function run(args: string[]): Promise<void> {
     await sleep(1000);
     const producer = new AgentProducer({ socketPath: agent.socketPath, destination: 'socket', clientName: 'bench' });
     const replayProducer = new AgentProducer({ socketPath: agent.socketPath, destination: 'replay', clientName: 'bench-replay' });
+    const aggProducer = new AgentProducer({ socketPath: agent.socketPath, destination: 'agg', clientName: 'bench-agg' });
     try {
       results.socket = await socketPhase(gw, agent, producer, count);
       logThroughput('socket', results.socket);
       results.plain = await plainPhase(gw, count);
       logThroughput('plain PutRecords client', results.plain);
+      results.aggregated = await aggregatedPhase(gw, agent, aggProducer, count);
+      logThroughput('socket, KPL-aggregated destination (user records, counted at the agent)', results.aggregated);
       results.mqtt = await mqttPhase(gw, agent, topicPrefix, Math.round(count / 2), quick ? settings.mqttPublishMsMaxQuick : settings.mqttPublishMsMaxFull);
       logThroughput('mqtt', results.mqtt);
       if (results.mqtt.published > results.mqtt.records) log(`  (${fmt(results.mqtt.published - results.mqtt.records)} published messages never reached the gateway: the broker drops QoS 1 messages past its queue for a slow subscriber, max_queued_messages)`);
@@ -879,6 +917,7 @@ export async function run(args: string[]): Promise<void> {
     } finally {
       await producer.close();
       await replayProducer.close();
+      await aggProducer.close();
       const exit = await stopAgent(agent, profileDir ? 'SIGINT' : 'SIGTERM');
       agent = undefined;
       if (profileDir) results.profile = summarizeProfile(profileDir, exit, 'agent-throughput', 'agent CPU profile over the whole throughput run (socket, MQTT, replay)');

@@ -47,10 +47,63 @@ export interface IntentFileContents {
   window: SendWindow | undefined;
 }
 
+/**
+ * On disk the window's ids and done flags are run-length encoded: an
+ * aggregated window holds up to 10,000 records, mostly consecutive sequence
+ * numbers of one source, and is written before every request.
+ */
+interface StoredWindow extends Omit<SendWindow, 'ids' | 'done'> {
+  /** [source, first seq, count]: ids `source#first` .. `source#(first + count - 1)`. */
+  idRuns: Array<[string, number, number]>;
+  /** [done, count]. */
+  doneRuns: Array<[boolean, number]>;
+}
+
+function encodeWindow(w: SendWindow): StoredWindow {
+  const { ids, done, ...rest } = w;
+  const idRuns: Array<[string, number, number]> = [];
+  for (const id of ids) {
+    const at = id.lastIndexOf('#');
+    const source = id.slice(0, at);
+    const seq = Number(id.slice(at + 1));
+    const last = idRuns.at(-1);
+    if (last && last[0] === source && last[1] + last[2] === seq) last[2]++;
+    else idRuns.push([source, seq, 1]);
+  }
+  const doneRuns: Array<[boolean, number]> = [];
+  for (const d of done) {
+    const last = doneRuns.at(-1);
+    if (last && last[0] === d) last[1]++;
+    else doneRuns.push([d, 1]);
+  }
+  return { ...rest, idRuns, doneRuns };
+}
+
+function decodeWindow(w: StoredWindow): SendWindow | undefined {
+  if (!Array.isArray(w.idRuns) || !Array.isArray(w.doneRuns)) return undefined;
+  const { idRuns, doneRuns, ...rest } = w;
+  const ids: string[] = [];
+  for (const [source, first, count] of idRuns) {
+    if (typeof source !== 'string' || !Number.isSafeInteger(first) || !Number.isSafeInteger(count) || count < 1 || ids.length + count > 1_000_000) return undefined;
+    for (let k = 0; k < count; k++) ids.push(`${source}#${first + k}`);
+  }
+  const done: boolean[] = [];
+  for (const [d, count] of doneRuns) {
+    if (typeof d !== 'boolean' || !Number.isSafeInteger(count) || count < 1 || done.length + count > ids.length) return undefined;
+    for (let k = 0; k < count; k++) done.push(d);
+  }
+  return { ...rest, ids, done };
+}
+
+function serialize(contents: IntentFileContents): string {
+  return JSON.stringify({ ...contents, window: contents.window && encodeWindow(contents.window) });
+}
+
 export function readIntent(file: string): IntentFileContents | undefined {
   let doc: IntentFileContents;
   try {
-    doc = JSON.parse(fs.readFileSync(file, 'utf8')) as IntentFileContents;
+    const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as Omit<IntentFileContents, 'window'> & { window?: StoredWindow };
+    doc = { ...raw, window: raw.window && decodeWindow(raw.window) };
   } catch {
     return undefined;
   }
@@ -74,7 +127,7 @@ export function writeIntent(file: string, contents: IntentFileContents, sync: bo
   const tmp = `${file}.tmp`;
   const fd = fs.openSync(tmp, 'w', 0o600);
   try {
-    fs.writeSync(fd, JSON.stringify(contents));
+    fs.writeSync(fd, serialize(contents));
     if (sync) fs.fdatasyncSync(fd);
   } finally {
     fs.closeSync(fd);
@@ -98,7 +151,7 @@ export async function writeIntentAsync(file: string, contents: IntentFileContent
   const tmp = `${file}.tmp`;
   const fh = await fsp.open(tmp, 'w', 0o600);
   try {
-    await fh.writeFile(JSON.stringify(contents));
+    await fh.writeFile(serialize(contents));
     if (sync) await fh.datasync();
   } finally {
     await fh.close();

@@ -32,7 +32,7 @@
  * await buffer.close();
  */
 import assert from 'node:assert/strict';
-import type { BufferedRecord, BufferPart } from '../buffer/index.ts';
+import { bufferLimits, type BufferedRecord, type BufferPart } from '../buffer/index.ts';
 import { JsonRpcClient } from '../../sdk/http/json-rpc-client.ts';
 import { AwsError, TributaryError } from '../../sdk/protocol/errors.ts';
 import { idempotencyHeader, parseStaleBatch } from '../../sdk/protocol/idempotency.ts';
@@ -253,7 +253,9 @@ export class Uplink {
     }
     const live = o.newestFirst && this.liveFirst();
     // While the link is down, probe with the single oldest record (of the part).
-    const batch = await o.buffer.peek(this.link === 'down' ? 1 : o.batchRecordsMax, o.batchBytesMax, { part: live ? 'live' : 'backlog' });
+    // Aggregated, a request's 500 entries carry many records each: peek as many as the bytes allow.
+    const peekRecords = this.link === 'down' ? 1 : o.aggregate ? bufferLimits.peekRecordsMax : o.batchRecordsMax;
+    const batch = await o.buffer.peek(peekRecords, o.batchBytesMax, { part: live ? 'live' : 'backlog' });
     if (batch.length === 0) return undefined;
     const req = o.aggregate ? planAggregated(batch, o.batchRecordsMax, o.batchBytesMax) : planPlain(batch, o.batchRecordsMax, o.batchBytesMax);
     if (o.lingerMs > 0 && !this.stopping && this.link === 'up' && req.records === batch.length && batch.length < o.batchRecordsMax && req.bytes < o.batchBytesMax / 2) {
