@@ -19,7 +19,8 @@ import {
 } from '@aws-sdk/client-firehose';
 import { listObjects } from '../../gateway/firehose/destinations/filesystem.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
-import { testGateway, testOperator } from '../helpers/gateway.ts';
+import { testGateway } from '../helpers/gateway.ts';
+import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
 
 const role = 'arn:aws:iam::000000000000:role/firehose';
 const upperArn = 'arn:aws:lambda:us-east-1:000000000000:function:upper';
@@ -47,7 +48,7 @@ function startTransformer(): Promise<string> {
 beforeAll(async () => {
   const url = await startTransformer();
   gw = await testGateway({ firehoseLambdas: { [upperArn]: { url } } });
-  client = new FirehoseClient({ endpoint: gw.url, region: 'us-east-1', credentials: { ...testOperator }, maxAttempts: 1 });
+  client = firehoseClient(gw.url);
 });
 
 afterAll(async () => {
@@ -66,15 +67,7 @@ const processing = {
   ],
 };
 
-async function createActive(input: CreateDeliveryStreamCommandInput): Promise<void> {
-  await client.send(new CreateDeliveryStreamCommand(input));
-  for (let i = 0; i < 200; i++) {
-    const d = await client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: input.DeliveryStreamName }));
-    if (d.DeliveryStreamDescription?.DeliveryStreamStatus === 'ACTIVE') return;
-    await sleep(20);
-  }
-  throw new Error('never ACTIVE');
-}
+const createActive = (input: CreateDeliveryStreamCommandInput) => createActiveDeliveryStream(client, input);
 
 /** An ExtendedS3 destination on bucket `<name>` with a 900 s buffer and the transformer, so that one flush makes one buffer. */
 function extended(name: string, extra: Partial<ExtendedS3DestinationConfiguration> = {}): ExtendedS3DestinationConfiguration {

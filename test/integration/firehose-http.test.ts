@@ -18,7 +18,8 @@ import {
 } from '@aws-sdk/client-firehose';
 import { listObjects } from '../../gateway/firehose/destinations/filesystem.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
-import { testGateway, testOperator } from '../helpers/gateway.ts';
+import { testGateway } from '../helpers/gateway.ts';
+import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
 
 const role = 'arn:aws:iam::000000000000:role/firehose';
 const accessKey = 'k3y-for-the-endpoint';
@@ -53,7 +54,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => endpoint.listen(0, '127.0.0.1', r));
   endpointUrl = `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}`;
   gw = await testGateway({ firehoseS3RetryMs: 1500 });
-  client = new FirehoseClient({ endpoint: gw.url, region: 'us-east-1', credentials: { ...testOperator }, maxAttempts: 1 });
+  client = firehoseClient(gw.url);
 });
 
 afterAll(async () => {
@@ -73,15 +74,7 @@ async function waitFor<T>(what: string, fn: () => T | undefined | false, timeout
   }
 }
 
-async function createActive(input: CreateDeliveryStreamCommandInput): Promise<void> {
-  await client.send(new CreateDeliveryStreamCommand(input));
-  for (let i = 0; i < 200; i++) {
-    const d = await client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: input.DeliveryStreamName }));
-    if (d.DeliveryStreamDescription?.DeliveryStreamStatus === 'ACTIVE') return;
-    await sleep(20);
-  }
-  throw new Error('never ACTIVE');
-}
+const createActive = (input: CreateDeliveryStreamCommandInput) => createActiveDeliveryStream(client, input);
 
 /** An HTTP endpoint delivery stream delivering at once (IntervalInSeconds 0) to `<endpoint>/<name>`. */
 function httpStream(name: string, extra: Partial<HttpEndpointDestinationConfiguration> = {}): CreateDeliveryStreamCommandInput {

@@ -9,13 +9,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
-import { CreateDeliveryStreamCommand, DescribeDeliveryStreamCommand, FirehoseClient, PutRecordBatchCommand, type CreateDeliveryStreamCommandInput } from '@aws-sdk/client-firehose';
+import { FirehoseClient, PutRecordBatchCommand, type CreateDeliveryStreamCommandInput } from '@aws-sdk/client-firehose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listObjects } from '../../gateway/firehose/destinations/filesystem.ts';
 import { decryptObject, isEncryptedObject } from '../../gateway/firehose/object-encryption.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
-import { testGateway, testOperator } from '../helpers/gateway.ts';
+import { testGateway } from '../helpers/gateway.ts';
 import { repoRoot } from '../helpers/spawn-gateway.ts';
+import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
 
 const exec = promisify(execFile);
 const cli = (...args: string[]) =>
@@ -29,15 +30,7 @@ let client: FirehoseClient;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const bucketDir = (bucket: string) => path.join(gw.dataDir, 'firehose-buckets', bucket);
 
-async function createActive(input: CreateDeliveryStreamCommandInput): Promise<void> {
-  await client.send(new CreateDeliveryStreamCommand(input));
-  for (let i = 0; i < 200; i++) {
-    const d = await client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: input.DeliveryStreamName }));
-    if (d.DeliveryStreamDescription?.DeliveryStreamStatus === 'ACTIVE') return;
-    await sleep(20);
-  }
-  throw new Error('never ACTIVE');
-}
+const createActive = (input: CreateDeliveryStreamCommandInput) => createActiveDeliveryStream(client, input);
 
 async function waitForObjects(bucket: string, n: number): Promise<string[]> {
   for (let i = 0; i < 300; i++) {
@@ -52,7 +45,7 @@ const records = (prefix: string, n: number) => Array.from({ length: n }, (_, i) 
 
 beforeAll(async () => {
   gw = await testGateway();
-  client = new FirehoseClient({ endpoint: gw.url, region: 'us-east-1', credentials: { ...testOperator }, maxAttempts: 1 });
+  client = firehoseClient(gw.url);
 });
 afterAll(async () => {
   await gw?.close();

@@ -18,7 +18,8 @@ import { readParquet } from 'parquet-wasm';
 import { parseGatewayConfig } from '../../gateway/config.ts';
 import { listObjects } from '../../gateway/firehose/destinations/filesystem.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
-import { testGateway, testOperator } from '../helpers/gateway.ts';
+import { testGateway } from '../helpers/gateway.ts';
+import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
 
 const role = 'arn:aws:iam::000000000000:role/firehose';
 let gw: Gateway & { dataDir: string };
@@ -40,7 +41,7 @@ const schemas = {
 
 beforeAll(async () => {
   gw = await testGateway({ firehoseSchemas: schemas });
-  client = new FirehoseClient({ endpoint: gw.url, region: 'us-east-1', credentials: { ...testOperator }, maxAttempts: 1 });
+  client = firehoseClient(gw.url);
 });
 afterAll(async () => {
   client?.destroy();
@@ -68,15 +69,7 @@ function streamInput(name: string, bucket: string, dfc: DataFormatConversionConf
   };
 }
 
-async function createActive(input: CreateDeliveryStreamCommandInput): Promise<void> {
-  await client.send(new CreateDeliveryStreamCommand(input));
-  for (let i = 0; i < 200; i++) {
-    const d = await client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: input.DeliveryStreamName }));
-    if (d.DeliveryStreamDescription?.DeliveryStreamStatus === 'ACTIVE') return;
-    await sleep(20);
-  }
-  throw new Error('never ACTIVE');
-}
+const createActive = (input: CreateDeliveryStreamCommandInput) => createActiveDeliveryStream(client, input);
 
 async function waitObjects(bucket: string, n: number): Promise<string[]> {
   const dir = path.join(gw.dataDir, 'firehose-buckets', bucket);

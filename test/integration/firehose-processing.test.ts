@@ -13,12 +13,13 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CreateDeliveryStreamCommand, DescribeDeliveryStreamCommand, FirehoseClient, PutRecordBatchCommand, UpdateDestinationCommand,
+  CreateDeliveryStreamCommand, FirehoseClient, PutRecordBatchCommand, UpdateDestinationCommand,
   type CreateDeliveryStreamCommandInput, type ProcessingConfiguration,
 } from '@aws-sdk/client-firehose';
 import { listObjects } from '../../gateway/firehose/destinations/filesystem.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
-import { tempDir, testGateway, testOperator } from '../helpers/gateway.ts';
+import { tempDir, testGateway } from '../helpers/gateway.ts';
+import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
 
 const role = 'arn:aws:iam::000000000000:role/firehose';
 const httpArn = 'arn:aws:lambda:us-east-1:000000000000:function:upper';
@@ -82,7 +83,7 @@ beforeAll(async () => {
     }\n`,
   );
   gw = await testGateway({ firehoseLambdas: { [httpArn]: { url }, [moduleArn]: { module: modulePath }, [flakyArn]: { url }, [brokenArn]: { module: path.join(dir, 'missing.mjs') } } });
-  client = new FirehoseClient({ endpoint: gw.url, region: 'us-east-1', credentials: { ...testOperator }, maxAttempts: 1 });
+  client = firehoseClient(gw.url);
 });
 
 afterAll(async () => {
@@ -91,7 +92,6 @@ afterAll(async () => {
   await new Promise((r) => transformer?.close(r));
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const bucketDir = (bucket: string) => path.join(gw.dataDir, 'firehose-buckets', bucket);
 const lambda = (arn: string, extra: Array<{ ParameterName: 'NumberOfRetries'; ParameterValue: string }> = []) => ({
   Type: 'Lambda' as const,
@@ -99,15 +99,7 @@ const lambda = (arn: string, extra: Array<{ ParameterName: 'NumberOfRetries'; Pa
 });
 const newline = { Type: 'AppendDelimiterToRecord' as const };
 
-async function createActive(input: CreateDeliveryStreamCommandInput): Promise<void> {
-  await client.send(new CreateDeliveryStreamCommand(input));
-  for (let i = 0; i < 200; i++) {
-    const d = await client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: input.DeliveryStreamName }));
-    if (d.DeliveryStreamDescription?.DeliveryStreamStatus === 'ACTIVE') return;
-    await sleep(20);
-  }
-  throw new Error('never ACTIVE');
-}
+const createActive = (input: CreateDeliveryStreamCommandInput) => createActiveDeliveryStream(client, input);
 
 /** A delivery stream on its own bucket with a 900 s buffer, so that one flush makes one buffer. */
 async function stream(name: string, processing: ProcessingConfiguration, extra: Record<string, unknown> = {}): Promise<void> {

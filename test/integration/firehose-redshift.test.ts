@@ -19,7 +19,8 @@ import { listObjects } from '../../gateway/firehose/destinations/filesystem.ts';
 import { parseCopyOptions, rowsOf } from '../../gateway/firehose/redshift-copy.ts';
 import { parseGatewayConfig } from '../../gateway/config.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
-import { tempDir, testGateway, testOperator } from '../helpers/gateway.ts';
+import { tempDir, testGateway } from '../helpers/gateway.ts';
+import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
 
 const role = 'arn:aws:iam::000000000000:role/firehose';
 const jdbc = 'jdbc:redshift://trb.abc123.us-east-1.redshift.amazonaws.com:5439/dev';
@@ -54,10 +55,7 @@ function redshiftConfig(bucket: string, copy: RedshiftDestinationConfiguration['
   };
 }
 
-async function createActive(input: CreateDeliveryStreamCommandInput): Promise<void> {
-  await client.send(new CreateDeliveryStreamCommand(input));
-  await waitFor('ACTIVE', async () => (await client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: input.DeliveryStreamName }))).DeliveryStreamDescription?.DeliveryStreamStatus === 'ACTIVE');
-}
+const createActive = (input: CreateDeliveryStreamCommandInput) => createActiveDeliveryStream(client, input);
 
 async function put(name: string, records: string[]): Promise<void> {
   const r = await client.send(new PutRecordBatchCommand({ DeliveryStreamName: name, Records: records.map((d) => ({ Data: Buffer.from(d) })) }));
@@ -88,7 +86,7 @@ beforeAll(async () => {
   await sql.query('CREATE TABLE events (id integer NOT NULL, name varchar(32), created timestamp, note text)');
   await sql.query('CREATE TABLE readings (device text, value double precision, label text)');
   gw = await testGateway({ firehoseRedshift: { [jdbc]: `postgres://postgres@127.0.0.1:5432/${db}` } });
-  client = new FirehoseClient({ endpoint: gw.url, region: 'us-east-1', credentials: { ...testOperator }, maxAttempts: 1 });
+  client = firehoseClient(gw.url);
 });
 
 afterAll(async () => {
@@ -314,7 +312,7 @@ describe('Redshift destination: restart', () => {
     const dataDir = tempDir('trb-fh-rs-');
     const config = { dataDir, firehoseRedshift: { [jdbc]: `postgres://postgres@127.0.0.1:5432/${db}` } };
     let g = await testGateway(config);
-    const c = new FirehoseClient({ endpoint: g.url, region: 'us-east-1', credentials: { ...testOperator }, maxAttempts: 1 });
+    const c = firehoseClient(g.url);
     await c.send(new CreateDeliveryStreamCommand({
       DeliveryStreamName: 'rs-crash',
       RedshiftDestinationConfiguration: redshiftConfig('rs-crash', { DataTableName: 'events', DataTableColumns: 'id,name', CopyOptions: "json 'auto'" }),

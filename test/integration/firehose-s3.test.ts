@@ -10,14 +10,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { CreateDeliveryStreamCommand, DescribeDeliveryStreamCommand, FirehoseClient, PutRecordBatchCommand, type CreateDeliveryStreamCommandInput } from '@aws-sdk/client-firehose';
+import { FirehoseClient, PutRecordBatchCommand, type CreateDeliveryStreamCommandInput } from '@aws-sdk/client-firehose';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGatewayConfig } from '../../gateway/config.ts';
 import { S3Destination, s3MultipartThresholdBytes } from '../../gateway/firehose/destinations/s3.ts';
 import { decryptObject, isEncryptedObject } from '../../gateway/firehose/object-encryption.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
-import { tempDir, testGateway, testOperator } from '../helpers/gateway.ts';
+import { tempDir, testGateway } from '../helpers/gateway.ts';
+import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
 
 const role = 'arn:aws:iam::000000000000:role/firehose';
 const kmsKey = 'arn:aws:kms:us-east-1:000000000000:key/0b6f5d4e-1c2a-4e8b-9f00-123456789abc';
@@ -50,15 +51,7 @@ async function stopStore(): Promise<void> {
   await closed;
 }
 
-async function createActive(input: CreateDeliveryStreamCommandInput): Promise<void> {
-  await client.send(new CreateDeliveryStreamCommand(input));
-  for (let i = 0; i < 200; i++) {
-    const d = await client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: input.DeliveryStreamName }));
-    if (d.DeliveryStreamDescription?.DeliveryStreamStatus === 'ACTIVE') return;
-    await sleep(20);
-  }
-  throw new Error('never ACTIVE');
-}
+const createActive = (input: CreateDeliveryStreamCommandInput) => createActiveDeliveryStream(client, input);
 
 async function keysIn(bucket: string, prefix = ''): Promise<string[]> {
   const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
@@ -109,7 +102,7 @@ beforeAll(async () => {
   const config = parseGatewayConfig(yaml, 'gateway.yaml');
   expect(config.firehoseS3Buckets['fh-logs']).toEqual({ endpoint, region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', bucket: 'delivered', forcePathStyle: true, encryption: 'client' });
   gw = await testGateway({ firehoseBuckets: config.firehoseBuckets, firehoseS3Buckets: config.firehoseS3Buckets });
-  client = new FirehoseClient({ endpoint: gw.url, region: 'us-east-1', credentials: { ...testOperator }, maxAttempts: 1 });
+  client = firehoseClient(gw.url);
 });
 
 afterAll(async () => {

@@ -22,6 +22,7 @@ import { listObjects } from '../../gateway/firehose/destinations/filesystem.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
 import { createActiveStream, kinesisClient, tempDir, testGateway, testOperator } from '../helpers/gateway.ts';
 import { spawnGateway, type SpawnedGateway } from '../helpers/spawn-gateway.ts';
+import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
 
 const run = promisify(execFile);
 const role = 'arn:aws:iam::000000000000:role/firehose';
@@ -30,22 +31,10 @@ let client: FirehoseClient;
 let mappedDir: string;
 let flakyDir: string;
 
-function firehoseClient(url: string, credentials: { accessKeyId: string; secretAccessKey: string } = testOperator): FirehoseClient {
-  return new FirehoseClient({ endpoint: url, region: 'us-east-1', credentials: { ...credentials }, maxAttempts: 1 });
-}
-
 const bucketDir = (bucket: string) => path.join(gw.dataDir, 'firehose-buckets', bucket);
 const newline = { Enabled: true, Processors: [{ Type: 'AppendDelimiterToRecord' as const }] };
 
-async function createActive(input: CreateDeliveryStreamCommandInput, c = client): Promise<void> {
-  await c.send(new CreateDeliveryStreamCommand(input));
-  for (let i = 0; i < 200; i++) {
-    const d = await c.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: input.DeliveryStreamName }));
-    if (d.DeliveryStreamDescription?.DeliveryStreamStatus === 'ACTIVE') return;
-    await sleep(20);
-  }
-  throw new Error('never ACTIVE');
-}
+const createActive = (input: CreateDeliveryStreamCommandInput, c = client) => createActiveDeliveryStream(c, input);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
