@@ -1,7 +1,8 @@
 /**
  * A fault-injecting TCP proxy for links we cannot degrade with tc netem:
  * latency per chunk, stalls (bytes held, connection kept), resets in the
- * middle of a request or of a response, and a bandwidth cap per direction.
+ * middle of a request or of a response, a bandwidth cap per direction, and a
+ * link that refuses every connection (pause / resume).
  * Bytes are forwarded in order; nothing is altered.
  */
 import net from 'node:net';
@@ -18,6 +19,8 @@ export interface LinkFaults {
 }
 
 export class LinkProxy {
+  /** Link down: new connections are reset at once (see pause). */
+  refusing = false;
   faults: LinkFaults = { latencyMs: 0, bandwidthBytesPerSecond: 0, requestResetEvery: 0, responseResetEvery: 0 };
   readonly counts = { connections: 0, requestResets: 0, responseResets: 0, stalls: 0 };
   private stalledUntil = 0;
@@ -39,6 +42,21 @@ export class LinkProxy {
     return (this.server.address() as net.AddressInfo).port;
   }
 
+  /** `http://127.0.0.1:<port>`, for plain-HTTP targets. */
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Link down: open connections are reset, new ones refused. */
+  pause(): void {
+    this.refusing = true;
+    for (const s of this.sockets) s.resetAndDestroy();
+  }
+
+  resume(): void {
+    this.refusing = false;
+  }
+
   /** Holds every byte for `ms` (connections stay open): a link that stops moving, then resumes. */
   stall(ms: number): void {
     this.counts.stalls++;
@@ -46,11 +64,17 @@ export class LinkProxy {
   }
 
   async close(): Promise<void> {
+    this.refusing = true;
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((r) => this.server.close(() => r()));
   }
 
   private accept(client: net.Socket): void {
+    if (this.refusing) {
+      client.on('error', () => {});
+      client.resetAndDestroy();
+      return;
+    }
     this.counts.connections++;
     const upstream = net.connect(this.target.port, this.target.host);
     for (const s of [client, upstream]) {

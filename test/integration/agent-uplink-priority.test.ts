@@ -2,7 +2,6 @@
 // before a low-priority one's while the low one still sends within the anti-starvation bound; and a newest-first destination, after
 // an outage, sends records appended since the link came back before its old backlog, every record exactly once, per-key order in
 // each part, also across a restart in the middle of the catch-up. Outages come from a TCP proxy that refuses connections.
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
@@ -10,6 +9,7 @@ import { createActiveStream, kinesisClient, tempDir, testGateway, testOperator }
 import type { Gateway } from '../../gateway/gateway.ts';
 import { DiskBuffer } from '../../agent/buffer/index.ts';
 import { Uplink, UplinkScheduler, type UplinkEvent, type UplinkOptions } from '../../agent/uplink/index.ts';
+import { LinkProxy } from '../helpers/link-proxy.ts';
 
 let gw: Gateway;
 let c: KinesisClient;
@@ -88,57 +88,6 @@ function uplink(buffer: DiskBuffer, o: Partial<UplinkOptions> & { stream: string
   });
 }
 
-/** A TCP proxy in front of the gateway that can refuse every connection (link down). */
-class Proxy {
-  refusing = false;
-  private readonly sockets = new Set<net.Socket>();
-  private constructor(readonly server: net.Server) {}
-
-  static async start(targetPort: number): Promise<Proxy> {
-    const server = net.createServer();
-    const proxy = new Proxy(server);
-    server.on('connection', (client) => {
-      client.on('error', () => {});
-      if (proxy.refusing) {
-        client.resetAndDestroy();
-        return;
-      }
-      const upstream = net.connect(targetPort, '127.0.0.1');
-      upstream.on('error', () => {});
-      proxy.sockets.add(client).add(upstream);
-      client.pipe(upstream).pipe(client);
-      const closed = () => {
-        client.destroy();
-        upstream.destroy();
-        proxy.sockets.delete(client);
-        proxy.sockets.delete(upstream);
-      };
-      client.on('close', closed);
-      upstream.on('close', closed);
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    return proxy;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
-  }
-
-  pause(): void {
-    this.refusing = true;
-    for (const s of this.sockets) s.resetAndDestroy();
-  }
-
-  resume(): void {
-    this.refusing = false;
-  }
-
-  async close(): Promise<void> {
-    this.pause();
-    await new Promise<void>((r) => this.server.close(() => r()));
-  }
-}
-
 describe('uplink priorities between destinations', () => {
   it('drains the high-priority backlog first while the low one still sends at least once per waitMsMax', async () => {
     await createActiveStream(c, 'p-high', 4);
@@ -193,7 +142,7 @@ describe('uplink newest-first catch-up', () => {
   /** Sets up an outage with `old` records buffered, brings the link back, and waits for the catch-up to start. */
   async function outage(name: string, old: number) {
     await createActiveStream(c, name, 2);
-    const proxy = await Proxy.start(gw.port);
+    const proxy = await LinkProxy.start({ host: '127.0.0.1', port: gw.port });
     proxy.pause();
     const dir = tempDir('trb-newest-');
     const intentDir = tempDir('trb-intent-');
