@@ -95,6 +95,7 @@ const fields: Record<string, Record<string, Field>> = {
     updateDelayMs: f<number>(integer(0, 600_000), (c, v) => (c.updateDelayMs = v)),
     deleteDelayMs: f<number>(integer(0, 600_000), (c, v) => (c.deleteDelayMs = v)),
     subscriptionLifetimeMs: f<number>(integer(1000, 3600_000), (c, v) => (c.subscriptionLifetimeMs = v)),
+    idempotencyWindowMs: f<number>(integer(60_000, 30 * 24 * 3600_000), (c, v) => (c.idempotencyWindowMs = v)),
   },
   firehose: {
     /** Bucket name -> local directory, or `{ s3: {...} }` for an S3-compatible store, for ExtendedS3 destinations (default <dataDir>/firehose-buckets/<bucket>). */

@@ -10,6 +10,9 @@ import path from 'node:path';
 import { decodeFrame, frameCapturedAtMs } from './frame-codec.ts';
 import { readFrames } from './frame-reader.ts';
 import { bufferError } from './errors.ts';
+import { fsyncDirSync, writeFileAtomicSync } from '../../sdk/fs/atomic-file.ts';
+
+export { writeFileAtomicSync };
 
 export const segmentMagic = Buffer.from('TRBAGB01', 'ascii');
 export const segmentHeaderBytes = 16;
@@ -60,7 +63,7 @@ export function createSegmentFile(dir: string, id: number): { fd: number; info: 
   const fd = fs.openSync(file, 'wx+', 0o600);
   fs.writeSync(fd, segmentHeader(id), 0, segmentHeaderBytes, 0);
   fs.fdatasyncSync(fd);
-  fsyncDir(dir);
+  fsyncDirSync(dir);
   const info: SegmentInfo = {
     id, file, fileBytes: segmentHeaderBytes, end: segmentHeaderBytes, records: 0,
     firstCapturedAtMs: 0, lastCapturedAtMs: 0, sealed: false,
@@ -163,27 +166,4 @@ export function removeSegment(info: SegmentInfo): void {
   fs.rmSync(info.file, { force: true });
 }
 
-export function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
-let tmpCounter = 0;
-
-/** Write a temporary file, fsync it, rename it over the target, fsync the directory. */
-export function writeFileAtomicSync(file: string, data: string): void {
-  const tmp = `${file}.tmp-${process.pid}-${tmpCounter++}`;
-  const fd = fs.openSync(tmp, 'w', 0o600);
-  try {
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  fsyncDir(path.dirname(file));
-}

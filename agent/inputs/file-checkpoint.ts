@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import { inputError } from './common.ts';
+import { writeFileAtomic } from '../../sdk/fs/atomic-file.ts';
 
 /** Bytes hashed to recognize a file again; short so a fresh file gets its full fingerprint soon. */
 export const fingerprintBytesMax = 64;
@@ -54,20 +54,5 @@ export async function loadCheckpoints(file: string): Promise<Map<string, FileChe
 }
 
 export async function saveCheckpoints(file: string, entries: ReadonlyMap<string, FileCheckpoint>): Promise<void> {
-  const body = JSON.stringify({ version: checkpointVersion, files: Object.fromEntries(entries) });
-  const tmp = `${file}.tmp`;
-  const fh = await fs.open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(body);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fs.rename(tmp, file);
-  const dir = await fs.open(path.dirname(file), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await writeFileAtomic(file, JSON.stringify({ version: checkpointVersion, files: Object.fromEntries(entries) }));
 }

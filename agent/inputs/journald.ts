@@ -17,6 +17,7 @@ import {
   backoffMs, clampPartitionKey, configError, destinationField, inputError, intField, isPermanentAppendError, objectWithKeys,
   stringField, type RecordSink,
 } from './common.ts';
+import { writeFileAtomic } from '../../sdk/fs/atomic-file.ts';
 
 export const journalctlPathDefault = 'journalctl';
 export const journaldRestartMinMsDefault = 500;
@@ -501,21 +502,6 @@ async function loadCursor(file: string): Promise<string | undefined> {
   return o.cursor;
 }
 
-/** Atomic: tmp, fsync, rename, directory fsync, like the file tail's checkpoint. */
-async function saveCursor(file: string, cursor: string): Promise<void> {
-  const tmp = `${file}.tmp`;
-  const fh = await fs.open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(JSON.stringify({ version: checkpointVersion, cursor }));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fs.rename(tmp, file);
-  const dir = await fs.open(path.dirname(file), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+function saveCursor(file: string, cursor: string): Promise<void> {
+  return writeFileAtomic(file, JSON.stringify({ version: checkpointVersion, cursor }));
 }

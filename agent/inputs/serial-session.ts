@@ -17,7 +17,7 @@
 import assert from 'node:assert';
 import {
   ClockEstimator, decodeMessage, DeviceDeduplicator, encodeFrame, encodeMessage, FrameDecoder, FrameError, FrameFlag, NackReason,
-  type DedupSnapshot, type Frame, type Message,
+  type DedupSnapshot, type Frame, type FrameDecoderCounters, type Message,
 } from '../../firmware-bridge/index.ts';
 import { isPermanentAppendError, type RecordSink } from './common.ts';
 import {
@@ -33,17 +33,8 @@ export interface SerialIo {
   resume(): void;
 }
 
-export interface SerialSessionCounters {
-  /** Frames that passed COBS, length, CRC and version checks. */
-  framesOk: number;
-  crcErrors: number;
-  badCobs: number;
-  tooShort: number;
-  unknownVersion: number;
-  oversize: number;
-  /** Times the decoder threw bytes away and restarted at the next delimiter. */
-  resyncs: number;
-  bytesDiscarded: number;
+/** The decoder's counters (frames ok, CRC errors, resyncs, ...) and the session's own. */
+export interface SerialSessionCounters extends FrameDecoderCounters {
   bytesRead: number;
   /** Records durable in a buffer. */
   records: number;

@@ -8,10 +8,10 @@
  * resolved, so the file never claims a frame the buffer does not hold.
  */
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { dedupWindowSizeDefault, type DedupSnapshot } from '../../firmware-bridge/index.ts';
 import { inputError } from './common.ts';
+import { writeFileAtomic } from '../../sdk/fs/atomic-file.ts';
 
 const stateVersion = 1;
 
@@ -50,20 +50,5 @@ export function loadSerialState(file: string): DedupSnapshot | undefined {
 }
 
 export async function saveSerialState(file: string, snapshot: DedupSnapshot): Promise<void> {
-  const body = JSON.stringify({ version: stateVersion, ...snapshot });
-  const tmp = `${file}.tmp`;
-  const fh = await fsp.open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(body);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fsp.rename(tmp, file);
-  const dir = await fsp.open(path.dirname(file), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await writeFileAtomic(file, JSON.stringify({ version: stateVersion, ...snapshot }));
 }

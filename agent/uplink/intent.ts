@@ -18,8 +18,7 @@
  * key: at worst a duplicate, never a loss).
  */
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import path from 'node:path';
+import { writeFileAtomic } from '../../sdk/fs/atomic-file.ts';
 
 export interface SendWindow {
   /** Batch number of the next request (the key is `<producer>/<batch>`). */
@@ -118,50 +117,16 @@ export function readIntent(file: string): IntentFileContents | undefined {
   return doc;
 }
 
-/**
- * Replaces the file. With `sync`, it survives power loss too (a kill -9
- * needs no fsync: the page cache outlives the process); the batch number on
- * disk must never go backwards, hence the directory fsync after the rename.
- */
-export function writeIntent(file: string, contents: IntentFileContents, sync: boolean): void {
-  const tmp = `${file}.tmp`;
-  const fd = fs.openSync(tmp, 'w', 0o600);
-  try {
-    fs.writeSync(fd, serialize(contents));
-    if (sync) fs.fdatasyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  if (!sync) return;
-  const dir = fs.openSync(path.dirname(file), 'r');
-  try {
-    fs.fsyncSync(dir);
-  } finally {
-    fs.closeSync(dir);
-  }
-}
-
 export function recordId(r: { source: string; seq: number }): string {
   return `${r.source}#${r.seq}`;
 }
 
-/** `writeIntent` off the event loop: inputs keep appending while the uplink waits for the disk. */
-export async function writeIntentAsync(file: string, contents: IntentFileContents, sync: boolean): Promise<void> {
-  const tmp = `${file}.tmp`;
-  const fh = await fsp.open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(serialize(contents));
-    if (sync) await fh.datasync();
-  } finally {
-    await fh.close();
-  }
-  await fsp.rename(tmp, file);
-  if (!sync) return;
-  const dir = await fsp.open(path.dirname(file), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+/**
+ * Replaces the file, off the event loop (inputs keep appending while the
+ * uplink waits for the disk). With `sync`, it survives power loss too (a
+ * kill -9 needs no fsync: the page cache outlives the process); the batch
+ * number on disk must never go backwards, hence the directory fsync.
+ */
+export function writeIntent(file: string, contents: IntentFileContents, sync: boolean): Promise<void> {
+  return writeFileAtomic(file, serialize(contents), { sync });
 }

@@ -38,7 +38,7 @@ import { AwsError, TributaryError } from '../../sdk/protocol/errors.ts';
 import { idempotencyHeader, parseStaleBatch } from '../../sdk/protocol/idempotency.ts';
 import { randomInt } from 'node:crypto';
 import { planAggregated, planPlain, wireBytes, type PlannedRequest } from './batch.ts';
-import { readIntent, recordId, writeIntentAsync, type SendWindow } from './intent.ts';
+import { readIntent, recordId, writeIntent, type SendWindow } from './intent.ts';
 import { classifyRecordError, classifyRequestError, describeError } from './classify.ts';
 import type { FailureClass, LinkState } from './events.ts';
 import { resolveUplinkOptions, type ResolvedUplinkOptions, type UplinkOptions } from './options.ts';
@@ -315,7 +315,7 @@ export class Uplink {
     if (!this.o.intentFile || !this.intentDirty) return;
     this.intentDirty = false;
     try {
-      await writeIntentAsync(this.o.intentFile, { v: 1, lastBatch: this.lastBatch, window: this.window }, this.o.intentSync);
+      await writeIntent(this.o.intentFile, { v: 1, lastBatch: this.lastBatch, window: this.window }, this.o.intentSync);
     } catch (err) {
       this.intentDirty = true;
       throw err;

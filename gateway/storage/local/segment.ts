@@ -9,6 +9,9 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { decodeFrame, frameHeaderBytes } from './record-codec.ts';
+import { fsyncDir, writeFileAtomic as writeFileAtomicShared } from '../../../sdk/fs/atomic-file.ts';
+
+export { fsyncDir };
 
 export const segmentMagic = Buffer.from('TRBSEG01', 'ascii');
 export const segmentHeaderBytes = 16;
@@ -236,25 +239,7 @@ function headerFor(baseCounter: number): Buffer {
   return h;
 }
 
-export async function fsyncDir(dir: string): Promise<void> {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** Write to a temporary file, fsync, rename over the target, fsync the directory. */
-export async function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fh = await fsp.open(tmp, 'w', mode);
-  try {
-    await fh.writeFile(data);
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
-  await fsp.rename(tmp, file);
-  await fsyncDir(path.dirname(file));
+/** Atomic file replacement (shared with the agent and SDK); `mode` as the third argument, as the gateway's callers pass it. */
+export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600): Promise<void> {
+  return writeFileAtomicShared(file, data, { mode });
 }

@@ -9,10 +9,10 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { assertLease, copyLease, LeaseConflictError, type Lease, type LeaseStore } from './types.ts';
+import { writeFileAtomic } from '../../fs/atomic-file.ts';
 
 /** Per file: the operations of every store object on it, one at a time. */
 const queues = new Map<string, Promise<void>>();
-let tmpCounter = 0;
 
 interface FileDoc {
   version: 1;
@@ -97,15 +97,7 @@ export class FileLeaseStore implements LeaseStore {
   /** Replaces the file atomically: a failed write changes nothing. */
   private async save(leases: Map<string, Lease>): Promise<void> {
     await fsp.mkdir(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}-${++tmpCounter}.tmp`;
     const doc: FileDoc = { version: 1, leases: [...leases.values()] };
-    const fh = await fsp.open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(JSON.stringify(doc));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fsp.rename(tmp, this.file);
+    await writeFileAtomic(this.file, JSON.stringify(doc));
   }
 }
