@@ -31,7 +31,14 @@ export type AwsErrorType =
   | 'ValidationException'
   | 'InvalidRequestException'
   | 'ConcurrentModificationException'
-  | 'InvalidKMSResourceException';
+  | 'InvalidKMSResourceException'
+  /** Kinesis Data Analytics (sdk/protocol/analytics/errors.ts). */
+  | 'CodeValidationException'
+  | 'InvalidApplicationConfigurationException'
+  | 'ResourceProvisionedThroughputExceededException'
+  | 'TooManyTagsException'
+  | 'UnableToDetectSchemaException'
+  | 'UnsupportedOperationException';
 
 /**
  * HTTP status per `__type`, as the JSON-RPC services answer them (400 unless
