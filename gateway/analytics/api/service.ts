@@ -79,7 +79,7 @@ export async function openAnalytics(o: AnalyticsOptions): Promise<Analytics> {
       runner,
       checkCode: (app) => {
         try {
-          o.engine.compile(app.code, app.inputs, app.references);
+          o.engine.compile(app.code, app.inputs, app.references.map((meta) => ({ meta, data: new Uint8Array(0) })));
           return undefined;
         } catch (err) {
           return sqlErrorText(err, app.code);

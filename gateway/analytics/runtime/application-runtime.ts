@@ -10,21 +10,20 @@
  * source's arrival time.
  *
  * Checkpoints: every `checkpointIntervalMs` the runtime notes the input
- * positions (and the engine's snapshot) as they stand after the last batch,
+ * positions as they stand after the last batch,
  * waits until every output has delivered all rows enqueued up to then, and
  * only then writes them. After a crash the application resumes from the last
  * checkpoint, so the rows an output may receive twice are at most those
  * enqueued after the last checkpoint was noted: about one checkpoint
  * interval of output, plus what was in flight.
  */
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { ApplicationMeta, InputMeta } from '../api/model.ts';
-import { applicationArn, inAppStreamNames } from '../api/model.ts';
+import { applicationArn } from '../api/model.ts';
 import type { StartFrom } from '../api/registry.ts';
 import type { Logger } from '../../log.ts';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.ts';
-import type { EngineApplication, EngineRecord } from './engine-port.ts';
+import type { EngineApplication, EngineRecord, ReferenceData } from './engine-port.ts';
 import { openOutputs, type Output } from './outputs.ts';
 import { preprocessor, type PreprocessOutcome } from './preprocess.ts';
 import type { RuntimeDeps } from './runtime-deps.ts';
@@ -33,14 +32,8 @@ import { DeliveryStreamRecordSource, sleep, StreamRecordSource, type RecordSourc
 interface RunningInput {
   meta: InputMeta;
   source: RecordSource;
-  lanes: string[];
   preprocess?: (records: SourceRecord[], signal: AbortSignal) => Promise<PreprocessOutcome>;
   loop?: Promise<void>;
-}
-
-/** A digest of what a snapshot depends on: the same code and inputs can take it back. */
-export function fingerprintOf(app: ApplicationMeta): string {
-  return createHash('sha256').update(JSON.stringify([app.code, app.inputs.map((i) => [i.NamePrefix, i.InputParallelism, i.InputSchema]), app.references.map((r) => [r.TableName, r.ReferenceSchema])])).digest('hex');
 }
 
 export class ApplicationRuntime {
@@ -75,17 +68,15 @@ export class ApplicationRuntime {
 
   async start(from: ReadonlyMap<string, StartFrom>): Promise<void> {
     const app = this.app;
-    this.engine = this.deps.engine.compile(app.code, app.inputs, app.references);
+    const references: ReferenceData[] = [];
     for (const ref of app.references) {
       const s3 = ref.S3ReferenceDataSource!;
       const data = await this.deps.buckets.read(s3.BucketARN, s3.FileKey);
       if (!data) throw new Error(`reference data ${s3.BucketARN}/${s3.FileKey} for table ${ref.TableName} does not exist`);
-      this.engine.loadReference(ref.TableName, data);
+      references.push({ meta: ref, data });
     }
+    this.engine = this.deps.engine.compile(app.code, app.inputs, references);
     const saved = await readCheckpoint(this.checkpointFile);
-    if (saved?.engine && this.engine.restore && saved.engine.fingerprint === fingerprintOf(app) && [...from.values()].every((f) => f === 'RESUME')) {
-      this.engine.restore(saved.engine.state);
-    }
     this.outputs = openOutputs(this.deps, app, this.engine, (arrivalMs) => this.deps.metrics.inputToOutputSeconds.observe(this.labels, Math.max(0, this.deps.now() - arrivalMs) / 1000));
     for (const input of app.inputs) this.inputs.push(this.openInput(input, startAt(from.get(input.InputId) ?? 'NOW', saved?.inputs[input.InputId])));
     for (const input of this.inputs) input.loop = this.readLoop(input);
@@ -97,15 +88,14 @@ export class ApplicationRuntime {
   }
 
   private openInput(input: InputMeta, at: StartAt): RunningInput {
-    const lanes = inAppStreamNames(input);
     const arn = (input.KinesisStreamsInput ?? input.KinesisFirehoseInput)!.ResourceARN;
     const name = arn.slice(arn.lastIndexOf('/') + 1);
     const source = input.KinesisStreamsInput
-      ? new StreamRecordSource(this.deps.streams, name, at, lanes.length)
+      ? new StreamRecordSource(this.deps.streams, name, at)
       : new DeliveryStreamRecordSource(this.deps.firehose, name, at);
     const processorArn = input.InputProcessingConfiguration?.InputLambdaProcessor.ResourceARN;
     const target = processorArn ? this.deps.lambdas(processorArn) : undefined;
-    const running: RunningInput = { meta: input, source, lanes };
+    const running: RunningInput = { meta: input, source };
     if (target && !('mqtt' in target)) {
       running.preprocess = preprocessor({ target, applicationArn: applicationArn(this.deps.region, this.deps.accountId, this.app.name), sourceArn: arn, firehose: !input.KinesisStreamsInput, log: this.log });
     }
@@ -142,20 +132,16 @@ export class ApplicationRuntime {
     this.deps.metrics.inputOk.inc(l, r.ok.length);
     this.deps.metrics.inputDropped.inc(l, r.dropped);
     this.deps.metrics.inputFailed.inc(l, r.failed.length);
-    for (const f of r.failed) this.engine.inputError(input.lanes[f.record.lane]!, engineRecord(f.record), f.errorName, f.message, this.rowtime());
+    // The engine's interface has no way in to error_stream from outside yet: failed records are logged (without payloads) and counted.
+    if (r.failed.length) this.log.warn('analytics preprocessor failed records', { ...l, records: r.failed.length, errorName: r.failed[0]!.errorName, message: r.failed[0]!.message });
     return r.ok;
   }
 
   private push(input: RunningInput, records: SourceRecord[]): void {
-    const byLane = new Map<number, EngineRecord[]>();
-    for (const r of records) {
-      let lane = byLane.get(r.lane);
-      if (!lane) byLane.set(r.lane, (lane = []));
-      lane.push(engineRecord(r));
-    }
+    if (records.length === 0) return;
     const rowtime = this.rowtime();
     for (const o of this.outputs) o.noteArrival(records[0]!.arrivalMs);
-    for (const [lane, batch] of byLane) this.engine.push(input.lanes[lane]!, batch, rowtime);
+    this.engine.push(input.meta.NamePrefix, records.map(engineRecord), rowtime);
     for (const o of this.outputs) o.endBatch();
   }
 
@@ -183,7 +169,6 @@ export class ApplicationRuntime {
       version: 1,
       savedMs: this.deps.now(),
       inputs: Object.fromEntries(this.inputs.map((i) => [i.meta.InputId, i.source.positions()])),
-      ...(this.engine.snapshot ? { engine: { fingerprint: fingerprintOf(this.app), state: this.engine.snapshot() } } : {}),
     };
     const marks = this.outputs.map((o) => o.sink.enqueuedTotal);
     this.checkpointing = (async () => {

@@ -5,7 +5,8 @@
  * and, when the engine can snapshot, the operators' state at that point.
  * StopApplication writes one (LAST_STOPPED_POINT), and so does a running
  * application every `checkpointIntervalMs`; a gateway restart resumes from
- * the last one.
+ * the last one. (The engine keeps no snapshot of its operators yet, so
+ * windows open at a restart start empty.)
  */
 import fsp from 'node:fs/promises';
 import { writeFileAtomic } from '../../../sdk/fs/atomic-file.ts';
@@ -16,8 +17,6 @@ export interface Checkpoint {
   savedMs: number;
   /** Input id -> positions. */
   inputs: Record<string, SourcePositions>;
-  /** The engine's snapshot, valid only for the same code and inputs (`fingerprint`). */
-  engine?: { fingerprint: string; state: unknown };
 }
 
 export async function readCheckpoint(file: string): Promise<Checkpoint | undefined> {

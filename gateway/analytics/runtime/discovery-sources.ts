@@ -39,7 +39,7 @@ export function discoverySources(deps: RuntimeDeps, waitMs = discoveryWaitMs): D
     async fromStream(name, position, max) {
       const rt = deps.streams.find(name);
       if (!rt || rt.meta.status === 'CREATING' || rt.meta.status === 'DELETING') return undefined;
-      const source = new StreamRecordSource(deps.streams, name, position === 'NOW' ? 'NOW' : 'TRIM_HORIZON', 1);
+      const source = new StreamRecordSource(deps.streams, name, position === 'NOW' ? 'NOW' : 'TRIM_HORIZON');
       return (await collect(source, max, position === 'NOW' ? waitMs : 0)).map((r) => r.data);
     },
     async fromDeliveryStream(name, max) {
@@ -59,7 +59,7 @@ export function discoverySources(deps: RuntimeDeps, waitMs = discoveryWaitMs): D
       const run = preprocessor({ target, applicationArn: '', sourceArn, firehose: sourceArn.includes(':firehose:'), log: deps.log });
       const now = Date.now();
       try {
-        const out = await run(records.map((data, i) => ({ data, arrivalMs: now, partitionKey: '', sequenceNumber: String(i), shardId: 'shardId-000000000000', lane: 0 })), AbortSignal.timeout(preprocessWaitMs));
+        const out = await run(records.map((data, i) => ({ data, arrivalMs: now, partitionKey: '', sequenceNumber: String(i), shardId: 'shardId-000000000000' })), AbortSignal.timeout(preprocessWaitMs));
         return out.ok.map((r) => r.data);
       } catch (err) {
         throw analyticsErrors.invalid(`The input preprocessor ${lambdaArn} failed: ${String((err as Error)?.message ?? err)}`);

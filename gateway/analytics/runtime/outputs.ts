@@ -2,7 +2,6 @@
 import type { ApplicationMeta, OutputMeta } from '../api/model.ts';
 import { applicationArn } from '../api/model.ts';
 import type { EngineApplication } from './engine-port.ts';
-import { rowEncoder } from './encode.ts';
 import { isMqtt } from './lambda-targets.ts';
 import type { RuntimeDeps } from './runtime-deps.ts';
 import { deliveryStreamDeliver, lambdaDeliver, MqttDestination, streamDeliver } from './sinks/destinations.ts';
@@ -49,11 +48,9 @@ export function openOutputs(deps: RuntimeDeps, app: ApplicationMeta, engine: Eng
       },
       onFailed: (n) => deps.metrics.outputFailed.inc(labels, n),
     });
-    const columns = engine.columns(meta.Name) ?? [];
-    const encode = rowEncoder(meta.DestinationSchema.RecordFormatType, columns);
     let rows: Buffer[] = [];
     let arrival: number | undefined;
-    const unsubscribe = engine.subscribe(meta.Name, (row) => rows.push(encode(row)));
+    const unsubscribe = engine.subscribe(meta.Name, meta.DestinationSchema.RecordFormatType, (record) => rows.push(record));
     return {
       meta,
       sink,

@@ -32,12 +32,13 @@ export class AnalyticsRunner implements ApplicationRunner {
     }
     let engine;
     try {
-      engine = this.deps.engine.compile(app.code, app.inputs, app.references);
+      // Reference data is loaded at start; an empty table stands in for the check.
+      engine = this.deps.engine.compile(app.code, app.inputs, app.references.map((meta) => ({ meta, data: new Uint8Array(0) })));
     } catch (err) {
       throw analyticsErrors.configuration(sqlErrorText(err, app.code));
     }
     for (const o of app.outputs) {
-      if (!engine.columns(o.Name)) throw analyticsErrors.configuration(`The application code does not create in-application stream ${o.Name}, which output ${o.OutputId} reads.`);
+      if (!engine.hasStream(o.Name)) throw analyticsErrors.configuration(`The application code does not create in-application stream ${o.Name}, which output ${o.OutputId} reads.`);
     }
   }
 

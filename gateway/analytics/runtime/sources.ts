@@ -34,8 +34,6 @@ export interface SourceRecord {
   sequenceNumber: string;
   /** `shardId-000000000003`, or the delivery stream's name. */
   shardId: string;
-  /** Which of the input's in-application streams it goes to (InputParallelism). */
-  lane: number;
 }
 
 /** Next counter to read per shard index, for one incarnation of the source. */
@@ -72,7 +70,6 @@ export class StreamRecordSource implements RecordSource {
     private readonly registry: StreamRegistry,
     private readonly streamName: string,
     start: StartAt,
-    private readonly lanes: number,
   ) {
     this.pos = this.initial(start);
   }
@@ -125,7 +122,7 @@ export class StreamRecordSource implements RecordSource {
       for (const r of records) {
         const data = this.open(rt, r);
         for (const u of userRecords(r, data)) {
-          out.push({ data: u.data, arrivalMs: r.arrivalMs, partitionKey: u.partitionKey, sequenceNumber: s.sequenceNumber(r.counter, r.arrivalMs), shardId: s.id, lane: s.meta.index % this.lanes });
+          out.push({ data: u.data, arrivalMs: r.arrivalMs, partitionKey: u.partitionKey, sequenceNumber: s.sequenceNumber(r.counter, r.arrivalMs), shardId: s.id });
         }
       }
       return out;
@@ -178,7 +175,6 @@ export class DeliveryStreamRecordSource implements RecordSource {
       partitionKey: '',
       sequenceNumber: String(r.counter),
       shardId: this.name,
-      lane: 0,
     }));
   }
 }
