@@ -15,7 +15,7 @@ import { JsonFileStore } from '../../storage/local/metadata-store.ts';
 import type { StreamRegistry } from '../../streams/registry.ts';
 import { BucketReader } from '../runtime/buckets.ts';
 import { discoverySources } from '../runtime/discovery-sources.ts';
-import type { SqlEngine } from '../runtime/engine-port.ts';
+import { emptyReferenceData, type SqlEngine } from '../runtime/engine-port.ts';
 import type { AnalyticsLambdaTarget } from '../runtime/lambda-targets.ts';
 import { AnalyticsMetrics } from '../runtime/metrics.ts';
 import { AnalyticsRunner, sqlErrorText } from '../runtime/runner.ts';
@@ -79,7 +79,7 @@ export async function openAnalytics(o: AnalyticsOptions): Promise<Analytics> {
       runner,
       checkCode: (app) => {
         try {
-          o.engine.compile(app.code, app.inputs, app.references.map((meta) => ({ meta, data: new Uint8Array(0) })));
+          o.engine.compile(app.code, app.inputs, app.references.map(emptyReferenceData));
           return undefined;
         } catch (err) {
           return sqlErrorText(err, app.code);

@@ -35,3 +35,9 @@ export interface SqlEngine {
   /** Compiles; throws an error whose `describe(code)` (or message) is the SQL error with its line and column. */
   compile(code: string, inputs: readonly InputMeta[], references: readonly ReferenceData[]): EngineApplication;
 }
+
+/** Reference data with no rows, for compiling before the object is read (checks at create, update and start). */
+export function emptyReferenceData(meta: ReferenceMeta): ReferenceData {
+  // The engine reads a JSON object as one row and an empty array as none; empty text has no CSV rows.
+  return { meta, data: Buffer.from(meta.ReferenceSchema.RecordFormat.RecordFormatType === 'JSON' ? '[]' : '') };
+}

@@ -9,6 +9,7 @@ import { analyticsErrors } from '../../../sdk/protocol/analytics/errors.ts';
 import type { ApplicationMeta } from '../api/model.ts';
 import type { ApplicationRunner, StartFrom } from '../api/registry.ts';
 import { ApplicationRuntime } from './application-runtime.ts';
+import { emptyReferenceData } from './engine-port.ts';
 import type { RuntimeDeps } from './runtime-deps.ts';
 
 export class AnalyticsRunner implements ApplicationRunner {
@@ -32,8 +33,8 @@ export class AnalyticsRunner implements ApplicationRunner {
     }
     let engine;
     try {
-      // Reference data is loaded at start; an empty table stands in for the check.
-      engine = this.deps.engine.compile(app.code, app.inputs, app.references.map((meta) => ({ meta, data: new Uint8Array(0) })));
+      // Reference data is read at start; an empty table stands in for the check.
+      engine = this.deps.engine.compile(app.code, app.inputs, app.references.map(emptyReferenceData));
     } catch (err) {
       throw analyticsErrors.configuration(sqlErrorText(err, app.code));
     }

@@ -27,8 +27,13 @@ export const arnLengthMax = 2048;
 export const arnPattern = 'arn:.*';
 /** Service model, RoleARN. */
 export const roleArnPattern = 'arn:aws:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+';
-/** Service model, KinesisAnalyticsARN (TagResource, UntagResource, ListTagsForResource). */
-export const applicationArnPattern = 'arn:aws:kinesisanalytics:[a-z]{2}-[a-z]+-\\d{1}+:\\d{12}+:application/[a-zA-Z0-9_.-]{1,128}';
+/**
+ * Service model, KinesisAnalyticsARN (TagResource, UntagResource,
+ * ListTagsForResource): `...-\\d{1}+:\\d{12}+:...` there, whose `{n}+` is a
+ * Java possessive quantifier; JavaScript has none, and for a fixed count it
+ * matches the same strings as plain `{n}`.
+ */
+export const applicationArnPattern = 'arn:aws:kinesisanalytics:[a-z]{2}-[a-z]+-\\d{1}:\\d{12}:application/[a-zA-Z0-9_.-]{1,128}';
 /** Service model, FileKey: 1-1024 characters. */
 export const fileKeyLengthMax = 1024;
 /** Service model, InputParallelismCount: 1-64; dev/limits.html: at most 64 in-application streams per input. */
