@@ -210,10 +210,14 @@ export class AnalyticsRegistry {
     );
   }
 
-  /** DeleteApplication: the CreateTimestamp must match (it tells this application from an earlier one of the same name). */
+  /**
+   * DeleteApplication: the CreateTimestamp must match (it tells this
+   * application from an earlier one of the same name), to the second: the
+   * AWS CLI sends timestamps as whole epoch seconds.
+   */
   async delete(name: string, createMs: number): Promise<void> {
     const app = this.get(name);
-    if (createMs !== app.createMs) throw analyticsErrors.createTimestampMismatch(name);
+    if (Math.floor(createMs / 1000) !== Math.floor(app.createMs / 1000)) throw analyticsErrors.createTimestampMismatch(name);
     if (app.status !== 'READY' && app.status !== 'RUNNING') throw analyticsErrors.inUse(name, app.status);
     app.status = 'DELETING';
     await this.persist();
