@@ -308,3 +308,17 @@ describe('DiscoverInputSchema', () => {
     expect(err.RawInputRecords).toEqual(['not json and not delimited\nat all']);
   });
 });
+
+describe('policies', () => {
+  it('kinesisanalytics:* actions on application/<name> follow the caller policy', async () => {
+    const { principal, secretAccessKey } = await gw.principals.createOperator('watcher', 'reader');
+    const reader = analyticsClient(gw.url, { accessKeyId: principal.accessKeyId, secretAccessKey });
+    expect((await reader.send(new ListApplicationsCommand({}))).ApplicationSummaries!.length).toBeGreaterThan(0);
+    expect((await reader.send(new DescribeApplicationCommand({ ApplicationName: 'tickers' }))).ApplicationDetail!.ApplicationName).toBe('tickers');
+    await expectError(
+      reader.send(new StopApplicationCommand({ ApplicationName: 'tickers' })),
+      'AccessDeniedException',
+      'User: arn:aws:iam::000000000000:user/watcher is not authorized to perform: kinesisanalytics:StopApplication on resource: arn:aws:kinesisanalytics:us-east-1:000000000000:application/tickers because no identity-based policy allows the kinesisanalytics:StopApplication action',
+    );
+  });
+});
