@@ -82,7 +82,8 @@ function sendError(res: http.ServerResponse, err: unknown): void {
     res.destroy();
     return;
   }
-  const body = JSON.stringify({ message: e.message });
+  // Kinesis Video's REST errors: the type in x-amzn-ErrorType, `{"Message": ...}` (as gateway/http/rest.ts sends them).
+  const body = JSON.stringify({ Message: e.message });
   res.writeHead(e.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'x-amzn-ErrorType': e.type, 'Access-Control-Allow-Origin': '*' });
   res.end(body);
 }
