@@ -85,9 +85,9 @@ export async function playHls(context: BrowserContext, pageUrl: string, hlsUrl: 
   try {
     await p.goto(pageUrl);
     await p.evaluate((src) => {
-      const w = window as unknown as { Hls: any; fatal: string[]; startTime?: number };
+      const w = globalThis as unknown as { Hls: any; fatal: string[]; startTime?: number };
       w.fatal = [];
-      const video = document.getElementById('v') as HTMLVideoElement;
+      const video = (globalThis as any).document.getElementById('v');
       const hls = new w.Hls({ enableWorker: false, lowLatencyMode: false });
       hls.on(w.Hls.Events.ERROR, (_e: unknown, d: { fatal: boolean; type: string; details: string }) => {
         if (d.fatal) w.fatal.push(`${d.type}: ${d.details}`);
@@ -99,17 +99,17 @@ export async function playHls(context: BrowserContext, pageUrl: string, hlsUrl: 
     }, hlsUrl);
     await p.waitForFunction(
       (seconds) => {
-        const w = window as unknown as { fatal: string[]; startTime?: number };
-        const v = document.getElementById('v') as HTMLVideoElement;
+        const w = globalThis as unknown as { fatal: string[]; startTime?: number };
+        const v = (globalThis as any).document.getElementById('v');
         return w.fatal.length > 0 || (w.startTime !== undefined && v.currentTime - w.startTime >= seconds);
       },
       o.playSeconds,
       { timeout: o.timeoutMs, polling: 100 },
     ).catch(() => undefined);
     return await p.evaluate(() => {
-      const w = window as unknown as { fatal: string[]; startTime?: number };
-      const v = document.getElementById('v') as HTMLVideoElement;
-      const c = document.createElement('canvas');
+      const w = globalThis as unknown as { fatal: string[]; startTime?: number };
+      const v = (globalThis as any).document.getElementById('v');
+      const c = (globalThis as any).document.createElement('canvas');
       c.width = 160;
       c.height = 90;
       const g = c.getContext('2d')!;

@@ -102,3 +102,20 @@ export function decodeErrors(file: string): string {
   const r = spawnSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-'], { encoding: 'utf8' });
   return (r.stderr ?? '') + (r.status === 0 ? '' : `exit ${r.status}`);
 }
+
+/**
+ * Stores the clusters of an MKV as fragments of a gateway's video stream,
+ * through the stream's real fragment log (what PutMedia does after parsing),
+ * with producer time starting at `producerStartMs` and the server receiving
+ * each `serverLagMs` later; resolves once all are durable.
+ */
+export async function storeFragments(log: { append(f: { header: Uint8Array; cluster: Uint8Array; producerMs: number; serverMs: number; durationMs: number }): { durable: Promise<void> } }, split: SplitMkv, producerStartMs: number, serverLagMs = 200): Promise<void> {
+  const first = split.clusters[0]?.timecode ?? 0;
+  const waits: Array<Promise<void>> = [];
+  split.clusters.forEach((c, i) => {
+    const next = split.clusters[i + 1];
+    const producerMs = producerStartMs + (c.timecode - first);
+    waits.push(log.append({ header: split.header, cluster: c.raw, producerMs, serverMs: producerMs + serverLagMs, durationMs: next ? next.timecode - c.timecode : 2000 }).durable);
+  });
+  await Promise.all(waits);
+}
