@@ -193,6 +193,21 @@ export class AnalyticsApplication {
     }
   }
 
+  /**
+   * Reports a record of input `prefix` the caller could not turn into rows
+   * (a failed preprocessor, a missing event time): one error_stream row
+   * with the record's bytes, at `rowtime` or else the application's current time.
+   */
+  reportRecordError(prefix: string, record: EngineRecord, error: { errorName: string; message: string }, rowtime?: number): void {
+    if (!this.sources.has(prefix)) throw new SchemaError(`no input with NamePrefix '${prefix}'`);
+    const arrival = record.ApproximateArrivalTimestamp instanceof Date ? record.ApproximateArrivalTimestamp.getTime() : record.ApproximateArrivalTimestamp;
+    // Without a time of its own the record takes the application's current time (its arrival time before the first row).
+    const t = Math.max(rowtime ?? (Number.isFinite(this.time) ? this.time : arrival), this.time);
+    this.advance(t);
+    this.stats.recordsIn++;
+    this.reportError({ errorName: error.errorName, message: error.message, rowtime: t, data: record.Data, pump: null });
+  }
+
   /** Rows pushed directly into an in-application stream (tests, replays of captured rows). */
   pushRow(streamName: string, rowtime: number, values: unknown[]): void {
     const s = this.graph.streams.get(streamName);

@@ -88,7 +88,9 @@ function planSelect(sel: Select, ctx: PlanContext, target?: Target): Relation {
   const items = expandItems(sel, from);
   if (target && items.length !== target.types.length) throw new SqlError(`the query has ${items.length} columns but the stream it inserts into has ${target.types.length}`, sel.pos);
   const analytics = collectAnalytics(items.map((i) => i.expr));
-  const grouped = !!sel.groupBy || !!sel.stagger || hasAggregate([...items.map((i) => i.expr), ...(sel.having ? [sel.having] : [])]);
+  const firstAggregate = findAggregate([...items.map((i) => i.expr), ...(sel.having ? [sel.having] : [])]);
+  if (firstAggregate && !sel.groupBy && !sel.stagger) throw new SqlError(aggregateMisuse.replace('%s', firstAggregate.name), firstAggregate.pos);
+  const grouped = !!sel.groupBy || !!sel.stagger;
   if (grouped) {
     if (analytics.length) throw new SqlError('OVER windows cannot be combined with GROUP BY or WINDOWED BY', analytics[0]!.pos);
     return planGroupedSelect(sel, from, items, ctx, target);
@@ -106,14 +108,14 @@ function checkOrderBy(sel: Select): void {
 
 const aggregateNamesForCheck = new Set(['COUNT', 'SUM', 'AVG', 'MIN', 'MAX', 'FIRST_VALUE', 'LAST_VALUE', 'STDDEV', 'STDDEV_POP', 'STDDEV_SAMP', 'VARIANCE', 'VAR_POP', 'VAR_SAMP', 'ANY', 'SOME', 'EVERY']);
 
-function hasAggregate(exprs: Expr[]): boolean {
-  let found = false;
+function findAggregate(exprs: Expr[]): Extract<Expr, { kind: 'call' }> | undefined {
+  let found: Extract<Expr, { kind: 'call' }> | undefined;
   const visit = (e: unknown): void => {
     if (found || !e || typeof e !== 'object') return;
     if (Array.isArray(e)) return e.forEach(visit);
     const n = e as Expr;
     if (n.kind === 'call' && aggregateNamesForCheck.has(n.name) && !n.over) {
-      found = true;
+      found = n;
       return;
     }
     if (n.kind === 'cursor') return;
