@@ -142,26 +142,29 @@ interface SignatureForm {
 }
 
 function headerForm(authHeader: string, req: AuthRequest): SignatureForm {
-  const alg = authHeader.split(' ', 1)[0]!;
-  if (alg !== algorithm) {
-    throw new AwsError('IncompleteSignatureException', `Unsupported AWS 'algorithm': '${alg}'. Authorization=${authHeader}`);
-  }
-  const params: Record<string, string> = {};
-  for (const part of authHeader.slice(alg.length).split(/[,\s]+/)) {
-    const eq = part.indexOf('=');
-    if (eq > 0) params[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  // kinesalite's captures: missing parts are reported before the algorithm
+  // is judged ("Authorization: X" names all four), and the parameters are
+  // the comma- or space-separated words after the first.
+  const params: Record<string, string> = Object.create(null);
+  for (const part of authHeader.split(/,| /).slice(1)) {
+    const [key, value] = part.trim().split('=');
+    if (key) params[key] = value ?? '';
   }
   let msg = '';
   for (const p of ['Credential', 'Signature', 'SignedHeaders']) if (!params[p]) msg += `Authorization header requires '${p}' parameter. `;
   const amzDate = one(req.headers['x-amz-date']);
   const dateHeader = one(req.headers.date);
-  if (amzDate === undefined && dateHeader === undefined) msg += "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ";
+  if (!amzDate && !dateHeader) msg += "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ";
   if (msg) throw new AwsError('IncompleteSignatureException', `${msg}Authorization=${authHeader}`);
+  const alg = authHeader.split(' ', 1)[0]!;
+  if (alg !== algorithm) {
+    throw new AwsError('IncompleteSignatureException', `Unsupported AWS 'algorithm': '${alg}'. Authorization=${authHeader}`);
+  }
   return {
     credential: params.Credential!,
     signedHeadersText: params.SignedHeaders!,
     givenSignature: params.Signature!,
-    amzDateText: amzDate ?? amzDateOfDateHeader(dateHeader!),
+    amzDateText: amzDate || amzDateOfDateHeader(dateHeader!),
     expiresSeconds: undefined,
   };
 }

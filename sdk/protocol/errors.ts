@@ -43,6 +43,16 @@ const statusByType: Partial<Record<AwsErrorType, number>> = {
   ServiceUnavailableException: 503,
 };
 
+/**
+ * The error types whose body AWS words with `Message` (capital M): the ones
+ * its request framework raises before an action runs. kinesalite's captures
+ * of Kinesis record `SerializationException` with `Message` and every
+ * validation, authentication and action error with `message`; captures of
+ * IAM denials from other JSON 1.1 services (`User: ... is not authorized to
+ * perform: ...`) carry `Message` too.
+ */
+const capitalMessageTypes: ReadonlySet<AwsErrorType> = new Set(['SerializationException', 'AccessDeniedException']);
+
 /** An error that AWS would answer with; `type` is the wire `__type`. */
 export class AwsError extends Error {
   readonly status: number;
@@ -58,9 +68,13 @@ export class AwsError extends Error {
   }
   readonly hasMessage: boolean;
 
-  /** The body AWS sends: `{__type, message}` (message left out where AWS sends none). */
-  toWire(): { __type: string; message?: string } {
-    return this.hasMessage ? { __type: this.type, message: this.message } : { __type: this.type };
+  /**
+   * The body AWS sends: `{__type, message}`, or `{__type, Message}` for the
+   * types AWS spells that way, message left out where AWS sends none.
+   */
+  toWire(): { __type: string; message?: string; Message?: string } {
+    if (!this.hasMessage) return { __type: this.type };
+    return capitalMessageTypes.has(this.type) ? { __type: this.type, Message: this.message } : { __type: this.type, message: this.message };
   }
 
   /**
