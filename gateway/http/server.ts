@@ -358,6 +358,7 @@ function sendLegacyJson(res: http.ServerResponse, body: Buffer | undefined): voi
     if (body) parsed = JSON.parse(body.toString('utf8'));
   } catch (err) {
     if (!(err instanceof SyntaxError)) throw err;
+    parsed = undefined;
   }
   const isObject = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
   const output = isObject
