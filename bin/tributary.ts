@@ -20,6 +20,7 @@ import { JsonRpcClient } from '../sdk/http/json-rpc-client.ts';
 import { AwsError, TributaryError } from '../sdk/protocol/errors.ts';
 import { decryptObject } from '../gateway/firehose/object-encryption.ts';
 import { registerAnalyticsCommands } from './analytics-commands.ts';
+import { addAnalyticsRunCommand, analyticsCommandGroup } from '../gateway/analytics/run-command.ts';
 
 const program = new Command('tributary')
   .description('Self-hosted, Kinesis-compatible data pipeline for fleets of edge devices.')
@@ -295,8 +296,7 @@ clientCommand(streams, 'tail <name>', 'Print records from every shard as JSON li
 
 // ---------------------------------------------------------------- analytics
 
-const analytics = program.command('analytics').description('Kinesis Data Analytics (SQL) applications on a running gateway.');
-registerAnalyticsCommands(analytics, { clientCommand, call: (o, action, input) => call(o as ClientFlags, 'kinesisanalytics', action, input), print });
+registerAnalyticsCommands(analyticsCommandGroup(program), { clientCommand, call: (o, action, input) => call(o as ClientFlags, 'kinesisanalytics', action, input), print });
 
 // ---------------------------------------------------------------- firehose (offline tools)
 
@@ -321,6 +321,10 @@ firehoseTools
     if (o.out) fs.writeFileSync(o.out, body, { mode: 0o600 });
     else process.stdout.write(body);
   });
+
+// ---------------------------------------------------------------- analytics (offline runner)
+
+addAnalyticsRunCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof TributaryError || err instanceof AwsError) {

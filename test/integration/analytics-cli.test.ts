@@ -1,105 +1,83 @@
-// The analytics control plane from two command lines: the stock AWS CLI v2
-// (`aws kinesisanalytics`, Debian's, by full path) round-trips an
-// application (create, describe, add an output, start, stop, delete, an
-// error), and `tributary analytics` creates one from a SQL file and JSON
-// objects, lists, describes, updates its code, starts, stops and deletes it.
+/**
+ * Proves the `tributary analytics run` command line itself (the contract's
+ * flags): the real CLI process prints a documented example's rows as JSON
+ * lines, takes ROWTIME from the payload with --rowtime, prints error_stream
+ * with --output, joins --reference data, and exits 1 on a SQL error with
+ * FILE:LINE:COLUMN and a caret.
+ */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { streamArn, tickerInput, role, waitStatus, analyticsClient } from '../helpers/analytics.ts';
-import { createActiveStream, kinesisClient, tempDir, testGateway, testOperator } from '../helpers/gateway.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fixturesDir, loadFixture } from '../helpers/analytics-fixtures.ts';
 import { repoRoot } from '../helpers/spawn-gateway.ts';
-import type { Gateway } from '../../gateway/gateway.ts';
 
-const run = promisify(execFile);
-let gw: Gateway;
-let profile: string;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'analytics-cli-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-async function aws(...args: string[]): Promise<any> {
-  const { stdout } = await run('/usr/bin/aws', ['--endpoint-url', gw.url, '--output', 'json', 'kinesisanalytics', ...args], {
-    env: { ...process.env, AWS_ACCESS_KEY_ID: testOperator.accessKeyId, AWS_SECRET_ACCESS_KEY: testOperator.secretAccessKey, AWS_DEFAULT_REGION: 'us-east-1', AWS_PAGER: '', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' },
+function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bin/tributary.ts'), 'analytics', 'run', ...args], { cwd: repoRoot, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
   });
-  return stdout.trim() ? JSON.parse(stdout) : undefined;
 }
-let bundle: string;
-/** The CLI as shipped: bin/tributary.ts bundled once (starting tsx per call is too slow on a busy machine). */
-async function buildCli(): Promise<string> {
-  const { build } = await import('esbuild');
-  const out = path.join(tempDir('trb-cli-bundle-'), 'tributary.mjs');
-  await build({
-    entryPoints: [path.join(repoRoot, 'bin/tributary.ts')], outfile: out, bundle: true, platform: 'node', target: 'node20', format: 'esm',
-    banner: { js: "import { createRequire as __trbCreateRequire } from 'node:module'; const require = __trbCreateRequire(import.meta.url);" },
-    external: ['@node-rs/crc32'], logLevel: 'warning',
+
+const jsonLines = (s: string) => s.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as unknown);
+
+const record = (payload: unknown, at: string) => JSON.stringify({ Data: Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)).toString('base64'), PartitionKey: 'k', ApproximateArrivalTimestamp: at });
+
+describe('tributary analytics run', () => {
+  it('prints a documented example, takes event time with --rowtime, prints error_stream, joins --reference, and refuses bad SQL', async () => {
+    const dir = path.join(fixturesDir, 'stagger-concepts-stagger');
+    const example = run(['--code', path.join(dir, 'app.sql'), '--input', path.join(dir, 'input.json'), '--records', path.join(dir, 'records.jsonl')]);
+
+    // Event time: the records arrive in one second, but their EVENT_TIME spans three minutes.
+    const input = { NamePrefix: 'SOURCE_SQL_STREAM', InputSchema: { RecordFormat: { RecordFormatType: 'JSON', MappingParameters: { JSONMappingParameters: { RecordRowPath: '$' } } }, RecordColumns: [{ Name: 'T', SqlType: 'VARCHAR(8)', Mapping: '$.T' }, { Name: 'N', SqlType: 'INTEGER', Mapping: '$.N' }] } };
+    fs.writeFileSync(path.join(tmp, 'input.json'), JSON.stringify(input));
+    fs.writeFileSync(path.join(tmp, 'app.sql'), `CREATE STREAM "DESTINATION_SQL_STREAM" (t VARCHAR(8), name VARCHAR(16), total INTEGER);
+CREATE PUMP "P" AS INSERT INTO "DESTINATION_SQL_STREAM"
+  SELECT STREAM s.T, r."NAME", SUM(s.N) FROM "SOURCE_SQL_STREAM_001" AS s LEFT JOIN "NAMES" AS r ON s.T = r."CODE"
+  GROUP BY s.T, r."NAME", FLOOR(s.ROWTIME TO MINUTE);`);
+    const at = '2024-03-01T10:00:00.500Z';
+    fs.writeFileSync(path.join(tmp, 'records.jsonl'), [record({ T: 'a', N: 1, ts: '2024-03-01 09:00:10' }, at), record({ T: 'b', N: 2, ts: '2024-03-01 09:00:20' }, at), record({ T: 'a', N: 4, ts: '2024-03-01 09:02:05' }, at), record('not json', at), record({ T: 'a', N: 8, ts: '2024-03-01 09:02:30' }, at)].join('\n') + '\n');
+    fs.writeFileSync(path.join(tmp, 'ref.json'), JSON.stringify({ TableName: 'NAMES', ReferenceSchema: { RecordFormat: { RecordFormatType: 'CSV', MappingParameters: { CSVMappingParameters: { RecordRowDelimiter: '\n', RecordColumnDelimiter: ',' } } }, RecordColumns: [{ Name: 'CODE', SqlType: 'VARCHAR(8)' }, { Name: 'NAME', SqlType: 'VARCHAR(16)' }] } }));
+    fs.writeFileSync(path.join(tmp, 'names.csv'), 'a,Alpha\nc,Gamma\n');
+    const common = ['--code', path.join(tmp, 'app.sql'), '--input', path.join(tmp, 'input.json'), '--records', path.join(tmp, 'records.jsonl'), '--reference', `${path.join(tmp, 'ref.json')}=${path.join(tmp, 'names.csv')}`];
+    const eventTime = run([...common, '--rowtime', '$.ts']);
+    const errors = run([...common, '--output', 'error_stream']);
+
+    fs.writeFileSync(path.join(tmp, 'bad.sql'), 'CREATE STREAM "D" (a INTEGER);\nCREATE PUMP "P" AS INSERT INTO "D"\n  SELECT STREAM nosuch FROM "SOURCE_SQL_STREAM_001";\n');
+    const bad = run(['--code', path.join(tmp, 'bad.sql'), '--input', path.join(tmp, 'input.json'), '--records', path.join(tmp, 'records.jsonl')]);
+
+    const [e, t, er, b] = await Promise.all([example, eventTime, errors, bad]);
+    expect(e.stderr).toBe('');
+    expect(jsonLines(e.stdout)).toEqual(loadFixture('stagger-concepts-stagger').expected);
+
+    expect(t.code, t.stderr).toBe(0);
+    expect(jsonLines(t.stdout)).toEqual([
+      { ROWTIME: '2024-03-01 09:01:00.000', T: 'a', NAME: 'Alpha', TOTAL: 1 },
+      { ROWTIME: '2024-03-01 09:01:00.000', T: 'b', NAME: null, TOTAL: 2 },
+      { ROWTIME: '2024-03-01 09:03:00.000', T: 'a', NAME: 'Alpha', TOTAL: 12 },
+    ]);
+
+    expect(er.code, er.stderr).toBe(0);
+    expect(jsonLines(er.stdout)).toEqual([
+      {
+        ROWTIME: '2024-03-01 10:00:00.500',
+        ERROR_TIME: '2024-03-01 10:00:00.500',
+        ERROR_LEVEL: 'ERROR',
+        ERROR_NAME: 'Parse_Error',
+        MESSAGE: "record is not valid JSON: Unexpected token 'o', \"not json\" is not valid JSON",
+        DATA_ROWTIME: '2024-03-01 10:00:00.500',
+        DATA_ROW: Buffer.from('not json').toString('hex'),
+        PUMP_NAME: null,
+      },
+    ]);
+
+    expect(b.code).toBe(1);
+    expect(b.stdout).toBe('');
+    expect(b.stderr).toBe(`${path.join(tmp, 'bad.sql')}:3:17: column 'NOSUCH' not found\n  SELECT STREAM nosuch FROM "SOURCE_SQL_STREAM_001";\n                ^\n`);
   });
-  return out;
-}
-const tributary = (...args: string[]) => run(process.execPath, [bundle, ...args], { cwd: repoRoot });
-const cli = async (...args: string[]) => JSON.parse((await tributary('analytics', ...args, '--profile', profile)).stdout);
-
-const code = `CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" ("TICKER_SYMBOL" VARCHAR(4), "PRICE" DOUBLE);
-CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM" SELECT STREAM "TICKER_SYMBOL", "PRICE" FROM "SOURCE_SQL_STREAM_001";`;
-
-beforeAll(async () => {
-  bundle = await buildCli();
-  gw = await testGateway();
-  profile = path.join(tempDir('trb-profile-'), 'operator.json');
-  fs.writeFileSync(profile, JSON.stringify({ endpoint: gw.url, region: 'us-east-1', ...testOperator }), { mode: 0o600 });
-  const k = kinesisClient(gw.url);
-  await createActiveStream(k, 'ticks', 1);
-  await createActiveStream(k, 'out', 1);
-});
-afterAll(() => gw.close());
-
-describe('aws kinesisanalytics (AWS CLI v2)', () => {
-  it('round-trips an application', async () => {
-    const created = await aws('create-application', '--application-name', 'cli-app', '--inputs', JSON.stringify([tickerInput(streamArn('ticks'))]), '--application-code', code);
-    expect(created.ApplicationSummary.ApplicationStatus).toBe('READY');
-    const d = await aws('describe-application', '--application-name', 'cli-app');
-    expect(d.ApplicationDetail.InputDescriptions[0].InAppStreamNames).toEqual(['SOURCE_SQL_STREAM_001']);
-    // The CLI names the Output member --application-output (--output is its own flag).
-    await aws('add-application-output', '--application-name', 'cli-app', '--current-application-version-id', '1', '--application-output',
-      JSON.stringify({ Name: 'DESTINATION_SQL_STREAM', KinesisStreamsOutput: { ResourceARN: streamArn('out'), RoleARN: role }, DestinationSchema: { RecordFormatType: 'JSON' } }));
-    await aws('start-application', '--application-name', 'cli-app', '--input-configurations', JSON.stringify([{ Id: '1.1', InputStartingPositionConfiguration: { InputStartingPosition: 'NOW' } }]));
-    await waitStatus(analyticsClient(gw.url), 'cli-app', 'RUNNING');
-    await aws('stop-application', '--application-name', 'cli-app');
-    await waitStatus(analyticsClient(gw.url), 'cli-app', 'READY');
-    const again = await aws('describe-application', '--application-name', 'cli-app');
-    expect(again.ApplicationDetail.ApplicationVersionId).toBe(2);
-    // The CLI prints CreateTimestamp as it received it; handing it back deletes this application.
-    await aws('delete-application', '--application-name', 'cli-app', '--create-timestamp', String(again.ApplicationDetail.CreateTimestamp));
-    const err = await aws('describe-application', '--application-name', 'missing').catch((e: { stderr: string; code: number }) => e);
-    expect(err.code).toBe(254);
-    expect(err.stderr).toContain('An error occurred (ResourceNotFoundException) when calling the DescribeApplication operation: Application missing is not found.');
-  }, 120_000); // each aws call starts a Python interpreter: seconds apiece on a busy machine
-});
-
-describe('tributary analytics', () => {
-  it('has --help listing every subcommand, and on create', async () => {
-    const { stdout } = await tributary('analytics', '--help');
-    for (const sub of ['create', 'list', 'describe', 'update-code', 'start', 'stop', 'delete']) expect(stdout).toMatch(new RegExp(`\\n  ${sub} `));
-    expect((await tributary('analytics', 'create', '--help')).stdout).toMatch(/^Usage: tributary analytics create \[options\] <name>/);
-  });
-
-  it('creates from files, lists, describes, updates, starts, stops, deletes', async () => {
-    const dir = tempDir('trb-kda-cli-');
-    fs.writeFileSync(path.join(dir, 'app.sql'), code);
-    fs.writeFileSync(path.join(dir, 'input.json'), JSON.stringify(tickerInput(streamArn('ticks'))));
-    fs.writeFileSync(path.join(dir, 'output.json'), JSON.stringify({ Name: 'DESTINATION_SQL_STREAM', KinesisStreamsOutput: { ResourceARN: streamArn('out'), RoleARN: role }, DestinationSchema: { RecordFormatType: 'CSV' } }));
-    const created = await cli('create', 'prices', '--code', path.join(dir, 'app.sql'), '--input', path.join(dir, 'input.json'), '--output', path.join(dir, 'output.json'));
-    expect(created).toEqual({ ApplicationName: 'prices', ApplicationARN: 'arn:aws:kinesisanalytics:us-east-1:000000000000:application/prices', ApplicationStatus: 'READY' });
-    expect((await cli('list')).map((a: { ApplicationName: string }) => a.ApplicationName)).toContain('prices');
-    fs.writeFileSync(path.join(dir, 'app2.sql'), code.replace('STREAM_PUMP', 'PUMP_2'));
-    expect(await cli('update-code', 'prices', '--code', path.join(dir, 'app2.sql'))).toEqual({ updated: 'prices', versionId: 2 });
-    expect((await cli('describe', 'prices')).ApplicationCode).toContain('PUMP_2');
-    expect(await cli('start', 'prices', '--from', 'trim-horizon')).toEqual({ starting: 'prices', from: 'TRIM_HORIZON' });
-    await waitStatus(analyticsClient(gw.url), 'prices', 'RUNNING');
-    await cli('stop', 'prices');
-    await waitStatus(analyticsClient(gw.url), 'prices', 'READY');
-    expect(await cli('delete', 'prices')).toEqual({ deleting: 'prices' });
-    const err = (await cli('describe', 'nope').catch((e: unknown) => e)) as { stderr: string; code: number };
-    expect(err.code).toBe(2);
-    expect(err.stderr).toBe('tributary: ResourceNotFoundException: Application nope is not found.\n');
-  }, 120_000);
 });
