@@ -9,7 +9,7 @@ import zlib from 'node:zlib';
 import { SplitShardCommand, ListShardsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActiveStream, kinesisClient, tempDir, testGateway, waitActive } from '../helpers/gateway.ts';
-import { byKey, cli, profileFor, putAll, readAll } from '../helpers/replay.ts';
+import { byKey, cli, cliBundle, profileFor, putAll, readAll } from '../helpers/replay.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
 import { formatCaptureLine, parseCaptureLine } from '../../sdk/protocol/capture.ts';
 
@@ -21,6 +21,7 @@ const sent: Array<{ key: string; data: Buffer }> = [];
 
 beforeAll(async () => {
   gw = await testGateway({ enforceLimits: false });
+  await cliBundle();
   c = kinesisClient(gw.url);
   profile = profileFor(gw.url);
   dir = tempDir('trb-replay-');
