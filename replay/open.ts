@@ -27,7 +27,7 @@ export type SourceSpec =
 export type TargetSpec = { kind: 'stream' | 'delivery-stream' | 'analytics'; name: string } | { kind: 'file'; file: string };
 
 export function parseSourceSpec(text: string): SourceSpec {
-  const m = /^([a-z-]+):(.*)$/.exec(text);
+  const m = /^([a-z0-9-]+):(.*)$/.exec(text);
   if (m && m[1] === 'stream') return { kind: 'stream', name: m[2]! };
   if (m && m[1] === 'firehose') return { kind: 'firehose', location: m[2]! };
   if (m && m[1] === 'agent-buffer') return { kind: 'agent-buffer', dir: m[2]! };
