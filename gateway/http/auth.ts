@@ -69,20 +69,23 @@ export function verifySigV4(req: AuthRequest, body: Buffer, o: VerifyOptions): V
   let amzDateText: string;
   let expiresSeconds = 0;
   if (authHeader) {
-    const alg = authHeader.split(' ', 1)[0]!;
-    if (alg !== algorithm) {
-      throw new AwsError('IncompleteSignatureException', `Unsupported AWS 'algorithm': '${alg}'. Authorization=${authHeader}`);
-    }
-    const params: Record<string, string> = {};
-    for (const part of authHeader.slice(alg.length).split(/[,\s]+/)) {
-      const eq = part.indexOf('=');
-      if (eq > 0) params[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+    // kinesalite's captures: missing parts are reported before the algorithm
+    // is judged ("Authorization: X" names all four), and the parameters are
+    // the comma- or space-separated words after the first.
+    const params: Record<string, string> = Object.create(null);
+    for (const part of authHeader.split(/,| /).slice(1)) {
+      const [key, value] = part.trim().split('=');
+      if (key) params[key] = value ?? '';
     }
     let msg = '';
     for (const p of ['Credential', 'Signature', 'SignedHeaders']) if (!params[p]) msg += `Authorization header requires '${p}' parameter. `;
     const dateHeader = one(req.headers['x-amz-date']) ?? one(req.headers.date);
     if (!dateHeader) msg += "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ";
     if (msg) throw new AwsError('IncompleteSignatureException', `${msg}Authorization=${authHeader}`);
+    const alg = authHeader.split(' ', 1)[0]!;
+    if (alg !== algorithm) {
+      throw new AwsError('IncompleteSignatureException', `Unsupported AWS 'algorithm': '${alg}'. Authorization=${authHeader}`);
+    }
     credential = params.Credential!;
     signedHeadersText = params.SignedHeaders!;
     givenSignature = params.Signature!;

@@ -113,12 +113,13 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
     const started = process.hrtime.bigint();
     const requestId = randomUUID();
     res.setHeader('x-amzn-RequestId', requestId);
-    res.setHeader('x-amz-id-2', randomBytes(54).toString('base64'));
+    // kinesalite's captures: x-amz-id-2 decodes to 64-80 bytes, and a CORS preflight carries none.
+    if (req.method !== 'OPTIONS' || !req.headers.origin) res.setHeader('x-amz-id-2', randomBytes(72).toString('base64'));
     req.on('error', (err) => log.debug('request stream error', { requestId, err: err.message }));
 
     const pathname = (req.url ?? '/').split('?')[0]!;
     if (options.requireClientCertificate && !options.openRoutes?.includes(pathname) && !(req.socket as { authorized?: boolean }).authorized) {
-      const body = JSON.stringify({ __type: 'AccessDeniedException', message: "A client certificate issued by this gateway's CA is required." });
+      const body = JSON.stringify(new AwsError('AccessDeniedException', "A client certificate issued by this gateway's CA is required.").toWire());
       res.writeHead(403, { 'Content-Type': 'application/x-amz-json-1.1', 'Content-Length': Buffer.byteLength(body), 'x-amzn-ErrorType': 'AccessDeniedException' });
       res.end(body);
       return;
@@ -192,9 +193,7 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
       return sendAwsError(res, format ?? 'cbor', new AwsError(target ? 'SerializationException' : 'UnknownOperationException'));
     }
     if (!format) {
-      if (contentType === 'application/json') {
-        return sendJsonRaw(res, 404, { Output: { __type: 'com.amazon.coral.service#UnknownOperationException' }, Version: '1.0' });
-      }
+      if (contentType === 'application/json') return sendLegacyJson(res, body);
       if (!service || !operation) return sendXmlError(res, 403, 'AccessDeniedException', 'Unable to determine service/operation name to be authorized');
       return sendXmlError(res, 404, 'UnknownOperationException');
     }
@@ -230,7 +229,9 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
     try {
       const output = await steps();
       if (output instanceof EventStreamReply) stream = output;
-      else sendBody(res, format, 200, output ?? {});
+      // Actions without an output shape (CreateStream, MergeShards, ...) answer 200 with an empty body, as AWS does.
+      else if (output === undefined) sendEmpty(res, format);
+      else sendBody(res, format, 200, output);
     } catch (err) {
       if (!(err instanceof AwsError)) {
         log.error('action failed', { requestId, action: target.action, err: String((err as Error)?.stack ?? err) });
@@ -319,6 +320,31 @@ function sendBody(res: http.ServerResponse, format: WireFormat, status: number, 
 export function sendAwsError(res: http.ServerResponse, format: WireFormat, err: AwsError): void {
   res.setHeader('x-amzn-ErrorType', err.type);
   sendBody(res, format, err.status, err.toWire());
+}
+
+function sendEmpty(res: http.ServerResponse, format: WireFormat): void {
+  res.writeHead(200, { 'Content-Type': format === 'cbor' ? contentTypeCbor : contentTypeJson, 'Content-Length': 0 });
+  res.end();
+}
+
+/**
+ * Plain `application/json` is AWS's deprecated protocol: kinesalite's captures
+ * show a 200 whose body names the problem, `SerializationException` (with a
+ * null `Message`) when the body is not a JSON object, otherwise
+ * `UnknownOperationException` (with a null `message`); no action runs.
+ */
+function sendLegacyJson(res: http.ServerResponse, body: Buffer): void {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
+  }
+  const isObject = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
+  const output = isObject
+    ? { __type: 'com.amazon.coral.service#UnknownOperationException', message: null }
+    : { __type: 'com.amazon.coral.service#SerializationException', Message: null };
+  sendJsonRaw(res, 200, { Output: output, Version: '1.0' });
 }
 
 function sendJsonRaw(res: http.ServerResponse, status: number, value: unknown): void {
