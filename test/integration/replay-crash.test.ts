@@ -53,7 +53,6 @@ describe('replay crash and resume', () => {
     const args = ['replay', file, '--into', 'stream:crash', '--checkpoint', checkpoint, '--lanes', '4', '--progress', 'none', '--profile', profile];
     let kills = 0;
     let finishedEarly = false;
-    const started = Date.now();
     while (kills < 20) {
       const before = sentSoFar(checkpoint);
       const run = await spawnCli(args);
@@ -71,16 +70,13 @@ describe('replay crash and resume', () => {
       kills++;
     }
     expect(finishedEarly, 'the capture outlasted 20 kills').toBe(false);
-    const killsMs = Date.now() - started;
     const { stdout } = await cli(args);
     const summary = JSON.parse(stdout.trim()).replay;
     expect(summary).toMatchObject({ finished: true, resumed: true, sent: records.length, rejected: 0 });
     const stored = await readAll(c, 'crash');
     expect(stored.length).toBe(records.length);
     expect(byKey(stored)).toEqual(byKey(records));
-    // Each kill costs one CLI start (about 0.3 s on a quiet machine); a bound that catches a hang, not a benchmark.
-    expect(killsMs).toBeLessThan(60_000);
-  }, 120_000);
+  }, 300_000); // Each kill costs one CLI start: about 0.5 s on a quiet machine, much more on a loaded one.
 
   it('Ctrl-C saves the checkpoint and exits; the same command finishes the job', async () => {
     const file = path.join(dir, 'int.jsonl');
