@@ -42,6 +42,7 @@ import { restJsonBytesMaxDefault, restRoutes } from './http/rest.ts';
 import { LocalFragmentStore } from './storage/local/fragment-store.ts';
 import { VideoRegistry, type VideoDoc } from './video/registry.ts';
 import { videoService } from './video/service.ts';
+import { setupPlayback } from './video/playback/setup.ts';
 import { loadTlsMaterial, type TlsMaterial } from './tls/context.ts';
 
 export interface GatewayConfig {
@@ -246,6 +247,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   });
   const videoCtx = { registry: video, url: '' };
   const guard = createGuard({ principals, region: config.region, accountId: config.accountId });
+  const playback = await setupPlayback({ dataDir, streams: video, guard, log, url: () => videoCtx.url, ...(options.now ? { now: options.now } : {}) });
   const offloadPool = config.offloadWorkers > 0 ? await OffloadPool.start(config.offloadWorkers, log) : undefined;
   const frontDoor = createFrontDoor({
     services: [streams, firehose, admin],
@@ -258,7 +260,8 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     requireClientCertificate: Boolean(tls && config.tlsMutual),
     openRoutes: ['/pairing', '/health'],
     routes: {
-      ...restRoutes([videoService(videoCtx)], { guard, log, metrics, jsonBytesMax: restJsonBytesMaxDefault }),
+      ...restRoutes([videoService(videoCtx, playback.actions)], { guard, log, metrics, jsonBytesMax: restJsonBytesMaxDefault }),
+      ...playback.routes,
       '/metrics': (_req, res) => {
         for (const rt of registry.list()) metrics.openShards.set({ stream: rt.meta.name }, rt.openShards.length);
         const body = metrics.render() + firehoseRegistry.metrics.render();

@@ -38,7 +38,15 @@ export type AwsErrorType =
   | 'TagsPerResourceExceededLimitException'
   | 'AccountStreamLimitExceededException'
   | 'ConnectionLimitExceededException'
-  | 'InvalidEndpointException';
+  | 'InvalidEndpointException'
+  /** Kinesis Video archived media: packaging found media it cannot play back (all 400). */
+  | 'UnsupportedStreamMediaTypeException'
+  | 'MissingCodecPrivateDataException'
+  | 'InvalidCodecPrivateDataException'
+  | 'InvalidMediaFrameException'
+  | 'NoDataRetentionException'
+  /** Kinesis Video: 401, the caller may not use the stream or its session token expired. */
+  | 'NotAuthorizedException';
 
 /**
  * HTTP status per `__type`, as the JSON-RPC services answer them (400 unless
