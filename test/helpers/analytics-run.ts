@@ -3,7 +3,7 @@
  * its streams, as the offline runner prints it (ROWTIME first, timestamps as
  * text). For the engine's unit tests.
  */
-import { compileApplication, type EngineReference } from '../../gateway/analytics/engine.ts';
+import { compileApplication, type EngineInput, type EngineReference } from '../../gateway/analytics/engine.ts';
 
 export const epoch = Date.UTC(2024, 0, 1, 0, 0, 0);
 /** `t(90)` is 2024-01-01 00:01:30.000 as ms; `ts(90)` its printed form. */
@@ -15,12 +15,12 @@ export interface Columns {
 }
 
 /** A JSON input whose columns map `$.<name>`; a value may be [SqlType, JSONPath]. */
-export function jsonInput(columns: Columns, parallelism?: number) {
+export function jsonInput(columns: Columns, parallelism?: number, rowPath = '$'): EngineInput {
   return {
     NamePrefix: 'SOURCE_SQL_STREAM',
     ...(parallelism ? { InputParallelism: { Count: parallelism } } : {}),
     InputSchema: {
-      RecordFormat: { RecordFormatType: 'JSON', MappingParameters: { JSONMappingParameters: { RecordRowPath: '$' } } },
+      RecordFormat: { RecordFormatType: 'JSON', MappingParameters: { JSONMappingParameters: { RecordRowPath: rowPath } } },
       RecordEncoding: 'UTF-8',
       RecordColumns: Object.entries(columns).map(([Name, spec]) => (Array.isArray(spec) ? { Name, SqlType: spec[0], Mapping: spec[1] } : { Name, SqlType: spec, Mapping: `$.${Name}` })),
     },
@@ -40,9 +40,9 @@ export interface RunResult {
   streams: Record<string, Array<Record<string, unknown>>>;
 }
 
-export function runApp(code: string, records: In[], options: { input?: ReturnType<typeof jsonInput>; columns?: Columns; output?: string; watch?: string[]; references?: EngineReference[]; end?: boolean; advanceTo?: number } = {}): RunResult {
+export function runApp(code: string, records: In[], options: { input?: EngineInput; columns?: Columns; output?: string; watch?: string[]; references?: EngineReference[]; end?: boolean; advanceTo?: number } = {}): RunResult {
   const input = options.input ?? jsonInput(options.columns ?? {});
-  const app = compileApplication(code, { inputs: [input as Parameters<typeof compileApplication>[1]['inputs'][0]], ...(options.references ? { references: options.references } : {}) });
+  const app = compileApplication(code, { inputs: [input], ...(options.references ? { references: options.references } : {}) });
   const streams: RunResult['streams'] = {};
   for (const s of new Set([options.output ?? 'DESTINATION_SQL_STREAM', 'error_stream', ...(options.watch ?? [])])) {
     if (!app.hasStream(s)) continue;

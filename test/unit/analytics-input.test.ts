@@ -89,8 +89,7 @@ describe('record formats', () => {
   });
 
   it('takes several rows from one JSON record with a RecordRowPath ending in [0:]', () => {
-    const input = jsonInput({ id: 'INTEGER' });
-    input.InputSchema.RecordFormat.MappingParameters.JSONMappingParameters.RecordRowPath = '$.records[0:]';
+    const input = jsonInput({ id: 'INTEGER' }, undefined, '$.records[0:]');
     const { rows } = runApp('CREATE STREAM "DESTINATION_SQL_STREAM" (id INTEGER); CREATE PUMP "P" AS INSERT INTO "DESTINATION_SQL_STREAM" SELECT STREAM * FROM "SOURCE_SQL_STREAM_001";', [{ at: 0, data: { records: [{ id: 1 }, { id: 2 }] } }], { input });
     expect(rows.map((r) => r.ID)).toEqual([1, 2]);
   });
