@@ -19,6 +19,7 @@ import { pairDevice } from '../sdk/devices/pairing.ts';
 import { JsonRpcClient } from '../sdk/http/json-rpc-client.ts';
 import { AwsError, TributaryError } from '../sdk/protocol/errors.ts';
 import { decryptObject } from '../gateway/firehose/object-encryption.ts';
+import { registerReplayCommands } from '../replay/commands.ts';
 import { registerAnalyticsCommands } from './analytics-commands.ts';
 import { addAnalyticsRunCommand, analyticsCommandGroup } from '../gateway/analytics/run-command.ts';
 
@@ -293,6 +294,8 @@ clientCommand(streams, 'tail <name>', 'Print records from every shard as JSON li
     }
     c.close();
   });
+
+registerReplayCommands(program, streams, { clientCommand, loadProfile });
 
 // ---------------------------------------------------------------- analytics
 
