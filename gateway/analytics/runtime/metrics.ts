@@ -18,7 +18,7 @@ export class AnalyticsMetrics {
   readonly outputFailed = new Counter('tributary_analytics_Output_DeliveryFailedRecords', 'Output records that failed an attempt and were retried (LambdaDelivery.DeliveryFailedRecords for Lambda outputs).');
   readonly outputPending = new Gauge('tributary_analytics_Output_PendingRecords', 'Output records queued or in flight, by application and output.');
   readonly checkpoints = new Counter('tributary_analytics_Checkpoints', 'Checkpoints written, by application.');
-  readonly inputToOutputSeconds = new Histogram('tributary_analytics_input_to_output_seconds', 'From a record arriving in the source to the rows it produced reaching an output queue (continuous queries).', [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
+  readonly inputToOutputSeconds = new Histogram('tributary_analytics_input_to_output_duration_seconds', 'From a record arriving in the source to the rows it produced reaching an output queue (continuous queries).', [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
 
   render(): string {
     return [
