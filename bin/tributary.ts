@@ -19,6 +19,7 @@ import { pairDevice } from '../sdk/devices/pairing.ts';
 import { JsonRpcClient } from '../sdk/http/json-rpc-client.ts';
 import { AwsError, TributaryError } from '../sdk/protocol/errors.ts';
 import { decryptObject } from '../gateway/firehose/object-encryption.ts';
+import { registerVideoPlaybackCommands } from './video-playback-commands.ts';
 import { addAnalyticsRunCommand } from '../gateway/analytics/run-command.ts';
 
 const program = new Command('tributary')
@@ -318,6 +319,8 @@ firehoseTools
 // ---------------------------------------------------------------- analytics (offline runner)
 
 addAnalyticsRunCommand(program);
+
+registerVideoPlaybackCommands(program, loadProfile, print);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof TributaryError || err instanceof AwsError) {
