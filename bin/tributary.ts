@@ -20,6 +20,7 @@ import { JsonRpcClient } from '../sdk/http/json-rpc-client.ts';
 import { AwsError, TributaryError } from '../sdk/protocol/errors.ts';
 import { decryptObject } from '../gateway/firehose/object-encryption.ts';
 import { registerVideoPlaybackCommands } from './video-playback-commands.ts';
+import { registerReplayCommands } from '../replay/commands.ts';
 import { addAnalyticsRunCommand } from '../gateway/analytics/run-command.ts';
 
 const program = new Command('tributary')
@@ -291,6 +292,8 @@ clientCommand(streams, 'tail <name>', 'Print records from every shard as JSON li
     }
     c.close();
   });
+
+registerReplayCommands(program, streams, { clientCommand, loadProfile });
 
 // ---------------------------------------------------------------- firehose (offline tools)
 
