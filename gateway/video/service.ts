@@ -20,6 +20,7 @@ import * as untagResource from './actions/untag-resource.ts';
 import * as untagStream from './actions/untag-stream.ts';
 import * as updateDataRetention from './actions/update-data-retention.ts';
 import * as updateStream from './actions/update-stream.ts';
+import { putMediaAction } from './ingest/put-media.ts';
 import type { VideoCall, VideoContext } from './shapes.ts';
 
 export const videoSigningName = 'kinesisvideo';
@@ -70,6 +71,7 @@ export function videoResourceOf(_action: string, input: Record<string, unknown>)
 export function videoService(ctx: VideoContext, extraActions: Record<string, RestAction> = {}): RestService {
   const actions: Record<string, RestAction> = {};
   for (const [path, [name, mod]] of Object.entries(controlPlane)) actions[path] = videoAction(ctx, name, mod);
+  actions['/putMedia'] = putMediaAction(ctx.registry);
   for (const [path, action] of Object.entries(extraActions)) {
     if (actions[path]) throw new Error(`two video actions on ${path}`);
     actions[path] = action;

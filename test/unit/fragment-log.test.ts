@@ -171,3 +171,16 @@ describe('MemoryFragmentLog (retention 0)', () => {
     await log.close();
   });
 });
+
+describe('LocalFragmentLog numbering', () => {
+  it('gives appends made while a write is in flight increasing numbers', async () => {
+    const log = await open(tmp());
+    const a = log.append(fragment(0));
+    const b = log.append({ ...fragment(1), serverMs: fragment(0).serverMs });
+    const c = log.append({ ...fragment(2), serverMs: fragment(0).serverMs });
+    await Promise.all([a.durable, b.durable, c.durable]);
+    expect(new Set([a, b, c].map((x) => x.meta.FragmentNumber)).size).toBe(3);
+    expect(log.list().map((m) => m.FragmentNumber)).toEqual([a, b, c].map((x) => x.meta.FragmentNumber));
+    await log.close();
+  });
+});

@@ -80,6 +80,8 @@ export class LocalFragmentLog implements FragmentLog {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private failure: Error | undefined;
+  /** The value given to the newest append (it may not be written yet). */
+  private lastAssigned = 0;
 
   private constructor(private readonly o: LocalFragmentLogOptions) {}
 
@@ -96,8 +98,8 @@ export class LocalFragmentLog implements FragmentLog {
 
   append(f: FragmentAppend): { meta: FragmentMeta; durable: Promise<void> } {
     if (this.closed) throw new Error('fragment log is closed');
-    const last = this.pending.length ? this.pending[this.pending.length - 1]!.value : this.index.lastValue;
-    const value = nextFragmentValue(last, f.serverMs);
+    const value = nextFragmentValue(Math.max(this.lastAssigned, this.index.lastValue), f.serverMs);
+    this.lastAssigned = value;
     const plain = Buffer.concat([f.header, f.cluster]);
     const meta: FragmentMeta = {
       FragmentNumber: formatFragmentNumber(value),

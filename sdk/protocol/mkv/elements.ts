@@ -8,6 +8,8 @@ import { readId, readSize } from './vint.ts';
 
 /** Thrown for bytes that are not well-formed EBML/Matroska; `code` says what is wrong. */
 export class MkvError extends Error {
+  /** Events completed in the same `push` before the error (the reader returns none when it throws). */
+  events: unknown[] = [];
   constructor(
     readonly code: MkvErrorCode,
     message: string,

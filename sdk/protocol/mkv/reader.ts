@@ -107,11 +107,7 @@ export class MkvReader {
     if (this.failure) throw this.failure;
     if (this.ended) throw new Error('MkvReader: push after end');
     this.queue.push(chunk);
-    return this.guard(() => {
-      const events: MkvEvent[] = [];
-      this.run(events);
-      return events;
-    });
+    return this.guard((events) => this.run(events));
   }
 
   /**
@@ -121,25 +117,32 @@ export class MkvReader {
   end(): MkvEvent[] {
     if (this.failure) throw this.failure;
     this.ended = true;
-    return this.guard(() => {
-      const events: MkvEvent[] = [];
+    return this.guard((events) => {
       this.closeFinished(events);
       if (this.queue.length > 0 || this.pending || this.skipLeft > 0 || this.stack.some((o) => o.end !== undefined)) {
         throw new MkvError('TRUNCATED', `input ended inside an element at offset ${this.offset + this.queue.length}`);
       }
       while (this.stack.length) this.close(events);
-      return events;
     });
   }
 
-  private guard<T>(fn: () => T): T {
+  /**
+   * Runs a step; an error fails the reader for good. The error thrown carries
+   * in `events` what the step completed before it (a Cluster that ended just
+   * before the bad bytes is still a good Cluster).
+   */
+  private guard(step: (events: MkvEvent[]) => void): MkvEvent[] {
+    const events: MkvEvent[] = [];
     try {
-      return fn();
+      step(events);
+      return events;
     } catch (err) {
       if (err instanceof BlockError) this.failure = new MkvError('INVALID_BLOCK', err.message);
       else if (err instanceof MkvError) this.failure = err;
       else throw err;
-      throw this.failure;
+      const thrown = new MkvError(this.failure.code, this.failure.message);
+      thrown.events = events;
+      throw thrown;
     }
   }
 
@@ -208,6 +211,7 @@ export class MkvReader {
       return;
     }
     if (parent === MkvId.Segment && id === MkvId.Cluster) {
+      if (size + 12 > this.clusterBytesMax) throw new MkvError('CLUSTER_TOO_LARGE', `cluster of ${size} bytes passes ${this.clusterBytesMax}`);
       this.stack.push({ id, end: size < 0 ? undefined : this.offset + size });
       this.cluster = { timecode: undefined, pieces: [], bodyBytes: 0, frames: [] };
       return;
