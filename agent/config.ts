@@ -44,8 +44,10 @@ export const agentSchema = {
       kind: 'object',
       fields: {
         fsync: fsyncPolicy,
-        segmentBytes: { kind: 'integer', min: 64 * 1024, max: 1024 * 1024 * 1024, default: 8 * 1024 * 1024 },
-        capBytes: { kind: 'integer', min: 1024 * 1024, max: 1024 ** 4, default: 1024 * 1024 * 1024 },
+        // Both absent by default: the agent sizes each buffer from the disk's free space at start (agent/disk-space.ts).
+        segmentBytes: { kind: 'integer', min: 64 * 1024, max: 1024 * 1024 * 1024 },
+        capBytes: { kind: 'integer', min: 1024 * 1024, max: 1024 ** 4 },
+        capFreePercent: { kind: 'integer', min: 1, max: 95, default: 50 },
         capPolicy: { kind: 'enum', values: ['drop-oldest', 'reject-newest'], default: 'drop-oldest' },
         encrypt: { kind: 'boolean', default: false },
       },
@@ -177,7 +179,16 @@ type PartitionKey = { topicLevel?: number; jsonField?: string; fixed?: string };
 export interface AgentConfig {
   gateway: { credentials: string; endpoint?: string };
   state: { dir: string };
-  buffer: { fsync: string; segmentBytes: number; capBytes: number; capPolicy: 'drop-oldest' | 'reject-newest'; encrypt: boolean };
+  buffer: {
+    fsync: string;
+    /** Absent: chosen to fit the cap (at most 8 MiB, eight segments to a cap). */
+    segmentBytes?: number;
+    /** Per destination; absent: `capFreePercent` of the disk's free space, shared by the destinations. */
+    capBytes?: number;
+    capFreePercent: number;
+    capPolicy: 'drop-oldest' | 'reject-newest';
+    encrypt: boolean;
+  };
   destinations: Record<string, { stream: string; aggregate: boolean; bandwidthBytesPerSecondMax?: number; priority: number; newestFirst: boolean }>;
   inputs: {
     mqtt: { url: string; clientId?: string; username?: string; password?: string; keepaliveSec?: number; rules?: Array<{ filter: string; destination: string; partitionKey?: PartitionKey }> };

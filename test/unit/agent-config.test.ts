@@ -16,7 +16,8 @@ describe('agent config', () => {
     expect(c.buffer.capPolicy).toBe('drop-oldest');
     const m = parseAgentConfig(minimal, 'm.yaml');
     expect(m.state.dir).toBe('/var/lib/tributary');
-    expect(m.buffer).toEqual({ fsync: 'always', segmentBytes: 8 * 1024 * 1024, capBytes: 1024 ** 3, capPolicy: 'drop-oldest', encrypt: false });
+    // No capBytes or segmentBytes: the agent sizes buffers from the disk's free space at start (issue #15).
+    expect(m.buffer).toEqual({ fsync: 'always', capFreePercent: 50, capPolicy: 'drop-oldest', encrypt: false });
     expect(m.uplink.batchRecordsMax).toBe(500);
     expect(Object.isFrozen(m)).toBe(true);
   });
