@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { DiskBuffer, bufferLimits, type BufferProblem } from './buffer/index.ts';
-import type { AgentConfig } from './config.ts';
+import { volatileStateReason, type AgentConfig } from './config.ts';
 import { ConditionLog } from './condition-log.ts';
 import { DiskReserve, diskSpace, planCaps, type CapPlan } from './disk-space.ts';
 import type { RecordSink } from './inputs/common.ts';
@@ -172,6 +172,9 @@ export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notif
   const stateDir = path.resolve(config.state.dir);
   const endpoint = config.gateway.endpoint ?? creds.endpoint;
   fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const volatile = volatileStateReason(stateDir);
+  if (volatile && !config.state.volatile) throw new TributaryError('AGENT_STATE_VOLATILE', `state.dir ${volatile}; set state.volatile: true to allow it (tests, demos)`);
+  if (volatile) o.log.warn('state.dir is on volatile storage (state.volatile: true): buffers and checkpoints are lost at reboot', { stateDir, reason: volatile });
   sweepOrphans(stateDir, o.log);
   const conditions = new ConditionLog(o.log);
   const space = new DiskReserve(stateDir, {
@@ -253,19 +256,29 @@ export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notif
         const u = uplink.stats();
         return [name, {
           stream, depthRecords: b.depthRecords, depthBytes: b.depthBytes, oldestUnsentAgeMs: u.oldestUnsentAgeMs,
-          link: u.link, lastError: u.lastError?.message, sent: u.sentRecords, deadLettered: b.deadLetteredRecords, dropped: b.droppedRecords,
+          link: u.link, lastError: u.lastError?.message, sent: u.sentRecords, retried: u.retriedRecords, deadLettered: b.deadLetteredRecords, dropped: b.droppedRecords,
           rejected: b.rejectedRecords, capBytes: b.capBytes,
         }];
       }),
     ),
   });
   const writer = new StatusWriter(stateDir, conditions);
+  const seen = new Map<string, { throttled: number; retried: number }>();
   const tick = () => {
     writer.write(status());
-    // Drop-oldest has stopped once the buffer is back under 90% of its cap.
     for (const [name, b] of buffers) {
+      // Drop-oldest has stopped once the buffer is back under 90% of its cap.
       const st = b.stats();
       if (st.diskBytes < 0.9 * st.capBytes) conditions.clear(`dropped:${name}`, 'buffer below its cap: no longer dropping', { destination: name, dropped: st.droppedRecords });
+      // A tick without throttling or retries ends those conditions.
+      const u = uplinks.get(name)!.uplink.stats();
+      const before = seen.get(name);
+      seen.set(name, { throttled: u.throttledRecords, retried: u.retriedRecords });
+      if (before?.throttled === u.throttledRecords) conditions.clear(`throttled:${name}`, 'no longer throttled', { destination: name });
+      if (before?.retried === u.retriedRecords) {
+        conditions.clear(`refused:${name}`, 'the gateway takes records again', { destination: name });
+        conditions.clear(`transient:${name}`, 'the gateway takes records again', { destination: name });
+      }
     }
   };
   tick();

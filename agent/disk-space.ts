@@ -136,7 +136,7 @@ export class DiskReserve implements SpaceGuard {
   }
 
   #take(): void {
-    const tmp = `${this.file}.tmp-${process.pid}-reserve`;
+    const tmp = `${this.file}.tmp-${process.pid}-0`;
     try {
       // Real zeros, not a sparse file: the blocks must be allocated to be worth anything.
       fs.writeFileSync(tmp, Buffer.alloc(this.reserveBytes), { mode: 0o600 });

@@ -27,6 +27,8 @@ export interface DestinationStatus {
   link: string;
   lastError: string | undefined;
   sent: number;
+  /** Records sent again after a failed request (a probe while the link is down counts one). */
+  retried: number;
   deadLettered: number;
   dropped: number;
   /** Appends refused (reject-newest cap, or a full disk). */
@@ -85,6 +87,8 @@ export interface StatusReading {
   reason?: string;
   /** Milliseconds since the agent wrote the file. */
   ageMs?: number;
+  /** Running, but the file is older than three status intervals: the agent may be stuck (or its disk full). */
+  stale?: boolean;
   status?: AgentStatus;
 }
 
@@ -104,7 +108,7 @@ export function readStatus(stateDir: string, now = Date.now()): StatusReading {
   if (!Number.isSafeInteger(status.pid)) return { ...base, running: false, reason: 'the status names no process (written by an older agent)' };
   if (status.bootId !== bootId()) return { ...base, running: false, reason: 'the machine rebooted since the status was written' };
   if (!isAgentProcess(status.pid)) return { ...base, running: false, reason: `process ${status.pid} is gone (the agent died without stopping)` };
-  return { ...base, running: true };
+  return { ...base, running: true, ...(ageMs > 3 * statusIntervalMsDefault ? { stale: true } : {}) };
 }
 
 function isAgentProcess(pid: number): boolean {

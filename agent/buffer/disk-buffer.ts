@@ -242,7 +242,7 @@ export class DiskBuffer implements ReadState {
     this.counters.rejectedAppends++;
     this.counters.rejectedRecords += records;
     this.options.onProblem({ kind: 'rejected', file: this.active.file, detail: why, records });
-    throw bufferError('BUFFER_FULL', `buffer ${this.dir}: ${why}`);
+    throw bufferError('BUFFER_FULL', `buffer ${this.dir} is full: ${why}`);
   }
 
   /** reject-newest: refuses the whole append if its frames (and any new segment headers) would pass the cap. */
@@ -258,7 +258,7 @@ export class DiskBuffer implements ReadState {
       need += n;
     }
     if (this.diskBytes() + need <= this.capBytes) return;
-    this.refuse(sizes.length, `cap reached (reject-newest): ${this.diskBytes()} of ${this.capBytes} bytes used`);
+    this.refuse(sizes.length, `${this.diskBytes()} of ${this.capBytes} bytes used (reject-newest)`);
   }
 
   /** Encodes and writes frames, rolling segments and (drop-oldest) making room first. */
