@@ -19,6 +19,7 @@ import { pairDevice } from '../sdk/devices/pairing.ts';
 import { JsonRpcClient } from '../sdk/http/json-rpc-client.ts';
 import { AwsError, TributaryError } from '../sdk/protocol/errors.ts';
 import { decryptObject } from '../gateway/firehose/object-encryption.ts';
+import { addAnalyticsRunCommand } from '../gateway/analytics/run-command.ts';
 
 const program = new Command('tributary')
   .description('Self-hosted, Kinesis-compatible data pipeline for fleets of edge devices.')
@@ -313,6 +314,10 @@ firehoseTools
     if (o.out) fs.writeFileSync(o.out, body, { mode: 0o600 });
     else process.stdout.write(body);
   });
+
+// ---------------------------------------------------------------- analytics (offline runner)
+
+addAnalyticsRunCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof TributaryError || err instanceof AwsError) {

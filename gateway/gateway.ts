@@ -38,6 +38,11 @@ import { FirehoseRegistry, type FirehoseDoc } from './firehose/registry.ts';
 import * as firehoseLimits from '../sdk/protocol/firehose/limits.ts';
 import type { StreamsContext } from './streams/shapes.ts';
 import { initTls, issueClientCertificate } from './tls/certificates.ts';
+import { restJsonBytesMaxDefault, restRoutes } from './http/rest.ts';
+import { LocalFragmentStore } from './storage/local/fragment-store.ts';
+import { VideoRegistry, type VideoDoc } from './video/registry.ts';
+import { videoService } from './video/service.ts';
+import { setupPlayback } from './video/playback/setup.ts';
 import { loadTlsMaterial, type TlsMaterial } from './tls/context.ts';
 
 export interface GatewayConfig {
@@ -149,6 +154,8 @@ export interface Gateway {
   registry: StreamRegistry;
   firehose: FirehoseRegistry;
   principals: PrincipalStore;
+  /** Kinesis Video Streams: video streams and their fragment logs. */
+  video: VideoRegistry;
   metrics: Metrics;
   /** The CA fingerprint devices pin (undefined without TLS). */
   caFingerprint: string | undefined;
@@ -234,6 +241,13 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       ...Object.fromEntries(Object.entries(leaseActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle(leaseTables, input) }])),
     },
   };
+  const fragmentStore = new LocalFragmentStore({ dir: path.join(dataDir, 'video'), cipher: registry.cipher, fsync: config.fsync, log });
+  const video = await VideoRegistry.open(new JsonFileStore<VideoDoc>(path.join(dataDir, 'metadata', 'video.json')), fragmentStore, {
+    region: config.region, accountId: config.accountId, log, retentionCheckIntervalMs: config.retentionCheckIntervalMs, ...(options.now ? { now: options.now } : {}),
+  });
+  const videoCtx = { registry: video, url: '' };
+  const guard = createGuard({ principals, region: config.region, accountId: config.accountId });
+  const playback = await setupPlayback({ dataDir, streams: video, guard, log, url: () => videoCtx.url, ...(options.now ? { now: options.now } : {}) });
   const offloadPool = config.offloadWorkers > 0 ? await OffloadPool.start(config.offloadWorkers, log) : undefined;
   const frontDoor = createFrontDoor({
     services: [streams, firehose, admin],
@@ -242,10 +256,12 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     requestBytesInFlightMax: config.requestBytesInFlightMax,
     log,
     metrics,
-    guard: createGuard({ principals, region: config.region, accountId: config.accountId }),
+    guard,
     requireClientCertificate: Boolean(tls && config.tlsMutual),
     openRoutes: ['/pairing', '/health'],
     routes: {
+      ...restRoutes([videoService(videoCtx, playback.actions)], { guard, log, metrics, jsonBytesMax: restJsonBytesMaxDefault }),
+      ...playback.routes,
       '/metrics': (_req, res) => {
         for (const rt of registry.list()) metrics.openShards.set({ stream: rt.meta.name }, rt.openShards.length);
         const body = metrics.render() + firehoseRegistry.metrics.render();
@@ -268,6 +284,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   const listener = await listen(frontDoor, { host: config.host, port: config.port, ...(tls ? { tls: { material: tls, mutual: config.tlsMutual } } : {}) });
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `${tls ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${listener.port}`;
+  videoCtx.url = url;
 
   // The first start makes an operator so that a fresh install is usable at once.
   const profileFile = path.join(dataDir, operatorProfileName);
@@ -288,6 +305,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     registry,
     firehose: firehoseRegistry,
     principals,
+    video,
     metrics,
     get caFingerprint() {
       return tls?.caFingerprint;
@@ -309,6 +327,8 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
         await offloadPool?.close();
         await idempotency.close();
         await firehoseRegistry.close();
+        await video.close();
+        await fragmentStore.close();
         buckets.close();
         await registry.close();
       })();

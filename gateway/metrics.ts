@@ -59,6 +59,7 @@ export class Metrics {
   readonly outgoingBytes = new Counter('tributary_streams_outgoing_bytes_total', 'Data bytes returned by GetRecords, by stream.');
   readonly throttled = new Counter('tributary_streams_throttled_total', 'Requests or records refused by the per-shard limits, by stream and direction.');
   readonly openShards = new Counter('tributary_streams_open_shards', 'Open shards, by stream.', 'gauge');
+  readonly requestsCutOff = new Counter('tributary_requests_cut_off_total', 'Requests answered or closed before their body was read: unauthenticated (headers fail authentication), body_timeout.');
 
   /** Process gauges in the names Prometheus' client libraries use. */
   private processGauges(): string {
@@ -75,7 +76,7 @@ export class Metrics {
   }
 
   render(): string {
-    return this.processGauges() + [this.requests, this.requestSeconds, this.incomingRecords, this.incomingBytes, this.outgoingRecords, this.outgoingBytes, this.throttled, this.openShards]
+    return this.processGauges() + [this.requests, this.requestSeconds, this.incomingRecords, this.incomingBytes, this.outgoingRecords, this.outgoingBytes, this.throttled, this.openShards, this.requestsCutOff]
       .map((m) => m.render())
       .join('');
   }

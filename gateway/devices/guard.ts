@@ -5,7 +5,7 @@
  */
 import type http from 'node:http';
 import { AwsError } from '../../sdk/protocol/errors.ts';
-import { verifySigV4 } from '../http/auth.ts';
+import { checkSigV4BeforeBody, verifySigV4 } from '../http/auth.ts';
 import type { Caller, Guard, RpcService } from '../http/server.ts';
 import { allows } from './policies.ts';
 import type { PrincipalStore } from './principals.ts';
@@ -19,6 +19,13 @@ export interface GuardOptions {
 
 export function createGuard(o: GuardOptions): Guard {
   const now = o.now ?? Date.now;
+  const verifyOptions = (service: RpcService) => ({
+    service: service.signingName,
+    region: o.region,
+    now: now(),
+    allowUnsignedPayload: false,
+    lookupSecret: (id: string) => o.principals.lookup(id)?.secret,
+  });
   return {
     region: o.region,
     secretOf: (accessKeyId) => o.principals.lookup(accessKeyId)?.secret,
@@ -28,14 +35,11 @@ export function createGuard(o: GuardOptions): Guard {
       if (!entry) throw new AwsError('UnrecognizedClientException', 'The security token included in the request is invalid.');
       return { accessKeyId, name: entry.principal.name, kind: entry.principal.kind };
     },
+    authenticateHeaders(req: http.IncomingMessage, service: RpcService): void {
+      checkSigV4BeforeBody({ method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers }, verifyOptions(service));
+    },
     authenticate(req: http.IncomingMessage, body: Buffer, service: RpcService): Caller {
-      const { accessKeyId } = verifySigV4({ method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers }, body, {
-        service: service.signingName,
-        region: o.region,
-        now: now(),
-        allowUnsignedPayload: false,
-        lookupSecret: (id) => o.principals.lookup(id)?.secret,
-      });
+      const { accessKeyId } = verifySigV4({ method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers }, body, verifyOptions(service));
       const { principal } = o.principals.lookup(accessKeyId)!;
       return { accessKeyId, name: principal.name, kind: principal.kind };
     },

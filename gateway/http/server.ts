@@ -21,6 +21,7 @@ import { accessKeyIdOf, offloadError, type OffloadJob } from './offload.ts';
 import { offloadedInput, prepareOffloaded, type OffloadKind } from './offload-kinds.ts';
 import type { OffloadPool } from './offload-pool.ts';
 import { contentTypeEventStream, EventStreamReply } from './event-stream-reply.ts';
+import { addressKey, bodyIdleMsMax, Budget, readBody, unauthenticatedBodyBytesMax, unauthenticatedBodyMsMax, unauthenticatedBytesInFlightMax } from './admission.ts';
 import { validateInput, type StructureShape } from './validate.ts';
 import { contentTypeCbor, contentTypeJson, encodeBody, type WireFormat } from './wire.ts';
 
@@ -61,6 +62,8 @@ export interface RpcService {
 /** Authentication and authorization, injected so the front door stays protocol-only. */
 export interface Guard {
   authenticate(req: http.IncomingMessage, body: Buffer, service: RpcService): Caller;
+  /** What can be checked before the body arrives (admission.ts): throws the AwsError authentication will end with. */
+  authenticateHeaders(req: http.IncomingMessage, service: RpcService): void;
   /** For verification done elsewhere (the offload workers): the secret to check against, and the caller once checked. */
   secretOf(accessKeyId: string): string | undefined;
   callerOf(accessKeyId: string): Caller;
@@ -73,7 +76,7 @@ export interface FrontDoorOptions {
   services: RpcService[];
   /** Larger bodies are refused with 413 before they are buffered whole. */
   requestBytesMax: number;
-  /** Request bytes admitted across all connections; past it, new requests wait unread (TCP backpressure). */
+  /** Request body bytes held across all connections, charged as they arrive; past it, reading pauses (admission.ts). */
   requestBytesInFlightMax?: number;
   log: Logger;
   metrics: Metrics;
@@ -99,26 +102,22 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
     for (const [action, impl] of Object.entries(svc.actions)) targets.set(`${svc.targetPrefix}.${action}`, { ...impl, service: svc, action });
   }
   const { log, metrics } = options;
-  const inFlightMax = options.requestBytesInFlightMax ?? requestBytesInFlightMaxDefault;
-  // Admission by declared size (a chunked body reserves the maximum): a request
-  // once admitted always runs to completion, so waiting can never deadlock.
-  let inFlight = 0;
-  const waiting: Array<() => void> = [];
-  const release = (n: number) => {
-    inFlight -= n;
-    while (waiting.length && inFlight < inFlightMax) waiting.shift()!();
-  };
+  // Request memory (admission.ts): one budget for requests whose headers pass
+  // authentication, a small one for the rest.
+  const admitted = new Budget(options.requestBytesInFlightMax ?? requestBytesInFlightMaxDefault);
+  const unauthenticated = new Budget(unauthenticatedBytesInFlightMax);
 
   return (req, res) => {
     const started = process.hrtime.bigint();
     const requestId = randomUUID();
     res.setHeader('x-amzn-RequestId', requestId);
-    res.setHeader('x-amz-id-2', randomBytes(54).toString('base64'));
+    // kinesalite's captures: x-amz-id-2 decodes to 64-80 bytes, and a CORS preflight carries none.
+    if (req.method !== 'OPTIONS' || !req.headers.origin) res.setHeader('x-amz-id-2', randomBytes(72).toString('base64'));
     req.on('error', (err) => log.debug('request stream error', { requestId, err: err.message }));
 
     const pathname = (req.url ?? '/').split('?')[0]!;
     if (options.requireClientCertificate && !options.openRoutes?.includes(pathname) && !(req.socket as { authorized?: boolean }).authorized) {
-      const body = JSON.stringify({ __type: 'AccessDeniedException', message: "A client certificate issued by this gateway's CA is required." });
+      const body = JSON.stringify(new AwsError('AccessDeniedException', "A client certificate issued by this gateway's CA is required.").toWire());
       res.writeHead(403, { 'Content-Type': 'application/x-amz-json-1.1', 'Content-Length': Buffer.byteLength(body), 'x-amzn-ErrorType': 'AccessDeniedException' });
       res.end(body);
       return;
@@ -126,79 +125,97 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
     const route = options.routes?.[pathname];
     if (route && (req.method === 'GET' || (req.method === 'POST' && !req.headers['x-amz-target']))) return route(req, res);
 
-    // 1. Size cap: refuse before buffering when the length is declared...
+    // 1. Size cap: refuse before buffering when the length is declared (and, in readBody, once a body passes it).
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > options.requestBytesMax) return refuseTooLarge(req, res);
 
-    // A body of unknown length (chunked, or HTTP/2 without content-length) reserves the maximum; no body, nothing.
-    const unknownLength = !(declared > 0) && (req.headers['transfer-encoding'] !== undefined || (req.httpVersionMajor === 2 && req.method === 'POST'));
-    const reserve = unknownLength ? options.requestBytesMax : declared > 0 ? declared : 0;
-    const admit = () => {
-      inFlight += reserve;
-      res.once('close', () => release(reserve));
-      readBody(req, res, requestId, started);
-    };
-    if (inFlight > 0 && inFlight + reserve > inFlightMax) {
-      waiting.push(admit);
-      res.once('close', () => {
-        const i = waiting.indexOf(admit);
-        if (i >= 0) waiting.splice(i, 1);
-      });
-    } else admit();
-  };
-
-  function readBody(req: http.IncomingMessage, res: http.ServerResponse, requestId: string, started: bigint): void {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let refused = false;
-    req.on('data', (chunk: Buffer) => {
-      if (refused) return;
-      size += chunk.length;
-      // ...and as soon as a chunked body passes the cap.
-      if (size > options.requestBytesMax) {
-        refused = true;
-        chunks.length = 0;
-        refuseTooLarge(req, res);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (refused) return;
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+    const address = addressKey(req.socket.remoteAddress);
+    const onBody = (body: Buffer) => {
       handle(req, res, body, requestId, started).catch((err) => {
         log.error('unhandled gateway error', { requestId, err: String((err as Error)?.stack ?? err) });
         if (!res.headersSent) sendAwsError(res, 'json', new AwsError('InternalFailure', undefined, 500));
       });
+    };
+    const onTimeout = () => {
+      metrics.requestsCutOff.inc({ reason: 'body_timeout' });
+      hangUp(req, res, 408);
+    };
+    // Who is asking, from the headers alone: a request that cannot pass
+    // authentication gets only a small body, briefly; larger ones are answered
+    // from their headers without reading the body.
+    const refusal = refusalFromHeaders(req);
+    if (refusal) {
+      const answer = () => {
+        metrics.requestsCutOff.inc({ reason: 'unauthenticated' });
+        answerFromHeaders(req, res, refusal);
+      };
+      if (declared > unauthenticatedBodyBytesMax) return answer();
+      return readBody(req, res, {
+        budget: unauthenticated, address, bodyBytesMax: unauthenticatedBodyBytesMax, idleMsMax: unauthenticatedBodyMsMax, totalMsMax: unauthenticatedBodyMsMax,
+        onTooLarge: answer, onTimeout, onBody,
+      });
+    }
+    readBody(req, res, {
+      budget: admitted, address, bodyBytesMax: options.requestBytesMax, idleMsMax: bodyIdleMsMax,
+      onTooLarge: () => refuseTooLarge(req, res), onTimeout, onBody,
     });
+  };
+
+  /** The error a request will get whatever its body, when its headers already fail authentication (or name no operation). */
+  function refusalFromHeaders(req: http.IncomingMessage): AwsError | undefined {
+    const target = targets.get(String(req.headers['x-amz-target'] ?? ''));
+    if (!target || req.method !== 'POST') return new AwsError('UnknownOperationException');
+    try {
+      options.guard.authenticateHeaders(req, target.service);
+      return undefined;
+    } catch (err) {
+      if (err instanceof AwsError) return err;
+      throw err;
+    }
   }
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, requestId: string, started: bigint): Promise<void> {
-    // 2. Method.
-    if (req.method === 'OPTIONS' && req.headers.origin) return sendCorsPreflight(req, res);
+  /** Answers without the body: the protocol errors the headers determine, else the authentication error; then hangs up. */
+  function answerFromHeaders(req: http.IncomingMessage, res: http.ServerResponse, refusal: AwsError): void {
+    closeAfterResponse(req, res);
+    const checked = protocolCheck(req, res, undefined);
+    if (!checked) return;
+    sendAwsError(res, checked.format, checked.target ? refusal : new AwsError('UnknownOperationException'));
+  }
+
+  /**
+   * Steps 2 and 3, method, then target and content type: answers and returns
+   * undefined when they fail. An empty body is judged here too (it depends on
+   * the target), and the deprecated plain-JSON protocol's answer; everything
+   * else about the body comes after. `body` is undefined when it was not read.
+   */
+  function protocolCheck(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer | undefined): { format: WireFormat; target: Target | undefined } | undefined {
+    if (req.method === 'OPTIONS' && req.headers.origin) return void sendCorsPreflight(req, res);
     if (req.headers.origin) {
       res.setHeader('Access-Control-Allow-Origin', '*');
       res.setHeader('Access-Control-Expose-Headers', 'x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,x-amzn-ErrorMessage,Date');
     }
-    if (req.method !== 'POST') return sendXmlError(res, 403, 'AccessDeniedException', 'Unable to determine service/operation name to be authorized');
-
-    // 3. Target and content type.
+    if (req.method !== 'POST') return void sendXmlError(res, 403, 'AccessDeniedException', 'Unable to determine service/operation name to be authorized');
     const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     const format: WireFormat | undefined = contentType === contentTypeJson ? 'json' : contentType === contentTypeCbor ? 'cbor' : undefined;
     const targetHeader = String(req.headers['x-amz-target'] ?? '');
     const target = targets.get(targetHeader);
     const [service, operation] = targetHeader.split('.');
-    if (!body.length) {
-      return sendAwsError(res, format ?? 'cbor', new AwsError(target ? 'SerializationException' : 'UnknownOperationException'));
+    if (body?.length === 0) {
+      return void sendAwsError(res, format ?? 'cbor', new AwsError(target ? 'SerializationException' : 'UnknownOperationException'));
     }
     if (!format) {
-      if (contentType === 'application/json') {
-        return sendJsonRaw(res, 404, { Output: { __type: 'com.amazon.coral.service#UnknownOperationException' }, Version: '1.0' });
-      }
-      if (!service || !operation) return sendXmlError(res, 403, 'AccessDeniedException', 'Unable to determine service/operation name to be authorized');
-      return sendXmlError(res, 404, 'UnknownOperationException');
+      if (contentType === 'application/json') return void sendLegacyJson(res, body);
+      if (!service || !operation) return void sendXmlError(res, 403, 'AccessDeniedException', 'Unable to determine service/operation name to be authorized');
+      return void sendXmlError(res, 404, 'UnknownOperationException');
     }
+    return { format, target };
+  }
 
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, requestId: string, started: bigint): Promise<void> {
+    // 2. Method, 3. target and content type.
+    const proto = protocolCheck(req, res, body);
+    if (!proto) return;
+    const { format, target } = proto;
     if (target?.offload && format === 'json') return offloaded(req, res, body, target, requestId, started);
 
     // 4. Parse.
@@ -230,7 +247,9 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
     try {
       const output = await steps();
       if (output instanceof EventStreamReply) stream = output;
-      else sendBody(res, format, 200, output ?? {});
+      // Actions without an output shape (CreateStream, MergeShards, ...) answer 200 with an empty body, as AWS does.
+      else if (output === undefined) sendEmpty(res, format);
+      else sendBody(res, format, 200, output);
     } catch (err) {
       if (!(err instanceof AwsError)) {
         log.error('action failed', { requestId, action: target.action, err: String((err as Error)?.stack ?? err) });
@@ -321,6 +340,33 @@ export function sendAwsError(res: http.ServerResponse, format: WireFormat, err: 
   sendBody(res, format, err.status, err.toWire());
 }
 
+function sendEmpty(res: http.ServerResponse, format: WireFormat): void {
+  res.writeHead(200, { 'Content-Type': format === 'cbor' ? contentTypeCbor : contentTypeJson, 'Content-Length': 0 });
+  res.end();
+}
+
+/**
+ * Plain `application/json` is AWS's deprecated protocol: kinesalite's captures
+ * show a 200 whose body names the problem, `SerializationException` (with a
+ * null `Message`) when the body is not a JSON object, otherwise
+ * `UnknownOperationException` (with a null `message`); no action runs.
+ */
+function sendLegacyJson(res: http.ServerResponse, body: Buffer | undefined): void {
+  // A body too large to read unauthenticated (admission.ts) is taken to be an object.
+  let parsed: unknown = {};
+  try {
+    if (body) parsed = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
+    parsed = undefined;
+  }
+  const isObject = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
+  const output = isObject
+    ? { __type: 'com.amazon.coral.service#UnknownOperationException', message: null }
+    : { __type: 'com.amazon.coral.service#SerializationException', Message: null };
+  sendJsonRaw(res, 200, { Output: output, Version: '1.0' });
+}
+
 function sendJsonRaw(res: http.ServerResponse, status: number, value: unknown): void {
   const body = JSON.stringify(value);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
@@ -334,17 +380,31 @@ function sendXmlError(res: http.ServerResponse, status: number, type: string, me
 }
 
 function refuseTooLarge(req: http.IncomingMessage, res: http.ServerResponse): void {
-  // Answer at once and stop reading: the rest of the body never reaches memory.
+  hangUp(req, res, 413);
+}
+
+/** Answers with an empty `status` and stops reading: the rest of the body never reaches memory. */
+function hangUp(req: http.IncomingMessage, res: http.ServerResponse, status: number): void {
+  if (res.headersSent) return void res.destroy();
+  closeAfterResponse(req, res);
+  res.writeHead(status, { 'Content-Length': 0 });
+  res.end();
+}
+
+/**
+ * Arranges for the connection (HTTP/1) or the stream (HTTP/2) to close once
+ * the response is sent, for answers given without reading the body.
+ */
+function closeAfterResponse(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const h2stream = (req as unknown as { stream?: { close(code?: number): void } }).stream;
   if (req.httpVersionMajor === 2) {
-    res.writeHead(413, { 'Content-Length': 0 });
-    res.end();
     // Closing the stream (not the session) refuses the rest of this body only.
-    (req as unknown as { stream?: { close(code?: number): void } }).stream?.close(0x8);
+    res.once('finish', () => h2stream?.close(0x8));
     return;
   }
-  res.writeHead(413, { Connection: 'close', 'Content-Length': 0 });
-  res.end();
-  setTimeout(() => req.socket.destroy(), 1000).unref();
+  res.setHeader('Connection', 'close');
+  // The client may still be sending; it gets a second to read the answer.
+  res.once('finish', () => setTimeout(() => req.socket.destroy(), 1000).unref());
 }
 
 function sendCorsPreflight(req: http.IncomingMessage, res: http.ServerResponse): void {

@@ -80,3 +80,94 @@ export interface MetadataStore<T> {
   load(): Promise<T | undefined>;
   save(doc: T): Promise<void>;
 }
+
+/*
+ * Video fragments (the blob store role for Kinesis Video Streams).
+ *
+ * Contract for the video services (ingest, GetMedia, ListFragments, HLS/DASH,
+ * GetClip, GetImages):
+ * - A fragment is one MKV Cluster as a producer sent it in PutMedia. The store
+ *   keeps, per fragment, its metadata (`FragmentMeta`, the wire shape of
+ *   ListFragments' Fragment with timestamps in epoch milliseconds) and its media
+ *   as MKV bytes: the producer session's stream header (EBML header, Segment
+ *   start of unknown size, Info, Tracks — exactly as received) and the Cluster.
+ *   `header` followed by `cluster` is a complete MKV document that ffmpeg and
+ *   our MkvReader read as is.
+ * - The stored Cluster has a known size and its Timecode is absolute producer
+ *   time in the header's TimecodeScale units (the ingest rewrites RELATIVE
+ *   timecodes), so a packager gets absolute producer time from the bytes alone;
+ *   `ProducerTimestamp` is the same instant in milliseconds.
+ * - A fragment becomes visible (find, range, read, subscribe) only once it is
+ *   durable under the fsync policy, so nothing a reader saw can vanish in a crash.
+ * - Fragment numbers are decimal strings of one length per store, increasing in
+ *   ingestion order, so string order is number order.
+ * - Backends: `local` (segment files per stream, gateway/storage/local/fragment-log.ts)
+ *   and, for streams with DataRetentionInHours 0, a bounded in-memory log of the
+ *   most recent fragments (served live only, as AWS does). A NATS backend will
+ *   keep one Object Store object per fragment and the index in KV.
+ */
+
+/** A fragment's metadata: ListFragments' Fragment, timestamps in epoch milliseconds. */
+export interface FragmentMeta {
+  FragmentNumber: string;
+  ProducerTimestamp: number;
+  ServerTimestamp: number;
+  FragmentLengthInMilliseconds: number;
+  /** Bytes of the stored media (stream header and Cluster). */
+  FragmentSizeInBytes: number;
+}
+
+/** A fragment's media as MKV: `header` then `cluster` is a playable document. */
+export interface FragmentMedia {
+  meta: FragmentMeta;
+  /** EBML header, Segment start, Info and Tracks of the producer session. */
+  header: Uint8Array;
+  /** The Cluster (known size), Timecode absolute in the header's TimecodeScale units. */
+  cluster: Uint8Array;
+}
+
+/** What the ingest hands the store for one complete fragment. */
+export interface FragmentAppend {
+  header: Uint8Array;
+  cluster: Uint8Array;
+  producerMs: number;
+  serverMs: number;
+  durationMs: number;
+}
+
+export type FragmentTimestampKind = 'PRODUCER_TIMESTAMP' | 'SERVER_TIMESTAMP';
+
+/** One video stream's fragments, in ingestion order. */
+export interface FragmentLog {
+  /**
+   * Stores a fragment: its number is assigned at once; `durable` resolves when
+   * it is on disk under the fsync policy, and only then do readers see it.
+   */
+  append(fragment: FragmentAppend): { meta: FragmentMeta; durable: Promise<void> };
+  /** Visible fragments, oldest first (a snapshot; do not modify). */
+  list(): readonly FragmentMeta[];
+  /** The visible fragment with this number. */
+  find(fragmentNumber: string): FragmentMeta | undefined;
+  /** The first visible fragment after `fragmentNumber` (after none: the oldest). */
+  next(fragmentNumber: string | undefined): FragmentMeta | undefined;
+  /** Visible fragments whose timestamp of `kind` lies in [startMs, endMs], oldest first. */
+  range(kind: FragmentTimestampKind, startMs: number, endMs: number): FragmentMeta[];
+  /** The media of a visible fragment (undefined once retention removed it). */
+  read(fragmentNumber: string): Promise<FragmentMedia | undefined>;
+  /** Calls `listener` with each fragment that becomes visible from now on; returns the unsubscribe function. */
+  subscribe(listener: (meta: FragmentMeta) => void): () => void;
+  /** Resolves with the first visible fragment after `fragmentNumber` (after none: the next to arrive), or undefined when `signal` aborts or the log closes. */
+  waitForNext(fragmentNumber: string | undefined, signal?: AbortSignal): Promise<FragmentMeta | undefined>;
+  /** Drops fragments that arrived (server time) before `ms`; returns how many went. */
+  trimBefore(ms: number): Promise<number>;
+  close(): Promise<void>;
+  /** Closes and deletes every fragment of the stream. */
+  destroy(): Promise<void>;
+}
+
+/** Opens the fragment logs of video streams; `key` is stable for a stream's lifetime (name and creation time). */
+export interface FragmentStore {
+  /** `keyId` names the at-rest encryption key; `persist: false` keeps only recent fragments in memory (retention 0). */
+  open(key: string, options: { keyId: string; persist: boolean }): Promise<FragmentLog>;
+  close(): Promise<void>;
+}

@@ -31,7 +31,22 @@ export type AwsErrorType =
   | 'ValidationException'
   | 'InvalidRequestException'
   | 'ConcurrentModificationException'
-  | 'InvalidKMSResourceException';
+  | 'InvalidKMSResourceException'
+  /** Kinesis Video Streams (REST-JSON: the status travels with each error; see videoErrors). */
+  | 'ClientLimitExceededException'
+  | 'VersionMismatchException'
+  | 'TagsPerResourceExceededLimitException'
+  | 'AccountStreamLimitExceededException'
+  | 'ConnectionLimitExceededException'
+  | 'InvalidEndpointException'
+  /** Kinesis Video archived media: packaging found media it cannot play back (all 400). */
+  | 'UnsupportedStreamMediaTypeException'
+  | 'MissingCodecPrivateDataException'
+  | 'InvalidCodecPrivateDataException'
+  | 'InvalidMediaFrameException'
+  | 'NoDataRetentionException'
+  /** Kinesis Video: 401, the caller may not use the stream or its session token expired. */
+  | 'NotAuthorizedException';
 
 /**
  * HTTP status per `__type`, as the JSON-RPC services answer them (400 unless
@@ -42,6 +57,16 @@ const statusByType: Partial<Record<AwsErrorType, number>> = {
   InternalFailure: 500,
   ServiceUnavailableException: 503,
 };
+
+/**
+ * The error types whose body AWS words with `Message` (capital M): the ones
+ * its request framework raises before an action runs. kinesalite's captures
+ * of Kinesis record `SerializationException` with `Message` and every
+ * validation, authentication and action error with `message`; captures of
+ * IAM denials from other JSON 1.1 services (`User: ... is not authorized to
+ * perform: ...`) carry `Message` too.
+ */
+const capitalMessageTypes: ReadonlySet<AwsErrorType> = new Set(['SerializationException', 'AccessDeniedException']);
 
 /** An error that AWS would answer with; `type` is the wire `__type`. */
 export class AwsError extends Error {
@@ -58,9 +83,13 @@ export class AwsError extends Error {
   }
   readonly hasMessage: boolean;
 
-  /** The body AWS sends: `{__type, message}` (message left out where AWS sends none). */
-  toWire(): { __type: string; message?: string } {
-    return this.hasMessage ? { __type: this.type, message: this.message } : { __type: this.type };
+  /**
+   * The body AWS sends: `{__type, message}`, or `{__type, Message}` for the
+   * types AWS spells that way, message left out where AWS sends none.
+   */
+  toWire(): { __type: string; message?: string; Message?: string } {
+    if (!this.hasMessage) return { __type: this.type };
+    return capitalMessageTypes.has(this.type) ? { __type: this.type, Message: this.message } : { __type: this.type, message: this.message };
   }
 
   /**
@@ -103,4 +132,18 @@ export const streamErrors = {
     new AwsError('ResourceNotFoundException', `Could not find shard ${shardId} in stream ${stream} under account ${account}.`),
   shardMissing: (shardId: string, stream: string, account: string) =>
     new AwsError('ResourceNotFoundException', `Shard ${shardId} in stream ${stream} under account ${account} does not exist`),
+};
+
+// Kinesis Video Streams. Its REST-JSON errors carry their own HTTP status (the
+// SDK models: 400 unless noted). "The requested stream is not found or not
+// active." is AWS's text as the producer SDKs log it; the other texts are ours
+// where AWS's are not published (docs/video.md lists them).
+export const videoErrors = {
+  streamNotFound: () => new AwsError('ResourceNotFoundException', 'The requested stream is not found or not active.', 404),
+  streamExists: (name: string) => new AwsError('ResourceInUseException', `The stream ${name} already exists.`, 400),
+  versionMismatch: (given: string) => new AwsError('VersionMismatchException', `The stream version ${given} does not match the current version.`, 400),
+  invalidArgument: (message: string) => new AwsError('InvalidArgumentException', message, 400),
+  clientLimit: (message: string) => new AwsError('ClientLimitExceededException', message, 400),
+  tagsExceeded: (max: number) => new AwsError('TagsPerResourceExceededLimitException', `A resource can have at most ${max} tags.`, 400),
+  accountStreamLimit: (max: number) => new AwsError('AccountStreamLimitExceededException', `The account has reached its limit of ${max} streams.`, 400),
 };

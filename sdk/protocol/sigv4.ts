@@ -114,6 +114,8 @@ export interface SignOptions {
   region: string;
   service: string;
   now: number;
+  /** Signs this instead of the body's hash (`UNSIGNED-PAYLOAD` for a streamed body, sent as x-amz-content-sha256). */
+  payloadHash?: string;
 }
 
 /** Signs a request (header form); returns the headers to send. */
@@ -131,7 +133,7 @@ export function signRequest(o: SignOptions): Record<string, string> {
     query: [...o.url.searchParams.entries()],
     headers: lower,
     signedHeaders,
-    payloadHash: sha256Hex(o.body),
+    payloadHash: o.payloadHash ?? sha256Hex(o.body),
   });
   const sig = signature(signingKey(o.secretAccessKey, date, o.region, o.service), stringToSign(amzDate, scope, canonical));
   headers.authorization = `${algorithm} Credential=${o.accessKeyId}/${scope}, SignedHeaders=${signedHeaders.join(';')}, Signature=${sig}`;

@@ -13,8 +13,15 @@ export interface SpawnedGateway {
   exited: Promise<number | string>;
 }
 
-export async function spawnGateway(args: string[]): Promise<SpawnedGateway> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bin/tributary.ts'), 'gateway', 'start', '--port', '0', ...args], {
+export interface SpawnOptions {
+  /** Run under `prlimit --nofile=N:N` (a low descriptor limit, for connection-exhaustion tests). */
+  prlimitNofile?: number;
+}
+
+export async function spawnGateway(args: string[], o: SpawnOptions = {}): Promise<SpawnedGateway> {
+  const argv = [process.execPath, '--import', 'tsx', path.join(repoRoot, 'bin/tributary.ts'), 'gateway', 'start', '--port', '0', ...args];
+  if (o.prlimitNofile) argv.unshift('prlimit', `--nofile=${o.prlimitNofile}:${o.prlimitNofile}`);
+  const child = spawn(argv[0]!, argv.slice(1), {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -140,7 +140,8 @@ describe('headers', () => {
     const ids = responses.map((r) => r.headers['x-amzn-requestid']);
     for (const id of ids) expect(id).toMatch(UUID);
     expect(new Set(ids).size).toBe(ids.length);
-    for (const r of responses) expect(r.headers['x-amz-id-2']).toMatch(/^[A-Za-z0-9+/]{72}$/);
+    // 72 random bytes: kinesalite's captures put AWS's between 64 and 80.
+    for (const r of responses) expect(r.headers['x-amz-id-2']).toMatch(/^[A-Za-z0-9+/]{96}$/);
     expect(responses[1]!.headers['x-amzn-errortype']).toBe('ResourceNotFoundException');
   });
 
@@ -229,8 +230,9 @@ describe('protocol errors', () => {
     expect(noTarget.status).toBe(403);
     expect(noTarget.body.toString()).toBe(ACCESS_DENIED_XML);
     const legacy = await send({ headers: { 'Content-Type': 'application/json', 'X-Amz-Target': 'Kinesis_20131202.ListStreams' }, body: '{}' });
-    expect(legacy.status).toBe(404);
-    expect(JSON.parse(legacy.body.toString())).toEqual({ Output: { __type: 'com.amazon.coral.service#UnknownOperationException' }, Version: '1.0' });
+    // AWS's deprecated protocol: a 200 that names the problem (kinesalite's captures; more in streams-aws-fidelity.test.ts).
+    expect(legacy.status).toBe(200);
+    expect(JSON.parse(legacy.body.toString())).toEqual({ Output: { __type: 'com.amazon.coral.service#UnknownOperationException', message: null }, Version: '1.0' });
     // Parameters and case do not matter.
     const param = await send({ headers: { 'Content-Type': 'Application/X-Amz-Json-1.1; charset=utf-8', 'X-Amz-Target': 'Kinesis_20131202.ListStreams' }, body: '{}' });
     expect(param.status).toBe(200);
@@ -366,7 +368,7 @@ describe('CBOR (application/x-amz-cbor-1.1)', () => {
     const missing = await callCbor('DescribeStreamSummary', { StreamName: 'nope' });
     expect(cbor.decodeFirstSync(missing.body)).toEqual({ __type: 'ResourceNotFoundException', message: `Stream nope under account ${ACCOUNT} not found.` });
     const typeErr = await callCbor('CreateStream', { StreamName: 'x', ShardCount: 'one' });
-    expect(cbor.decodeFirstSync(typeErr.body)).toEqual({ __type: 'SerializationException', message: 'class java.lang.String can not be converted to an Integer' });
+    expect(cbor.decodeFirstSync(typeErr.body)).toEqual({ __type: 'SerializationException', Message: 'class java.lang.String can not be converted to an Integer' });
     for (const body of [Buffer.from([0xff]), Buffer.from([0xa1, 0x61]), Buffer.from([0x9f]), Buffer.from([0x83, 0x01]), Buffer.alloc(70, 0x81), Buffer.from([0x01, 0x02])]) {
       const r = await send({ headers: { 'Content-Type': CBOR_TYPE, 'X-Amz-Target': 'Kinesis_20131202.ListStreams' }, body });
       expect(r.status).toBe(400);
@@ -492,8 +494,10 @@ describe('hostile input', () => {
         expect(r.headers['x-amzn-requestid']).toMatch(UUID);
         // A hostile request is the client's fault: never a 5xx.
         expect(r.status, `${rq.method} ${rq.target} ${rq.contentType} ${rq.body.toString('hex').slice(0, 200)} -> ${r.body.toString().slice(0, 300)}`).toBeLessThan(500);
-        if (r.headers['content-type'] === JSON_TYPE) expect(() => JSON.parse(r.body.toString())).not.toThrow();
-        if (r.headers['content-type'] === CBOR_TYPE) expect(() => cbor.decodeFirstSync(r.body)).not.toThrow();
+        // Bodies parse, except the empty body of a void action's success.
+        const empty = r.status === 200 && r.body.length === 0;
+        if (r.headers['content-type'] === JSON_TYPE && !empty) expect(() => JSON.parse(r.body.toString())).not.toThrow();
+        if (r.headers['content-type'] === CBOR_TYPE && !empty) expect(() => cbor.decodeFirstSync(r.body)).not.toThrow();
       }),
       { numRuns: Number(process.env.FUZZ_RUNS ?? 300), seed: Number(process.env.FUZZ_SEED ?? 5), endOnFailure: true },
     );

@@ -302,8 +302,10 @@ describe('sequence numbers', () => {
     expect(shardIdOf(123)).toBe('shardId-000000000123');
     for (const [id, want] of [
       ['shardId-000000000001', 1], ['shardId-1', 1], ['1', 1], ['shardId-000000000000', 0], ['anything-7', 7],
-      ['shardId-', undefined], ['shardId-abc', undefined], ['shardId-1x', undefined], ['shardId-0000000000001', undefined],
+      ['shardId-', undefined], ['shardId-abc', undefined], ['shardId-1x', undefined], ['shardId-0000000000001', 1],
       ['shardId-2147483647', 2147483647], ['shardId-2147483648', undefined], ['', undefined],
+      // kinesalite's captures of AWS: the part after the first '-', any number of digits.
+      ['a-00002147483647', 2147483647], ['-00002147483647', 2147483647], ['2147483647', 2147483647], ['2.14E4', undefined], ['ABKLFD8', undefined],
     ] as Array<[string, number | undefined]>) {
       expect(shardIndexOf(id), id).toBe(want);
     }

@@ -9,6 +9,9 @@ import type { MetadataStore } from '../types.ts';
 import { writeFileAtomic } from './segment.ts';
 
 export class JsonFileStore<T> implements MetadataStore<T> {
+  /** Saves run one at a time, in call order, so the last save called is the one left on disk. */
+  private saving: Promise<void> = Promise.resolve();
+
   constructor(readonly file: string) {}
 
   async load(): Promise<T | undefined> {
@@ -26,9 +29,15 @@ export class JsonFileStore<T> implements MetadataStore<T> {
     }
   }
 
-  async save(doc: T): Promise<void> {
-    await fsp.mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
-    await writeFileAtomic(this.file, JSON.stringify(doc, null, 1));
+  save(doc: T): Promise<void> {
+    const text = JSON.stringify(doc, null, 1); // The document as it is now, not when its turn comes.
+    const run = async () => {
+      await fsp.mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
+      await writeFileAtomic(this.file, text);
+    };
+    const done = this.saving.then(run, run);
+    this.saving = done.catch(() => {}); // A failed save is reported to its caller; the next one still runs.
+    return done;
   }
 }
 

@@ -220,10 +220,12 @@ export class Segment {
     }
   }
 
+  /** Syncs and closes the file (off the event loop), then persists the index. */
   async seal(): Promise<void> {
     if (this.fd !== undefined) {
-      fs.fdatasyncSync(this.fd);
-      fs.closeSync(this.fd);
+      const fd = this.fd;
+      await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+      fs.closeSync(fd);
       this.fd = undefined;
     }
     this.sealed = true;

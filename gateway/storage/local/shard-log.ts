@@ -4,6 +4,12 @@
  * one writev and (under `always`) one fdatasync cover every append that
  * arrived while the previous commit was in flight. Readers see only durable
  * records, so nothing read can vanish in a crash.
+ *
+ * Only the flusher touches the active segment's descriptor: writes, rolls and
+ * the `interval:` policy's syncs run one after another in its loop, so a sync
+ * never races a roll that closes the file. Readers hold a reference on the
+ * descriptor of the segment they read; retention unlinks a segment at once
+ * but closes its descriptor only when the last read of it is done.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -26,6 +32,8 @@ export interface LocalShardLogOptions {
   segmentBytesMax: number;
   /** Roll to a new segment when the active one is older than this (so retention can delete it). */
   segmentAgeMsMax: number;
+  /** Called as each fdatasync of segment data starts (observability; tests count them). */
+  onSync?: () => void;
   /** Reports recovery problems (torn tails, corrupt frames). */
   onProblem?: (event: { file: string; problem: string; truncatedBytes: number }) => void;
   now?: () => number;
@@ -60,9 +68,14 @@ export class LocalShardLog implements ShardLog {
   private queue: PendingWrite[] = [];
   private flushing: Promise<void> | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
+  /** Bytes written to the active segment since its last fdatasync. */
   private dirty = false;
+  /** The `interval:` timer asked for a sync; the flusher does it after the write in flight. */
+  private syncRequested = false;
+  /** When the last fdatasync started (epoch ms, the log's clock). */
+  private lastSyncMs = 0;
   private failed: Error | undefined;
-  private readFds = new Map<Segment, number>();
+  private readers = new Map<Segment, { fd: number; refs: number; retired: boolean }>();
   private closed = false;
   private readonly now: () => number;
 
@@ -97,8 +110,9 @@ export class LocalShardLog implements ShardLog {
     log.targetFirstArrivalMs = active.firstArrivalMs;
     log.lastQueuedArrivalMs = active.lastArrivalMs;
     log.lastArrivalMs = active.lastArrivalMs || log.segments.reduce((m, s) => Math.max(m, s.lastArrivalMs), 0);
+    log.lastSyncMs = log.now();
     if (options.fsync.kind === 'interval') {
-      log.syncTimer = setInterval(() => log.syncIdle(), options.fsync.intervalMs);
+      log.syncTimer = setInterval(() => log.requestSync(), options.fsync.intervalMs);
       log.syncTimer.unref();
     }
     return log;
@@ -180,11 +194,14 @@ export class LocalShardLog implements ShardLog {
   }
 
   private async flushLoop(): Promise<void> {
-    while (this.queue.length) {
+    for (;;) {
       const batch = this.queue;
+      if (!batch.length && !this.syncDue()) return;
       this.queue = [];
       try {
-        await this.writeBatch(batch);
+        if (batch.length) await this.writeBatch(batch);
+        // Under steady load the flusher never idles, so the interval's sync happens here, between writes.
+        if (this.syncDue()) await this.syncActive();
       } catch (err) {
         // A write error leaves the log in an unknown state: refuse further
         // appends (the gateway answers InternalFailure) rather than risk order.
@@ -205,7 +222,9 @@ export class LocalShardLog implements ShardLog {
       let active = this.segments.at(-1)!;
       if (segment !== active) {
         assert.equal(segment, this.segmentsPendingCreate[0], 'segments roll in order');
+        this.noteSync();
         await active.seal();
+        this.dirty = false;
         await segment.createFile();
         this.segmentsPendingCreate.shift();
         this.segments.push(segment);
@@ -220,8 +239,8 @@ export class LocalShardLog implements ShardLog {
         const rest = written === 0 ? frames : sliceBuffers(frames, written);
         written += await writev(active.fd!, rest, position + written);
       }
-      if (this.options.fsync.kind === 'always') await fdatasync(active.fd!);
-      else this.dirty = true;
+      this.dirty = true;
+      if (this.options.fsync.kind === 'always') await this.syncActive();
       for (const p of group) {
         for (let k = 0; k < p.counters.length; k++) active.noteFrame(p.counters[k]!, p.arrivalMs, p.offsets[k]!, p.sizes[k]!);
         this.durableCounter = p.endCounter;
@@ -232,14 +251,35 @@ export class LocalShardLog implements ShardLog {
     }
   }
 
-  private syncIdle(): void {
-    if (!this.dirty || this.flushing) return;
+  /**
+   * The `interval:` timer: data written since the last sync gets synced by
+   * the flusher once the write in flight (if any) completes, so the unsynced
+   * window is at most the interval plus one write, under any load.
+   */
+  private requestSync(): void {
+    if (!this.dirty || this.closed || this.failed) return;
+    this.syncRequested = true;
+    this.kick();
+  }
+
+  private syncDue(): boolean {
+    if (!this.dirty || this.options.fsync.kind !== 'interval') return false;
+    return this.syncRequested || this.now() - this.lastSyncMs >= this.options.fsync.intervalMs;
+  }
+
+  private noteSync(): void {
+    this.options.onSync?.();
+    this.lastSyncMs = this.now();
+    this.syncRequested = false;
+  }
+
+  /** fdatasync of the active segment; the flusher's alone. */
+  private async syncActive(): Promise<void> {
     const active = this.segments.at(-1)!;
-    if (active.fd === undefined) return;
+    assert.ok(active.fd !== undefined, 'the active segment is open');
+    this.noteSync();
     this.dirty = false;
-    fs.fdatasync(active.fd, (err) => {
-      if (err) this.failed = err;
-    });
+    await fdatasync(active.fd);
   }
 
   async read(fromCounter: number, options: ReadOptions): Promise<ReadResult> {
@@ -272,7 +312,17 @@ export class LocalShardLog implements ShardLog {
   private async readSegment(
     segment: Segment, from: number, end: number, options: ReadOptions, out: StoredRecord[], bytesSoFar: number,
   ): Promise<{ counter: number; bytes: number; full: boolean }> {
-    const fd = this.readFd(segment);
+    const fd = this.acquireReader(segment);
+    try {
+      return await this.scanSegment(fd, segment, from, end, options, out, bytesSoFar);
+    } finally {
+      this.releaseReader(segment);
+    }
+  }
+
+  private async scanSegment(
+    fd: number, segment: Segment, from: number, end: number, options: ReadOptions, out: StoredRecord[], bytesSoFar: number,
+  ): Promise<{ counter: number; bytes: number; full: boolean }> {
     const start = segment.seekCounter(from);
     let position = start.offset;
     let counter = start.counter;
@@ -323,17 +373,39 @@ export class LocalShardLog implements ShardLog {
     return best;
   }
 
-  private readFd(segment: Segment): number {
-    let fd = this.readFds.get(segment);
-    if (fd === undefined) {
-      fd = fs.openSync(segment.file, 'r');
-      this.readFds.set(segment, fd);
+  /** The read descriptor of a segment, referenced until `releaseReader`. */
+  private acquireReader(segment: Segment): number {
+    let r = this.readers.get(segment);
+    if (!r) {
+      r = { fd: fs.openSync(segment.file, 'r'), refs: 0, retired: false };
+      this.readers.set(segment, r);
     }
-    return fd;
+    r.refs++;
+    return r.fd;
+  }
+
+  private releaseReader(segment: Segment): void {
+    const r = this.readers.get(segment)!;
+    r.refs--;
+    if (r.retired && r.refs === 0) this.closeReader(segment);
+  }
+
+  /** Closes a segment's read descriptor now, or when its last read is done. */
+  private retireReader(segment: Segment): void {
+    const r = this.readers.get(segment);
+    if (!r) return;
+    r.retired = true;
+    if (r.refs === 0) this.closeReader(segment);
+  }
+
+  private closeReader(segment: Segment): void {
+    fs.closeSync(this.readers.get(segment)!.fd);
+    this.readers.delete(segment);
   }
 
   async counterAtTime(ms: number): Promise<number> {
-    for (const segment of this.segments) {
+    // A snapshot: retention may drop segments while this awaits reads.
+    for (const segment of [...this.segments]) {
       if (segment.endCounter === segment.baseCounter || segment.lastArrivalMs < ms) continue;
       const start = segment.seekTime(ms);
       let counter = start.counter;
@@ -355,11 +427,8 @@ export class LocalShardLog implements ShardLog {
       const s = this.segments[0]!;
       if (!s.sealed || s.lastArrivalMs >= ms) break;
       this.segments.shift();
-      const fd = this.readFds.get(s);
-      if (fd !== undefined) {
-        fs.closeSync(fd);
-        this.readFds.delete(s);
-      }
+      // Unlinking is safe under a reader; closing its descriptor is not, so that waits for the reads.
+      this.retireReader(s);
       await fsp.rm(s.file, { force: true });
       await fsp.rm(s.indexFile, { force: true });
       removed++;
@@ -378,8 +447,7 @@ export class LocalShardLog implements ShardLog {
       fs.closeSync(active.fd);
       active.fd = undefined;
     }
-    for (const fd of this.readFds.values()) fs.closeSync(fd);
-    this.readFds.clear();
+    for (const segment of [...this.readers.keys()]) this.retireReader(segment);
   }
 
   async destroy(): Promise<void> {

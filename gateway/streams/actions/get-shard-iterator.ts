@@ -1,8 +1,8 @@
 import { AwsError, streamErrors } from '../../../sdk/protocol/errors.ts';
-import { parseSequenceNumber, shardIdOf, shardIndexOf } from '../../../sdk/protocol/streams/sequence-number.ts';
+import { parseSequenceNumber, shardIdOf } from '../../../sdk/protocol/streams/sequence-number.ts';
 import { SequenceNumber, ShardId, streamTarget, structure, type StreamsAction } from '../shapes.ts';
 import { incarnationOf } from '../model.ts';
-import { requireWritable } from './common.ts';
+import { requireWritable, shardIndexOrThrow } from './common.ts';
 
 const iteratorTypes = ['AFTER_SEQUENCE_NUMBER', 'LATEST', 'AT_TIMESTAMP', 'AT_SEQUENCE_NUMBER', 'TRIM_HORIZON'] as const;
 
@@ -15,12 +15,14 @@ export const getShardIterator: StreamsAction = {
     Timestamp: { type: 'timestamp' },
   }),
   async handle({ registry }, input) {
-    const rt = registry.resolve(input);
-    const name = rt.meta.name;
+    // kinesalite's captures of AWS: a malformed shard id is reported first
+    // ("Could not find shard <as written>"); then an unknown stream, worded
+    // as a missing shard ("Shard shardId-<12 digits> in stream ... does not exist").
+    const index = shardIndexOrThrow(registry, input, input.ShardId as string);
     const acct = registry.accountId;
-    const shardIdIn = input.ShardId as string;
-    const index = shardIndexOf(shardIdIn);
-    if (index === undefined) throw streamErrors.shardNotFound(shardIdIn, name, acct);
+    const rt = registry.find(registry.nameOf(input));
+    if (!rt) throw streamErrors.shardMissing(shardIdOf(index), registry.nameOf(input), acct);
+    const name = rt.meta.name;
     requireWritable(registry, rt);
     const shard = rt.shard(index);
     if (!shard) throw streamErrors.shardMissing(shardIdOf(index), name, acct);

@@ -4,7 +4,7 @@ import { hashKeyToBigInt } from '../../../sdk/protocol/streams/hash-key.ts';
 import type { ShardRuntime, StreamRuntime } from '../model.ts';
 import { StreamRegistry } from '../registry.ts';
 import { HashKey, ShardId, streamTarget, structure, type StreamsAction } from '../shapes.ts';
-import { findShard, onDemandError, requireActive } from './common.ts';
+import { findShard, onDemandError, requireActive, shardIndexOrThrow } from './common.ts';
 
 function requireOpen(reg: StreamRegistry, rt: StreamRuntime, shard: ShardRuntime, verb: 'split' | 'merged'): void {
   if (!shard.open) {
@@ -12,13 +12,17 @@ function requireOpen(reg: StreamRegistry, rt: StreamRuntime, shard: ShardRuntime
   }
 }
 
+// Check order from kinesalite's captures of AWS: a malformed shard id, then
+// the stream, then its status, then the shard's existence, then the rest.
+
 export const splitShard: StreamsAction = {
   shape: structure({ NewStartingHashKey: { ...HashKey, required: true }, ...streamTarget, ShardToSplit: { ...ShardId, required: true } }),
   async handle({ registry }, input) {
+    const index = shardIndexOrThrow(registry, input, input.ShardToSplit as string);
     const rt = registry.resolve(input);
     if (rt.meta.mode === 'ON_DEMAND') throw onDemandError(registry, rt);
-    const shard = findShard(registry, rt, input.ShardToSplit as string);
     requireActive(registry, rt);
+    const shard = findShard(registry, rt, index);
     requireOpen(registry, rt, shard, 'split');
     if (registry.openShardCount() + 1 > registry.config.shardLimit) throw registry.shardLimitError(1);
     const key = BigInt(input.NewStartingHashKey as string);
@@ -42,11 +46,13 @@ export const splitShard: StreamsAction = {
 export const mergeShards: StreamsAction = {
   shape: structure({ ShardToMerge: { ...ShardId, required: true }, AdjacentShardToMerge: { ...ShardId, required: true }, ...streamTarget }),
   async handle({ registry }, input) {
+    const ia = shardIndexOrThrow(registry, input, input.ShardToMerge as string);
+    const ib = shardIndexOrThrow(registry, input, input.AdjacentShardToMerge as string);
     const rt = registry.resolve(input);
     if (rt.meta.mode === 'ON_DEMAND') throw onDemandError(registry, rt);
-    const a = findShard(registry, rt, input.ShardToMerge as string);
-    const b = findShard(registry, rt, input.AdjacentShardToMerge as string);
     requireActive(registry, rt);
+    const a = findShard(registry, rt, ia);
+    const b = findShard(registry, rt, ib);
     requireOpen(registry, rt, a, 'merged');
     requireOpen(registry, rt, b, 'merged');
     await merge(registry, rt, a, b);
@@ -54,13 +60,16 @@ export const mergeShards: StreamsAction = {
   },
 };
 
+/**
+ * Merges `a` and the shard right above it: AWS refuses a pair given in the
+ * other order ("adjacency is inverted" in kinesalite's captures).
+ */
 async function merge(registry: StreamRegistry, rt: StreamRuntime, a: ShardRuntime, b: ShardRuntime): Promise<void> {
-  const [lo, hi] = Buffer.compare(a.startKey, b.startKey) <= 0 ? [a, b] : [b, a];
-  if (a === b || hashKeyToBigInt(lo.endKey) + 1n !== hashKeyToBigInt(hi.startKey)) {
+  if (a === b || hashKeyToBigInt(a.endKey) + 1n !== hashKeyToBigInt(b.startKey)) {
     throw new AwsError('InvalidArgumentException', `Shards ${a.id} and ${b.id} in stream ${rt.meta.name} under account ${registry.accountId} are not an adjacent pair of shards eligible for merging`);
   }
   await registry.reshard(rt, [a, b], [
-    { start: hashKeyToBigInt(lo.startKey), end: hashKeyToBigInt(hi.endKey), parent: a.meta.index, adjacentParent: b.meta.index },
+    { start: hashKeyToBigInt(a.startKey), end: hashKeyToBigInt(b.endKey), parent: a.meta.index, adjacentParent: b.meta.index },
   ]);
 }
 

@@ -13,7 +13,7 @@ import type { StreamRegistry } from '../registry.ts';
 import { SequenceNumber, ShardId, structure, type StreamsAction } from '../shapes.ts';
 import { subscriptionFrames } from '../subscription.ts';
 import { ConsumerARN } from './consumers.ts';
-import { findShard, requireWritable } from './common.ts';
+import { findShardById, requireWritable } from './common.ts';
 
 const startingPositionTypes = ['AT_SEQUENCE_NUMBER', 'AFTER_SEQUENCE_NUMBER', 'TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP'] as const;
 type StartingPositionType = (typeof startingPositionTypes)[number];
@@ -37,7 +37,7 @@ export const subscribeToShard: StreamsAction = {
     requireWritable(registry, rt);
     const acct = registry.accountId;
     if (consumer.status !== 'ACTIVE') throw consumerErrors.notActiveForSubscribe(consumer.name, Math.floor(consumer.createdMs / 1000), rt.meta.name, acct);
-    const shard = findShard(registry, rt, input.ShardId as string);
+    const shard = findShardById(registry, rt, input.ShardId as string);
     const position = input.StartingPosition as { Type: StartingPositionType; SequenceNumber?: string; Timestamp?: number };
     const startCounter = await startCounterOf(registry, rt, shard, position);
 

@@ -82,12 +82,53 @@ export function shardIdOf(index: number): string {
 }
 
 /**
- * Resolves a shard id as AWS does: `shardId-000000000001`, `shardId-1` and a
- * bare `1` all name shard 1 (the part after the last `-` is read as a number).
+ * Resolves a shard id as AWS does (kinesalite's captures): the part between
+ * the first and second `-` (or the whole id when it has none) is read as a
+ * decimal index of any length up to 2^31-1, so `shardId-000000000001`,
+ * `shardId-1`, `anything-1`, `-0001` and a bare `1` all name shard 1.
+ * Anything else (`2.14E4`, `ABKLFD8`, `shardId-2147483648`) is malformed.
  */
 export function shardIndexOf(shardId: string): number | undefined {
-  const tail = shardId.slice(shardId.lastIndexOf('-') + 1);
-  if (!/^\d{1,12}$/.test(tail)) return undefined;
+  const tail = shardId.split('-')[1] || shardId;
+  if (!/^\d+$/.test(tail)) return undefined;
   const n = Number(tail);
   return n <= 2147483647 ? n : undefined;
+}
+
+/** How AWS judged a `SequenceNumberForOrdering` (PutRecord) in kinesalite's captures. */
+export type OrderingVerdict = 'valid' | 'invalid' | 'internal';
+
+const pow124 = 1n << 124n;
+const pow129 = 1n << 129n;
+const pow185 = 1n << 185n;
+const pow185Next = 3n << 184n;
+/** Older (version 0) sequence numbers carry a shard creation time; AWS refused this one and later ("large date"). */
+const version0CreateSecondsMax = 16025175000;
+
+/**
+ * Judges a `SequenceNumberForOrdering` (already matching the shape's pattern)
+ * as AWS does. AWS accepts every layout it ever issued, not only the current
+ * one: version 0 (below 2^129, small numbers padded up by 2^124) unless its
+ * creation time is absurd; between 2^185 and 1.5 * 2^185, the last nibble
+ * is the version: 1 and 2 are accepted unless their record time lies in the
+ * future (and, for 2, unless the counter's top bit is set), 3 made AWS fail
+ * with InternalFailure, anything else is invalid; every other range is invalid.
+ */
+export function judgeOrderingSequenceNumber(decimal: string, nowMs: number): OrderingVerdict {
+  let n = BigInt(decimal);
+  if (n < pow124) n += pow124;
+  const h = n.toString(16);
+  if (n < pow129) return parseInt(h.slice(1, 10), 16) >= version0CreateSecondsMax ? 'invalid' : 'valid';
+  if (n <= pow185 || n >= pow185Next) return 'invalid';
+  switch (h[46]) {
+    case '1':
+      return parseInt(h.slice(13, 22), 16) * 1000 > nowMs ? 'invalid' : 'valid';
+    case '2':
+      if (parseInt(h[11]!, 16) > 7) return 'invalid';
+      return parseInt(h.slice(29, 38), 16) * 1000 > nowMs ? 'invalid' : 'valid';
+    case '3':
+      return 'internal';
+    default:
+      return 'invalid';
+  }
 }

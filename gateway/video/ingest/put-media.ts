@@ -1,0 +1,203 @@
+/**
+ * PutMedia (POST /putMedia): a chunked MKV body in, newline-separated JSON
+ * acknowledgements out on the same connection, as AWS answers it.
+ *
+ * The front door has checked the signature (over the headers: producers sign
+ * PutMedia with UNSIGNED-PAYLOAD) and the policy before a byte of the body
+ * is read. Then: the stream must exist and be under 5 connections per second
+ * (else a normal error response), 200 goes out, and the body runs through
+ * PutMediaSession. Each complete fragment is appended to the stream's
+ * fragment log: RECEIVED with its number at once, PERSISTED when the log says
+ * it is durable under the fsync policy (never for a stream without retention,
+ * as AWS). A cut connection drops only the fragment in progress.
+ *
+ * Resends are idempotent: a fragment whose producer timestamp equals that of
+ * one of the stream's recent stored fragments is not stored again; it is
+ * acknowledged RECEIVED and PERSISTED with the stored fragment's number. A
+ * producer that reconnects after losing acks can therefore resend everything
+ * not acknowledged PERSISTED (VideoProducer does).
+ */
+import type http from 'node:http';
+import { videoErrors } from '../../../sdk/protocol/errors.ts';
+import * as limits from '../../../sdk/protocol/video/limits.ts';
+import { encodeAck } from '../../../sdk/protocol/video/acks.ts';
+import type { RestAction, RestCall } from '../../http/rest.ts';
+import type { StructureShape } from '../../http/validate.ts';
+import type { FragmentMeta } from '../../storage/types.ts';
+import type { VideoRegistry, VideoStream } from '../registry.ts';
+import * as s from '../shapes.ts';
+import { errorAck, PutMediaSession, type Ack, type IngestFragment, type SessionOutput } from './put-media-session.ts';
+import { StreamThrottle } from './throttle.ts';
+
+export const shape: StructureShape = {
+  type: 'structure',
+  members: {
+    StreamName: s.streamName,
+    StreamARN: s.streamArn,
+    FragmentTimecodeType: { type: 'string', required: true, enum: ['ABSOLUTE', 'RELATIVE'] },
+    ProducerStartTimestamp: { type: 'string', required: true, pattern: '\\d{1,13}(\\.\\d{1,9})?' },
+  },
+};
+
+/** How many of a stream's newest fragments a resend is looked for among (ours). */
+export const resendWindowFragments = 1000;
+
+function header(req: http.IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export function putMediaAction(registry: VideoRegistry): RestAction {
+  const throttles = new WeakMap<VideoStream, StreamThrottle>();
+  return {
+    name: 'PutMedia',
+    shape,
+    body: 'stream',
+    inputOf: (req) => {
+      const input: Record<string, unknown> = {};
+      const pairs: Array<[string, string]> = [
+        ['StreamName', 'x-amzn-stream-name'], ['StreamARN', 'x-amzn-stream-arn'],
+        ['FragmentTimecodeType', 'x-amzn-fragment-timecode-type'], ['ProducerStartTimestamp', 'x-amzn-producer-start-timestamp'],
+      ];
+      for (const [field, name] of pairs) {
+        const v = header(req, name);
+        if (v !== undefined) input[field] = v;
+      }
+      return input;
+    },
+    handle: async (call) => {
+      const stream = registry.resolve(call.input);
+      let throttle = throttles.get(stream);
+      if (!throttle) throttles.set(stream, (throttle = new StreamThrottle(registry.now)));
+      if (!throttle.admitConnection()) {
+        throw videoErrors.clientLimit('Kinesis Video Streams has throttled the request because you have exceeded the limit of allowed client calls. Try making the call later.');
+      }
+      await runSession(call, stream, throttle, registry.now);
+    },
+  };
+}
+
+async function runSession(call: RestCall, stream: VideoStream, throttle: StreamThrottle, now: () => number): Promise<void> {
+  const { req, res, input } = call;
+  const session = new PutMediaSession({
+    timecodeType: input.FragmentTimecodeType as 'ABSOLUTE' | 'RELATIVE',
+    producerStartMs: Math.round(Number(input.ProducerStartTimestamp) * 1000),
+    now,
+  });
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  let finished = false;
+  let pending = Promise.resolve();
+  const durables: Array<Promise<void>> = [];
+  /** Resolves once every fragment handed over is stored and its PERSISTED (or ERROR) written. */
+  const settled = () => pending.then(() => Promise.all(durables)).then(() => undefined);
+  let lastData = Date.now();
+
+  const write = (ack: Ack) => {
+    if (!finished && !res.writableEnded) res.write(encodeAck(ack));
+  };
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    clearInterval(idle);
+    stream.deleted.signal.removeEventListener('abort', onDeleted);
+    if (!res.writableEnded) res.end(() => req.destroy());
+  };
+  let stopped = false;
+  const fail = (ack: Ack) => {
+    if (stopped) return;
+    stopped = true;
+    write(ack);
+    req.pause();
+    void settled().then(finish);
+  };
+  const onDeleted = () => fail(errorAck('STREAM_NOT_ACTIVE'));
+  stream.deleted.signal.addEventListener('abort', onDeleted, { once: true });
+
+  const handle = (outputs: SessionOutput[]): number => {
+    let fragments = 0;
+    for (const out of outputs) {
+      if (out.kind === 'ack') {
+        if (out.ack.EventType === 'ERROR') fail(out.ack);
+        else write(out.ack);
+        continue;
+      }
+      fragments++;
+      const fragment = out.fragment;
+      const serverMs = now();
+      // Stored one after another, so that numbers follow the order the producer sent.
+      pending = pending.then(() => {
+        durables.push(store(stream, fragment, serverMs, write, fail));
+      });
+    }
+    return fragments;
+  };
+
+  // IDLE while no data arrives; the request ends after 30 s of silence.
+  const idle = setInterval(() => {
+    const quiet = Date.now() - lastData;
+    if (quiet >= limits.putMediaIdleTimeoutMs) void settled().then(finish);
+    else if (quiet >= limits.putMediaIdleAckIntervalMs) write({ EventType: 'IDLE' });
+  }, limits.putMediaIdleAckIntervalMs);
+  idle.unref();
+
+  await new Promise<void>((resolve) => {
+    req.on('data', (chunk: Buffer) => {
+      lastData = Date.now();
+      if (finished || stopped) return;
+      const fragments = handle(session.push(chunk));
+      const wait = throttle.take(chunk.length, fragments);
+      if (wait > 0 && !stopped) {
+        req.pause();
+        setTimeout(() => {
+          if (!finished && !stopped) req.resume();
+        }, wait).unref();
+      }
+    });
+    req.once('end', () => {
+      if (!stopped) handle(session.end());
+      void settled().then(finish).then(resolve);
+    });
+    // A cut connection: the fragment in progress is dropped; what was handed to the store stays.
+    res.once('close', () => {
+      finished = true;
+      clearInterval(idle);
+      stream.deleted.signal.removeEventListener('abort', onDeleted);
+      resolve();
+    });
+  });
+}
+
+/** Appends a fragment (or finds its earlier copy) and writes RECEIVED; the promise settles once PERSISTED or ERROR is written. */
+function store(stream: VideoStream, f: IngestFragment, serverMs: number, write: (a: Ack) => void, fail: (a: Ack) => void): Promise<void> {
+  const persisted = stream.dataRetentionInHours > 0;
+  const resent = findResend(stream.fragments.list(), f.producerMs);
+  if (resent) {
+    write({ EventType: 'RECEIVED', FragmentTimecode: f.ackTimecode, FragmentNumber: resent.FragmentNumber });
+    if (persisted) write({ EventType: 'PERSISTED', FragmentTimecode: f.ackTimecode, FragmentNumber: resent.FragmentNumber });
+    return Promise.resolve();
+  }
+  let appended: ReturnType<VideoStream['fragments']['append']>;
+  try {
+    appended = stream.fragments.append({ header: f.header, cluster: f.cluster, producerMs: f.producerMs, serverMs, durationMs: f.durationMs });
+  } catch {
+    fail(errorAck('ARCHIVAL_ERROR', f.ackTimecode));
+    return Promise.resolve();
+  }
+  const number = appended.meta.FragmentNumber;
+  write({ EventType: 'RECEIVED', FragmentTimecode: f.ackTimecode, FragmentNumber: number });
+  // PERSISTED is written when durable, without holding up the next fragment's append (group commit).
+  return appended.durable.then(
+    () => {
+      if (persisted) write({ EventType: 'PERSISTED', FragmentTimecode: f.ackTimecode, FragmentNumber: number });
+    },
+    () => fail(errorAck('ARCHIVAL_ERROR', f.ackTimecode)),
+  );
+}
+
+/** A recent stored fragment with this producer timestamp (a resend after a reconnect). */
+function findResend(list: readonly FragmentMeta[], producerMs: number): FragmentMeta | undefined {
+  for (let i = list.length - 1, n = 0; i >= 0 && n < resendWindowFragments; i--, n++) {
+    if (list[i]!.ProducerTimestamp === producerMs) return list[i];
+  }
+  return undefined;
+}

@@ -1,0 +1,80 @@
+/**
+ * Kinesis Video Streams on the front door: the REST-JSON actions by path
+ * (control plane here; media and archived-media actions are added by their
+ * modules through `extraActions`), the policy resource of each call
+ * (`videostream/<name>`), and InvalidArgumentException for bad input.
+ */
+import type http from 'node:http';
+import type { RestAction, RestService } from '../http/rest.ts';
+import type { StructureShape } from '../http/validate.ts';
+import * as createStream from './actions/create-stream.ts';
+import * as deleteStream from './actions/delete-stream.ts';
+import * as describeStream from './actions/describe-stream.ts';
+import * as getDataEndpoint from './actions/get-data-endpoint.ts';
+import * as listStreams from './actions/list-streams.ts';
+import * as listTagsForResource from './actions/list-tags-for-resource.ts';
+import * as listTagsForStream from './actions/list-tags-for-stream.ts';
+import * as tagResource from './actions/tag-resource.ts';
+import * as tagStream from './actions/tag-stream.ts';
+import * as untagResource from './actions/untag-resource.ts';
+import * as untagStream from './actions/untag-stream.ts';
+import * as updateDataRetention from './actions/update-data-retention.ts';
+import * as updateStream from './actions/update-stream.ts';
+import { putMediaAction } from './ingest/put-media.ts';
+import type { VideoCall, VideoContext } from './shapes.ts';
+
+export const videoSigningName = 'kinesisvideo';
+
+interface ActionModule {
+  shape: StructureShape;
+  handle(ctx: VideoContext, input: Record<string, unknown>, call: VideoCall): unknown;
+}
+
+/** Control-plane actions by path, as @aws-sdk/client-kinesis-video sends them. */
+const controlPlane: Record<string, [string, ActionModule]> = {
+  '/createStream': ['CreateStream', createStream],
+  '/describeStream': ['DescribeStream', describeStream],
+  '/listStreams': ['ListStreams', listStreams],
+  '/deleteStream': ['DeleteStream', deleteStream],
+  '/updateStream': ['UpdateStream', updateStream],
+  '/updateDataRetention': ['UpdateDataRetention', updateDataRetention],
+  '/getDataEndpoint': ['GetDataEndpoint', getDataEndpoint],
+  '/tagStream': ['TagStream', tagStream],
+  '/untagStream': ['UntagStream', untagStream],
+  '/listTagsForStream': ['ListTagsForStream', listTagsForStream],
+  '/TagResource': ['TagResource', tagResource],
+  '/UntagResource': ['UntagResource', untagResource],
+  '/ListTagsForResource': ['ListTagsForResource', listTagsForResource],
+};
+
+/** The Host a request reached and whether it came over TLS (for URLs handed back to the client). */
+export function reachedAs(req: http.IncomingMessage): { host?: string; secure: boolean } {
+  const host = req.headers.host ?? req.headers[':authority'];
+  return { ...(typeof host === 'string' ? { host } : {}), secure: Boolean((req.socket as { encrypted?: boolean }).encrypted) };
+}
+
+/** A JSON action of this service from an action module. */
+export function videoAction(ctx: VideoContext, name: string, mod: ActionModule): RestAction {
+  return {
+    name,
+    shape: mod.shape,
+    handle: ({ input, caller, req }) => mod.handle(ctx, input, { caller, ...reachedAs(req) }),
+  };
+}
+
+/** The stream a call names, for policies: by name, by ARN, or `*` for account-level calls. */
+export function videoResourceOf(_action: string, input: Record<string, unknown>): string {
+  const name = input.StreamName ?? /stream\/([^/]+)\/\d+$/.exec(String(input.StreamARN ?? input.ResourceARN ?? ''))?.[1];
+  return typeof name === 'string' ? `videostream/${name}` : '*';
+}
+
+export function videoService(ctx: VideoContext, extraActions: Record<string, RestAction> = {}): RestService {
+  const actions: Record<string, RestAction> = {};
+  for (const [path, [name, mod]] of Object.entries(controlPlane)) actions[path] = videoAction(ctx, name, mod);
+  actions['/putMedia'] = putMediaAction(ctx.registry);
+  for (const [path, action] of Object.entries(extraActions)) {
+    if (actions[path]) throw new Error(`two video actions on ${path}`);
+    actions[path] = action;
+  }
+  return { signingName: videoSigningName, iamPrefix: 'kinesisvideo', actions, resourceOf: videoResourceOf, validationErrorType: 'InvalidArgumentException' };
+}

@@ -1,0 +1,263 @@
+// Proves PutMedia against a real gateway: real ffmpeg MKV (720p H.264, 2 s
+// GOP) sent through the SDK's VideoProducer and through a raw chunked
+// request, acks checked line by line (BUFFERING, RECEIVED, PERSISTED per
+// fragment, 47-digit increasing numbers), stored fragments byte-identical to
+// what was sent with absolute producer time; RELATIVE timecodes; no PERSISTED
+// without retention; AWS's ErrorIds for garbage, size, duration, backwards
+// timecodes and a deleted stream, with earlier fragments kept; a cut
+// connection keeps only complete fragments; resends are not stored twice;
+// the producer resumes through a link that resets; connection rate and
+// device policy checks.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CreateStreamCommand, DeleteStreamCommand, type KinesisVideoClient } from '@aws-sdk/client-kinesis-video';
+import type { Gateway } from '../../gateway/gateway.ts';
+import { clusterElement, concat, ebmlHeader, element, encodeSize, infoElement, MkvId, MkvReader, segmentStart, simpleBlock, tracksElement, type MkvEvent } from '../../sdk/protocol/mkv/index.ts';
+import type { Ack } from '../../sdk/protocol/video/acks.ts';
+import { VideoProducer } from '../../sdk/video/producer.ts';
+import { testGateway, testOperator } from '../helpers/gateway.ts';
+import { ffmpegAvailable, testClip } from '../helpers/ffmpeg-mkv.ts';
+import { LinkProxy } from '../helpers/link-proxy.ts';
+import { awsErrorOf, rawPutMedia, videoClient, writeInChunks } from '../helpers/video.ts';
+
+const hasFfmpeg = ffmpegAvailable();
+let gw: Gateway & { dataDir: string };
+let kv: KinesisVideoClient;
+let clip: Uint8Array;
+const t0 = Math.floor(Date.now() / 1000) - 600;
+
+beforeAll(async () => {
+  gw = await testGateway();
+  kv = videoClient(gw.url);
+  // 6 s of the test camera: 3 fragments of 2 s, absolute timecodes 10 minutes ago.
+  if (hasFfmpeg) clip = new Uint8Array(testClip({ width: 1280, height: 720, seconds: 6, tsOffsetSeconds: t0, bitrate: '2M' }));
+});
+afterAll(async () => {
+  kv?.destroy();
+  await gw?.close();
+});
+
+async function createStream(name: string, hours = 24): Promise<void> {
+  await kv.send(new CreateStreamCommand({ StreamName: name, DataRetentionInHours: hours }));
+}
+
+const clustersOf = (bytes: Uint8Array) => {
+  const r = new MkvReader();
+  return [...r.push(bytes), ...r.end()].filter((e): e is Extract<MkvEvent, { type: 'cluster' }> => e.type === 'cluster');
+};
+
+/** A synthetic document: one track, clusters of frames at the given (ms) offsets. */
+function synthetic(clusters: Array<{ timecode: number; frames: number[]; bytes?: number }>): Uint8Array {
+  return concat([
+    ebmlHeader(), segmentStart(), infoElement({ timecodeScale: 1_000_000 }),
+    tracksElement([{ number: 1, codecId: 'V_MPEG4/ISO/AVC', pixelWidth: 64, pixelHeight: 64, defaultDuration: 33_333_333 }]),
+    ...clusters.map((c) => clusterElement(c.timecode, c.frames.map((t, i) => simpleBlock({ track: 1, timecode: t, keyframe: i === 0, data: new Uint8Array(c.bytes ?? 100).fill(i) })))),
+  ]);
+}
+
+const byType = (acks: Ack[], type: Ack['EventType']) => acks.filter((a) => a.EventType === type);
+
+describe.skipIf(!hasFfmpeg)('real camera MKV', () => {
+  it('stores every fragment through the VideoProducer, byte for byte, with absolute producer time', async () => {
+    await createStream('cam-producer');
+    const acks: Ack[] = [];
+    const producer = new VideoProducer({ endpoint: gw.url, region: 'us-east-1', credentials: testOperator, streamName: 'cam-producer', onAck: (a) => acks.push(a) });
+    const { fragments, reconnects } = await producer.put([clip]);
+    expect(reconnects).toBe(0);
+    const sent = clustersOf(clip);
+    expect(fragments.map((f) => f.timecode)).toEqual(sent.map((c) => c.timecode));
+    const log = gw.video.find('cam-producer')!.fragments;
+    const stored = log.list();
+    expect(stored.map((m) => m.FragmentNumber)).toEqual(fragments.map((f) => f.fragmentNumber));
+    expect(stored.map((m) => m.ProducerTimestamp)).toEqual([0, 2000, 4000].map((d) => t0 * 1000 + d));
+    for (const m of stored) expect(m.FragmentLengthInMilliseconds).toBe(2000);
+    for (let i = 0; i < sent.length; i++) {
+      const media = await log.read(stored[i]!.FragmentNumber);
+      expect(Buffer.from(media!.cluster).equals(Buffer.from(sent[i]!.raw))).toBe(true);
+      // The stored header and cluster are one playable document.
+      const again = clustersOf(concat([media!.header, media!.cluster]));
+      expect(again[0]!.frames.length).toBe(60);
+    }
+    expect(byType(acks, 'PERSISTED').length).toBe(3);
+  });
+
+  it('answers a raw chunked request with BUFFERING, RECEIVED and PERSISTED per fragment, line by line', async () => {
+    await createStream('cam-raw');
+    const put = rawPutMedia(gw.url, { stream: 'cam-raw' });
+    await writeInChunks(put.req, clip, 16 * 1024);
+    put.req.end();
+    await put.done;
+    expect(await put.status).toBe(200);
+    const sent = clustersOf(clip).map((c) => c.timecode);
+    // One JSON object per line, nothing else.
+    expect(put.lines.map((l) => JSON.parse(l))).toEqual(put.acks);
+    for (const tc of sent) {
+      const own = put.acks.filter((a) => a.FragmentTimecode === tc).map((a) => a.EventType);
+      expect(own).toEqual(['BUFFERING', 'RECEIVED', 'PERSISTED']);
+    }
+    const received = byType(put.acks, 'RECEIVED');
+    expect(Object.keys(received[0]!).sort()).toEqual(['EventType', 'FragmentNumber', 'FragmentTimecode']);
+    const numbers = received.map((a) => a.FragmentNumber!);
+    for (const n of numbers) expect(n).toMatch(/^\d{47}$/);
+    expect([...numbers].sort()).toEqual(numbers);
+    expect(byType(put.acks, 'PERSISTED').map((a) => a.FragmentNumber)).toEqual(numbers);
+  });
+
+  it('treats a resent fragment as the one already stored', async () => {
+    await createStream('cam-resend');
+    const first = rawPutMedia(gw.url, { stream: 'cam-resend' });
+    first.req.end(clip);
+    await first.done;
+    const second = rawPutMedia(gw.url, { stream: 'cam-resend' });
+    second.req.end(clip);
+    await second.done;
+    expect(byType(second.acks, 'PERSISTED').map((a) => a.FragmentNumber)).toEqual(byType(first.acks, 'PERSISTED').map((a) => a.FragmentNumber));
+    expect(gw.video.find('cam-resend')!.fragments.list().length).toBe(3);
+  });
+
+  it('resumes through a link that resets, storing each fragment once', async () => {
+    await createStream('cam-flaky');
+    const port = Number(new URL(gw.url).port);
+    const proxy = await LinkProxy.start({ host: '127.0.0.1', port });
+    proxy.faults.requestResetEvery = 9;
+    try {
+      const producer = new VideoProducer({ endpoint: `http://127.0.0.1:${(proxy.server.address() as { port: number }).port}`, region: 'us-east-1', credentials: testOperator, streamName: 'cam-flaky' });
+      // Fed in small pieces so that the link resets in the middle of fragments.
+      const pieces = Array.from({ length: Math.ceil(clip.length / 8192) }, (_, i) => clip.subarray(i * 8192, (i + 1) * 8192));
+      const { fragments, reconnects } = await producer.put(pieces);
+      expect(reconnects).toBeGreaterThan(0);
+      expect(fragments.length).toBe(3);
+      const stored = gw.video.find('cam-flaky')!.fragments.list();
+      expect(stored.map((m) => m.ProducerTimestamp)).toEqual([0, 2000, 4000].map((d) => t0 * 1000 + d));
+    } finally {
+      proxy.server.close();
+    }
+  });
+});
+
+describe('timecodes and retention', () => {
+  it('adds RELATIVE timecodes to the producer start timestamp and stores them absolute', async () => {
+    await createStream('rel');
+    const start = Date.now() - 60_000;
+    const put = rawPutMedia(gw.url, { stream: 'rel', timecodeType: 'RELATIVE', startMs: start });
+    put.req.end(synthetic([{ timecode: 0, frames: [0, 33, 67] }, { timecode: 100, frames: [0, 33] }]));
+    await put.done;
+    expect(byType(put.acks, 'PERSISTED').map((a) => a.FragmentTimecode)).toEqual([0, 100]);
+    const log = gw.video.find('rel')!.fragments;
+    const [a, b] = log.list();
+    const startMs = Math.round(Number((start / 1000).toFixed(3)) * 1000);
+    expect([a!.ProducerTimestamp, b!.ProducerTimestamp]).toEqual([startMs, startMs + 100]);
+    expect(a!.FragmentLengthInMilliseconds).toBe(100); // 67 ms + one 33.3 ms frame
+    const [stored] = clustersOf(concat([(await log.read(a!.FragmentNumber))!.header, (await log.read(a!.FragmentNumber))!.cluster]));
+    expect(stored!.timecode).toBe(startMs);
+    expect(stored!.frames.map((f) => f.timecode)).toEqual([0, 33, 67]);
+  });
+
+  it('sends RECEIVED but never PERSISTED for a stream without retention', async () => {
+    await createStream('live-only', 0);
+    const put = rawPutMedia(gw.url, { stream: 'live-only' });
+    put.req.end(synthetic([{ timecode: Date.now() - 5000, frames: [0, 33] }]));
+    await put.done;
+    expect(put.acks.map((a) => a.EventType)).toEqual(['BUFFERING', 'RECEIVED']);
+    expect(gw.video.find('live-only')!.fragments.list().length).toBe(1); // served live from memory
+  });
+});
+
+describe('errors', () => {
+  const now = () => Date.now() - 10_000;
+
+  it('answers garbage with INVALID_MKV_DATA (4006) and stores nothing', async () => {
+    await createStream('garbage');
+    const put = rawPutMedia(gw.url, { stream: 'garbage' });
+    put.req.end(Buffer.from('this is not a matroska stream at all'));
+    await put.done;
+    expect(put.acks).toEqual([{ EventType: 'ERROR', ErrorId: 4006, ErrorCode: 'INVALID_MKV_DATA' }]);
+    expect(gw.video.find('garbage')!.fragments.list()).toEqual([]);
+  });
+
+  it('keeps the fragments before a bad one: backwards timecode (4004), too long (4002), too large (4001)', async () => {
+    const base = now();
+    const cases: Array<[string, Uint8Array, number]> = [
+      ['back', synthetic([{ timecode: base, frames: [0] }, { timecode: base - 1000, frames: [0] }]), 4004],
+      ['long', synthetic([{ timecode: base, frames: [0] }, { timecode: base + 2000, frames: [0, 5000, 10_500] }]), 4002],
+      ['big', concat([synthetic([{ timecode: base, frames: [0] }]), encodeIdSize(MkvId.Cluster, 60_000_000), new Uint8Array(1000)]), 4001],
+    ];
+    for (const [name, bytes, errorId] of cases) {
+      await createStream(`err-${name}`);
+      const put = rawPutMedia(gw.url, { stream: `err-${name}` });
+      put.req.on('error', () => undefined);
+      put.req.end(bytes);
+      await put.done;
+      const errors = byType(put.acks, 'ERROR');
+      expect(errors.map((a) => a.ErrorId), name).toEqual([errorId]);
+      expect(byType(put.acks, 'PERSISTED').length, name).toBe(1);
+      expect(gw.video.find(`err-${name}`)!.fragments.list().length, name).toBe(1);
+    }
+  });
+
+  it('keeps only complete fragments when the connection is cut in the middle of one', async () => {
+    await createStream('cut');
+    const base = now();
+    const bytes = synthetic([{ timecode: base, frames: [0, 33] }, { timecode: base + 100, frames: [0, 33], bytes: 50_000 }]);
+    const firstEnd = bytes.length - 100_000; // well inside the second cluster
+    const put = rawPutMedia(gw.url, { stream: 'cut' });
+    put.req.on('error', () => undefined);
+    put.req.write(bytes.subarray(0, firstEnd));
+    await put.until((acks) => byType(acks, 'PERSISTED').length === 1 && byType(acks, 'BUFFERING').length === 2);
+    put.req.destroy();
+    await put.done;
+    const log = gw.video.find('cut')!.fragments;
+    // Nothing more arrives after the cut: the second fragment was never complete.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(log.list().map((m) => m.ProducerTimestamp)).toEqual([base]);
+  });
+
+  it('ends a session with STREAM_NOT_ACTIVE (4008) when its stream is deleted', async () => {
+    const { StreamARN } = await kv.send(new CreateStreamCommand({ StreamName: 'doomed', DataRetentionInHours: 1 }));
+    const put = rawPutMedia(gw.url, { stream: 'doomed' });
+    put.req.on('error', () => undefined);
+    put.req.write(synthetic([{ timecode: now(), frames: [0] }]));
+    await put.until((acks) => byType(acks, 'PERSISTED').length === 1);
+    await kv.send(new DeleteStreamCommand({ StreamARN }));
+    await put.until((acks) => byType(acks, 'ERROR').length === 1);
+    expect(byType(put.acks, 'ERROR')[0]).toMatchObject({ ErrorId: 4008, ErrorCode: 'STREAM_NOT_ACTIVE' });
+    put.req.destroy();
+  });
+
+  it('refuses before 200: a missing stream (404), a sixth connection in a second (ClientLimitExceeded), a foreign device (403)', async () => {
+    const missing = rawPutMedia(gw.url, { stream: 'no-such-stream' });
+    missing.req.end();
+    expect(await missing.status).toBe(404);
+    await missing.done;
+    expect(JSON.parse(missing.lines.join(''))).toEqual({ Message: 'The requested stream is not found or not active.' });
+
+    await createStream('busy');
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const p = rawPutMedia(gw.url, { stream: 'busy' });
+      p.req.end();
+      statuses.push(await p.status);
+      await p.done;
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 400]);
+
+    await createStream('porch-cam9');
+    await createStream('porch-cam8');
+    const { code } = await gw.principals.createPairingCode('cam9', 'device', 60_000);
+    const device = await gw.principals.redeem(code, 'B'.repeat(44));
+    const creds = { accessKeyId: device!.principal.accessKeyId, secretAccessKey: device!.secretAccessKey };
+    const own = rawPutMedia(gw.url, { stream: 'porch-cam9', credentials: creds });
+    own.req.end(synthetic([{ timecode: now(), frames: [0] }]));
+    await own.done;
+    expect(byType(own.acks, 'PERSISTED').length).toBe(1);
+    const foreign = rawPutMedia(gw.url, { stream: 'porch-cam8', credentials: creds });
+    foreign.req.end();
+    expect(await foreign.status).toBe(403);
+    await foreign.done;
+    expect(await awsErrorOf(new VideoProducer({ endpoint: gw.url, region: 'us-east-1', credentials: creds, streamName: 'porch-cam8' }).put([synthetic([{ timecode: now(), frames: [0] }])])))
+      .toMatchObject({ name: 'AccessDeniedException' });
+  });
+});
+
+function encodeIdSize(id: number, size: number): Uint8Array {
+  return concat([element(id, new Uint8Array(0)).subarray(0, 4), encodeSize(size, 8)]);
+}
