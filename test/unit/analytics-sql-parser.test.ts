@@ -161,7 +161,7 @@ describe('errors name the line and column', () => {
     ['CREATE STREAM "D" (a VARCHAR(4), p DOUBLE);\nCREATE PUMP "P" AS INSERT INTO "D"\n  SELECT STREAM ticker_symbol, price FROM "SOURCE_SQL_STREAM_001"\n  GROUP BY ticker_symbol, FLOOR(ROWTIME TO MINUTE);', 3, 32, "column 'PRICE' must appear in GROUP BY (or WINDOWED BY ... PARTITION BY) or be inside an aggregate"],
     ['CREATE STREAM "D" (a INTEGER);\nCREATE PUMP "P" AS INSERT INTO "D"\n  SELECT STREAM ticker_symbol FROM "SOURCE_SQL_STREAM_001";', 3, 17, 'cannot assign VARCHAR(4) to column A of type INTEGER'],
     ['CREATE STREAM "D" (a INTEGER, b INTEGER);\nCREATE PUMP "P" AS INSERT INTO "D"\n  SELECT STREAM 1 FROM "SOURCE_SQL_STREAM_001";', 3, 3, 'the query has 1 columns but the stream it inserts into has 2'],
-    ['CREATE STREAM "D" (a DOUBLE);\nCREATE PUMP "P" AS INSERT INTO "D"\n  SELECT price FROM "SOURCE_SQL_STREAM_001";', 3, 3, 'a query on a stream must be SELECT STREAM'],
+    ['CREATE STREAM "D" (a DOUBLE);\nCREATE PUMP "P" AS INSERT INTO "D"\n  SELECT STREAM price FROM "SOURCE_SQL_STREAM_001" ORDER BY price;', 3, 61, 'ORDER BY on a stream must start with an ascending expression of ROWTIME, such as FLOOR(s.ROWTIME TO SECOND)'],
     ['CREATE STREAM "D" (a DOUBLE);\nCREATE PUMP "P" AS INSERT INTO "D"\n  SELECT STREAM price + \'x\' FROM "SOURCE_SQL_STREAM_001";', 3, 23, "cannot apply + to DOUBLE and CHAR(1)"],
     ['CREATE STREAM "D" (a DOUBLE);\nCREATE PUMP "P" AS INSERT INTO "D" SELECT STREAM a FROM "D";', 2, 1, 'pump \'P\' makes a cycle: D -> D'],
     ['CREATE STREAM "D" (a DOUBLE);\nSELECT STREAM a FROM "D";', 2, 1, 'a query on its own is not allowed in application code; insert its rows with CREATE PUMP ... AS INSERT INTO ... SELECT STREAM, found "SELECT"'],

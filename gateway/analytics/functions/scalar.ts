@@ -122,7 +122,10 @@ function toChar(type: 'TIMESTAMP' | 'DATE' | 'TIME'): ScalarFunction {
     compile(args, call, c) {
       need(call, args[0]!, isString, 'a character string', 1);
       need(call, args[1]!, (t) => t.kind === type || (type === 'TIMESTAMP' && t.kind === 'DATE'), type, 2);
-      return c.nullSafe(args, ([f, v]) => `h.formatTs(${f}, ${v})`, T.varchar());
+      // sqlref/sql-reference-timestamp-to-char.html: "If the input is null, the output will be the string 'null'".
+      const t = c.temp();
+      const formatted = c.nullSafe([args[0]!, { ...args[1]!, code: t, nullable: false }], ([f, v]) => `h.formatTs(${f}, ${v})`, T.varchar());
+      return { code: `((${t} = ${args[1]!.code}) === null ? 'null' : ${formatted.code})`, type: T.varchar(), nullable: formatted.nullable };
     },
   };
 }

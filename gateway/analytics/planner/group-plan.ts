@@ -117,7 +117,7 @@ function whereFilter(where: Expr, input: Scope, ctx: PlanContext): (r: Row) => R
 }
 
 /** How a tumbling window on `expr` closes: at a known end (STEP/FLOOR/CEIL of ROWTIME), when the value at time t changes, or only when rows move on. */
-function driverFor(expr: Expr, input: Scope, ctx: PlanContext): TumblingDriver {
+export function driverFor(expr: Expr, input: Scope, ctx: PlanContext): TumblingDriver {
   const c = newCompiler(ctx);
   const code = c.compile(expr, input);
   const value = c.build<(r: Row) => unknown>('r', `return ${code.code};`);

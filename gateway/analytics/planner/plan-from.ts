@@ -39,7 +39,8 @@ export function planFrom(item: FromItem, ctx: PlanContext): Relation {
 
 function planNamed(item: Extract<FromItem, { kind: 'stream' }>, ctx: PlanContext): Relation {
   const name = item.name.name;
-  const qualifier = item.alias?.name ?? name;
+  // `FROM TradeStream OVER t ... WINDOW t AS (...)` (dev/stream-joins-concepts.html): the window's name also names the stream.
+  const qualifier = item.alias?.name ?? (item.over?.base && !item.over.frame && item.over.partitionBy.length === 0 ? item.over.base.name : name);
   const stream = ctx.streams.get(name);
   if (stream) {
     if (stream.kind === 'error') throw new SqlError('error_stream cannot be read by application code; send it to an output instead', item.name.pos);

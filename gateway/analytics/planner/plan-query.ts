@@ -24,6 +24,7 @@ import { planFrom } from './plan-from.ts';
 import { collectAnalytics, planSlidingWindows } from './window-plan.ts';
 import { columnName, fieldScope, starFields, type Field, type Relation } from './scope.ts';
 import { planDistinct } from './distinct-plan.ts';
+import { planOrderBy } from './order-plan.ts';
 
 export interface Target {
   types: SqlType[];
@@ -83,9 +84,12 @@ function planSelect(sel: Select, ctx: PlanContext, target?: Target): Relation {
     ctx.windows = saved;
   }
   if (from.kind === 'table') throw new SqlError('a query on an in-application table alone is not a stream; join the table with a stream', sel.from.pos);
-  if (!sel.stream) throw new SqlError('a query on a stream must be SELECT STREAM', sel.pos);
-  if (sel.orderBy) checkOrderBy(sel);
   const items = expandItems(sel, from);
+  const rel = planSelectBody(sel, from, items, ctx, target);
+  return sel.orderBy ? planOrderBy(sel, rel, from, items, ctx) : rel;
+}
+
+function planSelectBody(sel: Select, from: Relation, items: Item[], ctx: PlanContext, target?: Target): Relation {
   if (target && items.length !== target.types.length) throw new SqlError(`the query has ${items.length} columns but the stream it inserts into has ${target.types.length}`, sel.pos);
   const analytics = collectAnalytics(items.map((i) => i.expr));
   const firstAggregate = findAggregate([...items.map((i) => i.expr), ...(sel.having ? [sel.having] : [])]);
@@ -98,12 +102,6 @@ function planSelect(sel: Select, ctx: PlanContext, target?: Target): Relation {
   if (sel.having) throw new SqlError('HAVING needs GROUP BY', sel.having.pos);
   if (sel.distinct) return planDistinct(sel, from, items, ctx, target);
   return planPlainSelect(sel, from, items, ctx, target);
-}
-
-function checkOrderBy(sel: Select): void {
-  const first = sel.orderBy![0]!;
-  const mentionsRowtime = JSON.stringify(first.expr).includes('"name":"ROWTIME"');
-  if (!mentionsRowtime || first.desc || sel.orderBy!.length > 1) throw new SqlError('ORDER BY on a stream must be ROWTIME (ascending), the order rows already have', first.expr.pos);
 }
 
 const aggregateNamesForCheck = new Set(['COUNT', 'SUM', 'AVG', 'MIN', 'MAX', 'FIRST_VALUE', 'LAST_VALUE', 'STDDEV', 'STDDEV_POP', 'STDDEV_SAMP', 'VARIANCE', 'VAR_POP', 'VAR_SAMP', 'ANY', 'SOME', 'EVERY']);

@@ -57,8 +57,8 @@ export const T = {
   varchar: (length = varcharLengthMax): SqlType => ({ kind: 'VARCHAR', length }),
   char: (length: number): SqlType => ({ kind: 'CHAR', length }),
   decimal: (precision: number, scale: number): SqlType => ({ kind: 'DECIMAL', precision, scale }),
-  intervalDs: (startUnit: TimeUnit = 'DAY', endUnit: TimeUnit | undefined = 'SECOND'): SqlType => ({ kind: 'INTERVAL_DS', startUnit, ...(endUnit ? { endUnit } : {}) }),
-  intervalYm: (startUnit: TimeUnit = 'YEAR', endUnit: TimeUnit | undefined = 'MONTH'): SqlType => ({ kind: 'INTERVAL_YM', startUnit, ...(endUnit ? { endUnit } : {}) }),
+  intervalDs: (startUnit: TimeUnit, endUnit?: TimeUnit): SqlType => ({ kind: 'INTERVAL_DS', startUnit, ...(endUnit ? { endUnit } : {}) }),
+  intervalYm: (startUnit: TimeUnit, endUnit?: TimeUnit): SqlType => ({ kind: 'INTERVAL_YM', startUnit, ...(endUnit ? { endUnit } : {}) }),
 };
 
 const integerKinds = new Set<TypeKind>(['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT']);
