@@ -19,6 +19,7 @@ import { pairDevice } from '../sdk/devices/pairing.ts';
 import { JsonRpcClient } from '../sdk/http/json-rpc-client.ts';
 import { AwsError, TributaryError } from '../sdk/protocol/errors.ts';
 import { decryptObject } from '../gateway/firehose/object-encryption.ts';
+import { registerVideoPlaybackCommands } from './video-playback-commands.ts';
 import { registerReplayCommands } from '../replay/commands.ts';
 import { registerAnalyticsCommands } from './analytics-commands.ts';
 import { addAnalyticsRunCommand, analyticsCommandGroup } from '../gateway/analytics/run-command.ts';
@@ -328,6 +329,8 @@ firehoseTools
 // ---------------------------------------------------------------- analytics (offline runner)
 
 addAnalyticsRunCommand(program);
+
+registerVideoPlaybackCommands(program, loadProfile, print);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof TributaryError || err instanceof AwsError) {
