@@ -19,6 +19,7 @@ import { pairDevice } from '../sdk/devices/pairing.ts';
 import { JsonRpcClient } from '../sdk/http/json-rpc-client.ts';
 import { AwsError, TributaryError } from '../sdk/protocol/errors.ts';
 import { decryptObject } from '../gateway/firehose/object-encryption.ts';
+import { registerReplayCommands } from '../replay/commands.ts';
 import { addAnalyticsRunCommand } from '../gateway/analytics/run-command.ts';
 
 const program = new Command('tributary')
@@ -290,6 +291,8 @@ clientCommand(streams, 'tail <name>', 'Print records from every shard as JSON li
     }
     c.close();
   });
+
+registerReplayCommands(program, streams, { clientCommand, loadProfile });
 
 // ---------------------------------------------------------------- firehose (offline tools)
 

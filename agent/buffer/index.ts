@@ -7,6 +7,7 @@ export type { BufferPosition, BufferedRecord } from './reader.ts';
 export type { AppendRecord } from './validate.ts';
 export { parseFsyncPolicy, type BufferOptions, type BufferProblem, type CapPolicy, type FsyncPolicy } from './options.ts';
 export { type BufferErrorCode } from './errors.ts';
-export { inspectBuffer, verifyBuffer, exportBuffer, type DestinationSummary, type SegmentVerdict } from './tooling.ts';
+export { inspectBuffer, verifyBuffer, exportBuffer, readBufferRecords, type BufferReadEvent, type DestinationSummary, type SegmentVerdict } from './tooling.ts';
+export type { FrameRecord } from './frame-codec.ts';
 export { readDeadLetters, deadLetterFileName } from './dead-letter.ts';
 export * as bufferLimits from './limits.ts';

@@ -1,6 +1,6 @@
 /**
- * Operator tooling over a buffer root (one directory per destination), for
- * the CLI to wire up later. All three only read the buffer: they are safe to
+ * Operator tooling over a buffer root (one directory per destination): the
+ * `tributary-agent buffer` commands and offline replay. All of it only reads the buffer: they are safe to
  * run beside a live agent and on a copy taken from a broken device.
  */
 import fs from 'node:fs';
@@ -8,7 +8,7 @@ import path from 'node:path';
 import { readCheckpoint, type Checkpoint } from './checkpoint.ts';
 import { deadLetterFileName, recordLine } from './dead-letter.ts';
 import { bufferError } from './errors.ts';
-import { decodeFrame, frameBytesLimit, frameCapturedAtMs, frameHeaderBytes } from './frame-codec.ts';
+import { decodeFrame, frameBytesLimit, frameCapturedAtMs, frameHeaderBytes, type FrameRecord } from './frame-codec.ts';
 import { readFrames } from './frame-reader.ts';
 import { readBufferBytesDefault } from './limits.ts';
 import { listSegmentIds, readSegmentMeta, scanSegment, segmentFileName, segmentHeaderBytes } from './segment.ts';
@@ -105,54 +105,78 @@ export async function verifyBuffer(root: string): Promise<{ ok: boolean; destina
   return { ok, destinations: result };
 }
 
+/** One step of reading a destination's unacknowledged records: a record, or a stretch that could not be read. */
+export type BufferReadEvent =
+  | { kind: 'record'; record: FrameRecord; segmentFile: string }
+  | { kind: 'problem'; problem: string };
+
+/**
+ * Yields the unacknowledged records of one destination in buffer order,
+ * streaming each segment in bounded chunks; a corrupt or torn stretch is
+ * reported as a problem and the rest of its segment skipped. Read-only: safe
+ * beside a live agent and on a copy from a broken device. Throws
+ * BUFFER_KEY_REQUIRED / BUFFER_KEY_MISMATCH for sealed records without the
+ * right key.
+ */
+export async function* readBufferRecords(root: string, destination: string, options: { encryptionKey?: Uint8Array } = {}): AsyncGenerator<BufferReadEvent> {
+  const dir = path.join(root, destination);
+  if (!fs.existsSync(dir)) throw bufferError('BUFFER_NOT_FOUND', `no buffer for destination ${destination} under ${root}`);
+  const ack = ackOf(dir);
+  for (const id of listSegmentIds(dir)) {
+    const at = unackedFrom(ack, id);
+    if (!at) continue;
+    const file = path.join(dir, segmentFileName(id));
+    const fd = fs.openSync(file, 'r');
+    try {
+      const frames = readFrames(fd, { from: at.offset, limit: fs.fstatSync(fd).size, chunkBytes: readBufferBytesDefault, frameBytesLimit });
+      for await (const ev of frames) {
+        if (ev.kind !== 'frame') {
+          yield { kind: 'problem', problem: `${file}: ${ev.kind === 'torn' ? 'torn frame' : ev.reason} at offset ${ev.offset}` };
+          break;
+        }
+        const d = decodeFrame(ev.frame, options.encryptionKey);
+        if (d.kind === 'corrupt') {
+          yield { kind: 'problem', problem: `${file}: ${d.reason} at offset ${ev.offset}` };
+          break;
+        }
+        if (d.kind === 'key-required') throw bufferError('BUFFER_KEY_REQUIRED', `${file} holds encrypted records; pass encryptionKey`);
+        if (d.kind === 'key-mismatch') throw bufferError('BUFFER_KEY_MISMATCH', `${file}: records do not decrypt with this key`);
+        yield { kind: 'record', record: d.record, segmentFile: file };
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}
+
 /**
  * Writes the unacknowledged records of one destination as JSON lines
  * `{"partitionKey","data"(base64),"capturedAt","source","seq"}` for offline
  * replay, streaming in bounded chunks. Corrupt stretches are skipped and listed.
  */
 export async function exportBuffer(root: string, destination: string, outFile: string, options: { encryptionKey?: Uint8Array } = {}): Promise<{ records: number; problems: string[] }> {
-  const dir = path.join(root, destination);
-  if (!fs.existsSync(dir)) throw bufferError('BUFFER_NOT_FOUND', `no buffer for destination ${destination} under ${root}`);
-  const ack = ackOf(dir);
+  const records = readBufferRecords(root, destination, options);
+  const first = await records.next(); // BUFFER_NOT_FOUND before the output file is made.
   const out = fs.openSync(outFile, 'w', 0o600);
   const problems: string[] = [];
-  let records = 0;
+  let count = 0;
   try {
-    for (const id of listSegmentIds(dir)) {
-      const at = unackedFrom(ack, id);
-      if (!at) continue;
-      const file = path.join(dir, segmentFileName(id));
-      const fd = fs.openSync(file, 'r');
-      try {
-        const from = at.offset;
-        const frames = readFrames(fd, { from, limit: fs.fstatSync(fd).size, chunkBytes: readBufferBytesDefault, frameBytesLimit });
-        let lines: string[] = [];
-        for await (const ev of frames) {
-          if (ev.kind !== 'frame') {
-            problems.push(`${file}: ${ev.kind === 'torn' ? 'torn frame' : ev.reason} at offset ${ev.offset}`);
-            break;
-          }
-          const d = decodeFrame(ev.frame, options.encryptionKey);
-          if (d.kind === 'corrupt') {
-            problems.push(`${file}: ${d.reason} at offset ${ev.offset}`);
-            break;
-          }
-          if (d.kind === 'key-required') throw bufferError('BUFFER_KEY_REQUIRED', `${file} holds encrypted records; pass encryptionKey`);
-          if (d.kind === 'key-mismatch') throw bufferError('BUFFER_KEY_MISMATCH', `${file}: records do not decrypt with this key`);
-          lines.push(JSON.stringify(recordLine(d.record)));
-          records++;
-          if (lines.length >= 256) lines = flushLines(out, lines);
-        }
-        flushLines(out, lines);
-      } finally {
-        fs.closeSync(fd);
+    let lines: string[] = [];
+    for (let ev = first; !ev.done; ev = await records.next()) {
+      if (ev.value.kind === 'problem') {
+        problems.push(ev.value.problem);
+        continue;
       }
+      lines.push(JSON.stringify(recordLine(ev.value.record)));
+      count++;
+      if (lines.length >= 256) lines = flushLines(out, lines);
     }
+    flushLines(out, lines);
     fs.fsyncSync(out);
   } finally {
     fs.closeSync(out);
   }
-  return { records, problems };
+  return { records: count, problems };
 }
 
 function flushLines(fd: number, lines: string[]): string[] {
