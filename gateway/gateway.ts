@@ -30,6 +30,7 @@ import { subscriptionsOf } from './streams/consumers.ts';
 import { StreamRegistry } from './streams/registry.ts';
 import { firehoseActions, firehoseResourceOf, firehoseSigningName, firehoseTargetPrefix } from './firehose/actions/index.ts';
 import { BucketResolver } from './firehose/destinations/buckets.ts';
+import { firehoseRequirements } from './firehose/resources.ts';
 import type { S3BucketConfig } from './firehose/destinations/s3.ts';
 import { streamSources } from './firehose/stream-source-adapter.ts';
 import type { TableSchemas } from './firehose/format-conversion.ts';
@@ -227,6 +228,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     signingName: firehoseSigningName,
     iamPrefix: 'firehose',
     resourceOf: (action, input) => firehoseResourceOf(action, input),
+    requirementsOf: firehoseRequirements,
     actions: Object.fromEntries(Object.entries(firehoseActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle({ registry: firehoseRegistry }, input), ...(name === 'PutRecordBatch' ? { offload: 'firehose.PutRecordBatch' as const } : {}) }])),
   };
   const adminCtx: AdminContext = { principals, caFingerprint: () => tls?.caFingerprint };
