@@ -3,22 +3,49 @@
  * histograms with labels), served at GET /metrics. Small on purpose: no
  * dependency, and recording is a map lookup and an add.
  */
+import assert from 'node:assert/strict';
+
 type Labels = Record<string, string>;
 
-const key = (labels: Labels) => Object.keys(labels).sort().map((k) => `${k}="${labels[k]!.replace(/["\\\n]/g, '_')}"`).join(',');
+/** A label value as the text format writes it: backslash, double quote and line feed escaped. */
+export function escapeLabelValue(value: string): string {
+  return value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
+}
 
+/** HELP text as the text format writes it: backslash and line feed escaped. */
+export function escapeHelp(text: string): string {
+  return text.replace(/[\\\n]/g, (c) => (c === '\n' ? '\\n' : '\\\\'));
+}
+
+const key = (labels: Labels) => Object.keys(labels).sort().map((k) => `${k}="${escapeLabelValue(labels[k]!)}"`).join(',');
+
+const header = (name: string, help: string, type: string) => `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`;
+
+/** A monotonic count: it only goes up (a restart resets it, which Prometheus' rate() expects). */
 export class Counter {
   readonly values = new Map<string, number>();
-  constructor(readonly name: string, readonly help: string, readonly kind: 'counter' | 'gauge' = 'counter') {}
+  constructor(readonly name: string, readonly help: string) {}
   inc(labels: Labels = {}, n = 1): void {
+    assert.ok(n >= 0, 'a counter only goes up');
     const k = key(labels);
     this.values.set(k, (this.values.get(k) ?? 0) + n);
   }
+  render(): string {
+    let s = header(this.name, this.help, 'counter');
+    for (const [k, v] of this.values) s += `${this.name}${k ? `{${k}}` : ''} ${v}\n`;
+    return s;
+  }
+}
+
+/** A value that goes up and down (open shards, data freshness). */
+export class Gauge {
+  readonly values = new Map<string, number>();
+  constructor(readonly name: string, readonly help: string) {}
   set(labels: Labels, n: number): void {
     this.values.set(key(labels), n);
   }
   render(): string {
-    let s = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} ${this.kind}\n`;
+    let s = header(this.name, this.help, 'gauge');
     for (const [k, v] of this.values) s += `${this.name}${k ? `{${k}}` : ''} ${v}\n`;
     return s;
   }
@@ -39,7 +66,7 @@ export class Histogram {
     s.count++;
   }
   render(): string {
-    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} histogram\n`;
+    let out = header(this.name, this.help, 'histogram');
     for (const [k, s] of this.series) {
       const sep = k ? ',' : '';
       this.buckets.forEach((b, i) => (out += `${this.name}_bucket{${k}${sep}le="${b}"} ${s.counts[i]}\n`));
@@ -58,7 +85,7 @@ export class Metrics {
   readonly outgoingRecords = new Counter('tributary_streams_outgoing_records_total', 'Records returned by GetRecords, by stream.');
   readonly outgoingBytes = new Counter('tributary_streams_outgoing_bytes_total', 'Data bytes returned by GetRecords, by stream.');
   readonly throttled = new Counter('tributary_streams_throttled_total', 'Requests or records refused by the per-shard limits, by stream and direction.');
-  readonly openShards = new Counter('tributary_streams_open_shards', 'Open shards, by stream.', 'gauge');
+  readonly openShards = new Gauge('tributary_streams_open_shards', 'Open shards, by stream.');
   readonly requestsCutOff = new Counter('tributary_requests_cut_off_total', 'Requests answered or closed before their body was read: unauthenticated (headers fail authentication), body_timeout.');
 
   /** Process gauges in the names Prometheus' client libraries use. */
@@ -72,7 +99,7 @@ export class Metrics {
       ['nodejs_heap_total_bytes', 'gauge', 'V8 heap reserved.', m.heapTotal],
       ['nodejs_external_memory_bytes', 'gauge', 'Memory of Buffers and other objects outside the V8 heap.', m.external + m.arrayBuffers],
     ] as const;
-    return lines.map(([name, type, help, v]) => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${v}\n`).join('');
+    return lines.map(([name, type, help, v]) => `${header(name, help, type)}${name} ${v}\n`).join('');
   }
 
   render(): string {

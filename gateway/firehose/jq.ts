@@ -284,7 +284,7 @@ function step(input: JqValue, s: Step): JqValue | undefined {
   if (s.kind === 'field') {
     if (typeof input === 'object' && !Array.isArray(input)) return Object.hasOwn(input, s.name) ? input[s.name]! : null;
     if (s.optional) return undefined;
-    throw new JqRuntimeError(`Cannot index ${typeName(input)} with "${s.name}"`);
+    throw new JqRuntimeError(`Cannot index ${typeName(input)} with string "${s.name}"`);
   }
   if (Array.isArray(input)) {
     const i = s.index < 0 ? input.length + s.index : s.index;
@@ -317,13 +317,8 @@ function evaluate(node: Node, input: JqValue): JqValue {
     case 'pipe':
       return evaluate(node.right, evaluate(node.left, input));
     case 'alt': {
-      let left: JqValue;
-      try {
-        left = evaluate(node.left, input);
-      } catch (err) {
-        if (!(err instanceof JqRuntimeError)) throw err;
-        left = null; // `//` catches errors on its left, as jq does
-      }
+      // jq 1.6 (the version Firehose runs) lets an error on the left of `//` through; only null and false fall back.
+      const left = evaluate(node.left, input);
       return left === null || left === false ? evaluate(node.right, input) : left;
     }
     case 'call':

@@ -1,5 +1,5 @@
-// The Redshift destination on a real PostgreSQL (127.0.0.1:5432, a database
-// this file creates and drops), driven by the stock @aws-sdk/client-firehose:
+// The Redshift destination on a real PostgreSQL (a throwaway cluster this file
+// starts on a spare port, test/helpers/postgres.ts), driven by the stock @aws-sdk/client-firehose:
 // the API shapes and their errors, JSON 'auto' and CSV loads with a column
 // mapping (objects staged in the intermediate bucket first), a load that keeps
 // failing ending in a redshift-failed manifest, and the bookkeeping table that
@@ -20,12 +20,13 @@ import { parseCopyOptions, rowsOf } from '../../gateway/firehose/redshift-copy.t
 import { parseGatewayConfig } from '../../gateway/config.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
 import { tempDir, testGateway } from '../helpers/gateway.ts';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
 
 const role = 'arn:aws:iam::000000000000:role/firehose';
 const jdbc = 'jdbc:redshift://trb.abc123.us-east-1.redshift.amazonaws.com:5439/dev';
 const db = `trb_fh_${process.pid}`;
-const admin = 'postgres://postgres@127.0.0.1:5432/postgres';
+let postgres: TestPostgres;
 let gw: Gateway & { dataDir: string };
 let client: FirehoseClient;
 let sql: pg.Client;
@@ -76,26 +77,23 @@ async function errorOf(p: Promise<unknown>): Promise<{ name: string; message: st
 }
 
 beforeAll(async () => {
-  const a = new pg.Client({ connectionString: admin });
+  postgres = await startPostgres();
+  const a = new pg.Client({ connectionString: postgres.url() });
   await a.connect();
-  await a.query(`DROP DATABASE IF EXISTS ${db}`);
   await a.query(`CREATE DATABASE ${db}`);
   await a.end();
-  sql = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:5432/${db}` });
+  sql = new pg.Client({ connectionString: postgres.url(db) });
   await sql.connect();
   await sql.query('CREATE TABLE events (id integer NOT NULL, name varchar(32), created timestamp, note text)');
   await sql.query('CREATE TABLE readings (device text, value double precision, label text)');
-  gw = await testGateway({ firehoseRedshift: { [jdbc]: `postgres://postgres@127.0.0.1:5432/${db}` } });
+  gw = await testGateway({ firehoseRedshift: { [jdbc]: postgres.url(db) } });
   client = firehoseClient(gw.url);
 });
 
 afterAll(async () => {
   await gw?.close();
   await sql?.end();
-  const a = new pg.Client({ connectionString: admin });
-  await a.connect();
-  await a.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  await a.end();
+  await postgres?.stop();
 });
 
 describe('Redshift destination: API', () => {
@@ -310,7 +308,7 @@ describe('Redshift destination: delivery', () => {
 describe('Redshift destination: restart', () => {
   it('a crash between COMMIT and the checkpoint re-delivers the object, and the load skips it', async () => {
     const dataDir = tempDir('trb-fh-rs-');
-    const config = { dataDir, firehoseRedshift: { [jdbc]: `postgres://postgres@127.0.0.1:5432/${db}` } };
+    const config = { dataDir, firehoseRedshift: { [jdbc]: postgres.url(db) } };
     let g = await testGateway(config);
     const c = firehoseClient(g.url);
     await c.send(new CreateDeliveryStreamCommand({

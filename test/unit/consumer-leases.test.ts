@@ -3,7 +3,7 @@
  * same over every lease store: one contract suite runs against the local
  * file store, the gateway's lease tables (a real gateway on port 0, with
  * application credentials under the `consumer` policy) and PostgreSQL (a
- * database created for this file and dropped after). Clocks are injected, so
+ * throwaway cluster this file starts on a spare port and removes after). Clocks are injected, so
  * expiry is exact.
  */
 import { randomUUID } from 'node:crypto';
@@ -17,8 +17,8 @@ import { LeaseCoordinator, LeaseLostError } from '../../sdk/streams/leases/lease
 import { PostgresLeaseStore } from '../../sdk/streams/leases/postgres-store.ts';
 import { LeaseConflictError, type Lease, type LeaseStore } from '../../sdk/streams/leases/types.ts';
 import { tempDir, testGateway } from '../helpers/gateway.ts';
+import { startPostgres } from '../helpers/postgres.ts';
 
-const pgAdminUrl = process.env.TRIBUTARY_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const leaseDurationMs = 1000;
 
 function lease(key: string, counter = 0, extra: Partial<Lease> = {}): Lease {
@@ -157,21 +157,14 @@ contract('GatewayLeaseStore', async () => {
 });
 
 contract('PostgresLeaseStore', async () => {
-  const db = `trb_leases_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-  const admin = new pg.Client({ connectionString: pgAdminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${db}`);
-  const url = new URL(pgAdminUrl);
-  url.pathname = `/${db}`;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 8 });
-  // DROP … WITH (FORCE) ends idle connections; pg reports that on the pool.
-  pool.on('error', () => undefined);
+  // A throwaway cluster on a spare port (test/helpers/postgres.ts).
+  const postgres = await startPostgres();
+  const pool = new pg.Pool({ connectionString: postgres.url(), max: 8 });
   return {
     make: (table) => new PostgresLeaseStore({ connection: pool, table }),
     teardown: async () => {
       await pool.end();
-      await admin.query(`DROP DATABASE ${db} WITH (FORCE)`);
-      await admin.end();
+      await postgres.stop();
     },
   };
 });

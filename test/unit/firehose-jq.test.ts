@@ -1,8 +1,11 @@
 // The jq subset behind MetadataExtraction (gateway/firehose/jq.ts): each
-// supported construct against the value jq 1.6 gives for it, and a table of
-// constructs outside the subset that must be refused at compile time with
-// the position and the construct named, so that CreateDeliveryStream refuses
-// them instead of delivery failing later.
+// supported construct gives what Debian's jq gives for the same filter and
+// input (jq runs beside each case; .ci/run installs it), runtime errors are
+// errors in jq too, and constructs outside the subset are refused at compile
+// time with the position and the construct named, so that CreateDeliveryStream
+// refuses them instead of delivery failing later: real jq accepts those, and
+// rejects the ones refused as syntax errors.
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { compileJq, JqRuntimeError, JqSyntaxError, strftime } from '../../gateway/firehose/jq.ts';
 import { checkResponse } from '../../gateway/firehose/processors/lambda.ts';
@@ -20,57 +23,59 @@ const record = {
   nothing: null,
 };
 
-describe('jq subset: evaluation', () => {
-  const cases: Array<[string, unknown]> = [
-    ['.', record],
-    ['.device', 'd-1'],
-    ['.type.device', 'mobile'],
-    ['.missing', null],
-    ['.missing.deeper', null],
-    ['.tags[0]', 'a'],
-    ['.tags[-1]', 'c'],
-    ['.tags[9]', null],
-    ['.nested.list[0].id', 7],
-    ['."odd-key"', 'x'],
-    ['.["odd-key"]', 'x'],
-    ['.type["event"]', 'click'],
-    ['.customer_id | tostring', '1234567890'],
-    ['.device | tostring', 'd-1'],
-    ['.type | tojson', '{"device":"mobile","event":"click"}'],
-    ['.device | ascii_upcase', 'D-1'],
-    ['.tags | length', 3],
-    ['.type | keys', ['device', 'event']],
-    ['.event_timestamp | strftime("%Y")', '2019'],
-    ['.event_timestamp | strftime("%Y-%m-%d %H:%M:%S")', '2019-08-09 20:20:27'],
-    ['.event_timestamp | todate', '2019-08-09T20:20:27Z'],
-    ['.missing // "default"', 'default'],
-    ['.flag // "f"', 'f'],
-    ['.device // "x"', 'd-1'],
-    ['.device?', 'd-1'],
-    ['.device.sub?', null],
-    ['(.type.device)', 'mobile'],
-    ['"literal"', 'literal'],
-    ['42', 42],
-    ['true', true],
-    ['null', null],
-    ['{device: .device, kind: .type.device}', { device: 'd-1', kind: 'mobile' }],
-    ['{"quoted key": .device, year: .event_timestamp | strftime("%Y")}', { 'quoted key': 'd-1', year: '2019' }],
-    ['{customer_id:.customer_id,device:.type.device}', { customer_id: 1234567890, device: 'mobile' }],
-    [' { a : .type | .event } ', { a: 'click' }],
+/** Runs Debian's jq on the record: its outputs, its exit status and its error text. */
+function jq(filter: string, input: unknown = record): { outputs: unknown[]; status: number | null; stderr: string } {
+  const r = spawnSync('jq', ['-c', filter], { input: JSON.stringify(input), encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
+  // jq may exit on a bad filter before reading its input (EPIPE): the status is what counts then.
+  if (r.error && r.status === null) throw new Error(`jq is needed for this test (.ci/run installs Debian's jq): ${r.error.message}`);
+  const outputs = r.status === 0 ? r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown) : [];
+  return { outputs, status: r.status, stderr: r.stderr };
+}
+
+describe('jq subset: evaluation, compared with jq', () => {
+  const filters = [
+    '.', '.device', '.type.device', '.missing', '.missing.deeper', '.tags[0]', '.tags[-1]', '.tags[9]', '.nested.list[0].id',
+    '."odd-key"', '.["odd-key"]', '.type["event"]', '.customer_id | tostring', '.device | tostring', '.type | tojson',
+    '.device | ascii_upcase', '.tags | length', '.type | keys', '.event_timestamp | strftime("%Y")',
+    '.event_timestamp | strftime("%Y-%m-%d %H:%M:%S")', '.event_timestamp | todate', '.missing // "default"', '.flag // "f"',
+    '.device // "x"', '.device?', '(.type.device)', '"literal"', '42', 'true', 'null', '{device: .device, kind: .type.device}',
+    '{"quoted key": .device, year: .event_timestamp | strftime("%Y")}', '{customer_id:.customer_id,device:.type.device}',
+    ' { a : .type | .event } ', '.nothing | length', '.flag | tostring', '.nested | tojson', '.device.sub? // "caught"',
   ];
-  for (const [query, want] of cases) {
-    it(query, () => expect(compileJq(query).evaluate(record as never)).toEqual(want));
+  for (const filter of filters) {
+    it(filter, () => {
+      const reference = jq(filter);
+      expect(reference.status, reference.stderr).toBe(0);
+      expect(reference.outputs).toHaveLength(1);
+      expect(compileJq(filter).evaluate(record as never)).toEqual(reference.outputs[0]);
+    });
   }
+
+  it('gives no value where jq gives no output: a failed optional step', () => {
+    // jq prints nothing; the subset has one value per record, so it says null, which fails a partition key as nothing would.
+    expect(jq('.device.sub?').outputs).toEqual([]);
+    expect(compileJq('.device.sub?').evaluate(record as never)).toBeNull();
+  });
 
   it('names the object keys of a top-level object construction', () => {
     expect(compileJq('{device: .device, "b c": .x}').objectKeys).toEqual(['device', 'b c']);
     expect(compileJq('.device').objectKeys).toBeUndefined();
   });
 
-  it('reports runtime errors as JqRuntimeError', () => {
-    expect(() => compileJq('.device.sub').evaluate(record as never)).toThrow(JqRuntimeError);
-    expect(() => compileJq('.device[0]').evaluate(record as never)).toThrow(/Cannot index string with number/);
-    expect(() => compileJq('.device | strftime("%Y")').evaluate(record as never)).toThrow(JqRuntimeError);
+  it('fails at run time where jq fails, with jq 1.6\'s words', () => {
+    // Firehose runs jq 1.6 (Developer Guide, "Understand partitioning keys"); later jq words these errors differently.
+    const jq16 = spawnSync('jq', ['--version'], { encoding: 'utf8' }).stdout.trim() === 'jq-1.6';
+    for (const [filter, words] of [
+      ['.device.sub', 'Cannot index string with string "sub"'], ['.device.sub // "not caught"', 'Cannot index string with string "sub"'],
+      ['.device[0]', 'Cannot index string with number'], ['.device | strftime("%Y")', 'strftime/1 requires parsed datetime inputs'],
+    ] as const) {
+      const reference = jq(filter);
+      expect(reference.status, filter).toBe(5);
+      if (jq16) expect(reference.stderr).toContain(words);
+      expect(() => compileJq(filter).evaluate(record as never), filter).toThrow(JqRuntimeError);
+    }
+    expect(() => compileJq('.device.sub').evaluate(record as never)).toThrow('Cannot index string with string "sub"');
+    expect(() => compileJq('.device[0]').evaluate(record as never)).toThrow('Cannot index string with number');
     expect(() => strftime(0, '%Q')).toThrow(/%Q is not supported/);
   });
 });
@@ -98,8 +103,13 @@ describe('jq subset: refused at compile time', () => {
     ['"open', /unterminated string/],
     ['.a and .b', /not supported/],
   ];
+  /** Refused because jq itself rejects them; every other refusal is a valid jq filter outside the subset. */
+  const jqSyntaxErrors = new Set(['.a |', '{a: .b', 'strftime', '.a.', '"open', '$x']);
   for (const [query, message] of refused) {
     it(query, () => {
+      const reference = jq(query, { a: 'x', b: 'y' });
+      if (jqSyntaxErrors.has(query)) expect(reference.status, reference.stderr).toBe(3);
+      else expect(reference.status === 0 || reference.status === 5, `${query}: ${reference.stderr}`).toBe(true);
       let err: unknown;
       try {
         compileJq(query);
