@@ -35,7 +35,7 @@ afterAll(async () => {
   await gw?.close();
 });
 
-const input = { NamePrefix: 'SOURCE_SQL_STREAM', InputSchema: { RecordFormat: { RecordFormatType: 'JSON', MappingParameters: { JSONMappingParameters: { RecordRowPath: '$' } } }, RecordColumns: [{ Name: 'N', SqlType: 'INTEGER', Mapping: '$.N' }, { Name: 'T', SqlType: 'VARCHAR(8)', Mapping: '$.T' }] } };
+const input = { NamePrefix: 'SOURCE_SQL_STREAM', InputSchema: { RecordFormat: { RecordFormatType: 'JSON' as const, MappingParameters: { JSONMappingParameters: { RecordRowPath: '$' } } }, RecordColumns: [{ Name: 'N', SqlType: 'INTEGER', Mapping: '$.N' }, { Name: 'T', SqlType: 'VARCHAR(8)', Mapping: '$.T' }] } };
 const sql = 'CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" (n INTEGER, t VARCHAR(8));\nCREATE OR REPLACE PUMP "P" AS INSERT INTO "DESTINATION_SQL_STREAM" SELECT STREAM "N", "T" FROM "SOURCE_SQL_STREAM_001";\n';
 
 describe('replay and analytics', () => {
