@@ -38,14 +38,20 @@ export const agentSchema = {
     },
     state: {
       kind: 'object',
-      fields: { dir: { kind: 'string', default: '/var/lib/tributary' } },
+      fields: {
+        dir: { kind: 'string', default: '/var/lib/tributary' },
+        // Tests and demos only: allows a state.dir that does not survive a reboot (buffers and checkpoints are lost then).
+        volatile: { kind: 'boolean', default: false },
+      },
     },
     buffer: {
       kind: 'object',
       fields: {
         fsync: fsyncPolicy,
-        segmentBytes: { kind: 'integer', min: 64 * 1024, max: 1024 * 1024 * 1024, default: 8 * 1024 * 1024 },
-        capBytes: { kind: 'integer', min: 1024 * 1024, max: 1024 ** 4, default: 1024 * 1024 * 1024 },
+        // Both absent by default: the agent sizes each buffer from the disk's free space at start (agent/disk-space.ts).
+        segmentBytes: { kind: 'integer', min: 64 * 1024, max: 1024 * 1024 * 1024 },
+        capBytes: { kind: 'integer', min: 1024 * 1024, max: 1024 ** 4 },
+        capFreePercent: { kind: 'integer', min: 1, max: 95, default: 50 },
         capPolicy: { kind: 'enum', values: ['drop-oldest', 'reject-newest'], default: 'drop-oldest' },
         encrypt: { kind: 'boolean', default: false },
       },
@@ -176,8 +182,17 @@ type PartitionKey = { topicLevel?: number; jsonField?: string; fixed?: string };
 
 export interface AgentConfig {
   gateway: { credentials: string; endpoint?: string };
-  state: { dir: string };
-  buffer: { fsync: string; segmentBytes: number; capBytes: number; capPolicy: 'drop-oldest' | 'reject-newest'; encrypt: boolean };
+  state: { dir: string; volatile: boolean };
+  buffer: {
+    fsync: string;
+    /** Absent: chosen to fit the cap (at most 8 MiB, eight segments to a cap). */
+    segmentBytes?: number;
+    /** Per destination; absent: `capFreePercent` of the disk's free space, shared by the destinations. */
+    capBytes?: number;
+    capFreePercent: number;
+    capPolicy: 'drop-oldest' | 'reject-newest';
+    encrypt: boolean;
+  };
   destinations: Record<string, { stream: string; aggregate: boolean; bandwidthBytesPerSecondMax?: number; priority: number; newestFirst: boolean }>;
   inputs: {
     mqtt: { url: string; clientId?: string; username?: string; password?: string; keepaliveSec?: number; rules?: Array<{ filter: string; destination: string; partitionKey?: PartitionKey }> };
@@ -203,6 +218,35 @@ export interface AgentConfig {
 
 /** Directories a buffer must never live in: they vanish on reboot (tmpfs) or are not for state. */
 const volatileRoots = ['/run', '/var/run', '/tmp', '/dev/shm'];
+/** statfs f_type of filesystems that live in memory (linux/magic.h). */
+const volatileFsTypes = new Map([[0x01021994, 'tmpfs'], [0x858458f6, 'ramfs']]);
+
+export const defaultStateDir = '/var/lib/tributary';
+
+/**
+ * Why `dir` does not survive a reboot, or undefined: one of the volatile
+ * roots, or (when it exists) a directory on tmpfs or ramfs. `run` and `pair`
+ * both refuse such a state directory unless told it is on purpose.
+ */
+export function volatileStateReason(dir: string): string | undefined {
+  const abs = path.resolve(dir);
+  const root = volatileRoots.find((r) => abs === r || abs.startsWith(r + '/'));
+  if (root) return `${abs} is on volatile storage (under ${root}, which does not survive a reboot)`;
+  let at = abs;
+  while (!fs.existsSync(at) && path.dirname(at) !== at) at = path.dirname(at);
+  try {
+    const type = volatileFsTypes.get(fs.statfsSync(at).type);
+    if (type) return `${abs} is on volatile storage (${type}, which does not survive a reboot)`;
+  } catch {
+    // No statfs here: the path check is all there is.
+  }
+  return undefined;
+}
+
+/** The refusal `run` and `pair` give for a volatile state directory, naming the way around it. */
+export function volatileStateMessage(reason: string, override: string): string {
+  return `${reason}; buffers, checkpoints and keys must outlive it (use ${defaultStateDir}); for tests and demos, ${override}`;
+}
 
 export function parseAgentConfig(text: string, file: string): AgentConfig {
   const c = parseConfig<AgentConfig>(text, file, agentSchema);
@@ -222,10 +266,8 @@ export function parseAgentConfig(text: string, file: string): AgentConfig {
   for (const [where, dest] of refs) {
     if (dest !== undefined && !known.includes(dest)) throw new ConfigError(`${file}: ${where} names destination "${dest}", which is not defined (destinations: ${known.join(', ') || 'none'})`);
   }
-  const stateDir = path.resolve(c.state.dir);
-  if (volatileRoots.some((r) => stateDir === r || stateDir.startsWith(r + '/'))) {
-    throw new ConfigError(`${file}: state.dir ${stateDir} is on volatile storage; buffers and checkpoints must survive a reboot (use /var/lib/tributary)`);
-  }
+  const volatile = c.state.volatile ? undefined : volatileStateReason(c.state.dir);
+  if (volatile) throw new ConfigError(`${file}: state.dir ${volatileStateMessage(volatile, 'set state.volatile: true')}`);
   for (const [i, s] of (c.inputs.mqtt.rules ?? []).entries()) {
     if (Object.keys(s.partitionKey ?? {}).length > 1) throw new ConfigError(`${file}: inputs.mqtt.rules[${i}].partitionKey takes one of topicLevel, jsonField or fixed`);
   }

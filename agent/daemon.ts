@@ -4,25 +4,34 @@
  * `tributary-agent status`, Prometheus metrics on localhost, and systemd
  * notifications. Inputs never send anything themselves: they append, and the
  * uplinks drain on their own schedule (DESIGN.md, "Agent data path").
+ *
+ * A full disk does not stop it (issue #15): a reserve file keeps metadata
+ * writes going while the uplinks drain, buffers are capped from the disk's
+ * free space unless told otherwise, and conditions (a full disk, a lost link,
+ * refused appends) are logged once when they start and once when they end.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
+import type http from 'node:http';
 import path from 'node:path';
-import { DiskBuffer } from './buffer/index.ts';
-import type { AgentConfig } from './config.ts';
-import { FileTailInput, parseFileTailConfig } from './inputs/file-tail.ts';
-import { HttpInput, parseHttpInputConfig } from './inputs/http.ts';
-import { parseSocketInputConfig, SocketInput } from './inputs/socket.ts';
-import { JournaldInput, parseJournaldInputConfig } from './inputs/journald.ts';
-import { parseSerialPortConfig, SerialInput, serialMetricsText, type SerialPortCounters } from './inputs/serial.ts';
+import { DiskBuffer, bufferLimits, type BufferProblem } from './buffer/index.ts';
+import { volatileStateReason, type AgentConfig } from './config.ts';
+import { ConditionLog } from './condition-log.ts';
+import { DiskReserve, diskSpace, planCaps, type CapPlan } from './disk-space.ts';
 import type { RecordSink } from './inputs/common.ts';
+import { serveMetrics } from './metrics.ts';
+import { startInputs } from './start-inputs.ts';
+import { bootId, StatusWriter, statusIntervalMsDefault, type AgentStatus } from './status.ts';
 import type { Notifier } from './systemd-notify.ts';
-import { Uplink, UplinkScheduler } from './uplink/index.ts';
+import { Uplink, UplinkScheduler, type UplinkEvent } from './uplink/index.ts';
 import type { DeviceCredentials } from '../sdk/devices/pairing.ts';
+import { removeOrphanedTmpFiles } from '../sdk/fs/atomic-file.ts';
 import { TributaryError } from '../sdk/protocol/errors.ts';
 
+export { statusFileName, type AgentStatus } from './status.ts';
+
 export interface AgentLogger {
+  debug?(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
@@ -34,16 +43,6 @@ export interface RunningAgent {
   status(): AgentStatus;
   metricsPort: number | undefined;
 }
-
-export interface AgentStatus {
-  device: string;
-  startedAt: string;
-  destinations: Record<string, { stream: string; depthRecords: number; depthBytes: number; oldestUnsentAgeMs: number | undefined; link: string; lastError: string | undefined; sent: number; deadLettered: number; dropped: number }>;
-  /** Per serial port (by name), when `inputs.serial` is configured. */
-  serial?: Record<string, SerialPortCounters>;
-}
-
-export const statusFileName = 'status.json';
 
 export function readCredentials(file: string): DeviceCredentials {
   try {
@@ -63,10 +62,132 @@ function bufferKey(stateDir: string): Uint8Array {
   return key;
 }
 
-export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notifier: Notifier }): Promise<RunningAgent> {
+/** Removes the temporary files a kill -9 left behind in the state directory (the buffers sweep their own). */
+function sweepOrphans(stateDir: string, log: AgentLogger): void {
+  let n = 0;
+  for (const dir of [stateDir, path.join(stateDir, 'uplink'), path.join(stateDir, 'inputs')]) n += removeOrphanedTmpFiles(dir);
+  // Older agents wrote status.json.tmp.
+  const legacy = path.join(stateDir, 'status.json.tmp');
+  if (fs.existsSync(legacy)) {
+    fs.rmSync(legacy, { force: true });
+    n++;
+  }
+  if (n > 0) log.info('removed temporary files left by an earlier run', { stateDir, files: n });
+}
+
+/** Bytes the destinations' segment files hold now (the cap may count that space as theirs). */
+function bufferedBytes(root: string): number {
+  let n = 0;
+  for (const d of fs.existsSync(root) ? fs.readdirSync(root) : []) {
+    const dir = path.join(root, d);
+    if (!fs.statSync(dir).isDirectory()) continue;
+    for (const f of fs.readdirSync(dir)) if (f.endsWith('.seg')) n += fs.statSync(path.join(dir, f)).size;
+  }
+  return n;
+}
+
+/** Each destination's cap and segment size, from the config and the disk; warns when the disk cannot hold the configured cap. */
+function planBuffers(config: AgentConfig, stateDir: string, space: DiskReserve, log: AgentLogger): CapPlan {
+  const d = diskSpace(stateDir);
+  const b = config.buffer;
+  const plan = planCaps({
+    freeBytes: d?.freeBytes ?? Number.MAX_SAFE_INTEGER, bufferedBytes: bufferedBytes(path.join(stateDir, 'buffer')),
+    destinations: Object.keys(config.destinations).length, capFreePercent: b.capFreePercent, headroomBytes: space.headroomBytes,
+    capBytesMin: bufferLimits.capBytesMin, capSegmentsMin: bufferLimits.capSegmentsMin,
+    ...(b.capBytes !== undefined ? { capBytes: b.capBytes } : {}), ...(b.segmentBytes !== undefined ? { segmentBytes: b.segmentBytes } : {}),
+  });
+  if (plan.warning) log.warn('buffer capBytes', { warning: plan.warning, capBytes: plan.capBytes, freeBytes: d?.freeBytes });
+  log.info('buffer sizes', { capBytes: plan.capBytes, segmentBytes: plan.segmentBytes, chosen: b.capBytes === undefined ? `${b.capFreePercent}% of free space` : 'configured', freeBytes: d?.freeBytes });
+  return plan;
+}
+
+/**
+ * A destination's sink for the inputs: its buffer, with refusals logged as a
+ * condition of the destination (once when they start, with counts when they end).
+ */
+function observedSink(name: string, buffer: DiskBuffer, conditions: ConditionLog): RecordSink {
+  const key = `append:${name}`;
+  return {
+    async append(records) {
+      try {
+        const out = await buffer.append(records);
+        if (conditions.isRaised(key)) conditions.clear(key, 'buffer takes records again', { destination: name });
+        return out;
+      } catch (err) {
+        const code = String((err as { code?: unknown }).code ?? 'UNKNOWN');
+        conditions.raise(key, 'warn', 'buffer refuses records', { destination: name, code, error: (err as Error).message }, { records: records.length });
+        throw err;
+      }
+    },
+  };
+}
+
+function onBufferProblem(name: string, conditions: ConditionLog, log: AgentLogger): (p: BufferProblem) => void {
+  return (p) => {
+    const fields = { destination: name, ...p };
+    if (p.kind === 'rejected') return; // The sink logs refusals as a condition.
+    if (p.kind === 'dropped') conditions.raise(`dropped:${name}`, 'warn', 'buffer at its cap: dropping the oldest records (drop-oldest)', fields, { records: p.records ?? 0 });
+    else if (p.kind === 'disk-full') conditions.raise(`disk-full:${name}`, 'error', 'buffer: no space left on the disk', fields);
+    else log.warn('buffer problem', fields);
+  };
+}
+
+/** Uplink events as conditions: a lost link, throttling and refusals are logged when they start and end, retries counted. */
+function onUplinkEvent(name: string, conditions: ConditionLog, log: AgentLogger): (e: UplinkEvent) => void {
+  return (e) => {
+    const d = { destination: name };
+    switch (e.type) {
+      case 'link':
+        if (e.state === 'down') conditions.raise(`link:${name}`, 'warn', 'link down: the gateway is unreachable', { ...d, error: e.error });
+        else if (conditions.isRaised(`link:${name}`)) conditions.clear(`link:${name}`, 'link up', d);
+        else log.info('link up', d);
+        return;
+      case 'retry':
+        if (e.failure === 'unreachable') conditions.raise(`link:${name}`, 'warn', 'link down: the gateway is unreachable', { ...d, error: e.error }, { retries: 1 });
+        else conditions.raise(`${e.failure}:${name}`, e.failure === 'refused' ? 'error' : 'warn', `the gateway ${e.failure === 'refused' ? 'refuses' : 'fails'} records`, { ...d, error: e.error }, { retries: 1, records: e.records });
+        return;
+      case 'throttled':
+        conditions.raise(`throttled:${name}`, 'warn', 'the gateway throttles this destination', { ...d, requestRatePerSecond: e.requestRatePerSecond }, { records: e.records });
+        return;
+      case 'intent-unsaved':
+        conditions.raise(`intent:${name}`, 'error', 'cannot write the send window down: until it can, a crash may send records twice', { ...d, error: e.error });
+        return;
+      case 'intent-saved':
+        conditions.clear(`intent:${name}`, 'send window written down again', d);
+        return;
+      case 'dead-lettered':
+        log.error('records dead-lettered', { ...d, records: e.records, reason: e.reason });
+        return;
+      case 'stopped':
+        (e.error ? log.error : log.info).call(log, 'uplink stopped', { ...d, unsentRecords: e.unsentRecords, ...(e.error ? { error: e.error } : {}) });
+        return;
+      default:
+        log.info('uplink', { ...d, ...(e as unknown as Record<string, unknown>) });
+    }
+  };
+}
+
+export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notifier: Notifier; statusIntervalMs?: number }): Promise<RunningAgent> {
   const creds = readCredentials(config.gateway.credentials);
   const stateDir = path.resolve(config.state.dir);
   const endpoint = config.gateway.endpoint ?? creds.endpoint;
+  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const volatile = volatileStateReason(stateDir);
+  if (volatile && !config.state.volatile) throw new TributaryError('AGENT_STATE_VOLATILE', `state.dir ${volatile}; set state.volatile: true to allow it (tests, demos)`);
+  if (volatile) o.log.warn('state.dir is on volatile storage (state.volatile: true): buffers and checkpoints are lost at reboot', { stateDir, reason: volatile });
+  sweepOrphans(stateDir, o.log);
+  const conditions = new ConditionLog(o.log);
+  const space = new DiskReserve(stateDir, {
+    onChange: (low, freeBytes) => {
+      if (low) conditions.raise('disk-low', 'error', 'disk full: buffers take no new records until there is room', { stateDir, freeBytes });
+      else {
+        conditions.clear('disk-low', 'disk has room again', { stateDir, freeBytes });
+        for (const name of Object.keys(config.destinations)) conditions.clear(`disk-full:${name}`, 'buffer has disk space again', { destination: name });
+      }
+    },
+  });
+  space.start();
+  const plan = planBuffers(config, stateDir, space, o.log);
   const encryptionKey = config.buffer.encrypt ? bufferKey(stateDir) : undefined;
   const buffers = new Map<string, DiskBuffer>();
   const uplinks = new Map<string, { uplink: Uplink; stream: string }>();
@@ -82,11 +203,12 @@ export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notif
     for (const [name, d] of Object.entries(config.destinations)) {
       const buffer = await DiskBuffer.openDestination(path.join(stateDir, 'buffer'), name, {
         fsync: config.buffer.fsync as 'always',
-        segmentBytes: config.buffer.segmentBytes,
-        capBytes: config.buffer.capBytes,
+        segmentBytes: plan.segmentBytes,
+        capBytes: plan.capBytes,
         capPolicy: config.buffer.capPolicy,
         ...(encryptionKey ? { encryptionKey } : {}),
-        onProblem: (p) => o.log.warn('buffer problem', { destination: name, ...p }),
+        onProblem: onBufferProblem(name, conditions, o.log),
+        space,
       });
       buffers.set(name, buffer);
       const stream = d.stream.split('${device}').join(creds.name);
@@ -101,69 +223,32 @@ export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notif
         ...(d.bandwidthBytesPerSecondMax ? { bandwidthBytesPerSecondMax: d.bandwidthBytesPerSecondMax } : {}),
         // Exactly once: each request carries <device>/<destination>/<batch> as its idempotency key.
         producerId: `${creds.name}/${name}`, intentFile: path.join(uplinkDir, `${name}.json`), intentSync: config.buffer.fsync !== 'never',
-        onEvent: (e) => o.log.info('uplink', { destination: name, ...(e as unknown as Record<string, unknown>) }),
+        space,
+        onEvent: onUplinkEvent(name, conditions, o.log),
       });
       uplinks.set(name, { uplink, stream });
       uplink.start();
     }
   } catch (err) {
     for (const b of buffers.values()) await b.close();
+    space.stop();
     throw err;
   }
 
-  const sinks = new Map<string, RecordSink>([...buffers].map(([n, b]) => [n, b]));
-  const inputs: Array<{ stop(): Promise<void> }> = [];
+  const sinks = new Map<string, RecordSink>([...buffers].map(([n, b]) => [n, observedSink(n, b, conditions)]));
   const inputsDir = path.join(stateDir, 'inputs');
   fs.mkdirSync(inputsDir, { recursive: true, mode: 0o700 });
-  if (config.inputs.mqtt.rules?.length) {
-    const { rules, ...rest } = config.inputs.mqtt;
-    // Loaded only when configured: the MQTT client and its dependencies are half of the bundle.
-    const { MqttInput, parseMqttInputConfig } = await import('./inputs/mqtt.ts');
-    const mqtt = new MqttInput(parseMqttInputConfig({ ...rest, rules: rules.map(withoutEmptyKey) }), sinks, { onEvent: (e) => o.log.info('mqtt', { ...(e as unknown as Record<string, unknown>) }) });
-    mqtt.start();
-    inputs.push(mqtt);
-  }
-  for (const [i, f] of (config.inputs.files ?? []).entries()) {
-    const tail = new FileTailInput(parseFileTailConfig({ name: `files-${i}`, ...withoutEmptyKey(f), stateDir: inputsDir }, `inputs.files[${i}]`), sinks.get(f.destination)!, {
-      onEvent: (e) => o.log.info('file', { ...(e as unknown as Record<string, unknown>) }),
-    });
-    await tail.start();
-    inputs.push(tail);
-  }
-  if (config.inputs.journald.destination !== undefined) {
-    const j = config.inputs.journald;
-    const journald = new JournaldInput(parseJournaldInputConfig({ ...withoutEmptyKey(j), stateDir: inputsDir }), sinks.get(j.destination!)!, {
-      onEvent: (e) => o.log.info('journald', { ...(e as unknown as Record<string, unknown>) }),
-    });
-    await journald.start();
-    inputs.push(journald);
-  }
-  let serial: SerialInput | undefined;
-  if (config.inputs.serial?.length) {
-    serial = new SerialInput(config.inputs.serial.map((p, i) => parseSerialPortConfig({ ...p, stateDir: inputsDir }, `inputs.serial[${i}]`)), sinks, {
-      onEvent: (e) => o.log.info('serial', { ...(e as unknown as Record<string, unknown>) }),
-    });
-    serial.start();
-    inputs.push(serial);
-  }
-  if (config.inputs.socket.enabled ?? config.inputs.socket.destination !== undefined) {
-    const socket = new SocketInput(parseSocketInputConfig(config.inputs.socket), sinks, {
-      onEvent: (e) => o.log.info('socket', { ...(e as unknown as Record<string, unknown>) }),
-    });
-    await socket.start();
-    inputs.push(socket);
-  }
-  if (config.inputs.http.enabled) {
-    const httpInput = new HttpInput(parseHttpInputConfig(config.inputs.http), sinks, {
-      onEvent: (e) => o.log.info('http', { ...(e as unknown as Record<string, unknown>) }),
-    });
-    await httpInput.start();
-    inputs.push(httpInput);
-  }
+  const { inputs, serial } = await startInputs(config, sinks, inputsDir, o.log);
 
-  const status = (): AgentStatus => ({
+  const boot = bootId();
+  const status = (stoppedAt?: string): AgentStatus => ({
     device: creds.name,
+    pid: process.pid,
+    bootId: boot,
     startedAt,
+    writtenAt: new Date().toISOString(),
+    ...(stoppedAt ? { stoppedAt } : {}),
+    disk: { low: space.low, freeBytes: diskSpace(stateDir)?.freeBytes },
     ...(serial ? { serial: serial.counters() } : {}),
     destinations: Object.fromEntries(
       [...uplinks].map(([name, { uplink, stream }]) => {
@@ -171,72 +256,53 @@ export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notif
         const u = uplink.stats();
         return [name, {
           stream, depthRecords: b.depthRecords, depthBytes: b.depthBytes, oldestUnsentAgeMs: u.oldestUnsentAgeMs,
-          link: u.link, lastError: u.lastError?.message, sent: u.sentRecords, deadLettered: b.deadLetteredRecords, dropped: b.droppedRecords,
+          link: u.link, lastError: u.lastError?.message, sent: u.sentRecords, retried: u.retriedRecords, deadLettered: b.deadLetteredRecords, dropped: b.droppedRecords,
+          rejected: b.rejectedRecords, capBytes: b.capBytes,
         }];
       }),
     ),
   });
-  const writeStatus = () => {
-    const tmp = path.join(stateDir, `${statusFileName}.tmp`);
-    fs.writeFileSync(tmp, JSON.stringify(status(), null, 2) + '\n', { mode: 0o640 });
-    fs.renameSync(tmp, path.join(stateDir, statusFileName));
+  const writer = new StatusWriter(stateDir, conditions);
+  const seen = new Map<string, { throttled: number; retried: number }>();
+  const tick = () => {
+    writer.write(status());
+    for (const [name, b] of buffers) {
+      // Drop-oldest has stopped once the buffer is back under 90% of its cap.
+      const st = b.stats();
+      if (st.diskBytes < 0.9 * st.capBytes) conditions.clear(`dropped:${name}`, 'buffer below its cap: no longer dropping', { destination: name, dropped: st.droppedRecords });
+      // A tick without throttling or retries ends those conditions.
+      const u = uplinks.get(name)!.uplink.stats();
+      const before = seen.get(name);
+      seen.set(name, { throttled: u.throttledRecords, retried: u.retriedRecords });
+      if (before?.throttled === u.throttledRecords) conditions.clear(`throttled:${name}`, 'no longer throttled', { destination: name });
+      if (before?.retried === u.retriedRecords) {
+        conditions.clear(`refused:${name}`, 'the gateway takes records again', { destination: name });
+        conditions.clear(`transient:${name}`, 'the gateway takes records again', { destination: name });
+      }
+    }
   };
-  writeStatus();
-  const statusTimer = setInterval(writeStatus, 5000);
+  tick();
+  const statusTimer = setInterval(tick, o.statusIntervalMs ?? statusIntervalMsDefault);
   statusTimer.unref();
 
   const metrics = config.metrics.port ? await serveMetrics(config.metrics.port, status) : undefined;
   await o.notifier.ready(`${buffers.size} destinations, ${inputs.length} inputs`);
   o.notifier.startWatchdog(() => true);
-  o.log.info('agent running', { device: creds.name, endpoint, destinations: [...buffers.keys()], inputs: inputs.length });
+  o.log.info('agent running', { device: creds.name, endpoint, destinations: [...buffers.keys()], inputs: inputs.length, pid: process.pid });
 
   return {
     metricsPort: metrics?.port,
-    status,
+    status: () => status(),
     async stop(deadlineMs) {
       await o.notifier.stopping();
       o.notifier.stopWatchdog();
       clearInterval(statusTimer);
       for (const i of inputs) await i.stop();
       await Promise.all([...uplinks.values()].map(({ uplink }) => uplink.stop({ deadlineMs })));
-      writeStatus();
       for (const b of buffers.values()) await b.close();
+      writer.write(status(new Date().toISOString()));
+      space.stop();
       await new Promise<void>((r) => (metrics ? metrics.server.close(() => r()) : r()));
     },
   };
-}
-
-/** The config schema fills an absent `partitionKey` with `{}`; the inputs want it absent (their default applies). */
-function withoutEmptyKey<T extends { partitionKey?: object }>(o: T): T {
-  if (o.partitionKey && Object.keys(o.partitionKey).length === 0) {
-    const { partitionKey: _unused, ...rest } = o;
-    return rest as T;
-  }
-  return o;
-}
-
-/** Prometheus text on 127.0.0.1 only: buffer depth, age and uplink state per destination. */
-async function serveMetrics(port: number, status: () => AgentStatus): Promise<{ server: http.Server; port: number }> {
-  const server = http.createServer((req, res) => {
-    if (req.url !== '/metrics') {
-      res.writeHead(404).end();
-      return;
-    }
-    const s = status();
-    let out = '# HELP tributary_agent_buffer_records Records waiting to be sent.\n# TYPE tributary_agent_buffer_records gauge\n';
-    for (const [d, v] of Object.entries(s.destinations)) out += `tributary_agent_buffer_records{destination="${d}"} ${v.depthRecords}\n`;
-    out += '# HELP tributary_agent_buffer_bytes Bytes waiting to be sent.\n# TYPE tributary_agent_buffer_bytes gauge\n';
-    for (const [d, v] of Object.entries(s.destinations)) out += `tributary_agent_buffer_bytes{destination="${d}"} ${v.depthBytes}\n`;
-    out += '# HELP tributary_agent_oldest_unsent_age_seconds Age of the oldest unsent record.\n# TYPE tributary_agent_oldest_unsent_age_seconds gauge\n';
-    for (const [d, v] of Object.entries(s.destinations)) out += `tributary_agent_oldest_unsent_age_seconds{destination="${d}"} ${(v.oldestUnsentAgeMs ?? 0) / 1000}\n`;
-    out += '# HELP tributary_agent_link_up Whether the uplink reaches the gateway.\n# TYPE tributary_agent_link_up gauge\n';
-    for (const [d, v] of Object.entries(s.destinations)) out += `tributary_agent_link_up{destination="${d}"} ${v.link === 'up' ? 1 : 0}\n`;
-    if (s.serial) out += serialMetricsText(s.serial);
-    res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end(out);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  return { server, port: (server.address() as { port: number }).port };
 }

@@ -6,8 +6,9 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import fs from 'node:fs';
-import { loadAgentConfig } from '../agent/config.ts';
-import { runAgent, statusFileName } from '../agent/daemon.ts';
+import { defaultStateDir, loadAgentConfig, volatileStateMessage, volatileStateReason } from '../agent/config.ts';
+import { runAgent } from '../agent/daemon.ts';
+import { readStatus } from '../agent/status.ts';
 import { createNotifier } from '../agent/systemd-notify.ts';
 import { createLogger } from '../sdk/log.ts';
 import { exportBuffer, inspectBuffer, verifyBuffer } from '../agent/buffer/index.ts';
@@ -19,7 +20,10 @@ const program = new Command('tributary-agent')
   .showHelpAfterError('(run with --help for usage)');
 
 const print = (v: unknown): void => void process.stdout.write(JSON.stringify(v, null, 2) + '\n');
-const defaultConfig = '/etc/tributary/agent.yaml';
+/** The config file when -c is not given: $TRIBUTARY_AGENT_CONFIG, else the path the systemd unit uses. */
+const defaultConfig = process.env.TRIBUTARY_AGENT_CONFIG || '/etc/tributary/agent.yaml';
+/** `tributary-agent status` exits with this when the agent is not running (LSB: "program is not running"). */
+const exitNotRunning = 3;
 
 /** The buffer root: --dir, or <state.dir>/buffer from the config. */
 function bufferRoot(o: { config?: string; dir?: string }): string {
@@ -74,13 +78,24 @@ program
 
 program
   .command('status')
-  .description('Buffer depth per destination, oldest unsent record age, link state and last error (from the running agent).')
-  .option('-c, --config <file>', 'config file', defaultConfig)
-  .action((o: { config: string }) => {
-    const file = path.join(loadAgentConfig(o.config).state.dir, statusFileName);
-    if (!fs.existsSync(file)) throw new TributaryError('AGENT_NOT_RUNNING', `no status at ${file}: is the agent running?`);
-    process.stdout.write(fs.readFileSync(file, 'utf8'));
+  .description(`Whether the agent runs (pid, start time, age of what it last reported), then buffer depth per destination, oldest unsent record age, link state and last error. Exits ${exitNotRunning} when it is not running.`)
+  .option('-c, --config <file>', `config file (default ${defaultConfig}; or set TRIBUTARY_AGENT_CONFIG)`)
+  .option('--state-dir <dir>', 'read the status from this state directory instead of the config\'s state.dir')
+  .action((o: { config?: string; stateDir?: string }) => {
+    const reading = readStatus(o.stateDir ?? statusStateDir(o.config));
+    const { status, ...about } = reading;
+    print({ running: about.running, ...(about.reason ? { reason: about.reason } : {}), ...(about.stale ? { stale: true } : {}), pid: status?.pid, startedAt: status?.startedAt, statusAgeMs: about.ageMs, file: about.file, ...status });
+    if (!reading.running) process.exitCode = exitNotRunning;
   });
+
+/** The state directory `status` reads: from -c, or the default config, or a message saying how to point at one. */
+function statusStateDir(config: string | undefined): string {
+  const file = config ?? defaultConfig;
+  if (config === undefined && !fs.existsSync(file)) {
+    throw new TributaryError('AGENT_CONFIG_MISSING', `no config at ${file}: point at one with -c <file> (or TRIBUTARY_AGENT_CONFIG=<file>), or at the state directory with --state-dir <dir>`);
+  }
+  return loadAgentConfig(file).state.dir;
+}
 
 program
   .command('check-config')
@@ -92,8 +107,12 @@ program
   .command('pair <gateway-url> <code>')
   .description('Pair this device with a gateway: pins the CA fingerprint, creates the device identity and stores credentials (0600).')
   .requiredOption('--ca-fingerprint <fingerprint>', 'the CA fingerprint the operator was given with the code')
-  .option('--state-dir <dir>', 'where credentials.json goes', '/var/lib/tributary')
-  .action(async (url: string, code: string, o: { caFingerprint: string; stateDir: string }) => {
+  .option('--state-dir <dir>', 'where credentials.json goes (the config\'s state.dir)', defaultStateDir)
+  .option('--volatile-state', 'allow a state directory that does not survive a reboot (tests, demos; the config then needs state.volatile: true)')
+  .action(async (url: string, code: string, o: { caFingerprint: string; stateDir: string; volatileState?: boolean }) => {
+    // The same rule as `run`, so that a device is never paired into a directory the agent then refuses.
+    const volatile = volatileStateReason(o.stateDir);
+    if (volatile && !o.volatileState) throw new TributaryError('AGENT_STATE_VOLATILE', `--state-dir ${volatileStateMessage(volatile, 'pass --volatile-state')}`);
     // Loaded only here: X.509 and its ASN.1 schemas cost the running daemon memory for nothing.
     const { pairDevice, credentialsFileName } = await import('../sdk/devices/pairing.ts');
     const creds = await pairDevice({ endpoint: url, code, caFingerprint: o.caFingerprint, directory: o.stateDir });

@@ -19,8 +19,10 @@ import { pairDevice } from '../sdk/devices/pairing.ts';
 import { JsonRpcClient } from '../sdk/http/json-rpc-client.ts';
 import { AwsError, TributaryError } from '../sdk/protocol/errors.ts';
 import { decryptObject } from '../gateway/firehose/object-encryption.ts';
+import { registerVideoPlaybackCommands } from './video-playback-commands.ts';
 import { registerReplayCommands } from '../replay/commands.ts';
-import { addAnalyticsRunCommand } from '../gateway/analytics/run-command.ts';
+import { registerAnalyticsCommands } from './analytics-commands.ts';
+import { addAnalyticsRunCommand, analyticsCommandGroup } from '../gateway/analytics/run-command.ts';
 
 const program = new Command('tributary')
   .description('Self-hosted, Kinesis-compatible data pipeline for fleets of edge devices.')
@@ -158,13 +160,15 @@ function loadProfile(o: ClientFlags): OperatorProfile {
   return profile;
 }
 
-function clientFor(o: ClientFlags, service: 'kinesis' | 'tributary'): JsonRpcClient {
+const targetPrefixes = { kinesis: 'Kinesis_20131202', tributary: 'Tributary_20261125', kinesisanalytics: 'KinesisAnalytics_20150814' } as const;
+
+function clientFor(o: ClientFlags, service: keyof typeof targetPrefixes): JsonRpcClient {
   const p = loadProfile(o);
   return new JsonRpcClient({
     endpoint: p.endpoint,
     region: p.region,
     service,
-    targetPrefix: service === 'kinesis' ? 'Kinesis_20131202' : 'Tributary_20261125',
+    targetPrefix: targetPrefixes[service],
     credentials: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey },
     ...(p.caCertificate ? { ca: p.caCertificate } : {}),
   });
@@ -177,7 +181,7 @@ const clientCommand = (parent: Command, spec: string, description: string) =>
     .option('-p, --profile <file>', `operator profile (default $TRIBUTARY_PROFILE or ./data/${operatorProfileName})`)
     .option('-e, --endpoint <url>', "gateway URL (default: the profile's)");
 
-async function call<T = Record<string, unknown>>(o: ClientFlags, service: 'kinesis' | 'tributary', action: string, input: unknown): Promise<T> {
+async function call<T = Record<string, unknown>>(o: ClientFlags, service: keyof typeof targetPrefixes, action: string, input: unknown): Promise<T> {
   const c = clientFor(o, service);
   try {
     return await c.call<T>(action, input);
@@ -294,6 +298,10 @@ clientCommand(streams, 'tail <name>', 'Print records from every shard as JSON li
 
 registerReplayCommands(program, streams, { clientCommand, loadProfile });
 
+// ---------------------------------------------------------------- analytics
+
+registerAnalyticsCommands(analyticsCommandGroup(program), { clientCommand, call: (o, action, input) => call(o as ClientFlags, 'kinesisanalytics', action, input), print });
+
 // ---------------------------------------------------------------- firehose (offline tools)
 
 const firehoseTools = program.command('firehose').description('Firehose tools that work on files, without a running gateway.');
@@ -321,6 +329,8 @@ firehoseTools
 // ---------------------------------------------------------------- analytics (offline runner)
 
 addAnalyticsRunCommand(program);
+
+registerVideoPlaybackCommands(program, loadProfile, print);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof TributaryError || err instanceof AwsError) {

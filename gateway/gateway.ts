@@ -30,12 +30,17 @@ import { subscriptionsOf } from './streams/consumers.ts';
 import { StreamRegistry } from './streams/registry.ts';
 import { firehoseActions, firehoseResourceOf, firehoseSigningName, firehoseTargetPrefix } from './firehose/actions/index.ts';
 import { BucketResolver } from './firehose/destinations/buckets.ts';
+import { firehoseRequirements } from './firehose/resources.ts';
 import type { S3BucketConfig } from './firehose/destinations/s3.ts';
 import { streamSources } from './firehose/stream-source-adapter.ts';
 import type { TableSchemas } from './firehose/format-conversion.ts';
 import type { LambdaTarget } from './firehose/processors/lambda.ts';
 import { FirehoseRegistry, type FirehoseDoc } from './firehose/registry.ts';
 import * as firehoseLimits from '../sdk/protocol/firehose/limits.ts';
+import { applicationsPerRegionDefault } from '../sdk/protocol/analytics/limits.ts';
+import { openAnalytics, type Analytics } from './analytics/api/service.ts';
+import { sqlEngine } from './analytics/runtime/engine-adapter.ts';
+import type { AnalyticsLambdaTarget } from './analytics/runtime/lambda-targets.ts';
 import type { StreamsContext } from './streams/shapes.ts';
 import { initTls, issueClientCertificate } from './tls/certificates.ts';
 import { restJsonBytesMaxDefault, restRoutes } from './http/rest.ts';
@@ -98,6 +103,10 @@ export interface GatewayConfig {
   firehoseLambdas: Record<string, LambdaTarget>;
   /** Firehose: Redshift JDBC URL to PostgreSQL connection string for Redshift destinations (`firehose.redshift`; default none). */
   firehoseRedshift: Record<string, string>;
+  /** Analytics: Lambda ARN -> HTTP endpoint, local module or MQTT topic for preprocessors and Lambda outputs (`analytics.lambdas`). */
+  analyticsLambdas: Record<string, AnalyticsLambdaTarget>;
+  /** Analytics: applications this gateway holds at most (`analytics.applicationsMax`; AWS: 50 per Region). */
+  analyticsApplicationsMax: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -133,6 +142,8 @@ export const gatewayDefaults: GatewayConfig = Object.freeze({
   firehoseSchemas: {},
   firehoseLambdas: {},
   firehoseRedshift: {},
+  analyticsLambdas: {},
+  analyticsApplicationsMax: applicationsPerRegionDefault,
   logLevel: 'info',
 }) as GatewayConfig;
 
@@ -153,6 +164,7 @@ export interface Gateway {
   server: net.Server;
   registry: StreamRegistry;
   firehose: FirehoseRegistry;
+  analytics: Analytics;
   principals: PrincipalStore;
   /** Kinesis Video Streams: video streams and their fragment logs. */
   video: VideoRegistry;
@@ -227,8 +239,14 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     signingName: firehoseSigningName,
     iamPrefix: 'firehose',
     resourceOf: (action, input) => firehoseResourceOf(action, input),
+    requirementsOf: firehoseRequirements,
     actions: Object.fromEntries(Object.entries(firehoseActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle({ registry: firehoseRegistry }, input), ...(name === 'PutRecordBatch' ? { offload: 'firehose.PutRecordBatch' as const } : {}) }])),
   };
+  const analytics = await openAnalytics({
+    dataDir, region: config.region, accountId: config.accountId, applicationsMax: config.analyticsApplicationsMax,
+    lambdas: config.analyticsLambdas, firehoseLambdas: config.firehoseLambdas, streams: registry, firehose: firehoseRegistry,
+    buckets, s3Buckets: config.firehoseS3Buckets, engine: sqlEngine, log, ...(options.now ? { now: options.now } : {}),
+  });
   const adminCtx: AdminContext = { principals, caFingerprint: () => tls?.caFingerprint };
   const leaseTables = await LeaseTables.open(new JsonFileStore<LeaseTablesDoc>(path.join(dataDir, 'metadata', 'leases.json')));
   const admin: RpcService = {
@@ -250,7 +268,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   const playback = await setupPlayback({ dataDir, streams: video, guard, log, url: () => videoCtx.url, ...(options.now ? { now: options.now } : {}) });
   const offloadPool = config.offloadWorkers > 0 ? await OffloadPool.start(config.offloadWorkers, log) : undefined;
   const frontDoor = createFrontDoor({
-    services: [streams, firehose, admin],
+    services: [streams, firehose, analytics.service, admin],
     ...(offloadPool ? { offloadPool } : {}),
     requestBytesMax: config.requestBytesMax,
     requestBytesInFlightMax: config.requestBytesInFlightMax,
@@ -264,7 +282,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       ...playback.routes,
       '/metrics': (_req, res) => {
         for (const rt of registry.list()) metrics.openShards.set({ stream: rt.meta.name }, rt.openShards.length);
-        const body = metrics.render() + firehoseRegistry.metrics.render();
+        const body = metrics.render() + firehoseRegistry.metrics.render() + analytics.metrics.render();
         res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4', 'Content-Length': Buffer.byteLength(body) });
         res.end(body);
       },
@@ -304,6 +322,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     server: listener.server,
     registry,
     firehose: firehoseRegistry,
+    analytics,
     principals,
     video,
     metrics,
@@ -326,6 +345,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
         });
         await offloadPool?.close();
         await idempotency.close();
+        await analytics.close();
         await firehoseRegistry.close();
         await video.close();
         await fragmentStore.close();

@@ -79,6 +79,6 @@ export function readCheckpoint(dir: string): CheckpointRead {
  * and doing both in program order means an older position can never be
  * renamed over a newer one. The file is tiny; the cost is one fsync per ack.
  */
-export function writeCheckpoint(dir: string, cp: Checkpoint): void {
-  writeFileAtomicSync(path.join(dir, checkpointFileName), JSON.stringify({ v: 1, ...cp }));
+export function writeCheckpoint(dir: string, cp: Checkpoint, onNoSpace?: (err: Error) => boolean): void {
+  writeFileAtomicSync(path.join(dir, checkpointFileName), JSON.stringify({ v: 1, ...cp }), { ...(onNoSpace ? { onNoSpace } : {}) });
 }

@@ -21,13 +21,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import nacl from 'tweetnacl';
 import { TributaryError } from '../../sdk/protocol/errors.ts';
+import { isNoSpace } from '../../sdk/fs/atomic-file.ts';
+import { undoAppend, undoPoint } from './append-undo.ts';
 import { writeCheckpoint, type CatchUpSplit } from './checkpoint.ts';
 import { appendDeadLetters } from './dead-letter.ts';
 import { bufferError } from './errors.ts';
 import { encodeFrame, frameBytesFor, frameCapturedAtMs, type FrameRecord } from './frame-codec.ts';
 import { GroupCommit } from './group-commit.ts';
 import { acquireLock } from './lock.ts';
-import { appendRecordsMax, destinationNamePattern, encryptionNonceBytes, peekRecordsMax } from './limits.ts';
+import { appendRecordsMax, capBytesMin, capSegmentsMin, destinationNamePattern, encryptionNonceBytes, peekRecordsMax } from './limits.ts';
 import { resolveOptions, type BufferOptions, type ResolvedOptions } from './options.ts';
 import { oldestCapturedAtMs, readRange, readUnacked, type BufferPosition, type BufferedRecord, type ReadState } from './reader.ts';
 import { recover } from './recovery.ts';
@@ -38,6 +40,8 @@ export interface BufferStats {
   depthRecords: number;
   depthBytes: number;
   diskBytes: number;
+  /** The cap in force: the configured one, or lower after the disk ran out of space first. */
+  capBytes: number;
   segments: number;
   oldestUnackedCapturedAtMs: number | undefined;
   /** drop-oldest: records, bytes and segments discarded to stay under the cap. */
@@ -62,7 +66,14 @@ export class DiskBuffer implements ReadState {
   acked: BufferPosition;
   /** A newest-first catch-up in progress; the backlog part ends where the live part begins. */
   private split: CatchUpSplit | undefined;
+  /** Undefined while read-only: the disk had no room for a fresh active segment (appends make one once it does). */
   private activeFd: number | undefined;
+  /** The cap in force: `capBytes`, lowered when the disk ran out of space before the cap was reached. */
+  private capBytes: number;
+  /** Wholly acked segments kept because the checkpoint that would let them go could not be written (a full disk). */
+  private unlinked: SegmentInfo[] = [];
+  /** The last checkpoint write failed for lack of space: the next ack (or close) tries again. */
+  private checkpointUnsaved = false;
   private readonly nextSeq: Map<string, number>;
   private readonly commit: GroupCommit;
   private syncTimer: NodeJS.Timeout | undefined;
@@ -90,13 +101,14 @@ export class DiskBuffer implements ReadState {
     this.counters.corruptBytes = rec.corruptBytes;
     this.counters.tornBytes = rec.tornBytes;
     this.commit = new GroupCommit(() => this.activeFd);
+    this.capBytes = options.capBytes;
   }
 
   /** Opens (creating, recovering) the buffer directory of one destination. */
   static async open(dir: string, options: BufferOptions = {}): Promise<DiskBuffer> {
     const resolved = resolveOptions(options);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const unlock = acquireLock(dir);
+    const unlock = acquireLock(dir, resolved.space && ((e) => resolved.space!.noSpace(e)));
     let recovered;
     try {
       recovered = await recover(dir, resolved);
@@ -144,18 +156,34 @@ export class DiskBuffer implements ReadState {
         throw bufferError('BUFFER_RECORD_TOO_LARGE', `a record of ${n} frame bytes can never fit in capBytes ${this.options.capBytes}`);
       }
     }
-    if (this.options.capPolicy === 'reject-newest') this.admitOrReject(sizes);
-    const seqs = framed.map((r) => {
-      r.seq = this.nextSeq.get(r.source) ?? 0;
-      this.nextSeq.set(r.source, r.seq + 1);
-      return r.seq;
-    });
-    try {
-      this.writeFrames(framed);
-    } catch (err) {
-      // A failed write, roll or drop leaves files and memory out of step: reopening recovers.
-      this.failed ??= err as Error;
-      throw err instanceof TributaryError ? err : bufferError('BUFFER_CLOSED', `append to ${this.dir} failed; reopen the buffer`, err);
+    const rejectNewest = this.options.capPolicy === 'reject-newest';
+    // Read-only until the disk has room again (drop-oldest makes room by dropping instead).
+    if (rejectNewest && this.options.space?.low) this.refuse(sizes.length, 'the disk is full; read-only until space returns');
+    let seqs: number[] = [];
+    for (let attempt = 0; ; attempt++) {
+      const undo = undoPoint(this.active, this.nextSeq, framed.map((r) => r.source));
+      try {
+        if (attempt > 0) this.makeRoom();
+        this.ensureActive();
+        if (rejectNewest) this.admitOrReject(sizes);
+        seqs = framed.map((r) => {
+          r.seq = this.nextSeq.get(r.source) ?? 0;
+          this.nextSeq.set(r.source, r.seq + 1);
+          return r.seq;
+        });
+        this.writeFrames(framed);
+        break;
+      } catch (err) {
+        if (err instanceof TributaryError && err.code === 'BUFFER_FULL') throw err;
+        if (!isNoSpace(err)) {
+          // A failed write, roll or drop leaves files and memory out of step: reopening recovers.
+          this.failed ??= err as Error;
+          throw err instanceof TributaryError ? err : bufferError('BUFFER_CLOSED', `append to ${this.dir} failed; reopen the buffer`, err);
+        }
+        this.undoFailedAppend(undo, err as Error);
+        // With a lowered cap, drop-oldest makes room before writing: one more try.
+        if (rejectNewest || attempt > 0) this.refuse(sizes.length, `the disk is full (${(err as Error).message})`);
+      }
     }
     if (this.oldestCapturedAtMs === undefined) this.refreshOldest();
     if (this.options.fsync.kind !== 'always') {
@@ -172,6 +200,51 @@ export class DiskBuffer implements ReadState {
     return { seqs };
   }
 
+  /** drop-oldest under a lowered cap: drops sealed segments, oldest first, until the buffer is under it. */
+  private makeRoom(): void {
+    while (this.diskBytes() > this.capBytes && this.segments.length > 1 && this.segments[0]!.sealed) this.dropOldest();
+  }
+
+  /** Read-only after a start on a full disk: makes the active segment (throws ENOSPC while there is no room). */
+  private ensureActive(): void {
+    if (this.activeFd !== undefined) return;
+    const created = createSegmentFile(this.dir, this.active.id + 1);
+    this.segments.push(created.info);
+    this.activeFd = created.fd;
+  }
+
+  /**
+   * The disk ran out before the cap was reached: undo what the append wrote,
+   * tell the disk guard, and lower the cap in force below what the segments
+   * take now (leaving the guard its headroom), so that drop-oldest engages
+   * before the disk is full again and reject-newest refuses instead of failing.
+   */
+  private undoFailedAppend(undo: ReturnType<typeof undoPoint>, err: Error): void {
+    try {
+      undoAppend(undo, this.segments, this.activeFd, this.nextSeq);
+    } catch (undoErr) {
+      this.failed ??= undoErr as Error;
+      throw bufferError('BUFFER_CLOSED', `append to ${this.dir} failed and could not be undone; reopen the buffer`, undoErr);
+    }
+    this.refreshOldest();
+    this.options.space?.full(err);
+    const floor = Math.max(capBytesMin, capSegmentsMin * this.options.segmentBytes);
+    const headroom = (this.options.space?.headroomBytes ?? 0) + this.options.segmentBytes;
+    const cap = Math.max(floor, Math.min(this.capBytes, this.diskBytes() - headroom));
+    if (cap < this.capBytes) {
+      this.options.onProblem({ kind: 'disk-full', file: this.dir, detail: `no space left on the disk (${err.message}); cap lowered from ${this.capBytes} to ${cap} bytes` });
+      this.capBytes = cap;
+    }
+  }
+
+  /** Refuses an append whole: BUFFER_FULL, counted and reported. */
+  private refuse(records: number, why: string): never {
+    this.counters.rejectedAppends++;
+    this.counters.rejectedRecords += records;
+    this.options.onProblem({ kind: 'rejected', file: this.active.file, detail: why, records });
+    throw bufferError('BUFFER_FULL', `buffer ${this.dir} is full: ${why}`);
+  }
+
   /** reject-newest: refuses the whole append if its frames (and any new segment headers) would pass the cap. */
   private admitOrReject(sizes: number[]): void {
     let size = this.active.fileBytes;
@@ -184,11 +257,8 @@ export class DiskBuffer implements ReadState {
       size += n;
       need += n;
     }
-    if (this.diskBytes() + need <= this.options.capBytes) return;
-    this.counters.rejectedAppends++;
-    this.counters.rejectedRecords += sizes.length;
-    this.options.onProblem({ kind: 'rejected', file: this.active.file, detail: 'cap reached (reject-newest)', records: sizes.length, bytes: need });
-    throw bufferError('BUFFER_FULL', `buffer ${this.dir} is full: ${this.diskBytes()} of ${this.options.capBytes} bytes used`);
+    if (this.diskBytes() + need <= this.capBytes) return;
+    this.refuse(sizes.length, `${this.diskBytes()} of ${this.capBytes} bytes used (reject-newest)`);
   }
 
   /** Encodes and writes frames, rolling segments and (drop-oldest) making room first. */
@@ -207,7 +277,7 @@ export class DiskBuffer implements ReadState {
         flush();
         this.roll();
       }
-      for (let guard = 0; this.diskBytes() + pendingBytes + frame.length > this.options.capBytes; guard++) {
+      for (let guard = 0; this.diskBytes() + pendingBytes + frame.length > this.capBytes; guard++) {
         assert.ok(guard <= this.segments.length + 2, 'drop-oldest must make room');
         flush();
         this.dropOldest();
@@ -230,6 +300,8 @@ export class DiskBuffer implements ReadState {
         at += frame.length;
       }
     } catch (err) {
+      // A full disk: the append is undone (append-undo.ts) and the buffer goes on.
+      if (isNoSpace(err)) throw err;
       // A partial frame may be on disk: reopening truncates it. Until then, refuse writes.
       this.failed = err as Error;
       throw bufferError('BUFFER_CLOSED', `write to ${seg.file} failed; reopen the buffer`, err);
@@ -242,16 +314,20 @@ export class DiskBuffer implements ReadState {
     seg.fileBytes = seg.end = at;
   }
 
-  /** Seals the active segment (synced, with its sidecar) and starts the next one. */
+  /**
+   * Seals the active segment (synced, with its sidecar) and starts the next
+   * one. The next one is made first: on a full disk that fails (ENOSPC) and
+   * nothing has changed.
+   */
   private roll(): void {
     const old = this.active;
     const fd = this.activeFd!;
+    const created = createSegmentFile(this.dir, old.id + 1);
     if (this.options.fsync.kind !== 'never') fs.fdatasyncSync(fd);
     this.commit.retire(fd);
     this.activeFd = undefined;
     old.sealed = true;
-    if (old.corruptAt === undefined) writeSegmentMeta(old, this.nextSeq);
-    const created = createSegmentFile(this.dir, old.id + 1);
+    if (old.corruptAt === undefined) this.saveMeta(old);
     this.segments.push(created.info);
     this.activeFd = created.fd;
     if (this.acked.segment === old.id && this.acked.offset >= old.end) this.trimAcked();
@@ -272,13 +348,33 @@ export class DiskBuffer implements ReadState {
     if (this.acked.segment <= first.id) this.acked = { segment: this.segments[0]!.id, offset: segmentHeaderBytes, index: 0 };
     this.mergeIfDone();
     // The checkpoint goes first: it carries the sequence numbers the dropped segment held.
-    this.saveCheckpoint();
-    removeSegment(first);
+    const released = this.release([first]);
     this.counters.droppedRecords += lost;
     this.counters.droppedBytes += lostBytes;
     this.counters.droppedSegments++;
     this.options.onProblem({ kind: 'dropped', file: first.file, detail: 'cap reached (drop-oldest)', records: lost, bytes: lostBytes });
     this.refreshOldest();
+    // Kept on disk for want of a checkpoint: no room was made, and the append that asked cannot go on.
+    if (!released) throw Object.assign(new Error(`no space for the checkpoint that must precede deleting ${first.file}`), { code: 'ENOSPC' });
+  }
+
+  /**
+   * Deletes segments that are acked (or dropped) in full, once a checkpoint
+   * that no longer needs them is on disk, or when the first remaining segment
+   * has a sidecar (which carries every source's next sequence number, so a
+   * restart with the older checkpoint replays from there and never reuses a
+   * number). Otherwise (a full disk) they wait in `unlinked`; returns whether
+   * they are gone.
+   */
+  private release(doomed: SegmentInfo[]): boolean {
+    const saved = this.saveCheckpoint();
+    const first = this.segments[0];
+    if (!saved && !(first?.sealed && first.metaSaved)) {
+      this.unlinked.push(...doomed);
+      return false;
+    }
+    for (const seg of [...this.unlinked.splice(0), ...doomed]) removeSegment(seg);
+    return true;
   }
 
   /**
@@ -305,8 +401,15 @@ export class DiskBuffer implements ReadState {
    */
   startCatchUp(): boolean {
     this.assertOpen();
-    if (this.split || this.stats().depthRecords === 0) return false;
-    if (this.active.records > 0) this.roll();
+    if (this.split || this.stats().depthRecords === 0 || this.activeFd === undefined) return false;
+    if (this.active.records > 0) {
+      try {
+        this.roll();
+      } catch (err) {
+        if (isNoSpace(err)) return false; // No room for the split's segment: no catch-up for now.
+        throw err;
+      }
+    }
     const segment = this.active.id;
     if (this.acked.segment >= segment) return false;
     this.split = { segment, live: { segment, offset: segmentHeaderBytes, index: 0 } };
@@ -337,8 +440,17 @@ export class DiskBuffer implements ReadState {
     this.counters.corruptSegments++;
     this.counters.corruptBytes += bytes;
     this.options.onProblem({ kind: 'corrupt', file: seg.file, detail: `${reason} at offset ${offset}; skipping the rest of the segment`, bytes });
-    // New records must not land behind the damage, where the reader no longer looks.
-    if (seg === this.active && !this.closed) this.roll();
+    // New records must not land behind the damage, where the reader no longer looks (a full disk: the next append rolls).
+    if (seg === this.active && this.activeFd !== undefined && !this.closed) {
+      try {
+        this.roll();
+      } catch (err) {
+        if (!isNoSpace(err)) throw err;
+        this.commit.retire(this.activeFd);
+        this.activeFd = undefined;
+        seg.sealed = true;
+      }
+    }
     this.refreshOldest();
   }
 
@@ -398,8 +510,7 @@ export class DiskBuffer implements ReadState {
       if (s.id === split.live.segment) split.live = { segment: this.segments[i + 1]!.id, offset: segmentHeaderBytes, index: 0 };
     }
     this.segments = this.segments.filter((s) => !doomed.includes(s));
-    this.saveCheckpoint();
-    for (const seg of doomed) removeSegment(seg);
+    this.release(doomed);
   }
 
   /** Normalizes the replay position past wholly-read segments, persists it, then deletes them. */
@@ -414,14 +525,36 @@ export class DiskBuffer implements ReadState {
       this.mergeIfDone();
     }
     this.mergeIfDone();
-    this.saveCheckpoint();
-    for (const seg of doomed) removeSegment(seg);
+    this.release(doomed);
     this.refreshOldest();
     if (this.split) this.trimLive();
   }
 
-  private saveCheckpoint(): void {
-    writeCheckpoint(this.dir, { ...this.acked, nextSeq: Object.fromEntries(this.nextSeq), ...(this.split ? { split: this.split } : {}) });
+  /**
+   * Writes the checkpoint; on a full disk (after the disk guard gave up its
+   * reserve) it reports once, keeps the position in memory and returns false:
+   * the next ack, or close, tries again.
+   */
+  private saveCheckpoint(): boolean {
+    const space = this.options.space;
+    try {
+      writeCheckpoint(this.dir, { ...this.acked, nextSeq: Object.fromEntries(this.nextSeq), ...(this.split ? { split: this.split } : {}) }, space && ((e) => space.noSpace(e)));
+    } catch (err) {
+      if (!isNoSpace(err)) throw err;
+      if (!this.checkpointUnsaved) this.options.onProblem({ kind: 'disk-full', file: path.join(this.dir, 'checkpoint.json'), detail: `checkpoint not written (${(err as Error).message}); kept in memory until there is room` });
+      this.checkpointUnsaved = true;
+      return false;
+    }
+    this.checkpointUnsaved = false;
+    return true;
+  }
+
+  /** A sidecar is an optimization: without one (a full disk) the segment is rescanned at the next open. */
+  private saveMeta(seg: SegmentInfo): void {
+    const err = writeSegmentMeta(seg, this.nextSeq);
+    if (!err) return;
+    if (!isNoSpace(err)) throw err;
+    this.options.onProblem({ kind: 'disk-full', file: seg.file, detail: `sidecar not written (${err.message}); the segment is rescanned at the next open` });
   }
 
   /** Writes records to the dead-letter file (durably) and counts them; does not ack them. */
@@ -451,13 +584,13 @@ export class DiskBuffer implements ReadState {
       }
     }
     return {
-      depthRecords: records, depthBytes: bytes, diskBytes: this.diskBytes(), segments: this.segments.length,
+      depthRecords: records, depthBytes: bytes, diskBytes: this.diskBytes(), capBytes: this.capBytes, segments: this.segments.length,
       oldestUnackedCapturedAtMs: records > 0 ? this.oldestCapturedAtMs : undefined, ...this.counters,
     };
   }
 
   diskBytes(): number {
-    return this.segments.reduce((n, s) => n + s.fileBytes, 0);
+    return this.segments.reduce((n, s) => n + s.fileBytes, 0) + this.unlinked.reduce((n, s) => n + s.fileBytes, 0);
   }
 
   private refreshOldest(): void {
@@ -482,6 +615,7 @@ export class DiskBuffer implements ReadState {
     if (this.closed) return;
     if (this.syncTimer) clearInterval(this.syncTimer);
     if (this.options.fsync.kind !== 'never' && !this.failed) await this.commit.sync();
+    if ((this.checkpointUnsaved || this.unlinked.length > 0) && !this.failed) this.release([]);
     this.closed = true;
     if (this.activeFd !== undefined) this.commit.retire(this.activeFd);
     this.activeFd = undefined;

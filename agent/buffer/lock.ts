@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { isNoSpace } from '../../sdk/fs/atomic-file.ts';
 import { bufferError } from './errors.ts';
 
 export const lockFileName = 'lock';
@@ -22,13 +23,22 @@ function bootId(): string {
   }
 }
 
-export function acquireLock(dir: string): () => void {
+/**
+ * Takes the lock. On a full disk the owner line may not fit: `onNoSpace`
+ * (the disk guard) frees room and it is written again; failing that, the
+ * empty file still marks the directory as taken for this run (a later
+ * process reads it as stale, which is what it is once this one is gone).
+ */
+export function acquireLock(dir: string, onNoSpace?: (err: Error) => boolean): () => void {
   const file = path.join(dir, lockFileName);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = fs.openSync(file, 'wx', 0o600);
-      fs.writeSync(fd, `${process.pid} ${bootId()}`);
-      fs.closeSync(fd);
+      try {
+        writeOwner(fd, onNoSpace);
+      } finally {
+        fs.closeSync(fd);
+      }
       held.add(path.resolve(dir));
       return () => {
         held.delete(path.resolve(dir));
@@ -47,6 +57,21 @@ export function acquireLock(dir: string): () => void {
     fs.rmSync(file, { force: true }); // Stale: its owner died without closing.
   }
   throw bufferError('BUFFER_LOCKED', `${dir}: could not take the lock`);
+}
+
+function writeOwner(fd: number, onNoSpace: ((err: Error) => boolean) | undefined): void {
+  const line = `${process.pid} ${bootId()}`;
+  try {
+    fs.writeSync(fd, line, 0);
+  } catch (err) {
+    if (!isNoSpace(err)) throw err;
+    if (!onNoSpace?.(err as Error)) return;
+    try {
+      fs.writeSync(fd, line, 0);
+    } catch (again) {
+      if (!isNoSpace(again)) throw again;
+    }
+  }
 }
 
 function readOrEmpty(file: string): string {

@@ -3,6 +3,7 @@
  * is a named constant from limits.ts; every violation is BUFFER_OPTIONS_INVALID
  * naming the option.
  */
+import type { SpaceGuard } from '../disk-space.ts';
 import { bufferError } from './errors.ts';
 import * as L from './limits.ts';
 
@@ -11,7 +12,7 @@ export type CapPolicy = 'drop-oldest' | 'reject-newest';
 
 /** Something the buffer noticed and handled; never silent. */
 export interface BufferProblem {
-  kind: 'torn-tail' | 'corrupt' | 'header' | 'checkpoint' | 'dropped' | 'rejected' | 'lost-acked-tail';
+  kind: 'torn-tail' | 'corrupt' | 'header' | 'checkpoint' | 'dropped' | 'rejected' | 'lost-acked-tail' | 'disk-full';
   file: string;
   detail: string;
   bytes?: number;
@@ -28,6 +29,12 @@ export interface BufferOptions {
   /** 32-byte tweetnacl secretbox key; records are encrypted at rest when set. */
   encryptionKey?: Uint8Array;
   onProblem?: (problem: BufferProblem) => void;
+  /**
+   * The disk's state and reserve (agent/disk-space.ts): metadata writes that
+   * fail for lack of space retry after it frees its reserve, and appends are
+   * refused (reject-newest) while it says the disk is low.
+   */
+  space?: SpaceGuard;
   /** Clock for capture times the caller leaves out. */
   now?: () => number;
 }
@@ -40,6 +47,7 @@ export interface ResolvedOptions {
   readBufferBytes: number;
   encryptionKey: Uint8Array | undefined;
   onProblem: (problem: BufferProblem) => void;
+  space: SpaceGuard | undefined;
   now: () => number;
 }
 
@@ -63,7 +71,7 @@ function intInRange(name: string, value: number | undefined, dflt: number, min: 
 }
 
 export function resolveOptions(o: BufferOptions): ResolvedOptions {
-  const known = new Set(['fsync', 'segmentBytes', 'capBytes', 'capPolicy', 'readBufferBytes', 'encryptionKey', 'onProblem', 'now']);
+  const known = new Set(['fsync', 'segmentBytes', 'capBytes', 'capPolicy', 'readBufferBytes', 'encryptionKey', 'onProblem', 'space', 'now']);
   for (const k of Object.keys(o)) {
     if (!known.has(k)) throw bufferError('BUFFER_OPTIONS_INVALID', `unknown buffer option ${k}`);
   }
@@ -88,6 +96,7 @@ export function resolveOptions(o: BufferOptions): ResolvedOptions {
     readBufferBytes: intInRange('readBufferBytes', o.readBufferBytes, L.readBufferBytesDefault, L.readBufferBytesMin, L.readBufferBytesMax),
     encryptionKey: o.encryptionKey ? Uint8Array.from(o.encryptionKey) : undefined,
     onProblem: o.onProblem ?? (() => {}),
+    space: o.space,
     now: o.now ?? Date.now,
   });
 }

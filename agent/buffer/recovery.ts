@@ -5,6 +5,7 @@
  * start-up: it is counted, reported and skipped.
  */
 import fs from 'node:fs';
+import { isNoSpace } from '../../sdk/fs/atomic-file.ts';
 import { readCheckpoint, writeCheckpoint, type CatchUpSplit, type Checkpoint } from './checkpoint.ts';
 import { frameBytesLimit } from './frame-codec.ts';
 import type { ResolvedOptions } from './options.ts';
@@ -14,9 +15,10 @@ import {
 } from './segment.ts';
 
 export interface Recovered {
-  /** Live segments, oldest first; the last is the active one. */
+  /** Live segments, oldest first; the last is the active one (sealed when the disk had no room for a new one). */
   segments: SegmentInfo[];
-  activeFd: number;
+  /** Undefined when a full disk left no room for a fresh active segment: the buffer opens read-only. */
+  activeFd: number | undefined;
   ack: { segment: number; offset: number; index: number };
   /** A newest-first catch-up still in progress (checkpoint.ts). */
   split: CatchUpSplit | undefined;
@@ -33,20 +35,29 @@ export async function recover(dir: string, o: ResolvedOptions): Promise<Recovere
   if (cpRead.kind === 'damaged') o.onProblem({ kind: 'checkpoint', file: `${dir}/checkpoint.json`, detail: `${cpRead.reason}; replaying from the oldest segment` });
   const cp = cpRead.kind === 'ok' ? cpRead.checkpoint : undefined;
   const r: Recovered = {
-    segments: [], activeFd: -1, ack: { segment: 0, offset: segmentHeaderBytes, index: 0 }, split: undefined,
+    segments: [], activeFd: undefined, ack: { segment: 0, offset: segmentHeaderBytes, index: 0 }, split: undefined,
     nextSeq: new Map(Object.entries(cp?.nextSeq ?? {})), corruptSegments: 0, corruptBytes: 0, tornBytes: 0,
   };
   const ids = listSegmentIds(dir);
   for (const [i, id] of ids.entries()) {
-    const scan = await loadSegment(dir, id, i === ids.length - 1, o, r);
+    const newest = i === ids.length - 1;
+    const scan = await loadSegment(dir, id, newest, o, r);
     if (!scan) continue;
     for (const [s, n] of scan.nextSeq) r.nextSeq.set(s, Math.max(r.nextSeq.get(s) ?? 0, n));
+    // A rescanned sealed segment gets its sidecar back, cumulative like the ones the buffer writes.
+    if (!newest && !scan.problem && !scan.info.metaSaved) saveMeta(scan.info, r.nextSeq, o);
     r.segments.push(scan.info);
   }
-  openActive(dir, r, ids.at(-1) ?? -1, cp);
+  openActive(dir, r, ids.at(-1) ?? -1, cp, o);
   restoreAck(r, cp, o);
   restoreSplit(r, cp);
-  writeCheckpoint(dir, { ...r.ack, nextSeq: Object.fromEntries(r.nextSeq), ...(r.split ? { split: r.split } : {}) });
+  try {
+    writeCheckpoint(dir, { ...r.ack, nextSeq: Object.fromEntries(r.nextSeq), ...(r.split ? { split: r.split } : {}) }, o.space && ((e) => o.space!.noSpace(e)));
+  } catch (err) {
+    // The checkpoint on disk still holds (it is older, never wrong); the next ack writes a new one.
+    if (!isNoSpace(err)) throw err;
+    o.onProblem({ kind: 'disk-full', file: `${dir}/checkpoint.json`, detail: `cannot rewrite the checkpoint: ${(err as Error).message}` });
+  }
   // Segments before the replay position were acked before a crash interrupted their deletion.
   while (r.segments.length > 1 && r.segments[0]!.id < r.ack.segment) removeSegment(r.segments.shift()!);
   return r;
@@ -58,10 +69,7 @@ async function loadSegment(dir: string, id: number, newest: boolean, o: Resolved
   if (meta) return meta;
   const scan = await scanSegment(dir, id, { chunkBytes: o.readBufferBytes, frameBytesLimit, decode: true, key: o.encryptionKey });
   const { info, problem } = scan;
-  if (!problem) {
-    if (!newest) writeSegmentMeta(info, scan.nextSeq);
-    return scan;
-  }
+  if (!problem) return scan;
   if (newest && problem.kind === 'header' && info.fileBytes < segmentHeaderBytes) {
     // A crash between creating the file and syncing its header: it never held a record.
     removeSegment(info);
@@ -92,7 +100,7 @@ async function loadSegment(dir: string, id: number, newest: boolean, o: Resolved
  * empty: records written after a crash must never land at offsets that the
  * checkpoint already counts as acknowledged.
  */
-function openActive(dir: string, r: Recovered, lastId: number, cp: Checkpoint | undefined): void {
+function openActive(dir: string, r: Recovered, lastId: number, cp: Checkpoint | undefined, o: ResolvedOptions): void {
   const last = r.segments.at(-1);
   const reusable = last && last.records === 0 && last.fileBytes === segmentHeaderBytes && last.corruptAt === undefined &&
     !(cp && cp.segment === last.id && cp.offset > segmentHeaderBytes);
@@ -103,12 +111,38 @@ function openActive(dir: string, r: Recovered, lastId: number, cp: Checkpoint | 
   }
   if (last) {
     last.sealed = true;
-    if (last.corruptAt === undefined) writeSegmentMeta(last, r.nextSeq);
+    // What was written since the crash reaches the disk now: a restarted agent may vouch for it.
+    const fd = fs.openSync(last.file, 'r');
+    try {
+      fs.fdatasyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (last.corruptAt === undefined) saveMeta(last, r.nextSeq, o);
   }
   const id = Math.max(lastId, cp?.segment ?? -1, cp?.split?.live.segment ?? -1) + 1;
-  const created = createSegmentFile(dir, id);
+  let created;
+  try {
+    created = createSegmentFile(dir, id);
+  } catch (err) {
+    if (!isNoSpace(err)) throw err;
+    // A full disk: with records to drain, open read-only (appends make the active segment once there is room);
+    // an empty destination needs its first segment, for which the reserve is given up.
+    if (last) {
+      o.onProblem({ kind: 'disk-full', file: dir, detail: `no room for a new segment (${(err as Error).message}); read-only until space returns` });
+      return;
+    }
+    if (!o.space?.noSpace(err)) throw err;
+    created = createSegmentFile(dir, id);
+  }
   r.segments.push(created.info);
   r.activeFd = created.fd;
+}
+
+/** A sidecar is an optimization: on a full disk the segment goes without (and is rescanned at the next open). */
+function saveMeta(info: SegmentInfo, nextSeq: Map<string, number>, o: ResolvedOptions): void {
+  const err = writeSegmentMeta(info, nextSeq);
+  if (err && !isNoSpace(err)) throw err;
 }
 
 /** The replay position: the checkpoint's, clamped to what survived on disk. */

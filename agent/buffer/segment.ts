@@ -32,6 +32,8 @@ export interface SegmentInfo {
   sealed: boolean;
   /** Set once corruption has been found and counted, so it is reported once. */
   corruptAt?: number;
+  /** A sidecar matching this sealed segment is on disk (it carries every source's next sequence number). */
+  metaSaved?: boolean;
 }
 
 export interface SegmentScan {
@@ -57,13 +59,22 @@ export function segmentHeader(id: number): Buffer {
   return h;
 }
 
-/** Creates a segment durably (file and directory entry) and returns its descriptor. */
+/**
+ * Creates a segment durably (file and directory entry) and returns its
+ * descriptor. On failure (a full disk) nothing is left behind.
+ */
 export function createSegmentFile(dir: string, id: number): { fd: number; info: SegmentInfo } {
   const file = path.join(dir, segmentFileName(id));
   const fd = fs.openSync(file, 'wx+', 0o600);
-  fs.writeSync(fd, segmentHeader(id), 0, segmentHeaderBytes, 0);
-  fs.fdatasyncSync(fd);
-  fsyncDirSync(dir);
+  try {
+    fs.writeSync(fd, segmentHeader(id), 0, segmentHeaderBytes, 0);
+    fs.fdatasyncSync(fd);
+    fsyncDirSync(dir);
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+    throw err;
+  }
   const info: SegmentInfo = {
     id, file, fileBytes: segmentHeaderBytes, end: segmentHeaderBytes, records: 0,
     firstCapturedAtMs: 0, lastCapturedAtMs: 0, sealed: false,
@@ -132,14 +143,24 @@ export function metaFile(file: string): string {
   return file.replace(/\.seg$/, '.meta');
 }
 
-/** Persists a sealed segment's summary atomically. */
-export function writeSegmentMeta(info: SegmentInfo, nextSeq: Map<string, number>): void {
+/**
+ * Persists a sealed segment's summary atomically. Best effort: a segment
+ * without a sidecar is rescanned at open, so a failure (a full disk) is
+ * returned, not thrown.
+ */
+export function writeSegmentMeta(info: SegmentInfo, nextSeq: Map<string, number>): Error | undefined {
   const doc: MetaDoc = {
     v: 1, fileBytes: info.fileBytes, records: info.records,
     firstCapturedAtMs: info.firstCapturedAtMs, lastCapturedAtMs: info.lastCapturedAtMs,
     nextSeq: Object.fromEntries(nextSeq),
   };
-  writeFileAtomicSync(metaFile(info.file), JSON.stringify(doc));
+  try {
+    writeFileAtomicSync(metaFile(info.file), JSON.stringify(doc));
+    info.metaSaved = true;
+    return undefined;
+  } catch (err) {
+    return err as Error;
+  }
 }
 
 /** The sidecar of a sealed segment, when it exists and matches the file. */
@@ -155,7 +176,7 @@ export function readSegmentMeta(dir: string, id: number): SegmentScan | undefine
   if (doc.v !== 1 || doc.fileBytes !== fileBytes) return undefined;
   const info: SegmentInfo = {
     id, file, fileBytes, end: fileBytes, records: doc.records,
-    firstCapturedAtMs: doc.firstCapturedAtMs, lastCapturedAtMs: doc.lastCapturedAtMs, sealed: true,
+    firstCapturedAtMs: doc.firstCapturedAtMs, lastCapturedAtMs: doc.lastCapturedAtMs, sealed: true, metaSaved: true,
   };
   return { info, nextSeq: new Map(Object.entries(doc.nextSeq)) };
 }

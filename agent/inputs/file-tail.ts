@@ -318,12 +318,22 @@ export class FileTailInput {
     return true;
   }
 
+  /**
+   * Stores the offsets. A failed write (a full disk) is reported and tried
+   * again after the next poll: the records are durable already, and an older
+   * checkpoint only means lines read twice after a crash.
+   */
   async #save(): Promise<void> {
     const entries = new Map<string, FileCheckpoint>();
     for (const t of this.#tracked.values()) {
       entries.set(t.id, { path: t.path, offset: t.committed, headBytes: t.headBytes, headHash: t.headHash });
     }
-    await saveCheckpoints(this.#checkpointFile, entries);
+    try {
+      await saveCheckpoints(this.#checkpointFile, entries);
+    } catch (err) {
+      this.#onEvent({ kind: 'error', detail: `cannot save ${this.#checkpointFile}: ${(err as Error).message}` });
+      return;
+    }
     this.#dirty = false;
   }
 }

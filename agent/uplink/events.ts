@@ -11,7 +11,8 @@ export type FailureClass =
   /** No stream, no permission, invalid request: retry slowly, dead-letter after maxRecordAgeMs. */
   | 'refused';
 
-export type LinkState = 'up' | 'down';
+/** `unknown` until the first answer from the gateway (or the first failure to reach it). */
+export type LinkState = 'up' | 'down' | 'unknown';
 
 export type UplinkEvent =
   | { type: 'link'; state: LinkState; error?: string }
@@ -19,4 +20,7 @@ export type UplinkEvent =
   | { type: 'retry'; failure: FailureClass; records: number; delayMs: number; error: string }
   | { type: 'dead-lettered'; records: number; reason: string }
   | { type: 'catch-up'; state: 'started' | 'finished'; backlogRecords: number }
+  /** The send window could not be written down (a full disk): until it can, a crash may send a request's records twice. */
+  | { type: 'intent-unsaved'; error: string }
+  | { type: 'intent-saved' }
   | { type: 'stopped'; unsentRecords: number; error?: string };

@@ -127,6 +127,6 @@ export function recordId(r: { source: string; seq: number }): string {
  * kill -9 needs no fsync: the page cache outlives the process); the batch
  * number on disk must never go backwards, hence the directory fsync.
  */
-export function writeIntent(file: string, contents: IntentFileContents, sync: boolean): Promise<void> {
-  return writeFileAtomic(file, serialize(contents), { sync });
+export function writeIntent(file: string, contents: IntentFileContents, sync: boolean, onNoSpace?: (err: Error) => boolean): Promise<void> {
+  return writeFileAtomic(file, serialize(contents), { sync, ...(onNoSpace ? { onNoSpace } : {}) });
 }

@@ -9,6 +9,7 @@ import { TributaryError } from '../../sdk/protocol/errors.ts';
 import * as L from './limits.ts';
 import type { UplinkEvent } from './events.ts';
 import type { UplinkScheduler } from './scheduler.ts';
+import type { SpaceGuard } from '../disk-space.ts';
 
 export interface UplinkOptions {
   /** The destination's buffer; the uplink peeks, acks and dead-letters, never appends or closes. */
@@ -53,6 +54,8 @@ export interface UplinkOptions {
   intentFile?: string;
   /** fsync the intent file (default true; false only with a buffer that does not fsync either). */
   intentSync?: boolean;
+  /** The disk guard (agent/disk-space.ts): an intent write that fails for lack of space retries after it frees its reserve. */
+  space?: SpaceGuard;
   /** Shared with the other destinations' uplinks: priorities and the link's bandwidth cap (scheduler.ts). */
   scheduler?: UplinkScheduler;
   /** 0-100 (default 50): with a scheduler, higher priorities send first. */
@@ -88,6 +91,7 @@ export interface ResolvedUplinkOptions {
   producerId: string | undefined;
   intentFile: string | undefined;
   intentSync: boolean;
+  space: SpaceGuard | undefined;
   scheduler: UplinkScheduler | undefined;
   priority: number;
   newestFirst: boolean;
@@ -98,7 +102,7 @@ export interface ResolvedUplinkOptions {
 
 const known = new Set([
   'buffer', 'stream', 'endpoint', 'region', 'credentials', 'ca', 'cert', 'key', 'batchRecordsMax', 'batchBytesMax', 'aggregate',
-  'retryBaseMs', 'retryMaxMs', 'maxRecordAgeMs', 'bandwidthBytesPerSecondMax', 'requestTimeoutMs', 'idlePollMs', 'lingerMs', 'producerId', 'intentFile', 'intentSync', 'onEvent', 'now',
+  'retryBaseMs', 'retryMaxMs', 'maxRecordAgeMs', 'bandwidthBytesPerSecondMax', 'requestTimeoutMs', 'idlePollMs', 'lingerMs', 'producerId', 'intentFile', 'intentSync', 'space', 'onEvent', 'now',
   'scheduler', 'priority', 'newestFirst', 'catchUpAgeMs',
 ]);
 
@@ -155,6 +159,7 @@ export function resolveUplinkOptions(o: UplinkOptions): ResolvedUplinkOptions {
     producerId: o.producerId === undefined ? undefined : producerIdOf(o.producerId),
     intentFile: o.intentFile,
     intentSync: o.intentSync ?? true,
+    space: o.space,
     scheduler: o.scheduler,
     priority: intInRange('priority', o.priority, L.priorityDefault, 0, L.priorityMax),
     newestFirst: o.newestFirst ?? false,

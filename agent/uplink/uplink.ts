@@ -78,7 +78,9 @@ export class Uplink {
   private deadlineTimer: NodeJS.Timeout | undefined;
   private aborted = false;
   private wakeUp: (() => void) | undefined;
-  private link: LinkState = 'up';
+  private link: LinkState = 'unknown';
+  /** The last intent write failed: exactly-once is degraded until one succeeds. */
+  private intentUnsaved = false;
   /** Consecutive failures per class, for backoff; reset by an accepted request. */
   private attempts = { unreachable: 0, transient: 0, refused: 0 };
   /** Start of the current run of refusals; dead-lettering waits for it to be maxRecordAgeMs old. */
@@ -310,16 +312,26 @@ export class Uplink {
     return o.scheduler!.delayMs(slot, o.now());
   }
 
-  /** Writes the window down when it changed (before a send, and before acking what an answer settled). */
+  /**
+   * Writes the window down when it changed (before a send, and before acking
+   * what an answer settled). When the disk refuses even after the disk guard
+   * gave up its reserve, sending goes on (draining is what frees the disk);
+   * until a write succeeds again, a crash may duplicate the window's records.
+   */
   private async saveIntent(): Promise<void> {
     if (!this.o.intentFile || !this.intentDirty) return;
     this.intentDirty = false;
+    const space = this.o.space;
     try {
-      await writeIntent(this.o.intentFile, { v: 1, lastBatch: this.lastBatch, window: this.window }, this.o.intentSync);
+      await writeIntent(this.o.intentFile, { v: 1, lastBatch: this.lastBatch, window: this.window }, this.o.intentSync, space && ((e) => space.noSpace(e)));
     } catch (err) {
       this.intentDirty = true;
-      throw err;
+      if (!this.intentUnsaved) this.o.onEvent({ type: 'intent-unsaved', error: describeError(err) });
+      this.intentUnsaved = true;
+      return;
     }
+    if (this.intentUnsaved) this.o.onEvent({ type: 'intent-saved' });
+    this.intentUnsaved = false;
   }
 
   /** Acks the window's settled prefix (after writing the window down) and drops it from the window. */

@@ -48,11 +48,18 @@ export function createGuard(o: GuardOptions): Guard {
       const policy = entry && o.principals.policy(entry.principal.policy);
       if (policy && allows(policy, action, resource, { ...(caller.kind === 'device' ? { device: caller.name } : {}) })) return;
       const service = action.split(':')[0];
-      const arn = `arn:aws:${service}:${o.region}:${o.accountId}:${resource}`;
+      const arn = arnOf(service!, resource, o);
       throw new AwsError(
         'AccessDeniedException',
         `User: arn:aws:iam::${o.accountId}:user/${caller.name} is not authorized to perform: ${action} on resource: ${arn} because no identity-based policy allows the ${action} action`,
       );
     },
   };
+}
+
+/** The ARN an AccessDeniedException names: AWS's form for buckets and functions, `arn:aws:<service>:<region>:<account>:<resource>` otherwise. */
+function arnOf(service: string, resource: string, o: GuardOptions): string {
+  if (service === 's3' && resource.startsWith('bucket/')) return `arn:aws:s3:::${resource.slice('bucket/'.length)}`;
+  if (service === 'lambda' && resource.startsWith('function/')) return `arn:aws:lambda:${o.region}:${o.accountId}:function:${resource.slice('function/'.length)}`;
+  return `arn:aws:${service}:${o.region}:${o.accountId}:${resource}`;
 }

@@ -6,8 +6,9 @@
  * principal's device name), e.g. `stream/telemetry-${device}`.
  *
  * Actions are written `<service>:<Action>` with `*` wildcards
- * (`kinesis:Put*`, `firehose:*`). Resources are `stream/<name>`,
- * `deliverystream/<name>`, `videostream/<name>`, or `*`.
+ * (`kinesis:Put*`, `firehose:*`, `kinesisanalytics:*`). Resources are
+ * `stream/<name>`, `deliverystream/<name>`, `videostream/<name>`,
+ * `application/<name>` (Kinesis Data Analytics), or `*`.
  */
 import { TributaryError } from '../../sdk/protocol/errors.ts';
 
@@ -41,13 +42,20 @@ const deviceActions = [
 /** The gateway's lease API (gateway/leases), for consumers that keep leases and checkpoints there. */
 const leaseActions = ['tributary:CreateLeaseTable', 'tributary:ListLeases', 'tributary:PutLease', 'tributary:DeleteLease'];
 
-const ownResources = ['*/${device}', '*/${device}-*', '*/*-${device}'];
+/**
+ * A device's own resources: named `<device>` or `*-<device>`. Only one of the
+ * two affix forms can be unambiguous: with `<device>-*` as well, any `a-x-b`
+ * belonged to both devices `a` and `b` (issue #11, item 5). Pairing refuses
+ * names where one ends with `-` and the other (principals.ts), so no resource
+ * name belongs to two devices.
+ */
+const ownResources = ['*/${device}', '*/*-${device}'];
 
 export const builtInPolicies: readonly Policy[] = Object.freeze([
   { name: 'admin', description: 'Every action on every resource (operators).', builtIn: true, statements: [{ actions: ['*'], resources: ['*'] }] },
   {
     name: 'device',
-    description: "Write to the device's own resources (named <device>, <device>-* or *-<device>); read no records.",
+    description: "Write to the device's own resources (named <device> or *-<device>); read no records.",
     builtIn: true,
     statements: [{ actions: deviceActions, resources: ownResources }],
   },
@@ -101,8 +109,17 @@ export function parsePolicy(name: string, doc: unknown): Policy {
     const strings = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 256);
     if (!strings(st?.actions)) throw bad(`statements[${i}].actions must be a non-empty list of strings such as "kinesis:PutRecord"`);
     if (!strings(st?.resources)) throw bad(`statements[${i}].resources must be a non-empty list of strings such as "stream/telemetry-\${device}"`);
-    for (const a of st.actions as string[]) if (a !== '*' && !/^[a-z]+:[A-Za-z*]+$/.test(a)) throw bad(`statements[${i}].actions: "${a}" is not <service>:<Action>`);
+    for (const a of st.actions as string[]) if (a !== '*' && !/^[a-z0-9]+:[A-Za-z*]+$/.test(a)) throw bad(`statements[${i}].actions: "${a}" is not <service>:<Action>`);
     return { actions: st.actions as string[], resources: st.resources as string[] };
   });
   return { name, description: typeof d.description === 'string' ? d.description : '', statements };
+}
+
+/**
+ * True when two device names would share resources under `<device>` /
+ * `*-<device>` naming: one ends with `-` and the other (`cam` and `yard-cam`).
+ * The same name is no collision (re-pairing replaces the device).
+ */
+export function deviceNamesOverlap(a: string, b: string): boolean {
+  return a !== b && (a.endsWith(`-${b}`) || b.endsWith(`-${a}`));
 }

@@ -7,7 +7,7 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import { TributaryError } from '../../sdk/protocol/errors.ts';
 import type { MetadataStore } from '../storage/types.ts';
 import type { RecordCipher } from '../streams/encryption.ts';
-import { builtInPolicies, type Policy } from './policies.ts';
+import { builtInPolicies, deviceNamesOverlap, type Policy } from './policies.ts';
 
 export interface Principal {
   accessKeyId: string;
@@ -167,10 +167,15 @@ export class PrincipalStore {
   /** A new one-time pairing code; only its hash is kept. */
   async createPairingCode(name: string, policy: string, ttlMs: number): Promise<{ code: string; expiresMs: number }> {
     if (!/^[a-zA-Z0-9_.-]{1,64}$/.test(name)) throw new TributaryError('DEVICE_NAME_INVALID', 'device names are 1-64 of [a-zA-Z0-9_.-]');
+    const now = this.now();
+    const taken = [...this.activeDeviceNames(), ...this.doc.pairingCodes.filter((c) => c.expiresMs > now && c.usedMs === undefined).map((c) => c.name)];
+    const other = taken.find((t) => deviceNamesOverlap(name, t));
+    if (other !== undefined) {
+      throw new TributaryError('DEVICE_NAME_COLLISION', `device name ${name} overlaps device ${other}: a device owns the resources named <device> and *-<device>, so one name must not end with "-" and the other`);
+    }
     this.requirePolicy(policy);
     const raw = Array.from(randomBytes(10), (b) => codeAlphabet[b % codeAlphabet.length]).join('');
     const code = `${raw.slice(0, 5)}-${raw.slice(5)}`;
-    const now = this.now();
     this.doc.pairingCodes = this.doc.pairingCodes.filter((c) => c.expiresMs > now && c.usedMs === undefined);
     this.doc.pairingCodes.push({ codeHash: hashCode(code), name, policy, createdMs: now, expiresMs: now + ttlMs });
     await this.persist();
@@ -190,6 +195,8 @@ export class PrincipalStore {
       if (timingSafeEqual(Buffer.from(c.codeHash, 'hex'), h) && c.usedMs === undefined && c.expiresMs > now) match = c;
     }
     if (!match) return undefined;
+    // A device paired since the code was made may have taken an overlapping name: the code stays unused.
+    if ([...this.activeDeviceNames()].some((n) => deviceNamesOverlap(n, match!.name))) return undefined;
     match.usedMs = now;
     const existing = this.doc.principals.find((p) => p.kind === 'device' && p.name === match!.name && p.revokedMs === undefined && p.supersededMs === undefined);
     if (existing) {
@@ -198,6 +205,10 @@ export class PrincipalStore {
       this.byKey.delete(existing.accessKeyId);
     }
     return this.add({ kind: 'device', name: match.name, policy: match.policy, deviceId: randomUUID(), publicKey });
+  }
+
+  private activeDeviceNames(): Set<string> {
+    return new Set(this.doc.principals.filter((p) => p.kind === 'device' && p.revokedMs === undefined && p.supersededMs === undefined).map((p) => p.name));
   }
 
   find(idOrName: string): Principal | undefined {

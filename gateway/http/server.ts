@@ -57,6 +57,8 @@ export interface RpcService {
   actions: Record<string, { shape: StructureShape; handle(input: Record<string, unknown>, caller: Caller, request: RequestExtras): unknown; offload?: boolean | OffloadKind }>;
   /** The resource a call acts on, for policies: `stream/<name>`, or `*` for account-level calls. */
   resourceOf(action: string, input: Record<string, unknown>): string;
+  /** Further (action, resource) pairs a call touches and must be allowed (a delivery stream's source stream and buckets). */
+  requirementsOf?(action: string, input: Record<string, unknown>): Array<{ action: string; resource: string }>;
 }
 
 /** Authentication and authorization, injected so the front door stays protocol-only. */
@@ -235,9 +237,15 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
     await runAction(res, format, target, requestId, started, async () => {
       const caller = options.guard.authenticate(req, body, target.service);
       const checked = validateInput(target.shape, input);
-      options.guard.authorize(caller, `${target.service.iamPrefix}:${target.action}`, target.service.resourceOf(target.action, checked));
+      authorizeAll(caller, target, checked);
       return target.handle(checked, caller, extrasOf(req, body));
     });
+  }
+
+  /** 7. Authorization: the call's own resource, then every other resource it touches (issue #11, item 3). */
+  function authorizeAll(caller: Caller, target: Target, input: Record<string, unknown>): void {
+    options.guard.authorize(caller, `${target.service.iamPrefix}:${target.action}`, target.service.resourceOf(target.action, input));
+    for (const r of target.service.requirementsOf?.(target.action, input) ?? []) options.guard.authorize(caller, r.action, r.resource);
   }
 
   /** Runs an action's steps and answers: its output, or the AWS error (unexpected errors become InternalFailure); records metrics. */
@@ -320,7 +328,7 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
       if (!result.ok) throw offloadError(result);
       const caller = options.guard.callerOf(result.value.accessKeyId);
       const input = offloadedInput(kind, result.value);
-      options.guard.authorize(caller, `${target.service.iamPrefix}:${target.action}`, target.service.resourceOf(target.action, input));
+      authorizeAll(caller, target, input);
       return target.handle(input, caller, extras);
     });
   }

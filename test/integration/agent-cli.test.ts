@@ -28,7 +28,8 @@ describe('tributary-agent', () => {
     const gw = await testGateway({ tlsEnabled: true });
     try {
       const { code } = await gw.principals.createPairingCode('pi-01', 'device', 60_000);
-      const state = tempDir('trb-astate-');
+      // Not under /tmp: pair refuses a state directory that does not survive a reboot, as run does.
+      const state = fs.mkdtempSync('/var/tmp/trb-astate-');
       const out = JSON.parse((await agent('pair', gw.url, code, '--ca-fingerprint', gw.caFingerprint!, '--state-dir', state)).stdout);
       expect(out.paired).toBe('pi-01');
       expect(fs.statSync(path.join(state, 'credentials.json')).mode & 0o777).toBe(0o600);

@@ -118,11 +118,18 @@ async function crashSoak(o: Soak): Promise<string> {
   for (let round = 0; round < iterations; round++) {
     const agent = startAgent(config);
     await waitListening(port);
-    // Kill at a random moment while records arrive and the uplink sends.
-    const killAt = Date.now() + 30 + Math.random() * 300;
-    const killer = setTimeout(() => agent.proc.kill('SIGKILL'), killAt - Date.now());
+    // Kill at a random moment while records arrive and the uplink sends: counted from the first accepted request, so
+    // that a slow start on a loaded machine does not leave a round with nothing to kill in.
+    let killAt = Infinity;
+    let killer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      if (killer) return;
+      killAt = Date.now() + 30 + Math.random() * 300;
+      killer = setTimeout(() => agent.proc.kill('SIGKILL'), killAt - Date.now());
+    };
+    const giveUpAt = Date.now() + 20_000;
     const feeding = (async () => {
-      while (Date.now() < killAt + 50) {
+      while (Date.now() < killAt + 50 && Date.now() < giveUpAt) {
         const batch = Array.from({ length: 1 + Math.floor(Math.random() * 30) }, () => ({ key: `k${nextId % keys}`, id: nextId++ }));
         for (const r of batch) attempted.add(r.id);
         // One request per key group keeps the partition key in the query string.
@@ -133,8 +140,10 @@ async function crashSoak(o: Soak): Promise<string> {
             const res = await fetch(`http://127.0.0.1:${port}/v1/records?partitionKey=${key}`, {
               method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: ids.map((id) => JSON.stringify({ id })).join('\n') + '\n',
             });
-            if (res.status === 200) for (const id of ids) accepted.push({ key, id });
-            else await res.text();
+            if (res.status === 200) {
+              for (const id of ids) accepted.push({ key, id });
+              arm();
+            } else await res.text();
           } catch {
             // The agent died mid-request: these records are not accepted (they may or may not have been buffered).
           }

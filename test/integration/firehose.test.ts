@@ -213,15 +213,15 @@ describe('Firehose API', () => {
   });
 
   it("authorizes devices like PutRecords: their own delivery streams only", async () => {
-    for (const name of ['dev7-logs', 'other-logs']) await createActive({ DeliveryStreamName: name, ExtendedS3DestinationConfiguration: { RoleARN: role, BucketARN: `arn:aws:s3:::${name}` } });
+    for (const name of ['logs-dev7', 'other-logs']) await createActive({ DeliveryStreamName: name, ExtendedS3DestinationConfiguration: { RoleARN: role, BucketARN: `arn:aws:s3:::${name}` } });
     const { code } = await gw.principals.createPairingCode('dev7', 'device', 60_000);
     const paired = await gw.principals.redeem(code, randomBytes(32).toString('base64'));
     const device = firehoseClient(gw.url, { accessKeyId: paired!.principal.accessKeyId, secretAccessKey: paired!.secretAccessKey });
-    const ok = await device.send(new PutRecordBatchCommand({ DeliveryStreamName: 'dev7-logs', Records: [{ Data: Buffer.from('x') }] }));
+    const ok = await device.send(new PutRecordBatchCommand({ DeliveryStreamName: 'logs-dev7', Records: [{ Data: Buffer.from('x') }] }));
     expect(ok.FailedPutCount).toBe(0);
     const denied = await errorOf(device.send(new PutRecordBatchCommand({ DeliveryStreamName: 'other-logs', Records: [{ Data: Buffer.from('x') }] })));
     expect(denied.name).toBe('AccessDeniedException');
-    const createDenied = await errorOf(device.send(new CreateDeliveryStreamCommand({ DeliveryStreamName: 'dev7-new', S3DestinationConfiguration: { RoleARN: role, BucketARN: 'arn:aws:s3:::x' } })));
+    const createDenied = await errorOf(device.send(new CreateDeliveryStreamCommand({ DeliveryStreamName: 'new-dev7', S3DestinationConfiguration: { RoleARN: role, BucketARN: 'arn:aws:s3:::x' } })));
     expect(createDenied.name).toBe('AccessDeniedException');
     device.destroy();
   });

@@ -16,7 +16,8 @@ describe('agent config', () => {
     expect(c.buffer.capPolicy).toBe('drop-oldest');
     const m = parseAgentConfig(minimal, 'm.yaml');
     expect(m.state.dir).toBe('/var/lib/tributary');
-    expect(m.buffer).toEqual({ fsync: 'always', segmentBytes: 8 * 1024 * 1024, capBytes: 1024 ** 3, capPolicy: 'drop-oldest', encrypt: false });
+    // No capBytes or segmentBytes: the agent sizes buffers from the disk's free space at start (issue #15).
+    expect(m.buffer).toEqual({ fsync: 'always', capFreePercent: 50, capPolicy: 'drop-oldest', encrypt: false });
     expect(m.uplink.batchRecordsMax).toBe(500);
     expect(Object.isFrozen(m)).toBe(true);
   });
@@ -32,7 +33,11 @@ describe('agent config', () => {
     expect(() => parseAgentConfig(minimal + 'inputs:\n  mqtt:\n    rules:\n      - filter: a/#\n        destination: nope\n', f)).toThrow(
       'agent.yaml: inputs.mqtt.rules[0].destination names destination "nope", which is not defined (destinations: t)',
     );
-    expect(() => parseAgentConfig(minimal + 'state:\n  dir: /run/tributary\n', f)).toThrow('agent.yaml: state.dir /run/tributary is on volatile storage');
+    expect(() => parseAgentConfig(minimal + 'state:\n  dir: /run/tributary\n', f)).toThrow(
+      'agent.yaml: state.dir /run/tributary is on volatile storage (under /run, which does not survive a reboot); buffers, checkpoints and keys must outlive it (use /var/lib/tributary); for tests and demos, set state.volatile: true',
+    );
+    // On purpose (tests, demos): allowed, and the agent warns at start.
+    expect(parseAgentConfig(minimal + 'state:\n  dir: /run/tributary\n  volatile: true\n', f).state).toEqual({ dir: '/run/tributary', volatile: true });
     expect(() => parseAgentConfig(minimal + 'inputs:\n  files:\n    - paths: [/x]\n      destination: t\n      startPattern: "(("\n', f)).toThrow(/^agent\.yaml:10: inputs\.files\[0\]\.startPattern is not a regular expression/);
     expect(() => parseAgentConfig(minimal + 'oops: 1\n', f)).toThrow('agent.yaml:6: unknown key oops; known keys: gateway, state, buffer, destinations, inputs, uplink, metrics, log');
   });

@@ -68,8 +68,10 @@ export function streamsResourceOf(registry: StreamRegistry, action: string, inpu
     const it = registry.iterators.decode(String(input.ShardIterator));
     return it ? `stream/${it.streamName}` : '*';
   }
-  // Consumer actions may name their stream only inside the consumer ARN.
-  if (typeof input.ConsumerARN === 'string' && input.StreamARN === undefined) {
+  // A consumer ARN names the stream the call acts on, whatever StreamARN says
+  // (issue #11, item 4: a device's own StreamARN beside another's ConsumerARN;
+  // the action refuses such a mismatched pair too).
+  if (typeof input.ConsumerARN === 'string') {
     const consumer = parseConsumerArn(input.ConsumerARN);
     return consumer ? `stream/${consumer.stream}` : '*';
   }

@@ -70,10 +70,13 @@ async function serve(ctx: PlaybackContext, kind: 'hls' | 'dash', handler: Handle
     'Cache-Control': reply.cacheable ? 'private, max-age=3600' : 'no-cache',
     'Access-Control-Allow-Origin': '*',
   });
-  res.cork();
-  for (const p of reply.parts) res.write(p);
-  res.uncork();
-  res.end();
+  if (reply.parts.length === 1) res.end(reply.parts[0]);
+  else {
+    res.cork();
+    for (const p of reply.parts) res.write(p);
+    res.uncork();
+    res.end();
+  }
 }
 
 function sendError(res: http.ServerResponse, err: unknown): void {

@@ -1,0 +1,38 @@
+/** Prometheus text on 127.0.0.1 only: buffer depth, age and uplink state per destination. */
+import http from 'node:http';
+import { serialMetricsText } from './inputs/serial.ts';
+import type { AgentStatus } from './status.ts';
+
+function gauge(name: string, help: string, s: AgentStatus, value: (d: AgentStatus['destinations'][string]) => number): string {
+  let out = `# HELP ${name} ${help}\n# TYPE ${name} gauge\n`;
+  for (const [d, v] of Object.entries(s.destinations)) out += `${name}{destination="${d}"} ${value(v)}\n`;
+  return out;
+}
+
+export function metricsText(s: AgentStatus): string {
+  let out = gauge('tributary_agent_buffer_records', 'Records waiting to be sent.', s, (v) => v.depthRecords);
+  out += gauge('tributary_agent_buffer_bytes', 'Bytes waiting to be sent.', s, (v) => v.depthBytes);
+  out += gauge('tributary_agent_oldest_unsent_age_seconds', 'Age of the oldest unsent record.', s, (v) => (v.oldestUnsentAgeMs ?? 0) / 1000);
+  out += gauge('tributary_agent_link_up', 'Whether the uplink reaches the gateway (0 while unknown).', s, (v) => (v.link === 'up' ? 1 : 0));
+  out += gauge('tributary_agent_buffer_cap_bytes', 'The disk cap of the buffer in force.', s, (v) => v.capBytes);
+  out += gauge('tributary_agent_dropped_records', 'Records dropped by drop-oldest since start.', s, (v) => v.dropped);
+  out += gauge('tributary_agent_rejected_records', 'Records refused by the buffer (cap or full disk) since start.', s, (v) => v.rejected);
+  out += `# HELP tributary_agent_disk_low Whether the state directory's disk ran out of space (appends refused until it has room).\n# TYPE tributary_agent_disk_low gauge\ntributary_agent_disk_low ${s.disk.low ? 1 : 0}\n`;
+  if (s.serial) out += serialMetricsText(s.serial);
+  return out;
+}
+
+export async function serveMetrics(port: number, status: () => AgentStatus): Promise<{ server: http.Server; port: number }> {
+  const server = http.createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end(metricsText(status()));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return { server, port: (server.address() as { port: number }).port };
+}
