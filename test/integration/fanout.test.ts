@@ -98,47 +98,57 @@ const dataOf = (events: SubscribeToShardEvent[]) => events.flatMap((e) => e.Reco
 
 describe('consumer registration', () => {
   it('registers, describes, lists and deregisters consumers as AWS does', async () => {
-    const s = fresh('reg');
-    await createActiveStream(client, s, 1);
-    const { Consumer } = await client.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn(s), ConsumerName: 'app.one' }));
-    expect(Consumer!.ConsumerName).toBe('app.one');
-    expect(Consumer!.ConsumerStatus).toBe('CREATING');
-    const seconds = Math.floor(Consumer!.ConsumerCreationTimestamp!.getTime() / 1000);
-    expect(Consumer!.ConsumerARN).toBe(`${streamArn(s)}/consumer/app.one:${seconds}`);
-    expect(Math.abs(seconds * 1000 - Date.now())).toBeLessThan(5000);
+    // Consumers stay DELETING for 2 s here, so the test sees that state however slow the machine.
+    const regGw = await testGateway({ deleteDelayMs: 2000, subscriptionLifetimeMs: lifetimeMs });
+    const client = kinesisClient(regGw.url);
+    try {
+      const s = fresh('reg');
+      await createActiveStream(client, s, 1);
+      const { Consumer } = await client.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn(s), ConsumerName: 'app.one' }));
+      expect(Consumer!.ConsumerName).toBe('app.one');
+      expect(Consumer!.ConsumerStatus).toBe('CREATING');
+      const seconds = Math.floor(Consumer!.ConsumerCreationTimestamp!.getTime() / 1000);
+      expect(Consumer!.ConsumerARN).toBe(`${streamArn(s)}/consumer/app.one:${seconds}`);
+      expect(Math.abs(seconds * 1000 - Date.now())).toBeLessThan(5000);
 
-    await consumerActive(Consumer!.ConsumerARN!);
-    const byArn = await client.send(new DescribeStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN }));
-    expect(byArn.ConsumerDescription).toEqual({ ...Consumer, ConsumerStatus: 'ACTIVE', StreamARN: streamArn(s) });
-    const byName = await client.send(new DescribeStreamConsumerCommand({ StreamARN: streamArn(s), ConsumerName: 'app.one' }));
-    expect(byName.ConsumerDescription).toEqual(byArn.ConsumerDescription);
-    const summary = await client.send(new DescribeStreamSummaryCommand({ StreamName: s }));
-    expect(summary.StreamDescriptionSummary!.ConsumerCount).toBe(1);
+      await consumerActive(Consumer!.ConsumerARN!, client);
+      const byArn = await client.send(new DescribeStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN }));
+      expect(byArn.ConsumerDescription).toEqual({ ...Consumer, ConsumerStatus: 'ACTIVE', StreamARN: streamArn(s) });
+      const byName = await client.send(new DescribeStreamConsumerCommand({ StreamARN: streamArn(s), ConsumerName: 'app.one' }));
+      expect(byName.ConsumerDescription).toEqual(byArn.ConsumerDescription);
+      const summary = await client.send(new DescribeStreamSummaryCommand({ StreamName: s }));
+      expect(summary.StreamDescriptionSummary!.ConsumerCount).toBe(1);
 
-    await client.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn(s), ConsumerName: 'app.two' }));
-    const page1 = await client.send(new ListStreamConsumersCommand({ StreamARN: streamArn(s), MaxResults: 1 }));
-    expect(page1.Consumers!.map((c) => c.ConsumerName)).toEqual(['app.one']);
-    expect(page1.NextToken).toBeDefined();
-    const page2 = await client.send(new ListStreamConsumersCommand({ StreamARN: streamArn(s), NextToken: page1.NextToken }));
-    expect(page2.Consumers!.map((c) => c.ConsumerName)).toEqual(['app.two']);
-    expect(page2.NextToken).toBeUndefined();
+      await client.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn(s), ConsumerName: 'app.two' }));
+      const page1 = await client.send(new ListStreamConsumersCommand({ StreamARN: streamArn(s), MaxResults: 1 }));
+      expect(page1.Consumers!.map((c) => c.ConsumerName)).toEqual(['app.one']);
+      expect(page1.NextToken).toBeDefined();
+      const page2 = await client.send(new ListStreamConsumersCommand({ StreamARN: streamArn(s), NextToken: page1.NextToken }));
+      expect(page2.Consumers!.map((c) => c.ConsumerName)).toEqual(['app.two']);
+      expect(page2.NextToken).toBeUndefined();
 
-    await client.send(new DeregisterStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN }));
-    const deleting = await client.send(new DescribeStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN }));
-    expect(deleting.ConsumerDescription!.ConsumerStatus).toBe('DELETING');
-    await expectAwsError(
-      client.send(new DeregisterStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN })),
-      'ResourceInUseException',
-      `Consumer app.one with creation timestamp ${seconds} under stream ${s} and account ${ACCOUNT} is not in ACTIVE status.`,
-    );
-    await untilError('app.one gone', () => client.send(new DescribeStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN })), 'ResourceNotFoundException');
-    await expectAwsError(
-      client.send(new DescribeStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN })),
-      'ResourceNotFoundException',
-      `Consumer app.one under stream ${s} and account ${ACCOUNT} not found.`,
-    );
-    await client.send(new DeregisterStreamConsumerCommand({ StreamARN: streamArn(s), ConsumerName: 'app.two' }));
-    await waitFor('no consumers left', async () => (await client.send(new ListStreamConsumersCommand({ StreamARN: streamArn(s) }))).Consumers!.length === 0);
+      await client.send(new DeregisterStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN }));
+      const deleting = await client.send(new DescribeStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN }));
+      expect(deleting.ConsumerDescription!.ConsumerStatus).toBe('DELETING');
+      await expectAwsError(
+        client.send(new DeregisterStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN })),
+        'ResourceInUseException',
+        `Consumer app.one with creation timestamp ${seconds} under stream ${s} and account ${ACCOUNT} is not in ACTIVE status.`,
+      );
+      await untilError('app.one gone', () => client.send(new DescribeStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN })), 'ResourceNotFoundException');
+      await expectAwsError(
+        client.send(new DescribeStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN })),
+        'ResourceNotFoundException',
+        `Consumer app.one under stream ${s} and account ${ACCOUNT} not found.`,
+      );
+      await waitFor('app.two ACTIVE', async () =>
+        (await client.send(new DescribeStreamConsumerCommand({ StreamARN: streamArn(s), ConsumerName: 'app.two' }))).ConsumerDescription!.ConsumerStatus === 'ACTIVE');
+      await client.send(new DeregisterStreamConsumerCommand({ StreamARN: streamArn(s), ConsumerName: 'app.two' }));
+      await waitFor('no consumers left', async () => (await client.send(new ListStreamConsumersCommand({ StreamARN: streamArn(s) }))).Consumers!.length === 0);
+    } finally {
+      client.destroy();
+      await regGw.close();
+    }
   });
 
   it('answers bad requests with AWS error names and messages', async () => {
