@@ -115,8 +115,7 @@ describe('Firehose API', () => {
       DeliveryStreamName: 'api', ExtendedS3DestinationConfiguration: { RoleARN: role, BucketARN: 'arn:aws:s3:::api-bucket' }, Tags: [{ Key: 'team', Value: 'edge' }],
     }));
     expect(created.DeliveryStreamARN).toBe('arn:aws:firehose:us-east-1:000000000000:deliverystream/api');
-    const first = await client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: 'api' }));
-    expect(first.DeliveryStreamDescription!.DeliveryStreamStatus).toBe('CREATING');
+    // (CREATING, the state before, has its own test below on a gateway that holds it.)
     await waitFor('api ACTIVE', async () => (await describeStream('api')).DeliveryStreamStatus === 'ACTIVE');
     const d = (await client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: 'api' }))).DeliveryStreamDescription!;
     expect(d.DeliveryStreamStatus).toBe('ACTIVE');
@@ -176,6 +175,19 @@ describe('Firehose API', () => {
     const gone = await errorOf(client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: 'api' })));
     expect(gone).toEqual({ name: 'ResourceNotFoundException', message: 'Firehose api under account 000000000000 not found.', status: 400 });
     expect(listObjects(bucketDir('api-bucket'))).toHaveLength(1);
+  });
+
+  it('is CREATING until its create delay has passed', async () => {
+    const slow = await testGateway({ createDelayMs: 600_000 });
+    const c = firehoseClient(slow.url);
+    try {
+      await c.send(new CreateDeliveryStreamCommand({ DeliveryStreamName: 'slow', ExtendedS3DestinationConfiguration: { RoleARN: role, BucketARN: 'arn:aws:s3:::slow' } }));
+      const d = await c.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: 'slow' }));
+      expect(d.DeliveryStreamDescription!.DeliveryStreamStatus).toBe('CREATING');
+    } finally {
+      c.destroy();
+      await slow.close();
+    }
   });
 
   it('answers errors with AWS types and messages', async () => {
