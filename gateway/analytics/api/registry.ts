@@ -152,13 +152,16 @@ export class AnalyticsRegistry {
   }
 
   private async reconfigure(app: ApplicationMeta): Promise<void> {
+    let running = true;
     try {
       await this.o.runner.reconfigure(app);
     } catch (err) {
-      this.o.log.error('analytics application update failed; it keeps running its previous configuration where it can', { application: app.name, err: String((err as Error)?.message ?? err) });
+      // The old configuration was stopped at a checkpoint and the new one did not start: nothing runs.
+      running = false;
+      this.o.log.error('analytics application did not restart with its new configuration; it is READY (start it again)', { application: app.name, err: String((err as Error)?.message ?? err) });
     }
     if (this.apps.get(app.name) === app && app.status === 'UPDATING') {
-      app.status = 'RUNNING';
+      app.status = running ? 'RUNNING' : 'READY';
       await this.persist();
     }
   }
