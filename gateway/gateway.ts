@@ -272,7 +272,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   });
   const videoCtx = { registry: video, url: '' };
   const guard = createGuard({ principals, region: config.region, accountId: config.accountId });
-  const playback = await setupPlayback({ dataDir, streams: video, guard, log, url: () => videoCtx.url, ...(options.now ? { now: options.now } : {}) });
+  const playback = await setupPlayback({ dataDir, streams: video, guard, log, metrics, url: () => videoCtx.url, ...(options.now ? { now: options.now } : {}) });
   const offloadPool = config.offloadWorkers > 0 ? await OffloadPool.start(config.offloadWorkers, log) : undefined;
   const frontDoor = createFrontDoor({
     services: [streams, firehose, analytics.service, admin],
