@@ -19,6 +19,7 @@ import { pairDevice } from '../sdk/devices/pairing.ts';
 import { JsonRpcClient } from '../sdk/http/json-rpc-client.ts';
 import { AwsError, TributaryError } from '../sdk/protocol/errors.ts';
 import { decryptObject } from '../gateway/firehose/object-encryption.ts';
+import { registerVideoIngestCommands } from './video-ingest-commands.ts';
 import { registerVideoPlaybackCommands } from './video-playback-commands.ts';
 import { registerReplayCommands } from '../replay/commands.ts';
 import { registerAnalyticsCommands } from './analytics-commands.ts';
@@ -330,6 +331,7 @@ firehoseTools
 
 addAnalyticsRunCommand(program);
 
+registerVideoIngestCommands(program, loadProfile, print);
 registerVideoPlaybackCommands(program, loadProfile, print);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
