@@ -12,6 +12,7 @@ import type { S3BucketConfig } from './firehose/destinations/s3.ts';
 import { checkTableSchemas, tableSchemasSchema, type TableSchemas } from './firehose/format-conversion-config.ts';
 import { checkLambdaTargets, lambdasSchema } from './firehose/processors/lambda-config.ts';
 import { gatewayDefaults, type GatewayConfig } from './gateway.ts';
+import { analyticsLambdasSchema, checkAnalyticsLambdas } from './analytics/runtime/lambda-targets.ts';
 import { parseFsyncPolicy, type FsyncPolicy } from './storage/types.ts';
 
 export { ConfigError } from '../sdk/config/yaml-schema.ts';
@@ -74,6 +75,8 @@ const fields: Record<string, Record<string, Field>> = {
     requestBytesMax: f<number>(integer(1024 * 1024, 64 * 1024 * 1024), (c, v) => (c.requestBytesMax = v)),
     offloadWorkers: f<number>(integer(0, 64), (c, v) => (c.offloadWorkers = v)),
     requestBytesInFlightMax: f<number>(integer(1024 * 1024, 64 * 1024 * 1024 * 1024), (c, v) => (c.requestBytesInFlightMax = v)),
+    connectionsMax: f<number>(integer(0, 1_000_000), (c, v) => (c.connectionsMax = v)),
+    connectionsPerAddressMax: f<number>(integer(1, 1_000_000), (c, v) => (c.connectionsPerAddressMax = v)),
   },
   tls: {
     enabled: f<boolean>(boolean, (c, v) => (c.tlsEnabled = v)),
@@ -109,6 +112,12 @@ const fields: Record<string, Record<string, Field>> = {
     lambdas: f<Parameters<typeof checkLambdaTargets>[0]>(lambdasSchema, (c, v) => (c.firehoseLambdas = checkLambdaTargets(v))),
     /** Redshift JDBC URL (without `?parameters`) -> PostgreSQL connection string, for Redshift destinations (docs/firehose.md). */
     redshift: f<Record<string, string>>({ kind: 'map', value: { kind: 'string', pattern: /^postgres(ql)?:\/\/\S+$/, hint: 'a postgres:// connection string' }, keyPattern: /^jdbc:(redshift|postgresql):\/\/[^?\s]+$/, keyHint: 'a Redshift JDBC URL (jdbc:redshift://host:port/database)' }, (c, v) => (c.firehoseRedshift = v)),
+  },
+  analytics: {
+    /** Lambda ARN -> `{ url }`, `{ module }` or `{ mqtt, topic }` for input preprocessors and Lambda outputs (docs/analytics.md). */
+    lambdas: f<Parameters<typeof checkAnalyticsLambdas>[0]>(analyticsLambdasSchema, (c, v) => (c.analyticsLambdas = checkAnalyticsLambdas(v))),
+    /** Applications the gateway holds at most (AWS: 50 per Region, a soft limit). */
+    applicationsMax: f<number>(integer(1, 100_000), (c, v) => (c.analyticsApplicationsMax = v)),
   },
 };
 

@@ -14,6 +14,7 @@ import { createGuard } from './devices/guard.ts';
 import { createPairingEndpoint } from './devices/pairing-endpoint.ts';
 import { PrincipalStore, type SecurityDoc } from './devices/principals.ts';
 import { listen } from './http/listener.ts';
+import { connectionsMaxDefault, connectionsPerAddressMaxDefault } from './http/connections.ts';
 import { leaseActions, leaseResourceOf, LeaseTables, type LeaseTablesDoc } from './leases/lease-tables.ts';
 import { OffloadPool } from './http/offload-pool.ts';
 import { createFrontDoor, requestBytesInFlightMaxDefault, requestBytesMaxDefault, type Caller, type RequestExtras, type RpcService } from './http/server.ts';
@@ -37,6 +38,10 @@ import type { TableSchemas } from './firehose/format-conversion.ts';
 import type { LambdaTarget } from './firehose/processors/lambda.ts';
 import { FirehoseRegistry, type FirehoseDoc } from './firehose/registry.ts';
 import * as firehoseLimits from '../sdk/protocol/firehose/limits.ts';
+import { applicationsPerRegionDefault } from '../sdk/protocol/analytics/limits.ts';
+import { openAnalytics, type Analytics } from './analytics/api/service.ts';
+import { sqlEngine } from './analytics/runtime/engine-adapter.ts';
+import type { AnalyticsLambdaTarget } from './analytics/runtime/lambda-targets.ts';
 import type { StreamsContext } from './streams/shapes.ts';
 import { initTls, issueClientCertificate } from './tls/certificates.ts';
 import { restJsonBytesMaxDefault, restRoutes } from './http/rest.ts';
@@ -81,6 +86,10 @@ export interface GatewayConfig {
   requestBytesMax: number;
   /** Request bytes admitted at once across all connections (memory bound). */
   requestBytesInFlightMax: number;
+  /** Open connections in total; 0: three quarters of the process's descriptor limit (gateway/http/connections.ts). */
+  connectionsMax: number;
+  /** Open connections per client address (IPv6: per /64). */
+  connectionsPerAddressMax: number;
   /** Worker threads that parse and verify PutRecords requests (0: all on the main thread). */
   offloadWorkers: number;
   /** How long the answer to an idempotent PutRecords batch is remembered after its last use. */
@@ -99,6 +108,10 @@ export interface GatewayConfig {
   firehoseLambdas: Record<string, LambdaTarget>;
   /** Firehose: Redshift JDBC URL to PostgreSQL connection string for Redshift destinations (`firehose.redshift`; default none). */
   firehoseRedshift: Record<string, string>;
+  /** Analytics: Lambda ARN -> HTTP endpoint, local module or MQTT topic for preprocessors and Lambda outputs (`analytics.lambdas`). */
+  analyticsLambdas: Record<string, AnalyticsLambdaTarget>;
+  /** Analytics: applications this gateway holds at most (`analytics.applicationsMax`; AWS: 50 per Region). */
+  analyticsApplicationsMax: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -125,6 +138,8 @@ export const gatewayDefaults: GatewayConfig = Object.freeze({
   subscriptionLifetimeMs: subscriptionLifetimeMsDefault,
   requestBytesMax: requestBytesMaxDefault,
   requestBytesInFlightMax: requestBytesInFlightMaxDefault,
+  connectionsMax: 0,
+  connectionsPerAddressMax: connectionsPerAddressMaxDefault,
   offloadWorkers: Math.min(4, Math.max(0, os.availableParallelism() - 1)),
   idempotencyWindowMs: idempotencyWindowMsDefault,
   firehoseBuckets: {},
@@ -134,6 +149,8 @@ export const gatewayDefaults: GatewayConfig = Object.freeze({
   firehoseSchemas: {},
   firehoseLambdas: {},
   firehoseRedshift: {},
+  analyticsLambdas: {},
+  analyticsApplicationsMax: applicationsPerRegionDefault,
   logLevel: 'info',
 }) as GatewayConfig;
 
@@ -154,6 +171,7 @@ export interface Gateway {
   server: net.Server;
   registry: StreamRegistry;
   firehose: FirehoseRegistry;
+  analytics: Analytics;
   principals: PrincipalStore;
   /** Kinesis Video Streams: video streams and their fragment logs. */
   video: VideoRegistry;
@@ -231,6 +249,11 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     requirementsOf: firehoseRequirements,
     actions: Object.fromEntries(Object.entries(firehoseActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle({ registry: firehoseRegistry }, input), ...(name === 'PutRecordBatch' ? { offload: 'firehose.PutRecordBatch' as const } : {}) }])),
   };
+  const analytics = await openAnalytics({
+    dataDir, region: config.region, accountId: config.accountId, applicationsMax: config.analyticsApplicationsMax,
+    lambdas: config.analyticsLambdas, firehoseLambdas: config.firehoseLambdas, streams: registry, firehose: firehoseRegistry,
+    buckets, s3Buckets: config.firehoseS3Buckets, engine: sqlEngine, log, ...(options.now ? { now: options.now } : {}),
+  });
   const adminCtx: AdminContext = { principals, caFingerprint: () => tls?.caFingerprint };
   const leaseTables = await LeaseTables.open(new JsonFileStore<LeaseTablesDoc>(path.join(dataDir, 'metadata', 'leases.json')));
   const admin: RpcService = {
@@ -249,10 +272,10 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   });
   const videoCtx = { registry: video, url: '' };
   const guard = createGuard({ principals, region: config.region, accountId: config.accountId });
-  const playback = await setupPlayback({ dataDir, streams: video, guard, log, url: () => videoCtx.url, ...(options.now ? { now: options.now } : {}) });
+  const playback = await setupPlayback({ dataDir, streams: video, guard, log, metrics, url: () => videoCtx.url, ...(options.now ? { now: options.now } : {}) });
   const offloadPool = config.offloadWorkers > 0 ? await OffloadPool.start(config.offloadWorkers, log) : undefined;
   const frontDoor = createFrontDoor({
-    services: [streams, firehose, admin],
+    services: [streams, firehose, analytics.service, admin],
     ...(offloadPool ? { offloadPool } : {}),
     requestBytesMax: config.requestBytesMax,
     requestBytesInFlightMax: config.requestBytesInFlightMax,
@@ -266,7 +289,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       ...playback.routes,
       '/metrics': (_req, res) => {
         for (const rt of registry.list()) metrics.openShards.set({ stream: rt.meta.name }, rt.openShards.length);
-        const body = metrics.render() + firehoseRegistry.metrics.render();
+        const body = metrics.render() + firehoseRegistry.metrics.render() + analytics.metrics.render();
         res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4', 'Content-Length': Buffer.byteLength(body) });
         res.end(body);
       },
@@ -283,7 +306,11 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       }),
     },
   });
-  const listener = await listen(frontDoor, { host: config.host, port: config.port, ...(tls ? { tls: { material: tls, mutual: config.tlsMutual } } : {}) });
+  const listener = await listen(frontDoor, {
+    host: config.host, port: config.port, ...(tls ? { tls: { material: tls, mutual: config.tlsMutual } } : {}),
+    connectionsMax: config.connectionsMax || connectionsMaxDefault(), connectionsPerAddressMax: config.connectionsPerAddressMax,
+    log, onShed: (reason) => metrics.connectionsShed.inc({ reason }),
+  });
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `${tls ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${listener.port}`;
   videoCtx.url = url;
@@ -306,6 +333,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     server: listener.server,
     registry,
     firehose: firehoseRegistry,
+    analytics,
     principals,
     video,
     metrics,
@@ -328,6 +356,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
         });
         await offloadPool?.close();
         await idempotency.close();
+        await analytics.close();
         await firehoseRegistry.close();
         await video.close();
         await fragmentStore.close();

@@ -6,8 +6,9 @@
  * principal's device name), e.g. `stream/telemetry-${device}`.
  *
  * Actions are written `<service>:<Action>` with `*` wildcards
- * (`kinesis:Put*`, `firehose:*`). Resources are `stream/<name>`,
- * `deliverystream/<name>`, `videostream/<name>`, or `*`.
+ * (`kinesis:Put*`, `firehose:*`, `kinesisanalytics:*`). Resources are
+ * `stream/<name>`, `deliverystream/<name>`, `videostream/<name>`,
+ * `application/<name>` (Kinesis Data Analytics), or `*`.
  */
 import { TributaryError } from '../../sdk/protocol/errors.ts';
 

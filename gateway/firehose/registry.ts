@@ -331,6 +331,14 @@ export class FirehoseRegistry {
     return i + 1;
   }
 
+  /** A staged record's data in the clear (sealed in staging while encryption is on); analytics applications read staging too. */
+  openStaged(rt: DeliveryStreamRuntime, r: { counter: number; flags: number; data: Buffer }): Buffer {
+    if (!r.flags) return r.data;
+    const keyId = rt.meta.stagingKeyIds?.[r.flags - 1];
+    if (keyId === undefined || !this.cipher) throw new Error(`staged record ${r.counter} of ${rt.meta.name} names unknown key slot ${r.flags}`);
+    return this.cipher.open(keyId, r.data);
+  }
+
   recordId(rt: DeliveryStreamRuntime, counter: number): string {
     return rt.recordIdPrefix + counter.toString(16).padStart(16, '0');
   }

@@ -32,6 +32,13 @@ export type AwsErrorType =
   | 'InvalidRequestException'
   | 'ConcurrentModificationException'
   | 'InvalidKMSResourceException'
+  /** Kinesis Data Analytics (sdk/protocol/analytics/errors.ts). */
+  | 'CodeValidationException'
+  | 'InvalidApplicationConfigurationException'
+  | 'ResourceProvisionedThroughputExceededException'
+  | 'TooManyTagsException'
+  | 'UnableToDetectSchemaException'
+  | 'UnsupportedOperationException'
   /** Kinesis Video Streams (REST-JSON: the status travels with each error; see videoErrors). */
   | 'ClientLimitExceededException'
   | 'VersionMismatchException'

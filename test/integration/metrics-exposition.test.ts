@@ -53,6 +53,7 @@ describe('the metrics the gateway serves', () => {
   const gauges = new Set([
     'process_resident_memory_bytes', 'nodejs_heap_used_bytes', 'nodejs_heap_total_bytes', 'nodejs_external_memory_bytes',
     'tributary_streams_open_shards', 'tributary_firehose_DeliveryToS3_DataFreshness', 'tributary_firehose_DeliveryToHttpEndpoint_DataFreshness',
+    'tributary_analytics_MillisBehindLatest', 'tributary_analytics_Output_PendingRecords',
   ]);
   const expectTypes = (families: Family[]) => {
     expect(families.length).toBeGreaterThan(10);

@@ -175,25 +175,27 @@ describe('stagger windows', () => {
           CREATE STREAM "DESTINATION_SQL_STREAM" (k VARCHAR(8), n INTEGER);
           CREATE PUMP "P" AS INSERT INTO "DESTINATION_SQL_STREAM"
             SELECT STREAM k, COUNT(*) FROM "SOURCE_SQL_STREAM_001" WINDOWED BY STAGGER (PARTITION BY k RANGE INTERVAL '1' MINUTE);`, records, { columns });
-        const open = new Map<string, { start: number; n: number }>();
-        const closed: Array<{ end: number; k: string; n: number }> = [];
+        // Windows that close at the same time come out in the order they opened.
+        let opened = 0;
+        const open = new Map<string, { start: number; n: number; seq: number }>();
+        const closed: Array<{ end: number; k: string; n: number; seq: number }> = [];
         for (const r of records) {
           const k = (r.data as { K: string }).K;
           const now = t(r.at);
           const w = open.get(k);
           if (w && now >= w.start + 60_000) {
-            closed.push({ end: w.start + 60_000, k, n: w.n });
+            closed.push({ end: w.start + 60_000, k, n: w.n, seq: w.seq });
             open.delete(k);
           }
           const cur = open.get(k);
           if (cur) cur.n++;
-          else open.set(k, { start: now, n: 1 });
+          else open.set(k, { start: now, n: 1, seq: opened++ });
         }
-        for (const [k, w] of open) closed.push({ end: w.start + 60_000, k, n: w.n });
-        closed.sort((a, b) => a.end - b.end);
+        for (const [k, w] of open) closed.push({ end: w.start + 60_000, k, n: w.n, seq: w.seq });
+        closed.sort((a, b) => a.end - b.end || a.seq - b.seq);
         expect(rows).toEqual(closed.map((c) => ({ ROWTIME: new Date(c.end).toISOString().replace('T', ' ').replace('Z', ''), K: c.k, N: c.n })));
       }),
-      { numRuns: 60 },
+      { numRuns: 300 },
     );
   });
 });

@@ -57,7 +57,9 @@ export class SegmentPackager {
     if (!work) {
       this.misses++;
       work = this.build(stream, meta, kind, selector).then(
-        (parts) => {
+        (built) => {
+          // One buffer per segment: a cache hit is then a single write (one copy, made once).
+          const parts = built.length === 1 ? built : [Buffer.concat(built)];
           this.pending.delete(key);
           this.remember(key, parts);
           return parts;

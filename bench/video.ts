@@ -1,0 +1,164 @@
+/**
+ * Video benchmark. Playback phases (this file's; ingest phases join them):
+ *
+ * - hls-fetch: 20 concurrent viewers (one keep-alive connection each) fetch
+ *   the fMP4 segments of an ON_DEMAND session of 60 s of 720p, each starting
+ *   at a different segment; first pass (segments packaged on first request)
+ *   and warm passes (from the segment cache). Target: p99 < 50 ms.
+ * - clip: GetClip of the same 60 s through the stock archived-media client,
+ *   against `ffmpeg -c copy` of the same fragments (the ceiling) in the same
+ *   run. Target: < 1 s.
+ *
+ * The gateway runs as a child process (the `dist/tributary.mjs` bundle,
+ * `gateway start`, plain HTTP) on a data directory prepared in this process, so the load generator
+ * never shares its event loop. Fragments are written through the gateway's
+ * own fragment store (what PutMedia does once a cluster is parsed).
+ *
+ *   npm run bench -- video [--quick] [--viewers 20] [--runs 5]
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { GetClipCommand, GetHLSStreamingSessionURLCommand, KinesisVideoArchivedMediaClient } from '@aws-sdk/client-kinesis-video-archived-media';
+import { gatewayDefaults, startGateway } from '../gateway/gateway.ts';
+import { silentLogger } from '../gateway/log.ts';
+import { locateFfmpeg } from '../sdk/video/ffmpeg.ts';
+import { testClip } from '../test/helpers/ffmpeg-mkv.ts';
+import { splitMkv, storeFragments } from '../test/helpers/video-fragments.ts';
+import { buildIfStale, cleanupSync, installCleanupHooks, removeTempDir, sparePort, spawnServer, tempDir, waitReady } from './lib/servers.ts';
+import { fetchTimed, ffmpegCopyClip, segmentUrls, viewerFetches, type LatencySummary } from './lib/video-playback.ts';
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+
+export const description = 'Video: HLS segment fetch by 20 concurrent viewers, GetClip of 60 s of 720p vs ffmpeg -c copy';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const operator = { accessKeyId: 'AKIDBENCHVIDEO000', secretAccessKey: 'bench-video-secret' };
+export const targets = Object.freeze({ hlsFetchP99MsMax: 50, clipMsMax: 1000 });
+
+type Phase = LatencySummary & { gatewayCpuMsPerRequest: number };
+
+interface Result {
+  machine: { cpus: number; note: string };
+  /** Load average over the last minute when the run ended (2 cores: above 2 means others were competing for the CPU). */
+  loadAverage: number;
+  hlsFetch: { segments: number; segmentBytesMean: number; firstPass: Phase; warm: Phase; ts: Phase };
+  clip: { bytes: number; gatewayMs: number[]; ffmpegCopyMs: number[]; gatewayMedianMs: number; ffmpegCopyMedianMs: number; gatewayCpuMsPerClip: number };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export async function run(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { quick: { type: 'boolean' }, viewers: { type: 'string' }, runs: { type: 'string' } } });
+  const viewers = Number(values.viewers ?? 20);
+  const runs = Number(values.runs ?? (values.quick ? 3 : 5));
+  const seconds = values.quick ? 20 : 60;
+  installCleanupHooks();
+  process.stderr.write(`encoding the fixture (${seconds} s of 1280x720, 2 Mbit/s, 2 s GOP; cached after the first run)...\n`);
+  const clip = splitMkv(testClip({ width: 1280, height: 720, seconds, bitrate: '2M' }));
+  const dir = tempDir('trb-bench-video-');
+  const recordedMs = Date.now() - 3_600_000;
+  try {
+    // Prepare the data directory: the stream and its fragments, through the gateway's own store.
+    const prep = await startGateway({ ...gatewayDefaults, dataDir: dir, port: 0, tlsEnabled: false, fsync: { kind: 'never' } }, { log: silentLogger, operator });
+    await prep.video.create({ StreamName: 'bench-cam', DataRetentionInHours: 24 });
+    await storeFragments(prep.video.find('bench-cam')!.fragments, clip, recordedMs);
+    await prep.close();
+
+    const port = await sparePort();
+    // The bundle, as users run it (and it starts in a fraction of tsx's time).
+    buildIfStale(root, 'dist/tributary.mjs', ['bin', 'gateway', 'sdk', 'replay', 'scripts/build.mjs', 'package.json']);
+    const server = spawnServer('tributary', ['dist/tributary.mjs', 'gateway', 'start', '--insecure-http', '--port', String(port), '--data', dir, '--log-level', 'warn'], { port, cwd: root });
+    try {
+      await waitReady(server, { path: '/health', statusOk: 200, timeoutMs: 60_000 });
+      const url = `http://127.0.0.1:${port}`;
+      const result = await measure(url, clip, recordedMs, seconds, viewers, runs, () => server.cpuSeconds() ?? NaN);
+      report(result, { viewers, runs, seconds });
+      fs.mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });
+      fs.writeFileSync(path.join(root, 'bench', 'results', 'video-latest.json'), JSON.stringify(result, null, 2) + '\n');
+    } finally {
+      await server.stop('SIGTERM');
+    }
+  } finally {
+    removeTempDir(dir);
+    cleanupSync();
+  }
+}
+
+/** A phase's latencies plus the gateway's CPU per request (a figure that load from other processes does not inflate much). */
+async function withCpu(cpu: () => number, phase: () => Promise<LatencySummary>): Promise<LatencySummary & { gatewayCpuMsPerRequest: number }> {
+  const before = cpu();
+  const s = await phase();
+  return { ...s, gatewayCpuMsPerRequest: ((cpu() - before) * 1000) / Math.max(1, s.count + s.errors) };
+}
+
+async function measure(url: string, clip: ReturnType<typeof splitMkv>, recordedMs: number, seconds: number, viewers: number, runs: number, cpu: () => number): Promise<Result> {
+  const am = new KinesisVideoArchivedMediaClient({ endpoint: url, region: 'us-east-1', credentials: { ...operator }, maxAttempts: 1 });
+  const range = { StartTimestamp: new Date(recordedMs - 1000), EndTimestamp: new Date(recordedMs + seconds * 1000) };
+  try {
+    const session = async (ContainerFormat: 'FRAGMENTED_MP4' | 'MPEG_TS') => {
+      const { HLSStreamingSessionURL } = await am.send(new GetHLSStreamingSessionURLCommand({ StreamName: 'bench-cam', PlaybackMode: 'ON_DEMAND', ContainerFormat, HLSFragmentSelector: { FragmentSelectorType: 'PRODUCER_TIMESTAMP', TimestampRange: range } }));
+      const mediaUrl = HLSStreamingSessionURL!.replace('getHLSMasterPlaylist.m3u8', 'getHLSMediaPlaylist.m3u8') + '&TrackNumber=1';
+      const agent = new http.Agent({ keepAlive: false });
+      const playlist = (await fetchTimed(mediaUrl, agent)).body.toString();
+      agent.destroy();
+      return segmentUrls(mediaUrl, playlist);
+    };
+    const segments = await session('FRAGMENTED_MP4');
+    process.stderr.write(`hls-fetch: ${viewers} viewers over ${segments.length} segments\n`);
+    const firstPass = await withCpu(cpu, () => viewerFetches({ segments, viewers, staggered: true, rounds: 1 }));
+    const warm = await withCpu(cpu, () => viewerFetches({ segments, viewers, staggered: true, rounds: 3 }));
+    const tsSegments = await session('MPEG_TS');
+    const ts = await withCpu(cpu, () => viewerFetches({ segments: tsSegments, viewers, staggered: true, rounds: 1 }));
+
+    process.stderr.write(`clip: GetClip x${runs} vs ffmpeg -c copy x${runs}\n`);
+    const mkv = Buffer.concat([clip.header, ...clip.clusters.map((c) => c.raw)]);
+    const ffmpeg = locateFfmpeg().ffmpeg;
+    const gatewayMs: number[] = [];
+    const ffmpegCopyMs: number[] = [];
+    let bytes = 0;
+    let clipCpu = 0;
+    for (let i = 0; i < runs; i++) {
+      const before = cpu();
+      const t0 = performance.now();
+      const r = await am.send(new GetClipCommand({ StreamName: 'bench-cam', ClipFragmentSelector: { FragmentSelectorType: 'PRODUCER_TIMESTAMP', TimestampRange: range } }));
+      bytes = (await r.Payload!.transformToByteArray()).length;
+      gatewayMs.push(performance.now() - t0);
+      clipCpu += cpu() - before;
+      ffmpegCopyMs.push((await ffmpegCopyClip(ffmpeg, mkv)).ms);
+    }
+    return {
+      machine: { cpus: os.availableParallelism(), note: 'shared with other work; figures are noisy' },
+      loadAverage: os.loadavg()[0]!,
+      hlsFetch: { segments: segments.length, segmentBytesMean: Math.round(warm.bytes / Math.max(1, warm.count)), firstPass, warm, ts },
+      clip: { bytes, gatewayMs, ffmpegCopyMs, gatewayMedianMs: median(gatewayMs), ffmpegCopyMedianMs: median(ffmpegCopyMs), gatewayCpuMsPerClip: (clipCpu * 1000) / runs },
+    };
+  } finally {
+    am.destroy();
+  }
+}
+
+function report(r: Result, o: { viewers: number; runs: number; seconds: number }): void {
+  const f = (x: number) => x.toFixed(1);
+  const row = (name: string, s: Phase) => `${name.padEnd(28)} ${String(s.count).padStart(6)} ${f(s.p50Ms).padStart(8)} ${f(s.p99Ms).padStart(8)} ${f(s.maxMs).padStart(8)} ${String(s.errors).padStart(6)} ${s.gatewayCpuMsPerRequest.toFixed(2).padStart(12)}`;
+  const lines = [
+    JSON.stringify(r),
+    '',
+    `HLS segment fetch, ${o.viewers} concurrent viewers, ${r.hlsFetch.segments} segments of ~${Math.round(r.hlsFetch.segmentBytesMean / 1024)} KiB (${o.seconds} s of 720p):`,
+    `load average (1 min) at the end: ${r.loadAverage.toFixed(1)} on ${r.machine.cpus} cores${r.loadAverage > r.machine.cpus ? ' - other processes competed for the CPU: latencies are inflated' : ''}`,
+    `${'phase'.padEnd(28)} ${'count'.padStart(6)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'errors'.padStart(6)} ${'gw CPU ms/req'.padStart(12)}`,
+    row('fMP4, first pass (packaging)', r.hlsFetch.firstPass),
+    row('fMP4, warm (3 passes)', r.hlsFetch.warm),
+    row('MPEG-TS, first pass', r.hlsFetch.ts),
+    '',
+    `GetClip of ${o.seconds} s of 720p (${(r.clip.bytes / 1e6).toFixed(1)} MB), ${o.runs} runs: gateway median ${f(r.clip.gatewayMedianMs)} ms [${r.clip.gatewayMs.map(f).join(', ')}], gateway CPU ${f(r.clip.gatewayCpuMsPerClip)} ms per clip`,
+    `ffmpeg -c copy of the same fragments (ceiling): median ${f(r.clip.ffmpegCopyMedianMs)} ms [${r.clip.ffmpegCopyMs.map(f).join(', ')}]`,
+    '',
+    `target: HLS fetch p99 < ${targets.hlsFetchP99MsMax} ms (all phases): ${[r.hlsFetch.firstPass, r.hlsFetch.warm, r.hlsFetch.ts].every((s) => s.p99Ms < targets.hlsFetchP99MsMax && s.errors === 0) ? 'PASS' : 'FAIL'}`,
+    `target: GetClip < ${targets.clipMsMax} ms: ${r.clip.gatewayMedianMs < targets.clipMsMax ? 'PASS' : 'FAIL'} (${(r.clip.ffmpegCopyMedianMs / r.clip.gatewayMedianMs).toFixed(1)}x faster than ffmpeg -c copy)`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
