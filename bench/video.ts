@@ -9,8 +9,8 @@
  *   against `ffmpeg -c copy` of the same fragments (the ceiling) in the same
  *   run. Target: < 1 s.
  *
- * The gateway runs as a child process (`tributary gateway start`, plain
- * HTTP) on a data directory prepared in this process, so the load generator
+ * The gateway runs as a child process (the `dist/tributary.mjs` bundle,
+ * `gateway start`, plain HTTP) on a data directory prepared in this process, so the load generator
  * never shares its event loop. Fragments are written through the gateway's
  * own fragment store (what PutMedia does once a cluster is parsed).
  *
@@ -27,7 +27,7 @@ import { silentLogger } from '../gateway/log.ts';
 import { locateFfmpeg } from '../sdk/video/ffmpeg.ts';
 import { testClip } from '../test/helpers/ffmpeg-mkv.ts';
 import { splitMkv, storeFragments } from '../test/helpers/video-fragments.ts';
-import { cleanupSync, installCleanupHooks, removeTempDir, sparePort, spawnServer, tempDir, waitReady } from './lib/servers.ts';
+import { buildIfStale, cleanupSync, installCleanupHooks, removeTempDir, sparePort, spawnServer, tempDir, waitReady } from './lib/servers.ts';
 import { fetchTimed, ffmpegCopyClip, segmentUrls, viewerFetches, type LatencySummary } from './lib/video-playback.ts';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -68,9 +68,11 @@ export async function run(args: string[]): Promise<void> {
     await prep.close();
 
     const port = await sparePort();
-    const server = spawnServer('tributary', ['--import', 'tsx', path.join(root, 'bin', 'tributary.ts'), 'gateway', 'start', '--insecure-http', '--port', String(port), '--data', dir, '--log-level', 'warn'], { port, cwd: root });
+    // The bundle, as users run it (and it starts in a fraction of tsx's time).
+    buildIfStale(root, 'dist/tributary.mjs', ['bin', 'gateway', 'sdk', 'replay', 'scripts/build.mjs', 'package.json']);
+    const server = spawnServer('tributary', ['dist/tributary.mjs', 'gateway', 'start', '--insecure-http', '--port', String(port), '--data', dir, '--log-level', 'warn'], { port, cwd: root });
     try {
-      await waitReady(server, { path: '/health', statusOk: 200, timeoutMs: 30_000 });
+      await waitReady(server, { path: '/health', statusOk: 200, timeoutMs: 60_000 });
       const url = `http://127.0.0.1:${port}`;
       const result = await measure(url, clip, recordedMs, seconds, viewers, runs, () => server.cpuSeconds() ?? NaN);
       report(result, { viewers, runs, seconds });

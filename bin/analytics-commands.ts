@@ -55,16 +55,18 @@ export function registerAnalyticsCommands(group: Command, d: AnalyticsCommandDep
       } catch (err) {
         throw new TributaryError('FILE_MISSING', `cannot read application code ${o.code}: ${(err as Error).message}`);
       }
+      const reference = o.reference ? readJson(o.reference, 'reference data source') : undefined;
+      // CreateApplication takes no reference data, and code that names the table compiles only once it exists: with --reference, the code comes last.
       const r = await d.call<{ ApplicationSummary: unknown }>(o, 'CreateApplication', {
         ApplicationName: name,
-        ApplicationCode: code,
+        ...(reference ? {} : { ApplicationCode: code }),
         ...(o.description !== undefined ? { ApplicationDescription: o.description } : {}),
         ...(o.input ? { Inputs: [readJson(o.input, 'input')] } : {}),
         ...(o.output.length ? { Outputs: o.output.map((f) => readJson(f, 'output')) } : {}),
       });
-      if (o.reference) {
-        const detail = await describe(o, name);
-        await d.call(o, 'AddApplicationReferenceDataSource', { ApplicationName: name, CurrentApplicationVersionId: detail.ApplicationDetail.ApplicationVersionId, ReferenceDataSource: readJson(o.reference, 'reference data source') });
+      if (reference) {
+        await d.call(o, 'AddApplicationReferenceDataSource', { ApplicationName: name, CurrentApplicationVersionId: 1, ReferenceDataSource: reference });
+        await d.call(o, 'UpdateApplication', { ApplicationName: name, CurrentApplicationVersionId: 2, ApplicationUpdate: { ApplicationCodeUpdate: code } });
       }
       d.print(r.ApplicationSummary);
     });

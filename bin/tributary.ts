@@ -19,10 +19,12 @@ import { pairDevice } from '../sdk/devices/pairing.ts';
 import { JsonRpcClient } from '../sdk/http/json-rpc-client.ts';
 import { AwsError, TributaryError } from '../sdk/protocol/errors.ts';
 import { decryptObject } from '../gateway/firehose/object-encryption.ts';
+import { registerVideoIngestCommands } from './video-ingest-commands.ts';
 import { registerVideoPlaybackCommands } from './video-playback-commands.ts';
 import { registerReplayCommands } from '../replay/commands.ts';
 import { registerAnalyticsCommands } from './analytics-commands.ts';
 import { addAnalyticsRunCommand, analyticsCommandGroup } from '../gateway/analytics/run-command.ts';
+import { tailLines, type TailRecord } from './tail-format.ts';
 
 const program = new Command('tributary')
   .description('Self-hosted, Kinesis-compatible data pipeline for fleets of edge devices.')
@@ -266,9 +268,10 @@ clientCommand(streams, 'put <name> <data>', 'Put one record (data as UTF-8 text)
   .action(async (name: string, data: string, o: ClientFlags & { partitionKey: string }) => {
     print(await call(o, 'kinesis', 'PutRecord', { StreamName: name, PartitionKey: o.partitionKey, Data: Buffer.from(data).toString('base64') }));
   });
-clientCommand(streams, 'tail <name>', 'Print records from every shard as JSON lines, following them until interrupted.')
+clientCommand(streams, 'tail <name>', 'Print records from every shard as JSON lines, following them until interrupted; KPL aggregates are split into their user records and JSON payloads printed as JSON.')
   .addOption(new Option('--from <position>', 'where to start').choices(['trim-horizon', 'latest']).default('latest'))
-  .action(async (name: string, o: ClientFlags & { from: string }) => {
+  .option('--raw', 'one line per Kinesis record with its data as UTF-8 text, no de-aggregation')
+  .action(async (name: string, o: ClientFlags & { from: string; raw?: boolean }) => {
     const c = clientFor(o, 'kinesis');
     const { Shards } = await c.call<{ Shards: Array<{ ShardId: string }> }>('ListShards', { StreamName: name, ShardFilter: { Type: o.from === 'latest' ? 'AT_LATEST' : 'FROM_TRIM_HORIZON' } });
     const type = o.from === 'latest' ? 'LATEST' : 'TRIM_HORIZON';
@@ -277,10 +280,8 @@ clientCommand(streams, 'tail <name>', 'Print records from every shard as JSON li
     for (const s of Shards) iterators.set(s.ShardId, (await c.call<{ ShardIterator: string }>('GetShardIterator', { StreamName: name, ShardId: s.ShardId, ShardIteratorType: type })).ShardIterator);
     while (iterators.size) {
       for (const [shardId, it] of iterators) {
-        const r = await c.call<{ Records: Array<{ SequenceNumber: string; PartitionKey: string; Data: string }>; NextShardIterator?: string; ChildShards?: Array<{ ShardId: string }> }>('GetRecords', { ShardIterator: it });
-        for (const rec of r.Records) {
-          process.stdout.write(JSON.stringify({ shardId, sequenceNumber: rec.SequenceNumber, partitionKey: rec.PartitionKey, data: Buffer.from(rec.Data, 'base64').toString('utf8') }) + '\n');
-        }
+        const r = await c.call<{ Records: TailRecord[]; NextShardIterator?: string; ChildShards?: Array<{ ShardId: string }> }>('GetRecords', { ShardIterator: it });
+        for (const rec of r.Records) for (const line of tailLines(shardId, rec, { raw: Boolean(o.raw) })) process.stdout.write(line + '\n');
         if (r.NextShardIterator) iterators.set(shardId, r.NextShardIterator);
         else {
           // A closed shard is done; a child starts once all its parents are (per-key order).
@@ -330,6 +331,7 @@ firehoseTools
 
 addAnalyticsRunCommand(program);
 
+registerVideoIngestCommands(program, loadProfile, print);
 registerVideoPlaybackCommands(program, loadProfile, print);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

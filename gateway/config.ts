@@ -75,6 +75,8 @@ const fields: Record<string, Record<string, Field>> = {
     requestBytesMax: f<number>(integer(1024 * 1024, 64 * 1024 * 1024), (c, v) => (c.requestBytesMax = v)),
     offloadWorkers: f<number>(integer(0, 64), (c, v) => (c.offloadWorkers = v)),
     requestBytesInFlightMax: f<number>(integer(1024 * 1024, 64 * 1024 * 1024 * 1024), (c, v) => (c.requestBytesInFlightMax = v)),
+    connectionsMax: f<number>(integer(0, 1_000_000), (c, v) => (c.connectionsMax = v)),
+    connectionsPerAddressMax: f<number>(integer(1, 1_000_000), (c, v) => (c.connectionsPerAddressMax = v)),
   },
   tls: {
     enabled: f<boolean>(boolean, (c, v) => (c.tlsEnabled = v)),

@@ -14,6 +14,7 @@ import { createGuard } from './devices/guard.ts';
 import { createPairingEndpoint } from './devices/pairing-endpoint.ts';
 import { PrincipalStore, type SecurityDoc } from './devices/principals.ts';
 import { listen } from './http/listener.ts';
+import { connectionsMaxDefault, connectionsPerAddressMaxDefault } from './http/connections.ts';
 import { leaseActions, leaseResourceOf, LeaseTables, type LeaseTablesDoc } from './leases/lease-tables.ts';
 import { OffloadPool } from './http/offload-pool.ts';
 import { createFrontDoor, requestBytesInFlightMaxDefault, requestBytesMaxDefault, type Caller, type RequestExtras, type RpcService } from './http/server.ts';
@@ -85,6 +86,10 @@ export interface GatewayConfig {
   requestBytesMax: number;
   /** Request bytes admitted at once across all connections (memory bound). */
   requestBytesInFlightMax: number;
+  /** Open connections in total; 0: three quarters of the process's descriptor limit (gateway/http/connections.ts). */
+  connectionsMax: number;
+  /** Open connections per client address (IPv6: per /64). */
+  connectionsPerAddressMax: number;
   /** Worker threads that parse and verify PutRecords requests (0: all on the main thread). */
   offloadWorkers: number;
   /** How long the answer to an idempotent PutRecords batch is remembered after its last use. */
@@ -133,6 +138,8 @@ export const gatewayDefaults: GatewayConfig = Object.freeze({
   subscriptionLifetimeMs: subscriptionLifetimeMsDefault,
   requestBytesMax: requestBytesMaxDefault,
   requestBytesInFlightMax: requestBytesInFlightMaxDefault,
+  connectionsMax: 0,
+  connectionsPerAddressMax: connectionsPerAddressMaxDefault,
   offloadWorkers: Math.min(4, Math.max(0, os.availableParallelism() - 1)),
   idempotencyWindowMs: idempotencyWindowMsDefault,
   firehoseBuckets: {},
@@ -265,7 +272,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   });
   const videoCtx = { registry: video, url: '' };
   const guard = createGuard({ principals, region: config.region, accountId: config.accountId });
-  const playback = await setupPlayback({ dataDir, streams: video, guard, log, url: () => videoCtx.url, ...(options.now ? { now: options.now } : {}) });
+  const playback = await setupPlayback({ dataDir, streams: video, guard, log, metrics, url: () => videoCtx.url, ...(options.now ? { now: options.now } : {}) });
   const offloadPool = config.offloadWorkers > 0 ? await OffloadPool.start(config.offloadWorkers, log) : undefined;
   const frontDoor = createFrontDoor({
     services: [streams, firehose, analytics.service, admin],
@@ -299,7 +306,11 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       }),
     },
   });
-  const listener = await listen(frontDoor, { host: config.host, port: config.port, ...(tls ? { tls: { material: tls, mutual: config.tlsMutual } } : {}) });
+  const listener = await listen(frontDoor, {
+    host: config.host, port: config.port, ...(tls ? { tls: { material: tls, mutual: config.tlsMutual } } : {}),
+    connectionsMax: config.connectionsMax || connectionsMaxDefault(), connectionsPerAddressMax: config.connectionsPerAddressMax,
+    log, onShed: (reason) => metrics.connectionsShed.inc({ reason }),
+  });
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `${tls ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${listener.port}`;
   videoCtx.url = url;

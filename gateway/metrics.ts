@@ -86,6 +86,7 @@ export class Metrics {
   readonly outgoingBytes = new Counter('tributary_streams_outgoing_bytes_total', 'Data bytes returned by GetRecords, by stream.');
   readonly throttled = new Counter('tributary_streams_throttled_total', 'Requests or records refused by the per-shard limits, by stream and direction.');
   readonly openShards = new Gauge('tributary_streams_open_shards', 'Open shards, by stream.');
+  readonly connectionsShed = new Counter('tributary_connections_shed_total', 'Connections closed by the connection limits, by reason: total, per_address, idle, handshake, rapid_reset.');
   readonly requestsCutOff = new Counter('tributary_requests_cut_off_total', 'Requests answered or closed before their body was read: unauthenticated (headers fail authentication), body_timeout.');
 
   /** Process gauges in the names Prometheus' client libraries use. */
@@ -103,7 +104,7 @@ export class Metrics {
   }
 
   render(): string {
-    return this.processGauges() + [this.requests, this.requestSeconds, this.incomingRecords, this.incomingBytes, this.outgoingRecords, this.outgoingBytes, this.throttled, this.openShards, this.requestsCutOff]
+    return this.processGauges() + [this.requests, this.requestSeconds, this.incomingRecords, this.incomingBytes, this.outgoingRecords, this.outgoingBytes, this.throttled, this.openShards, this.requestsCutOff, this.connectionsShed]
       .map((m) => m.render())
       .join('');
   }

@@ -11,12 +11,19 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
+import type { Logger } from '../log.ts';
 import type { TlsMaterial } from '../tls/context.ts';
+import { ConnectionGuard, handshakeMsMax, headersMsMax, streamsPerSessionMax, type ShedReason } from './connections.ts';
 
 export interface ListenerOptions {
   host: string;
   port: number;
   tls?: { material: TlsMaterial; mutual: boolean };
+  /** Open connections in total, and per client address (connections.ts). */
+  connectionsMax: number;
+  connectionsPerAddressMax: number;
+  log: Logger;
+  onShed?(reason: ShedReason): void;
 }
 
 export interface Listener {
@@ -37,12 +44,15 @@ const cipherPreference = [
 ].join(':');
 
 export async function listen(listener: http.RequestListener, o: ListenerOptions): Promise<Listener> {
+  const guard = new ConnectionGuard({ connectionsMax: o.connectionsMax, connectionsPerAddressMax: o.connectionsPerAddressMax, log: o.log, ...(o.onShed ? { onShed: o.onShed } : {}) });
+  const onRequest = (req: { socket: { remoteAddress?: string; remotePort?: number } }) => guard.active(req.socket);
   const h2Listener = listener as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void;
-  const h1 = http.createServer({ keepAlive: true, requestTimeout: 120_000 }, listener);
+  const h1 = http.createServer({ keepAlive: true, requestTimeout: 120_000, headersTimeout: headersMsMax }, listener);
   // SDKs keep connections alive; outlive their idle timeouts so they never race a close.
   h1.keepAliveTimeout = 65_000;
-  h1.headersTimeout = 66_000;
-  const h2 = http2.createServer({ maxSessionMemory: 64 }, h2Listener);
+  const h2Settings = { maxConcurrentStreams: streamsPerSessionMax };
+  const h2 = http2.createServer({ maxSessionMemory: 64, settings: h2Settings }, h2Listener);
+  h2.setTimeout(120_000);
   const secure = o.tls
     ? http2.createSecureServer(
         {
@@ -51,6 +61,8 @@ export async function listen(listener: http.RequestListener, o: ListenerOptions)
           ca: o.tls.material.ca,
           allowHTTP1: true,
           maxSessionMemory: 64,
+          settings: h2Settings,
+          handshakeTimeout: handshakeMsMax,
           // TLS 1.2 at least; prefer AES-128-GCM, strong and cheaper per byte than AES-256 on bulk uploads.
           minVersion: 'TLSv1.2',
           ciphers: cipherPreference,
@@ -69,22 +81,27 @@ export async function listen(listener: http.RequestListener, o: ListenerOptions)
   for (const s of [h2, secure]) {
     s?.on('session', (session) => {
       sessions.add(session);
+      guard.watchSession(session);
       session.once('close', () => sessions.delete(session));
     });
   }
-  // A failed handshake (wrong CA, missing client certificate) closes that socket only.
-  secure?.on('tlsClientError', (_err, socket) => socket.destroy());
+  for (const s of [h1, h2, secure]) s?.on('request', onRequest);
+  // A failed handshake (wrong CA, missing client certificate, too slow) closes that socket only.
+  secure?.on('tlsClientError', (err, socket) => guard.handshakeFailed(socket, (err as NodeJS.ErrnoException).code === 'ERR_TLS_HANDSHAKE_TIMEOUT'));
 
   // Sockets accepted here are handed to the HTTP servers, which never see the accept and so never
   // set their own TCP_NODELAY: without it, Nagle and delayed ACKs hold small responses for up to 40 ms.
   const server = net.createServer({ noDelay: true, keepAlive: true }, (socket) => {
+    socket.on('error', () => socket.destroy());
+    if (!guard.admit(socket)) return;
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    socket.on('error', () => socket.destroy());
+    const silent = guard.firstBytesDeadline(socket);
     let seen = Buffer.alloc(0);
     const sniff = (chunk: Buffer) => {
       seen = Buffer.concat([seen, chunk]);
       if (seen.length < 3 && seen[0] !== 0x16) return;
+      silent();
       socket.off('data', sniff);
       socket.pause();
       socket.unshift(seen);
@@ -98,6 +115,9 @@ export async function listen(listener: http.RequestListener, o: ListenerOptions)
     };
     socket.on('data', sniff);
   });
+  // Past the total, Node closes new connections at once.
+  server.maxConnections = o.connectionsMax;
+  server.on('drop', (d) => guard.shed('total', { address: d?.remoteAddress, connectionsMax: o.connectionsMax }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, o.host, () => resolve());
@@ -110,6 +130,7 @@ export async function listen(listener: http.RequestListener, o: ListenerOptions)
       secure.setSecureContext({ key: material.key, cert: material.cert, ca: material.ca });
     },
     closeConnections() {
+      guard.close();
       h1.closeIdleConnections();
       for (const s of sessions) s.close();
       setTimeout(() => {

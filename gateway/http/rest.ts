@@ -253,6 +253,8 @@ export function sendRestError(res: http.ServerResponse, err: AwsError): void {
 /** Writes a streamed body chunk by chunk, waiting for drain; stops and cancels when the client goes. */
 async function pipeStream(res: http.ServerResponse, s: RestStream, signal: AbortSignal): Promise<void> {
   res.writeHead(200, { 'Content-Type': s.contentType, ...(s.headers ?? {}) });
+  // A live answer may have no body for a while; the client gets its status at once.
+  res.flushHeaders();
   const onAbort = () => s.cancel?.();
   signal.addEventListener('abort', onAbort, { once: true });
   try {

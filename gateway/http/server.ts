@@ -406,8 +406,9 @@ function hangUp(req: http.IncomingMessage, res: http.ServerResponse, status: num
 function closeAfterResponse(req: http.IncomingMessage, res: http.ServerResponse): void {
   const h2stream = (req as unknown as { stream?: { close(code?: number): void } }).stream;
   if (req.httpVersionMajor === 2) {
-    // Closing the stream (not the session) refuses the rest of this body only.
-    res.once('finish', () => h2stream?.close(0x8));
+    // Closing the stream (not the session) refuses the rest of this body only. NO_ERROR, as RFC 9113
+    // section 8.1 asks after a complete response (and so that it never counts as a client's reset, connections.ts).
+    res.once('finish', () => h2stream?.close(0x0));
     return;
   }
   res.setHeader('Connection', 'close');

@@ -20,7 +20,10 @@ import * as untagResource from './actions/untag-resource.ts';
 import * as untagStream from './actions/untag-stream.ts';
 import * as updateDataRetention from './actions/update-data-retention.ts';
 import * as updateStream from './actions/update-stream.ts';
+import * as getMediaForFragmentList from './archive/get-media-for-fragment-list.ts';
+import * as listFragments from './archive/list-fragments.ts';
 import { putMediaAction } from './ingest/put-media.ts';
+import { getMediaAction } from './media/get-media.ts';
 import type { VideoCall, VideoContext } from './shapes.ts';
 
 export const videoSigningName = 'kinesisvideo';
@@ -45,6 +48,9 @@ const controlPlane: Record<string, [string, ActionModule]> = {
   '/TagResource': ['TagResource', tagResource],
   '/UntagResource': ['UntagResource', untagResource],
   '/ListTagsForResource': ['ListTagsForResource', listTagsForResource],
+  // Archived media (the others are playback's: gateway/video/playback).
+  '/listFragments': ['ListFragments', listFragments],
+  '/getMediaForFragmentList': ['GetMediaForFragmentList', getMediaForFragmentList],
 };
 
 /** The Host a request reached and whether it came over TLS (for URLs handed back to the client). */
@@ -72,6 +78,7 @@ export function videoService(ctx: VideoContext, extraActions: Record<string, Res
   const actions: Record<string, RestAction> = {};
   for (const [path, [name, mod]] of Object.entries(controlPlane)) actions[path] = videoAction(ctx, name, mod);
   actions['/putMedia'] = putMediaAction(ctx.registry);
+  actions['/getMedia'] = getMediaAction(ctx.registry);
   for (const [path, action] of Object.entries(extraActions)) {
     if (actions[path]) throw new Error(`two video actions on ${path}`);
     actions[path] = action;

@@ -1,7 +1,8 @@
 // Proves that a person can watch the gateway's video: Debian's Chromium with
 // hls.js (driven by playwright-core) plays session URLs from the stock
-// archived-media client, LIVE while fragments keep arriving (playback runs
-// past what existed when the session began, so the playlist reloads) and
+// archived-media client, LIVE while a VideoProducer keeps sending fragments
+// over PutMedia (playback runs past what existed when the session began, so
+// the playlist reloads) and
 // ON_DEMAND in both container formats; time advances, frames are decoded at
 // the stream's size, hls.js reports no fatal error and the picture is not black.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +10,8 @@ import { CreateStreamCommand, type KinesisVideoClient } from '@aws-sdk/client-ki
 import { GetHLSStreamingSessionURLCommand, type KinesisVideoArchivedMediaClient } from '@aws-sdk/client-kinesis-video-archived-media';
 import type { Gateway } from '../../gateway/gateway.ts';
 import { testClip } from '../helpers/ffmpeg-mkv.ts';
-import { testGateway } from '../helpers/gateway.ts';
+import { testGateway, testOperator } from '../helpers/gateway.ts';
+import { VideoProducer } from '../../sdk/video/producer.ts';
 import { launchChromium, playHls, startPageServer } from '../helpers/hls-browser.ts';
 import { archivedMediaClient, videoClient } from '../helpers/video.ts';
 import { splitMkv, storeFragments, type SplitMkv } from '../helpers/video-fragments.ts';
@@ -61,28 +63,36 @@ describe('hls.js in Chromium', () => {
     }
   }, 60_000);
 
-  it('LIVE follows fragments as they arrive', async () => {
+  it('LIVE follows fragments as they arrive through PutMedia', async () => {
     await kv.send(new CreateStreamCommand({ StreamName: 'live', DataRetentionInHours: 1 }));
-    const log = gw.video.find('live')!.fragments;
-    const start = Date.now();
-    // Three fragments (6 s) exist when the session begins; the rest arrive in real time, one every 2 s.
-    await storeFragments(log, { header: clip.header, clusters: clip.clusters.slice(0, 3) }, start - 6000, 100);
-    let next = 3;
-    const feed = setInterval(() => {
-      const c = clip.clusters[next];
-      if (!c) return;
-      const producerMs = start + (next - 3) * 2000;
-      log.append({ header: clip.header, cluster: c.raw, producerMs, serverMs: Date.now(), durationMs: 2000 });
-      next++;
-    }, 2000);
+    // The camera: the SDK's VideoProducer sends the clip over PutMedia at its own pace. Three
+    // fragments (6 s) are there when the session begins; the others follow one every 2 s.
+    const producerStartMs = Date.now() - 6000;
+    const producer = new VideoProducer({ endpoint: gw.url, region: 'us-east-1', credentials: testOperator, streamName: 'live', producerStartMs, timecodeType: 'RELATIVE' });
+    let stop = false;
+    let sent = 0;
+    async function* camera(): AsyncGenerator<Uint8Array> {
+      yield clip.header;
+      for (const c of clip.clusters) {
+        const due = producerStartMs + (c.timecode - clip.clusters[0]!.timecode);
+        while (!stop && Date.now() < due) await new Promise((r) => setTimeout(r, 50));
+        if (stop) return;
+        yield c.raw;
+        sent++;
+      }
+    }
+    const putting = producer.put(camera());
     try {
+      const log = gw.video.find('live')!.fragments;
+      while (log.list().length < 3) await new Promise((r) => setTimeout(r, 50));
       const { HLSStreamingSessionURL } = await am.send(new GetHLSStreamingSessionURLCommand({ StreamName: 'live', PlaybackMode: 'LIVE', HLSFragmentSelector: { FragmentSelectorType: 'PRODUCER_TIMESTAMP' } }));
       const r = await playHls(browser.context, pages.url, HLSStreamingSessionURL!, { playSeconds: 8, timeoutMs: 30_000 });
       // 8 s played, more than the 6 s that existed at the start: the player took fragments that arrived later.
       expectWatchable(r, 8);
-      expect(next).toBeGreaterThan(4);
+      expect(sent).toBeGreaterThan(4);
     } finally {
-      clearInterval(feed);
+      stop = true;
+      await putting;
     }
   }, 60_000);
 });

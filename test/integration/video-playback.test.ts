@@ -1,4 +1,5 @@
-// Proves playback of stored video through a real gateway and the stock
+// Proves playback of video ingested with PutMedia (the SDK's VideoProducer)
+// through a real gateway and the stock
 // @aws-sdk/client-kinesis-video-archived-media: HLS (fMP4 and MPEG-TS) and
 // DASH session URLs whose playlists follow RFC 8216 / the DASH schema and
 // whose segments ffprobe reads frame for frame; session tokens that expire,
@@ -16,9 +17,10 @@ import {
 } from '@aws-sdk/client-kinesis-video-archived-media';
 import type { Gateway } from '../../gateway/gateway.ts';
 import { testClip } from '../helpers/ffmpeg-mkv.ts';
-import { testGateway } from '../helpers/gateway.ts';
+import { testGateway, testOperator } from '../helpers/gateway.ts';
+import { VideoProducer } from '../../sdk/video/producer.ts';
 import { archivedMediaClient, awsErrorOf, videoClient } from '../helpers/video.ts';
-import { probe, splitMkv, storeFragments } from '../helpers/video-fragments.ts';
+import { probe } from '../helpers/video-fragments.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trb-playback-'));
 let clock = Date.now();
@@ -26,7 +28,7 @@ let gw: Gateway & { dataDir: string };
 let kv: KinesisVideoClient;
 let am: KinesisVideoArchivedMediaClient;
 /** The recorded clip: 8 s of 640x360 at 30 fps, 2 s fragments, stored a minute before the test's "now". */
-const clip = splitMkv(testClip({ width: 640, height: 360, seconds: 8 }));
+const clipBytes = testClip({ width: 640, height: 360, seconds: 8 });
 const recordedMs = Date.now() - 60_000;
 const frames = 240;
 
@@ -56,8 +58,11 @@ beforeAll(async () => {
   await kv.send(new CreateStreamCommand({ StreamName: 'cam', DataRetentionInHours: 24 }));
   await kv.send(new CreateStreamCommand({ StreamName: 'other', DataRetentionInHours: 24 }));
   await kv.send(new CreateStreamCommand({ StreamName: 'nothing-kept', DataRetentionInHours: 0 }));
-  await storeFragments(gw.video.find('cam')!.fragments, clip, recordedMs);
-  await storeFragments(gw.video.find('other')!.fragments, clip, recordedMs);
+  // Ingest as a camera does: PutMedia through the SDK's VideoProducer, producer time starting at recordedMs.
+  for (const streamName of ['cam', 'other']) {
+    const producer = new VideoProducer({ endpoint: gw.url, region: 'us-east-1', credentials: testOperator, streamName, producerStartMs: recordedMs, timecodeType: 'RELATIVE' });
+    expect((await producer.put([clipBytes])).fragments).toHaveLength(4);
+  }
 });
 afterAll(async () => {
   kv?.destroy();
@@ -123,9 +128,11 @@ describe('HLS', () => {
   });
 
   it('LIVE lists the newest fragments (at most MaxMediaPlaylistFragmentResults) and needs one from the last 30 seconds', async () => {
-    expect(await awsErrorOf(am.send(new GetHLSStreamingSessionURLCommand({ StreamName: 'cam', PlaybackMode: 'LIVE' })))).toMatchObject({ name: 'ResourceNotFoundException', status: 404 });
-    clock = recordedMs + 20_000;
+    // The fragments arrived (server time) when the test began: 31 s later, LIVE finds nothing recent.
+    clock = Date.now() + 31_000;
     try {
+      expect(await awsErrorOf(am.send(new GetHLSStreamingSessionURLCommand({ StreamName: 'cam', PlaybackMode: 'LIVE' })))).toMatchObject({ name: 'ResourceNotFoundException', status: 404 });
+      clock = Date.now();
       const { HLSStreamingSessionURL: url } = await am.send(new GetHLSStreamingSessionURLCommand({ StreamName: 'cam', MaxMediaPlaylistFragmentResults: 3 }));
       const mediaUrl = url!.replace('getHLSMasterPlaylist.m3u8', 'getHLSMediaPlaylist.m3u8') + '&TrackNumber=1';
       const media = (await get(mediaUrl)).body.toString();

@@ -85,6 +85,7 @@ async function runSession(call: RestCall, stream: VideoStream, throttle: StreamT
     now,
   });
   res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.flushHeaders();
   let finished = false;
   let pending = Promise.resolve();
   const durables: Array<Promise<void>> = [];

@@ -19,6 +19,10 @@ export interface PlaybackContext {
   ffmpeg(): FfmpegLocation;
   /** The gateway's own URL, for session URLs when the request does not say which host it reached. */
   url: string;
+  /** Records one GET of a session URL (Prometheus: tributary_requests_total, tributary_request_duration_seconds). */
+  observe?(action: string, outcome: string, seconds: number): void;
+  /** An unexpected failure (a bug, a disk error): logged with its stack; the client gets InternalFailure. */
+  internalError?(action: string, err: unknown): void;
 }
 
 /** Who called, and how they reached the gateway (for the host of session URLs). */

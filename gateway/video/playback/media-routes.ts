@@ -34,18 +34,26 @@ const text = (contentType: string, body: string): Reply => ({ contentType, parts
 
 /** The route table to mount on the front door (exact paths). */
 export function playbackRoutes(ctx: PlaybackContext): Record<string, (req: http.IncomingMessage, res: http.ServerResponse) => void> {
-  const route = (kind: 'hls' | 'dash', handler: Handler) => (req: http.IncomingMessage, res: http.ServerResponse) => {
-    serve(ctx, kind, handler, req, res).catch((err: unknown) => sendError(res, err));
+  const route = (kind: 'hls' | 'dash', action: string, handler: Handler) => (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const started = process.hrtime.bigint();
+    const done = (outcome: string) => ctx.observe?.(action, outcome, Number(process.hrtime.bigint() - started) / 1e9);
+    serve(ctx, kind, handler, req, res).then(
+      () => done('ok'),
+      (err: unknown) => {
+        if (!(err instanceof AwsError)) ctx.internalError?.(action, err);
+        done(sendError(res, err));
+      },
+    );
   };
   return {
-    '/hls/v1/getHLSMasterPlaylist.m3u8': route('hls', master),
-    '/hls/v1/getHLSMediaPlaylist.m3u8': route('hls', media),
-    '/hls/v1/getMP4InitFragment.mp4': route('hls', init),
-    '/hls/v1/getMP4MediaFragment.mp4': route('hls', (c, s, st, q) => fragment(c, s, st, q, 'fmp4')),
-    '/hls/v1/getTSFragment.ts': route('hls', (c, s, st, q) => fragment(c, s, st, q, 'ts')),
-    '/dash/v1/getDASHManifest.mpd': route('dash', manifest),
-    '/dash/v1/getMP4InitFragment.mp4': route('dash', init),
-    '/dash/v1/getMP4MediaFragment.mp4': route('dash', (c, s, st, q) => fragment(c, s, st, q, 'fmp4')),
+    '/hls/v1/getHLSMasterPlaylist.m3u8': route('hls', 'GetHLSMasterPlaylist', master),
+    '/hls/v1/getHLSMediaPlaylist.m3u8': route('hls', 'GetHLSMediaPlaylist', media),
+    '/hls/v1/getMP4InitFragment.mp4': route('hls', 'GetMP4InitFragment', init),
+    '/hls/v1/getMP4MediaFragment.mp4': route('hls', 'GetMP4MediaFragment', (c, s, st, q) => fragment(c, s, st, q, 'fmp4')),
+    '/hls/v1/getTSFragment.ts': route('hls', 'GetTSFragment', (c, s, st, q) => fragment(c, s, st, q, 'ts')),
+    '/dash/v1/getDASHManifest.mpd': route('dash', 'GetDASHManifest', manifest),
+    '/dash/v1/getMP4InitFragment.mp4': route('dash', 'GetMP4InitFragment', init),
+    '/dash/v1/getMP4MediaFragment.mp4': route('dash', 'GetMP4MediaFragment', (c, s, st, q) => fragment(c, s, st, q, 'fmp4')),
   };
 }
 
@@ -79,16 +87,18 @@ async function serve(ctx: PlaybackContext, kind: 'hls' | 'dash', handler: Handle
   }
 }
 
-function sendError(res: http.ServerResponse, err: unknown): void {
+/** Answers an error as the REST-JSON actions do; returns its type (the metrics outcome). */
+function sendError(res: http.ServerResponse, err: unknown): string {
   const e = err instanceof AwsError ? err : new AwsError('InternalFailure', 'The gateway failed to package the media.', 500);
   if (res.headersSent) {
     res.destroy();
-    return;
+    return e.type;
   }
   // Kinesis Video's REST errors: the type in x-amzn-ErrorType, `{"Message": ...}` (as gateway/http/rest.ts sends them).
   const body = JSON.stringify({ Message: e.message });
   res.writeHead(e.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'x-amzn-ErrorType': e.type, 'Access-Control-Allow-Origin': '*' });
   res.end(body);
+  return e.type;
 }
 
 /** What the session lists now, and where its first entry sits. */
@@ -115,8 +125,8 @@ const master: Handler = async (ctx, s, stream, query) => {
   return text('application/vnd.apple.mpegurl', masterPlaylist({ token: query.get('SessionToken')!, codecString: d.codecString, width: d.track.width, height: d.track.height, bandwidth: d.bandwidth }));
 };
 
-const media: Handler = async (ctx, s, _stream, query) => {
-  const { fragments, first, complete, all } = listing(_stream, s, ctx.now());
+const media: Handler = async (ctx, s, stream, query) => {
+  const { fragments, first, complete, all } = listing(stream, s, ctx.now());
   return text('application/vnd.apple.mpegurl', mediaPlaylist({
     token: query.get('SessionToken')!, container: s.container, fragments,
     ...(first > 0 ? { before: all[first - 1]! } : {}),

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { locateFfmpeg, type FfmpegLocation } from '../../../sdk/video/ffmpeg.ts';
 import type { Guard } from '../../http/server.ts';
 import type { Logger } from '../../log.ts';
+import type { Metrics } from '../../metrics.ts';
 import { loadOrCreateSecret } from '../../storage/local/metadata-store.ts';
 import type { PlaybackContext } from './context.ts';
 import { playbackActions, playbackRoutes } from './index.ts';
@@ -25,6 +26,7 @@ export interface PlaybackSetup {
   /** An explicit ffmpeg binary for GetImages (else TRIBUTARY_FFMPEG, ffmpeg-static, @ffmpeg-installer/ffmpeg, PATH). */
   ffmpegPath?: string;
   segmentCacheBytes?: number;
+  metrics?: Metrics;
 }
 
 export async function setupPlayback(o: PlaybackSetup): Promise<{ ctx: PlaybackContext; actions: ReturnType<typeof playbackActions>; routes: ReturnType<typeof playbackRoutes> }> {
@@ -53,6 +55,13 @@ export async function setupPlayback(o: PlaybackSetup): Promise<{ ctx: PlaybackCo
     },
     get url() {
       return o.url();
+    },
+    observe(action, outcome, seconds) {
+      o.metrics?.requests.inc({ service: 'kinesisvideo', action, outcome });
+      o.metrics?.requestSeconds.observe({ action }, seconds);
+    },
+    internalError(action, err) {
+      o.log.error('playback request failed', { action, err: String((err as Error)?.stack ?? err) });
     },
   };
   return { ctx, actions: playbackActions(ctx), routes: playbackRoutes(ctx) };
