@@ -199,6 +199,9 @@ export class ReplayEngine implements LaneHost {
       if (n >= this.scanned) this.scanned = n + 1;
       for (const l of this.lanes) l.passed(n);
     }
+    // A source shorter than the checkpoint's windows (it changed since the last run): send what was found;
+    // the gateway refuses a batch number reused for other records, and the run stops saying so.
+    if (!this.stopping) for (const l of this.lanes) l.passed(Number.MAX_SAFE_INTEGER - 1);
   }
 
   private async dispatch(r: ReplayRecord, fresh: boolean, pace: Pacer): Promise<void> {

@@ -24,7 +24,8 @@ export interface LaneHost {
   retryMaxMs: number;
 }
 
-const queueBatchesMax = 2;
+/** Requests' worth of records a lane may hold queued: the reader runs ahead of a lane waiting for an answer. */
+const queueBatchesMax = 4;
 
 export class Lane {
   /** Lane records at or past `state.taken`, not yet in a window, in order. */

@@ -48,12 +48,7 @@ export class StreamTarget implements ReplayTarget {
   }
 
   async send(lane: number, batch: number, records: ReplayRecord[]): Promise<Outcome[]> {
-    const parts: string[] = new Array(records.length);
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i]!;
-      parts[i] = `{"Data":"${r.data64}","PartitionKey":${JSON.stringify(r.partitionKey)}${r.explicitHashKey !== undefined ? `,"ExplicitHashKey":${JSON.stringify(r.explicitHashKey)}` : ''}}`;
-    }
-    const body = Buffer.from(`{"StreamName":${this.streamJson},"Records":[${parts.join(',')}]}`, 'utf8');
+    const body = putRecordsBody(this.streamJson, records);
     const answer = await this.rpc.call<PutRecordsAnswer>('PutRecords', body, { [idempotencyHeader]: `${this.producerPrefix}.${lane}/${batch}` });
     if (!Array.isArray(answer.Records) || answer.Records.length !== records.length) throw new Error(`PutRecords answered ${answer.Records?.length ?? 'no'} results for ${records.length} records`);
     return answer.Records.map((r): Outcome => {
@@ -66,4 +61,27 @@ export class StreamTarget implements ReplayTarget {
   close(): void {
     this.rpc.close();
   }
+}
+
+/**
+ * The PutRecords body, written into one buffer: the base64 the source read
+ * goes in as it is (latin1 is a byte copy for ASCII), keys as JSON strings.
+ * No object tree, no intermediate string of the whole body.
+ */
+export function putRecordsBody(streamJson: string, records: ReplayRecord[]): Buffer {
+  const keys = records.map((r) => JSON.stringify(r.partitionKey) + (r.explicitHashKey !== undefined ? `,"ExplicitHashKey":${JSON.stringify(r.explicitHashKey)}` : ''));
+  const head = `{"StreamName":${streamJson},"Records":[`;
+  let size = Buffer.byteLength(head) + 2;
+  for (let i = 0; i < records.length; i++) size += 10 + records[i]!.data64.length + 17 + Buffer.byteLength(keys[i]!) + 1 + (i > 0 ? 1 : 0);
+  const out = Buffer.allocUnsafe(size);
+  let at = out.write(head, 0, 'utf8');
+  for (let i = 0; i < records.length; i++) {
+    at += out.write(i > 0 ? ',{"Data":"' : '{"Data":"', at, 'latin1');
+    at += out.write(records[i]!.data64, at, 'latin1');
+    at += out.write('","PartitionKey":', at, 'latin1');
+    at += out.write(keys[i]!, at, 'utf8');
+    at += out.write('}', at, 'latin1');
+  }
+  at += out.write(']}', at, 'latin1');
+  return at === size ? out : out.subarray(0, at);
 }

@@ -6,7 +6,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compress } from '../../gateway/firehose/compression.ts';
 import { encryptObject } from '../../gateway/firehose/object-encryption.ts';
-import { formatAgentLine, formatCaptureLine, parseCaptureLine } from '../../sdk/protocol/capture.ts';
+import { formatAgentLine, formatCaptureLine, parseCaptureBytes, parseCaptureLine } from '../../sdk/protocol/capture.ts';
+import { putRecordsBody } from '../../replay/targets/stream.ts';
 import { aggregate } from '../../sdk/protocol/kpl-aggregation.ts';
 import { laneOf } from '../../replay/engine.ts';
 import { decompress, detectFormat, openEnvelope, splitBody } from '../../replay/firehose-objects.ts';
@@ -23,6 +24,29 @@ describe('capture lines', () => {
     }));
     const agent = parseCaptureLine(formatAgentLine({ data64: 'aGk=', partitionKey: 'k', capturedAtMs: 1700000000123, source: 'http', seq: 7 }));
     expect(agent).toEqual({ kind: 'record', record: { data64: 'aGk=', dataBytes: 2, partitionKey: 'k', timeMs: 1700000000123, capturedAtMs: 1700000000123, source: 'http', seq: 7 } });
+  });
+
+  it('reads lines straight from the bytes exactly as the JSON parse does, or leaves them to it', () => {
+    const line = fc.oneof(
+      fc.record({ data: fc.uint8Array({ maxLength: 64 }), key: fc.string({ minLength: 0, maxLength: 12 }), seq: fc.option(fc.stringMatching(/^\d{1,30}$/)), ms: fc.option(fc.integer({ min: 0, max: 4e12 })), ehk: fc.option(fc.stringMatching(/^\d{1,5}$/)) })
+        .map((r) => formatCaptureLine({ data64: Buffer.from(r.data).toString('base64'), partitionKey: r.key, ...(r.seq !== null ? { sequenceNumber: r.seq } : {}), ...(r.ms !== null ? { timeMs: r.ms } : {}), ...(r.ehk !== null ? { explicitHashKey: r.ehk } : {}) })),
+      fc.string({ maxLength: 80 }).map((junk) => `{"Data":"${junk}","PartitionKey":"k"}`),
+      fc.string({ maxLength: 80 }),
+    );
+    fc.assert(fc.property(line, fc.string({ maxLength: 4 }), (l, pad) => {
+      const b = Buffer.from(pad + l + '\n', 'utf8');
+      const start = Buffer.byteLength(pad);
+      const fast = parseCaptureBytes(b, start, b.length - 1);
+      if (fast) expect(fast).toEqual(parseCaptureLine(l));
+    }), { numRuns: 2000 });
+    const typical = formatCaptureLine({ data64: 'aGk=', partitionKey: 'dev-ü', sequenceNumber: '4959', timeMs: 1733580000123 });
+    expect(parseCaptureBytes(Buffer.from(typical), 0, Buffer.byteLength(typical))).toEqual({ kind: 'record', record: { data64: 'aGk=', dataBytes: 2, partitionKey: 'dev-ü', sequenceNumber: '4959', timeMs: 1733580000123 } });
+    expect(parseCaptureBytes(Buffer.from(typical), 0, 40)).toBeUndefined();
+  });
+
+  it('builds PutRecords bodies equal to JSON.stringify of the request', () => {
+    const records = [{ ordinal: 0, data64: 'aGk=', dataBytes: 2, partitionKey: 'ü "quoted"' }, { ordinal: 1, data64: '', dataBytes: 0, partitionKey: 'k', explicitHashKey: '42' }];
+    expect(putRecordsBody(JSON.stringify('s'), records).toString()).toBe(JSON.stringify({ StreamName: 's', Records: [{ Data: 'aGk=', PartitionKey: 'ü "quoted"' }, { Data: '', PartitionKey: 'k', ExplicitHashKey: '42' }] }));
   });
 
   it('takes ApproximateArrivalTimestamp as epoch seconds or ISO-8601', () => {
