@@ -19,6 +19,7 @@
  *
  *   npm run bench -- agent [--quick] [--records N] [--replay-records N] [--profile]
  *   npm run bench -- agent --agent-fsync never|interval:<ms>   (diagnosis: what the durable buffer costs)
+ *   npm run bench -- agent --agent-node-args=--lite-mode       (Node flags added to the unit's, e.g. V8's lite mode for small devices)
  *
  * --profile runs both agents under `node --cpu-prof` and prints where their
  * CPU went (bench/results/agent-low-rate.cpuprofile, agent-throughput.cpuprofile).
@@ -356,8 +357,11 @@ function unitNodeArgs(): string[] {
   return script > 1 ? exec.slice(1, script) : [];
 }
 
+/** Node flags `--agent-node-args` adds to the unit's (empty: the agent exactly as its unit runs it). */
+let agentNodeArgs: string[] = [];
+
 async function startAgent(s: AgentSetup, extraNodeArgs: string[] = []): Promise<AgentHandle> {
-  const nodeArgs = [...unitNodeArgs(), ...extraNodeArgs];
+  const nodeArgs = [...unitNodeArgs(), ...agentNodeArgs, ...extraNodeArgs];
   const metricsPort = await sparePort();
   const socketPath = path.join(s.stateDir, 'agent.sock');
   const config = path.join(s.stateDir, 'agent.yaml');
@@ -580,6 +584,8 @@ export interface Results {
   mode: 'quick' | 'full';
   /** The agent's buffer.fsync: `always` unless --agent-fsync (a diagnosis, not the benchmark). */
   agentFsync: string;
+  /** Node flags the agent ran with: the unit's, plus any --agent-node-args. */
+  agentNodeArgs: string[];
   machine: Record<string, unknown>;
   startupMs: { small: number; throughput: number };
   lowRate?: { ratePerS: number; seconds: number; delivered: number; expected: number; requests: number; requestsPerS: number; cpuPct: number; rssMBMax: number; rssMBEnd: number; peakRssMB: number; cpu: CpuShares };
@@ -834,7 +840,7 @@ export async function run(args: string[]): Promise<void> {
     options: {
       quick: { type: 'boolean', default: false }, records: { type: 'string' }, 'replay-records': { type: 'string' }, profile: { type: 'boolean', default: false },
       'agent-fsync': { type: 'string', default: 'always' }, 'system-broker': { type: 'boolean', default: false },
-      'low-rate-only': { type: 'boolean', default: false },
+      'low-rate-only': { type: 'boolean', default: false }, 'agent-node-args': { type: 'string', default: '' },
     },
     strict: true,
   });
@@ -845,6 +851,7 @@ export async function run(args: string[]): Promise<void> {
   if (!Number.isSafeInteger(replayCount) || replayCount < 1) throw new Error('--replay-records must be a positive integer');
   const fsyncPolicy = values['agent-fsync'];
   if (!/^(always|never|interval:\d+)$/.test(fsyncPolicy)) throw new Error(`--agent-fsync must be always, never or interval:<ms> (got ${fsyncPolicy})`);
+  agentNodeArgs = values['agent-node-args'].split(/\s+/).filter(Boolean);
   installCleanupHooks();
   const brokerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'trb-bench-broker-'));
   const broker = values['system-broker'] ? undefined : await startBroker(brokerDir);
@@ -852,7 +859,7 @@ export async function run(args: string[]): Promise<void> {
   buildIfStale(root, 'dist/tributary-agent.mjs', ['bin', 'agent', 'gateway', 'sdk', 'scripts/build.mjs', 'package.json']);
   buildIfStale(root, 'dist/tributary.mjs', ['bin', 'gateway', 'sdk', 'scripts/build.mjs', 'package.json']);
   const started = Date.now();
-  const results: Results = { benchmark: 'agent', startedAt: new Date(started).toISOString(), mode: quick ? 'quick' : 'full', agentFsync: fsyncPolicy, machine: machine(), startupMs: { small: NaN, throughput: NaN } };
+  const results: Results = { benchmark: 'agent', startedAt: new Date(started).toISOString(), mode: quick ? 'quick' : 'full', agentFsync: fsyncPolicy, agentNodeArgs: [...unitNodeArgs(), ...agentNodeArgs], machine: machine(), startupMs: { small: NaN, throughput: NaN } };
   // The agent refuses volatile storage (/tmp) for its state: /var/tmp survives a reboot.
   const stateRoot = fs.mkdtempSync('/var/tmp/trb-bench-agent-');
   const gwDir = tempDir('trb-bench-agent-gw-');
@@ -941,7 +948,7 @@ export async function run(args: string[]): Promise<void> {
   const list = checks(results);
   fs.mkdirSync(resultsDir, { recursive: true });
   fs.writeFileSync(path.join(resultsDir, 'agent-latest.json'), JSON.stringify({ ...results, checks: list, settings, targets }, null, 2) + '\n');
-  for (const c of list) process.stdout.write(JSON.stringify({ benchmark: 'agent', mode: results.mode, agentFsync: fsyncPolicy, ...c }) + '\n');
+  for (const c of list) process.stdout.write(JSON.stringify({ benchmark: 'agent', mode: results.mode, agentFsync: fsyncPolicy, agentNodeArgs: results.agentNodeArgs, ...c }) + '\n');
   process.stdout.write('\n' + formatTable(list) + '\n\n');
   process.stdout.write(`The agent and the gateway are separate processes (the bundles in dist/), paired over HTTPS; the gateway fsyncs every acknowledged write, the agent's buffer.fsync is ${fsyncPolicy}${fsyncPolicy === 'always' ? ' (its default)' : ' (NOT the benchmark setting: a diagnosis run)'}.\n`);
   process.stdout.write('Rates count from the first record sent to the last one counted by the gateway (tributary_streams_incoming_records_total).\n');

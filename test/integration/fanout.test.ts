@@ -24,13 +24,13 @@ import { JsonRpcClient } from '../../sdk/http/json-rpc-client.ts';
 import { FanOutShardSource } from '../../sdk/streams/fanout-source.ts';
 import type { StreamRecord } from '../../sdk/streams/shard-source.ts';
 import { createActiveStream, kinesisClient, testGateway, testOperator, waitActive } from '../helpers/gateway.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 type TestGateway = Awaited<ReturnType<typeof testGateway>>;
 
 const ACCOUNT = '000000000000';
 const streamArn = (name: string) => `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/${name}`;
 const shard0 = 'shardId-000000000000';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const text = (d: Uint8Array | undefined) => Buffer.from(d!).toString('utf8');
 const lifetimeMs = 2000;
 
@@ -57,12 +57,18 @@ async function expectAwsError(p: Promise<unknown>, name: string, message?: strin
 
 async function activeConsumer(stream: string, name: string): Promise<string> {
   const { Consumer } = await client.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn(stream), ConsumerName: name }));
-  for (let i = 0; i < 100; i++) {
-    const d = await client.send(new DescribeStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN }));
-    if (d.ConsumerDescription!.ConsumerStatus === 'ACTIVE') return Consumer!.ConsumerARN!;
-    await sleep(20);
-  }
-  throw new Error('consumer never became ACTIVE');
+  await consumerActive(Consumer!.ConsumerARN!);
+  return Consumer!.ConsumerARN!;
+}
+
+async function consumerActive(ConsumerARN: string, c: KinesisClient = client): Promise<void> {
+  await waitFor(`consumer ${ConsumerARN} ACTIVE`, async () =>
+    (await c.send(new DescribeStreamConsumerCommand({ ConsumerARN }))).ConsumerDescription!.ConsumerStatus === 'ACTIVE');
+}
+
+/** Resolves once `p` rejects with an AWS error named `name` (the state it names has been reached). */
+async function untilError(what: string, call: () => Promise<unknown>, name: string): Promise<void> {
+  await waitFor(what, () => call().then(() => false, (e: { name?: string }) => e.name === name));
 }
 
 async function put(stream: string, data: string): Promise<string> {
@@ -70,15 +76,19 @@ async function put(stream: string, data: string): Promise<string> {
   return r.SequenceNumber!;
 }
 
-/** Subscribes and gathers events until the stream ends, running `during` once the subscription is up. */
+/**
+ * Subscribes and gathers events until the stream ends, running `during` once
+ * the subscription is live: its first event (sent at once) has arrived.
+ */
 async function subscribeAll(ConsumerARN: string, ShardId: string, StartingPosition: StartingPosition, during?: () => Promise<void>): Promise<{ events: SubscribeToShardEvent[]; endedAfterMs: number }> {
   const started = Date.now();
   const out = await client.send(new SubscribeToShardCommand({ ConsumerARN, ShardId, StartingPosition }));
-  const pending = during?.();
+  let pending: Promise<void> | undefined;
   const events: SubscribeToShardEvent[] = [];
   for await (const e of out.EventStream!) {
     expect(Object.keys(e)).toEqual(['SubscribeToShardEvent']);
     events.push(e.SubscribeToShardEvent!);
+    if (during && !pending) pending = during();
   }
   await pending;
   return { events, endedAfterMs: Date.now() - started };
@@ -88,48 +98,57 @@ const dataOf = (events: SubscribeToShardEvent[]) => events.flatMap((e) => e.Reco
 
 describe('consumer registration', () => {
   it('registers, describes, lists and deregisters consumers as AWS does', async () => {
-    const s = fresh('reg');
-    await createActiveStream(client, s, 1);
-    const { Consumer } = await client.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn(s), ConsumerName: 'app.one' }));
-    expect(Consumer!.ConsumerName).toBe('app.one');
-    expect(Consumer!.ConsumerStatus).toBe('CREATING');
-    const seconds = Math.floor(Consumer!.ConsumerCreationTimestamp!.getTime() / 1000);
-    expect(Consumer!.ConsumerARN).toBe(`${streamArn(s)}/consumer/app.one:${seconds}`);
-    expect(Math.abs(seconds * 1000 - Date.now())).toBeLessThan(5000);
+    // Consumers stay DELETING for 2 s here, so the test sees that state however slow the machine.
+    const regGw = await testGateway({ deleteDelayMs: 2000, subscriptionLifetimeMs: lifetimeMs });
+    const client = kinesisClient(regGw.url);
+    try {
+      const s = fresh('reg');
+      await createActiveStream(client, s, 1);
+      const { Consumer } = await client.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn(s), ConsumerName: 'app.one' }));
+      expect(Consumer!.ConsumerName).toBe('app.one');
+      expect(Consumer!.ConsumerStatus).toBe('CREATING');
+      const seconds = Math.floor(Consumer!.ConsumerCreationTimestamp!.getTime() / 1000);
+      expect(Consumer!.ConsumerARN).toBe(`${streamArn(s)}/consumer/app.one:${seconds}`);
+      expect(Math.abs(seconds * 1000 - Date.now())).toBeLessThan(5000);
 
-    await sleep(150);
-    const byArn = await client.send(new DescribeStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN }));
-    expect(byArn.ConsumerDescription).toEqual({ ...Consumer, ConsumerStatus: 'ACTIVE', StreamARN: streamArn(s) });
-    const byName = await client.send(new DescribeStreamConsumerCommand({ StreamARN: streamArn(s), ConsumerName: 'app.one' }));
-    expect(byName.ConsumerDescription).toEqual(byArn.ConsumerDescription);
-    const summary = await client.send(new DescribeStreamSummaryCommand({ StreamName: s }));
-    expect(summary.StreamDescriptionSummary!.ConsumerCount).toBe(1);
+      await consumerActive(Consumer!.ConsumerARN!, client);
+      const byArn = await client.send(new DescribeStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN }));
+      expect(byArn.ConsumerDescription).toEqual({ ...Consumer, ConsumerStatus: 'ACTIVE', StreamARN: streamArn(s) });
+      const byName = await client.send(new DescribeStreamConsumerCommand({ StreamARN: streamArn(s), ConsumerName: 'app.one' }));
+      expect(byName.ConsumerDescription).toEqual(byArn.ConsumerDescription);
+      const summary = await client.send(new DescribeStreamSummaryCommand({ StreamName: s }));
+      expect(summary.StreamDescriptionSummary!.ConsumerCount).toBe(1);
 
-    await client.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn(s), ConsumerName: 'app.two' }));
-    const page1 = await client.send(new ListStreamConsumersCommand({ StreamARN: streamArn(s), MaxResults: 1 }));
-    expect(page1.Consumers!.map((c) => c.ConsumerName)).toEqual(['app.one']);
-    expect(page1.NextToken).toBeDefined();
-    const page2 = await client.send(new ListStreamConsumersCommand({ StreamARN: streamArn(s), NextToken: page1.NextToken }));
-    expect(page2.Consumers!.map((c) => c.ConsumerName)).toEqual(['app.two']);
-    expect(page2.NextToken).toBeUndefined();
+      await client.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn(s), ConsumerName: 'app.two' }));
+      const page1 = await client.send(new ListStreamConsumersCommand({ StreamARN: streamArn(s), MaxResults: 1 }));
+      expect(page1.Consumers!.map((c) => c.ConsumerName)).toEqual(['app.one']);
+      expect(page1.NextToken).toBeDefined();
+      const page2 = await client.send(new ListStreamConsumersCommand({ StreamARN: streamArn(s), NextToken: page1.NextToken }));
+      expect(page2.Consumers!.map((c) => c.ConsumerName)).toEqual(['app.two']);
+      expect(page2.NextToken).toBeUndefined();
 
-    await client.send(new DeregisterStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN }));
-    const deleting = await client.send(new DescribeStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN }));
-    expect(deleting.ConsumerDescription!.ConsumerStatus).toBe('DELETING');
-    await expectAwsError(
-      client.send(new DeregisterStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN })),
-      'ResourceInUseException',
-      `Consumer app.one with creation timestamp ${seconds} under stream ${s} and account ${ACCOUNT} is not in ACTIVE status.`,
-    );
-    await sleep(150);
-    await expectAwsError(
-      client.send(new DescribeStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN })),
-      'ResourceNotFoundException',
-      `Consumer app.one under stream ${s} and account ${ACCOUNT} not found.`,
-    );
-    await client.send(new DeregisterStreamConsumerCommand({ StreamARN: streamArn(s), ConsumerName: 'app.two' }));
-    await sleep(150);
-    expect((await client.send(new ListStreamConsumersCommand({ StreamARN: streamArn(s) }))).Consumers).toEqual([]);
+      await client.send(new DeregisterStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN }));
+      const deleting = await client.send(new DescribeStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN }));
+      expect(deleting.ConsumerDescription!.ConsumerStatus).toBe('DELETING');
+      await expectAwsError(
+        client.send(new DeregisterStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN })),
+        'ResourceInUseException',
+        `Consumer app.one with creation timestamp ${seconds} under stream ${s} and account ${ACCOUNT} is not in ACTIVE status.`,
+      );
+      await untilError('app.one gone', () => client.send(new DescribeStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN })), 'ResourceNotFoundException');
+      await expectAwsError(
+        client.send(new DescribeStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN })),
+        'ResourceNotFoundException',
+        `Consumer app.one under stream ${s} and account ${ACCOUNT} not found.`,
+      );
+      await waitFor('app.two ACTIVE', async () =>
+        (await client.send(new DescribeStreamConsumerCommand({ StreamARN: streamArn(s), ConsumerName: 'app.two' }))).ConsumerDescription!.ConsumerStatus === 'ACTIVE');
+      await client.send(new DeregisterStreamConsumerCommand({ StreamARN: streamArn(s), ConsumerName: 'app.two' }));
+      await waitFor('no consumers left', async () => (await client.send(new ListStreamConsumersCommand({ StreamARN: streamArn(s) }))).Consumers!.length === 0);
+    } finally {
+      client.destroy();
+      await regGw.close();
+    }
   });
 
   it('answers bad requests with AWS error names and messages', async () => {
@@ -177,13 +196,8 @@ describe('consumer registration', () => {
       const s = 'limits';
       await c.send(new CreateStreamCommand({ StreamName: s, ShardCount: 1 }));
       await waitActive(c, s);
-      const waitAllActive = async () => {
-        for (;;) {
-          const { Consumers } = await c.send(new ListStreamConsumersCommand({ StreamARN: streamArn(s) }));
-          if (Consumers!.every((x) => x.ConsumerStatus === 'ACTIVE')) return;
-          await sleep(100);
-        }
-      };
+      const waitAllActive = () => waitFor('every consumer ACTIVE', async () =>
+        (await c.send(new ListStreamConsumersCommand({ StreamARN: streamArn(s) }))).Consumers!.every((x) => x.ConsumerStatus === 'ACTIVE'));
       for (let i = 0; i < 5; i++) await c.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn(s), ConsumerName: `c${i}` }));
       await expectAwsError(
         c.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn(s), ConsumerName: 'c5' })),
@@ -226,7 +240,7 @@ describe('consumer registration', () => {
         `Stream kept under account ${ACCOUNT} has registered consumers. Deregister them or set EnforceConsumerDeletion to delete the stream.`,
       );
       await c2.send(new DeleteStreamCommand({ StreamName: 'kept', EnforceConsumerDeletion: true }));
-      await sleep(200);
+      await untilError('stream kept deleted', () => c2.send(new DescribeStreamSummaryCommand({ StreamName: 'kept' })), 'ResourceNotFoundException');
       await c2.send(new CreateStreamCommand({ StreamName: 'kept', ShardCount: 1 }));
       await waitActive(c2, 'kept');
       expect((await c2.send(new ListStreamConsumersCommand({ StreamARN: streamArn('kept') }))).Consumers).toEqual([]);
@@ -245,7 +259,6 @@ describe('SubscribeToShard', () => {
     await put(s, 'before-1');
     await put(s, 'before-2');
     const { events, endedAfterMs } = await subscribeAll(arn, shard0, { Type: 'TRIM_HORIZON' }, async () => {
-      await sleep(200);
       await put(s, 'during-1');
       await client.send(new PutRecordsCommand({ StreamName: s, Records: [{ PartitionKey: 'a', Data: Buffer.from('during-2') }, { PartitionKey: 'b', Data: Buffer.from('during-3') }] }));
     });
@@ -271,13 +284,14 @@ describe('SubscribeToShard', () => {
     const byTime = await activeConsumer(s, 'time');
     const seq1 = await put(s, 'r1');
     const seq2 = await put(s, 'r2');
-    await sleep(30);
+    // r2 arrived before its answer, r3 arrives after it is sent: a time strictly between them (1 ms resolution).
+    const answered = Date.now();
+    await waitFor('the clock past r2', () => Date.now() > answered);
     const t = new Date();
-    await sleep(30);
+    await waitFor('the clock past t', () => Date.now() > t.getTime());
     await put(s, 'r3');
     const results = await Promise.all([
       subscribeAll(latest, shard0, { Type: 'LATEST' }, async () => {
-        await sleep(100);
         await put(s, 'r4');
       }),
       subscribeAll(after, shard0, { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: seq1 }),
@@ -312,7 +326,6 @@ describe('SubscribeToShard', () => {
     const arn = await activeConsumer(s, 'splitter');
     await put(s, 'parent-1');
     const { events, endedAfterMs } = await subscribeAll(arn, shard0, { Type: 'TRIM_HORIZON' }, async () => {
-      await sleep(100);
       await client.send(new SplitShardCommand({ StreamName: s, ShardToSplit: shard0, NewStartingHashKey: (1n << 127n).toString() }));
     });
     expect(dataOf(events)).toEqual(['parent-1']);
@@ -323,9 +336,12 @@ describe('SubscribeToShard', () => {
       { ShardId: 'shardId-000000000001', ParentShards: [shard0], HashKeyRange: { StartingHashKey: '0', EndingHashKey: ((1n << 127n) - 1n).toString() } },
       { ShardId: 'shardId-000000000002', ParentShards: [shard0], HashKeyRange: { StartingHashKey: (1n << 127n).toString(), EndingHashKey: ((1n << 128n) - 1n).toString() } },
     ]);
-    // A closed shard read from its start again replays its records and ends at once.
-    await sleep(lifetimeMs);
-    const again = await subscribeAll(arn, shard0, { Type: 'TRIM_HORIZON' });
+    // A closed shard read from its start again replays its records and ends at once; AWS refuses a second
+    // subscription within the first one's window (the lifetime here), so retry while it says so.
+    const again = await waitFor('a second subscription accepted', () => subscribeAll(arn, shard0, { Type: 'TRIM_HORIZON' }).catch((e: Error) => {
+      if (e.name === 'ResourceInUseException') return undefined;
+      throw e;
+    }), { intervalMs: 100 });
     expect(dataOf(again.events)).toEqual(['parent-1']);
     expect(again.events.at(-1)!.ChildShards).toHaveLength(2);
   });
@@ -334,17 +350,17 @@ describe('SubscribeToShard', () => {
     const s = fresh('busy');
     await createActiveStream(client, s, 2);
     const arn = await activeConsumer(s, 'only');
-    const first = subscribeAll(arn, shard0, { Type: 'LATEST' });
-    await sleep(200);
-    await expectAwsError(
-      client.send(new SubscribeToShardCommand({ ConsumerARN: arn, ShardId: shard0, StartingPosition: { Type: 'LATEST' } })),
-      'ResourceInUseException',
-      `Another active subscription exists for this consumer: ${ACCOUNT}:${s}:${shard0}:only`,
-    );
-    // Another shard, or another consumer, is free.
-    const other = await activeConsumer(s, 'other');
-    await Promise.all([subscribeAll(arn, 'shardId-000000000001', { Type: 'LATEST' }), subscribeAll(other, shard0, { Type: 'LATEST' })]);
-    await first;
+    // While the first subscription is live, a second one on the same consumer and shard is refused.
+    await subscribeAll(arn, shard0, { Type: 'LATEST' }, async () => {
+      await expectAwsError(
+        client.send(new SubscribeToShardCommand({ ConsumerARN: arn, ShardId: shard0, StartingPosition: { Type: 'LATEST' } })),
+        'ResourceInUseException',
+        `Another active subscription exists for this consumer: ${ACCOUNT}:${s}:${shard0}:only`,
+      );
+      // Another shard, or another consumer, is free.
+      const other = await activeConsumer(s, 'other');
+      await Promise.all([subscribeAll(arn, 'shardId-000000000001', { Type: 'LATEST' }), subscribeAll(other, shard0, { Type: 'LATEST' })]);
+    });
   });
 
   it('refuses consumers that are not ACTIVE, unknown shards and bad starting positions', async () => {
@@ -357,7 +373,7 @@ describe('SubscribeToShard', () => {
       'ResourceInUseException',
       `Consumer new with creation timestamp ${seconds} under stream: ${s} , account ${ACCOUNT} is not in ACTIVE status.`,
     );
-    await sleep(150);
+    await consumerActive(Consumer!.ConsumerARN!);
     await expectAwsError(
       client.send(new SubscribeToShardCommand({ ConsumerARN: Consumer!.ConsumerARN, ShardId: 'shardId-000000000009', StartingPosition: { Type: 'LATEST' } })),
       'ResourceNotFoundException',
@@ -423,9 +439,14 @@ describe('FanOutShardSource', () => {
           if (batch.childShards) childShards = batch.childShards;
         }
       })();
+      // Batches of 10, each read before the next is put; every 100 records, a renewal must have happened
+      // (the lifetime is 500 ms), so the records span at least four subscriptions.
+      const subscriptions = () => Number(short.metrics.render().split('\n').find((l) => l.includes('action="SubscribeToShard"') && l.includes('outcome="ok"'))?.split(' ').at(-1) ?? 0);
       for (let i = 0; i < total; i += 10) {
+        const before = subscriptions();
         await c.send(new PutRecordsCommand({ StreamName: 'renew', Records: Array.from({ length: 10 }, (_, k) => ({ PartitionKey: 'p', Data: Buffer.from(`m${i + k}`) })) }));
-        await sleep(60);
+        await waitFor(`records up to m${i + 9} read`, () => seen.length >= i + 10);
+        if ((i + 10) % 100 === 0) await waitFor('a renewal', () => subscriptions() > before);
       }
       await c.send(new SplitShardCommand({ StreamName: 'renew', ShardToSplit: shard0, NewStartingHashKey: '1000' }));
       await reading;
@@ -451,7 +472,8 @@ describe('FanOutShardSource', () => {
     try {
       expect(secure.url).toMatch(/^https:/);
       await rpc.call('CreateStream', { StreamName: 'secure', ShardCount: 1 });
-      await sleep(150);
+      await waitFor('stream secure ACTIVE', async () =>
+        (await rpc.call<{ StreamDescriptionSummary: { StreamStatus: string } }>('DescribeStreamSummary', { StreamName: 'secure' })).StreamDescriptionSummary.StreamStatus === 'ACTIVE');
       for (const d of ['a', 'b', 'c']) await rpc.call('PutRecord', { StreamName: 'secure', PartitionKey: 'p', Data: Buffer.from(d).toString('base64') });
       const ac = new AbortController();
       const got: string[] = [];
@@ -477,22 +499,32 @@ describe('FanOutShardSource', () => {
     const ac = new AbortController();
     const putAt = new Map<string, number>();
     const latencies: number[] = [];
+    let warmSeen = false;
     const n = 300;
     let done!: () => void;
     const all = new Promise<void>((r) => (done = r));
     const reading = (async () => {
       for await (const batch of source.read(s, shard0, { type: 'LATEST' }, ac.signal)) {
         const now = performance.now();
-        for (const r of batch.records) latencies.push(now - putAt.get(text(r.data))!);
+        for (const r of batch.records) {
+          if (text(r.data).startsWith('w')) warmSeen = true;
+          else latencies.push(now - putAt.get(text(r.data))!);
+        }
         if (latencies.length >= n) done();
       }
     })();
     await source.consumerArnFor(s);
-    await sleep(300);
+    // The subscription starts at LATEST: warm-up records until one comes through show it is live.
+    let warm = 0;
+    await waitFor('the subscription live', async () => {
+      await client.send(new PutRecordCommand({ StreamName: s, PartitionKey: 'p', Data: Buffer.from(`w${warm++}`) }));
+      return warmSeen;
+    }, { intervalMs: 50 });
     for (let i = 0; i < n; i++) {
       putAt.set(`l${i}`, performance.now());
       void client.send(new PutRecordCommand({ StreamName: s, PartitionKey: 'p', Data: Buffer.from(`l${i}`) }));
-      await sleep(5);
+      // Pacing, not synchronisation: one put every 5 ms, an open loop of 200 puts/s.
+      await new Promise((r) => setTimeout(r, 5));
     }
     await all;
     ac.abort();

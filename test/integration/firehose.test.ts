@@ -23,6 +23,7 @@ import type { Gateway } from '../../gateway/gateway.ts';
 import { createActiveStream, kinesisClient, tempDir, testGateway, testOperator } from '../helpers/gateway.ts';
 import { spawnGateway, type SpawnedGateway } from '../helpers/spawn-gateway.ts';
 import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
+import { waitFor as waitForCondition } from '../helpers/wait.ts';
 
 const run = promisify(execFile);
 const role = 'arn:aws:iam::000000000000:role/firehose';
@@ -36,17 +37,9 @@ const newline = { Enabled: true, Processors: [{ Type: 'AppendDelimiterToRecord' 
 
 const createActive = (input: CreateDeliveryStreamCommandInput, c = client) => createActiveDeliveryStream(c, input);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+const waitFor = <T>(what: string, fn: () => T | Promise<T>, timeoutMs = 15_000) => waitForCondition(what, fn, { timeoutMs });
+const describeStream = async (name: string) => (await client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: name }))).DeliveryStreamDescription!;
+const metricsText = async () => (await fetch(`${gw.url}/metrics`)).text();
 
 async function errorOf(p: Promise<unknown>): Promise<{ name: string; message: string; status: number | undefined }> {
   try {
@@ -122,9 +115,8 @@ describe('Firehose API', () => {
       DeliveryStreamName: 'api', ExtendedS3DestinationConfiguration: { RoleARN: role, BucketARN: 'arn:aws:s3:::api-bucket' }, Tags: [{ Key: 'team', Value: 'edge' }],
     }));
     expect(created.DeliveryStreamARN).toBe('arn:aws:firehose:us-east-1:000000000000:deliverystream/api');
-    const first = await client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: 'api' }));
-    expect(first.DeliveryStreamDescription!.DeliveryStreamStatus).toBe('CREATING');
-    await sleep(150);
+    // (CREATING, the state before, has its own test below on a gateway that holds it.)
+    await waitFor('api ACTIVE', async () => (await describeStream('api')).DeliveryStreamStatus === 'ACTIVE');
     const d = (await client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: 'api' }))).DeliveryStreamDescription!;
     expect(d.DeliveryStreamStatus).toBe('ACTIVE');
     expect(d.DeliveryStreamType).toBe('DirectPut');
@@ -168,21 +160,34 @@ describe('Firehose API', () => {
     await client.send(new StartDeliveryStreamEncryptionCommand({ DeliveryStreamName: 'api', DeliveryStreamEncryptionConfigurationInput: { KeyType: 'AWS_OWNED_CMK' } }));
     const enabling = (await client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: 'api' }))).DeliveryStreamDescription!;
     expect(enabling.DeliveryStreamEncryptionConfiguration).toEqual({ Status: 'ENABLING', KeyType: 'AWS_OWNED_CMK' });
-    await sleep(150);
+    await waitFor('encryption ENABLED', async () => (await describeStream('api')).DeliveryStreamEncryptionConfiguration!.Status === 'ENABLED');
     const put = await client.send(new PutRecordCommand({ DeliveryStreamName: 'api', Record: { Data: Buffer.from('x') } }));
     expect(put.Encrypted).toBe(true);
     expect(put.RecordId).toMatch(/^[0-9a-f]{64}$/);
     await client.send(new StopDeliveryStreamEncryptionCommand({ DeliveryStreamName: 'api' }));
-    await sleep(150);
+    await waitFor('encryption DISABLED', async () => (await describeStream('api')).DeliveryStreamEncryptionConfiguration!.Status === 'DISABLED');
     expect((await client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: 'api' }))).DeliveryStreamDescription!.DeliveryStreamEncryptionConfiguration).toEqual({ Status: 'DISABLED' });
 
     await client.send(new DeleteDeliveryStreamCommand({ DeliveryStreamName: 'api' }));
     expect((await client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: 'api' }))).DeliveryStreamDescription!.DeliveryStreamStatus).toBe('DELETING');
     // Deleting delivers what was staged first: the one record above lands before the stream is gone.
-    await sleep(400);
+    await waitFor('api gone', async () => (await errorOf(client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: 'api' })))).name === 'ResourceNotFoundException');
     const gone = await errorOf(client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: 'api' })));
     expect(gone).toEqual({ name: 'ResourceNotFoundException', message: 'Firehose api under account 000000000000 not found.', status: 400 });
     expect(listObjects(bucketDir('api-bucket'))).toHaveLength(1);
+  });
+
+  it('is CREATING until its create delay has passed', async () => {
+    const slow = await testGateway({ createDelayMs: 600_000 });
+    const c = firehoseClient(slow.url);
+    try {
+      await c.send(new CreateDeliveryStreamCommand({ DeliveryStreamName: 'slow', ExtendedS3DestinationConfiguration: { RoleARN: role, BucketARN: 'arn:aws:s3:::slow' } }));
+      const d = await c.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: 'slow' }));
+      expect(d.DeliveryStreamDescription!.DeliveryStreamStatus).toBe('CREATING');
+    } finally {
+      c.destroy();
+      await slow.close();
+    }
   });
 
   it('answers errors with AWS types and messages', async () => {
@@ -286,11 +291,11 @@ describe('Firehose delivery to the filesystem', () => {
       // Both batches may land in one object or in two (a second interval later).
       let all: string[] = [];
       let text = '';
-      for (let i = 0; i < 100 && text.length < expected.length; i++) {
-        await sleep(100);
+      await waitFor(`${format} delivery of every record`, async () => {
         all = listObjects(dir);
         text = (await Promise.all(all.map((k) => decode(format, path.join(dir, k))))).map((b) => b.toString()).join('');
-      }
+        return text.length >= expected.length;
+      });
       const ext = { UNCOMPRESSED: '', GZIP: '.gz', ZIP: '.zip', Snappy: '.snappy', HADOOP_SNAPPY: '.hsnappy' }[format];
       for (const k of all) {
         expect(k).toMatch(new RegExp(`^\\d{4}/\\d{2}/\\d{2}/\\d{2}/${name}-1-\\d{4}-\\d{2}-\\d{2}-\\d{2}-\\d{2}-\\d{2}-[0-9a-f-]{36}${ext.replace('.', '\\.')}$`));
@@ -306,18 +311,16 @@ describe('Firehose delivery to the filesystem', () => {
     await createActive({ DeliveryStreamName: 'interval', ExtendedS3DestinationConfiguration: { RoleARN: role, BucketARN: 'arn:aws:s3:::interval', BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 2 } } });
     const t0 = Date.now();
     await client.send(new PutRecordCommand({ DeliveryStreamName: 'interval', Record: { Data: Buffer.from('tick') } }));
-    await sleep(1200);
-    expect(listObjects(bucketDir('interval'))).toEqual([]);
     await waitFor('interval delivery', () => listObjects(bucketDir('interval')).length === 1, 5000);
+    // Not before the interval: the record waited for it, not for the size.
     const elapsed = Date.now() - t0;
     expect(elapsed).toBeGreaterThanOrEqual(1900);
     expect(elapsed).toBeLessThan(4000);
     // The object appears a moment before its checkpoint (and the metrics) are updated.
-    let metrics = '';
-    for (let i = 0; i < 40 && !metrics.includes('DeliveryToS3_Records{delivery_stream="interval"}'); i++) {
-      metrics = await (await fetch(`${gw.url}/metrics`)).text();
-      await sleep(50);
-    }
+    const metrics = await waitFor('delivery metrics', async () => {
+      const m = await metricsText();
+      return m.includes('DeliveryToS3_Records{delivery_stream="interval"}') && m;
+    });
     expect(metrics).toContain('tributary_firehose_DeliveryToS3_Records{delivery_stream="interval"} 1\n');
     expect(metrics).toContain('tributary_firehose_IncomingPutRequests{delivery_stream="interval"} 1\n');
     expect(metrics).toMatch(/tributary_firehose_DeliveryToS3_DataFreshness\{delivery_stream="interval"\} 2\.\d+/);
@@ -368,9 +371,10 @@ describe('Firehose delivery to the filesystem', () => {
     fs.writeFileSync(flakyDir, 'a file where the bucket directory should be');
     await createActive({ DeliveryStreamName: 'flaky', ExtendedS3DestinationConfiguration: { RoleARN: role, BucketARN: 'arn:aws:s3:::flaky', BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 0 }, ProcessingConfiguration: newline } });
     await client.send(new PutRecordBatchCommand({ DeliveryStreamName: 'flaky', Records: ['a', 'b'].map((s) => ({ Data: Buffer.from(s) })) }));
-    await sleep(800);
-    const during = await (await fetch(`${gw.url}/metrics`)).text();
-    expect(during).toMatch(/tributary_firehose_DeliveryToS3_Attempts\{delivery_stream="flaky"\} [1-9]/);
+    const during = await waitFor('a failed attempt', async () => {
+      const m = await metricsText();
+      return /tributary_firehose_DeliveryToS3_Attempts\{delivery_stream="flaky"\} [1-9]/.test(m) && m;
+    });
     expect(during).not.toContain('tributary_firehose_DeliveryToS3_Success{delivery_stream="flaky"}');
     fs.rmSync(flakyDir);
     const keys = await waitFor('retried delivery', () => {
@@ -462,7 +466,7 @@ describe('Firehose crash safety', () => {
       }
     };
     const writers = Array.from({ length: 4 }, (_, w) => writer(w));
-    await sleep(1500);
+    await waitFor('over 1,000 acknowledged records', () => acked.length > 1000, 30_000);
     child.child.kill('SIGKILL');
     stop = true;
     await Promise.all(writers);
@@ -474,16 +478,14 @@ describe('Firehose crash safety', () => {
     child = await spawnGateway(['--data', dataDir, '--insecure-http', '--log-level', 'info']);
     children.push(child);
     c = firehoseClient(child.url, operator);
-    const keys = await waitFor('recovered delivery', () => {
-      const k = listObjects(bucket);
-      return k.length > 0 && k;
-    }, 20_000);
-    await sleep(500);
     const delivered = new Set<string>();
-    for (const k of listObjects(bucket)) for (const line of execFileSync('gunzip', ['-c', path.join(bucket, k)], { maxBuffer: 1 << 28 }).toString().split('\n')) if (line) delivered.add(line);
-    expect(keys.length).toBeGreaterThan(0);
-    const lost = acked.filter((a) => !delivered.has(a));
-    expect(lost).toEqual([]);
+    const lost = () => {
+      for (const k of listObjects(bucket)) for (const line of execFileSync('gunzip', ['-c', path.join(bucket, k)], { maxBuffer: 1 << 28 }).toString().split('\n')) if (line) delivered.add(line);
+      return acked.filter((a) => !delivered.has(a));
+    };
+    await waitFor('every acknowledged record delivered', () => lost().length === 0, 20_000);
+    expect(listObjects(bucket).length).toBeGreaterThan(0);
+    expect(lost()).toEqual([]);
     // Staging is trimmed to what is not yet delivered, and the checkpoint reached its end.
     const d = await c.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: 'crash' }));
     expect(d.DeliveryStreamDescription!.DeliveryStreamStatus).toBe('ACTIVE');

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { kinesisClient, testGateway, waitActive } from '../helpers/gateway.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 let gw: Gateway;
 let client: KinesisClient;
@@ -16,8 +17,6 @@ beforeAll(async () => {
   client = kinesisClient(gw.url);
 });
 afterAll(() => gw.close());
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('resharding under load', () => {
   it('a lineage-following consumer reads every record exactly once, in per-key order', async () => {
@@ -28,8 +27,14 @@ describe('resharding under load', () => {
     const keys = Array.from({ length: 40 }, (_, i) => `key-${i}`);
     const sent = new Map<string, number>(); // key -> records acknowledged
     let producing = true;
+    let rounds = 0;
+    /** Lets the producer write a few more rounds: each step below then happens under load. */
+    const moreRounds = (n: number) => {
+      const target = rounds + n;
+      return waitFor(`${n} more producer rounds`, () => rounds >= target);
+    };
     const producer = (async () => {
-      for (let round = 0; producing; round++) {
+      for (; producing; rounds++) {
         const batch = keys.map((k) => ({ k, n: sent.get(k) ?? 0 }));
         const r = await client.send(new PutRecordsCommand({
           StreamName: stream,
@@ -37,24 +42,23 @@ describe('resharding under load', () => {
         }));
         expect(r.FailedRecordCount).toBe(0);
         for (const { k, n } of batch) sent.set(k, n + 1);
-        await sleep(5);
       }
     })();
 
-    await sleep(150);
+    await moreRounds(3);
     const before = (await client.send(new ListShardsCommand({ StreamName: stream }))).Shards!;
     const s0 = before[0]!;
     const mid = (BigInt(s0.HashKeyRange!.StartingHashKey!) + BigInt(s0.HashKeyRange!.EndingHashKey!)) / 2n;
     await client.send(new SplitShardCommand({ StreamName: stream, ShardToSplit: s0.ShardId, NewStartingHashKey: mid.toString() }));
     await waitActive(client, stream);
-    await sleep(150);
+    await moreRounds(3);
     // Merge the split's upper child with the original second shard: adjacent ranges.
     const afterSplit = (await client.send(new ListShardsCommand({ StreamName: stream, ShardFilter: { Type: 'AT_LATEST' } }))).Shards!;
     const upper = afterSplit.find((s) => s.HashKeyRange!.StartingHashKey === mid.toString())!;
     const second = afterSplit.find((s) => s.ShardId === before[1]!.ShardId)!;
     await client.send(new MergeShardsCommand({ StreamName: stream, ShardToMerge: upper.ShardId, AdjacentShardToMerge: second.ShardId }));
     await waitActive(client, stream);
-    await sleep(150);
+    await moreRounds(3);
     producing = false;
     await producer;
 
