@@ -143,7 +143,11 @@ gateway
   .action((file: string) => {
     const c = loadGatewayConfigFile(file);
     // Secrets stay in the file: the printout shows that a store's secret key is set, not its value.
-    print({ ...c, firehoseS3Buckets: Object.fromEntries(Object.entries(c.firehoseS3Buckets).map(([bucket, s3]) => [bucket, { ...s3, secretAccessKey: '(set)' }])) });
+    print({
+      ...c,
+      firehoseS3Buckets: Object.fromEntries(Object.entries(c.firehoseS3Buckets).map(([bucket, s3]) => [bucket, { ...s3, secretAccessKey: '(set)' }])),
+      analyticsLambdas: Object.fromEntries(Object.entries(c.analyticsLambdas).map(([arn, t]) => [arn, 'password' in t && t.password !== undefined ? { ...t, password: '(set)' } : t])),
+    });
   });
 
 // ---------------------------------------------------------------- admin API clients
