@@ -49,6 +49,9 @@ export interface FirehoseDoc {
   deliveryStreams: DeliveryStreamMeta[];
 }
 
+/** The staging key of records read from an encrypted source stream (derived from the master key like every other). */
+export const stagingKeyIdOfEncryptedSource = 'firehose:kinesis-source-sse';
+
 /** Staging segments roll at this size or age so that delivered data is deleted soon. */
 export const stagingSegmentBytesMax = 64 * 1024 * 1024;
 export const stagingSegmentAgeMsMax = 60_000;
@@ -174,7 +177,7 @@ export class FirehoseRegistry {
           streamName: sourceStreamName(meta.source.KinesisStreamARN),
           file: path.join(dir, 'source.json'),
           streams: this.sources,
-          stage: async (data) => (await this.put(rt, data)).accepted,
+          stage: async (data, sealed) => (await this.put(rt, data, { seal: sealed })).accepted,
           log: this.log,
         },
         sourceStart,
@@ -288,7 +291,7 @@ export class FirehoseRegistry {
    * Records past the staging cap are refused: `accepted` says how many of the
    * leading records were staged.
    */
-  async put(rt: DeliveryStreamRuntime, data: Buffer[]): Promise<{ firstCounter: number; accepted: number }> {
+  async put(rt: DeliveryStreamRuntime, data: Buffer[], options: { seal?: boolean } = {}): Promise<{ firstCounter: number; accepted: number }> {
     let room = this.config.firehoseStagingBytesMax - rt.worker.pendingBytes;
     let accepted = 0;
     let bytes = 0;
@@ -301,7 +304,7 @@ export class FirehoseRegistry {
     const l = { delivery_stream: rt.meta.name };
     if (accepted < data.length) this.metrics.throttledRecords.inc(l, data.length - accepted);
     if (accepted === 0) return { firstCounter: rt.staging.nextCounter, accepted: 0 };
-    const flags = await this.stagingKeySlot(rt);
+    const flags = await this.stagingKeySlot(rt, options.seal ?? false);
     const keyId = flags ? rt.meta.stagingKeyIds![flags - 1]! : '';
     const entries = data.slice(0, accepted).map((d) => ({ partitionKey: '', data: flags ? this.cipher!.seal(keyId, d) : d, flags }));
     const r = rt.staging.append(entries);
@@ -315,12 +318,16 @@ export class FirehoseRegistry {
   /**
    * With server-side encryption on (or turning on), records are sealed in
    * staging with a data key derived from the gateway's master key for the
-   * delivery stream's key (AES-256-GCM, as Data Streams' SSE); 0 when off.
+   * delivery stream's key (AES-256-GCM, as Data Streams' SSE); so are records
+   * read from an encrypted source stream (`seal`), under a key of their own,
+   * since what is encrypted at rest stays so (issue #11, item 7); 0 when
+   * neither applies.
    */
-  private async stagingKeySlot(rt: DeliveryStreamRuntime): Promise<number> {
+  private async stagingKeySlot(rt: DeliveryStreamRuntime, seal: boolean): Promise<number> {
     const enc = rt.meta.encryption;
-    if (!this.cipher || (enc.Status !== 'ENABLED' && enc.Status !== 'ENABLING')) return 0;
-    const keyId = `firehose:${enc.KeyARN ?? 'AWS_OWNED_CMK'}`;
+    const sse = enc.Status === 'ENABLED' || enc.Status === 'ENABLING';
+    if (!this.cipher || (!sse && !seal)) return 0;
+    const keyId = sse ? `firehose:${enc.KeyARN ?? 'AWS_OWNED_CMK'}` : stagingKeyIdOfEncryptedSource;
     const slots = (rt.meta.stagingKeyIds ??= []);
     let i = slots.indexOf(keyId);
     if (i < 0) {

@@ -1,5 +1,6 @@
 /** The Data Streams side of KinesisStreamAsSource: the stream registry seen as a SourceStreams. */
 import type { StreamRegistry } from '../streams/registry.ts';
+import { openRecord } from '../streams/encryption.ts';
 import { incarnationOf } from '../streams/model.ts';
 import { sourceReadBytesMax, sourceReadRecordsMax, type SourceStreams } from './stream-source.ts';
 
@@ -19,10 +20,7 @@ export function streamSources(registry: StreamRegistry): SourceStreams {
     },
     open(name, record) {
       if (!record.flags) return record.data;
-      const rt = registry.find(name);
-      const keyId = rt?.meta.keyIds[record.flags - 1];
-      if (keyId === undefined) throw new Error(`record ${record.counter} of ${name} names unknown key slot ${record.flags}`);
-      return registry.cipher.open(keyId, record.data);
+      return openRecord(registry.cipher, registry.find(name)?.meta.keyIds ?? [], record).data;
     },
   };
 }

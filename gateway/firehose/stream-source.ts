@@ -44,8 +44,12 @@ export interface StreamSourceOptions {
   streamName: string;
   file: string;
   streams: SourceStreams;
-  /** Stages records durably; returns how many of the leading ones were taken (the rest wait: staging is full). */
-  stage(data: Buffer[]): Promise<number>;
+  /**
+   * Stages records durably; returns how many of the leading ones were taken
+   * (the rest wait: staging is full). `sealed`: some came from an encrypted
+   * stream, so staging must seal them too (issue #11, item 7).
+   */
+  stage(data: Buffer[], sealed: boolean): Promise<number>;
   log: Logger;
 }
 
@@ -104,7 +108,7 @@ export class StreamSourceReader {
         for (const d of this.userRecords(this.o.streams.open(this.o.streamName, rec))) data.push(d);
         ends.push(data.length);
       }
-      const taken = data.length ? await this.o.stage(data) : 0;
+      const taken = data.length ? await this.o.stage(data, records.some((r) => r.flags !== 0)) : 0;
       // Advance past whole source records only: a partly staged aggregate is read again.
       let whole = 0;
       while (whole < records.length && ends[whole]! <= taken) whole++;

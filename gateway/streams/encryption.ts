@@ -4,8 +4,15 @@
  * gateway's master key with HKDF, so the same KeyId always decrypts what it
  * encrypted, and the master key never leaves the data directory (mode 0600).
  * Each record is sealed with AES-256-GCM: nonce(12) | tag(16) | ciphertext.
+ *
+ * A record of an encrypted stream seals its partition key with its data
+ * (issue #11, item 7): the frame's partition key is left empty and the sealed
+ * body is `u16 partition key bytes | partition key | data`. Records written
+ * before that kept the key in the frame and sealed the data alone; they are
+ * still read (a real partition key is never empty).
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import type { StoredRecord } from '../storage/types.ts';
 
 export class RecordCipher {
   private keys = new Map<string, Buffer>();
@@ -41,4 +48,25 @@ export function isWellFormedKeyId(keyId: string): boolean {
     /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(keyId) ||
     /^alias\/[a-zA-Z0-9/_-]+$/.test(keyId)
   );
+}
+
+/** The frame fields of a record of an encrypted stream: no partition key in the clear. */
+export function sealRecord(cipher: RecordCipher, keyId: string, partitionKey: string, data: Buffer): { partitionKey: string; data: Buffer } {
+  const pk = Buffer.from(partitionKey, 'utf8');
+  const body = Buffer.allocUnsafe(2 + pk.length + data.length);
+  body.writeUInt16BE(pk.length, 0);
+  pk.copy(body, 2);
+  data.copy(body, 2 + pk.length);
+  return { partitionKey: '', data: cipher.seal(keyId, body) };
+}
+
+/** A stored record's partition key and data in the clear; `keyIds` is the stream's key slot list (flags - 1 indexes it). */
+export function openRecord(cipher: RecordCipher, keyIds: readonly string[], r: StoredRecord): { partitionKey: string; data: Buffer } {
+  if (!r.flags) return { partitionKey: r.partitionKey, data: r.data };
+  const keyId = keyIds[r.flags - 1];
+  if (keyId === undefined) throw new Error(`record ${r.counter} names unknown key slot ${r.flags}`);
+  const body = cipher.open(keyId, r.data);
+  if (r.partitionKey !== '') return { partitionKey: r.partitionKey, data: body }; // written before keys were sealed
+  const pkBytes = body.readUInt16BE(0);
+  return { partitionKey: body.toString('utf8', 2, 2 + pkBytes), data: body.subarray(2 + pkBytes) };
 }

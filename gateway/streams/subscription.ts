@@ -17,6 +17,7 @@ import type { StoredRecord } from '../storage/types.ts';
 import type { ConsumerMeta, ShardRuntime, StreamRuntime } from './model.ts';
 import type { StreamRegistry } from './registry.ts';
 import { consumerDeregistered } from './consumers.ts';
+import { openRecord } from './encryption.ts';
 import { waitForDurable } from './shard-wakeups.ts';
 import { TokenBucket } from './throttle.ts';
 
@@ -104,17 +105,12 @@ function goneFrame(p: SubscriptionPlan): Uint8Array {
 }
 
 function wireRecord(registry: StreamRegistry, rt: StreamRuntime, shard: ShardRuntime, r: StoredRecord): Record<string, unknown> {
-  let data = r.data;
-  if (r.flags) {
-    const keyId = rt.meta.keyIds[r.flags - 1];
-    if (keyId === undefined) throw new Error(`record ${r.counter} names unknown key slot ${r.flags}`);
-    data = registry.cipher.open(keyId, data);
-  }
+  const { partitionKey, data } = openRecord(registry.cipher, rt.meta.keyIds, r);
   return {
     SequenceNumber: shard.sequenceNumber(r.counter, r.arrivalMs),
     ApproximateArrivalTimestamp: new Date(r.arrivalMs),
     Data: data,
-    PartitionKey: r.partitionKey,
+    PartitionKey: partitionKey,
     ...(r.flags ? { EncryptionType: 'KMS' } : {}),
   };
 }

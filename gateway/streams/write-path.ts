@@ -9,6 +9,7 @@ import type { AppendEntry } from '../storage/types.ts';
 import type { ShardRuntime, StreamRuntime } from './model.ts';
 import type { PutTrace } from './idempotency.ts';
 import type { StreamRegistry } from './registry.ts';
+import { sealRecord } from './encryption.ts';
 import { notifyWhenDurable } from './shard-wakeups.ts';
 
 export interface PutEntry {
@@ -79,7 +80,7 @@ export async function putEntries(reg: StreamRegistry, rt: StreamRuntime, entries
       g = { entries: [], positions: [] };
       groups.set(shard, g);
     }
-    g.entries.push({ partitionKey: e.PartitionKey, data: flags ? reg.cipher.seal(enc.type === 'KMS' ? enc.keyId : '', e.Data) : e.Data, flags });
+    g.entries.push(flags ? { ...sealRecord(reg.cipher, enc.type === 'KMS' ? enc.keyId : '', e.PartitionKey, e.Data), flags } : { partitionKey: e.PartitionKey, data: e.Data, flags });
     g.positions.push(i);
   }
   const waits: Promise<void>[] = [];

@@ -2,6 +2,7 @@ import { AwsError, streamErrors } from '../../../sdk/protocol/errors.ts';
 import * as limits from '../../../sdk/protocol/streams/limits.ts';
 import { shardIdOf } from '../../../sdk/protocol/streams/sequence-number.ts';
 import { javaDateString } from '../iterator.ts';
+import { openRecord } from '../encryption.ts';
 import { incarnationOf } from '../model.ts';
 import { StreamARN, StreamId, structure, type StreamsAction } from '../shapes.ts';
 
@@ -45,18 +46,13 @@ export const getRecords: StreamsAction = {
       : await shard.log.read(it.counter, { limit, bytesMax: limits.getRecordsBytesMax, arrivalMsMin: horizon });
     let bytes = 0;
     const records = read.records.map((r) => {
-      let data = r.data;
-      if (r.flags) {
-        const keyId = rt.meta.keyIds[r.flags - 1];
-        if (keyId === undefined) throw new Error(`record ${r.counter} names unknown key slot ${r.flags}`);
-        data = registry.cipher.open(keyId, data);
-      }
+      const { partitionKey, data } = openRecord(registry.cipher, rt.meta.keyIds, r);
       bytes += data.length;
       return {
         SequenceNumber: shard.sequenceNumber(r.counter, r.arrivalMs),
         ApproximateArrivalTimestamp: new Date(r.arrivalMs),
         Data: data,
-        PartitionKey: r.partitionKey,
+        PartitionKey: partitionKey,
         ...(r.flags ? { EncryptionType: 'KMS' } : {}),
       };
     });
