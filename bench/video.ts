@@ -1,5 +1,7 @@
 /**
- * Video benchmark. Playback phases (this file's; ingest phases join them):
+ * Video benchmark. Ingest phases (bench/lib/video-ingest.ts: N cameras with
+ * PutMedia, PERSISTED latency; live latency through GetMedia NOW), then the
+ * playback phases:
  *
  * - hls-fetch: 20 concurrent viewers (one keep-alive connection each) fetch
  *   the fMP4 segments of an ON_DEMAND session of 60 s of 720p, each starting
@@ -14,7 +16,7 @@
  * never shares its event loop. Fragments are written through the gateway's
  * own fragment store (what PutMedia does once a cluster is parsed).
  *
- *   npm run bench -- video [--quick] [--viewers 20] [--runs 5]
+ *   npm run bench -- video [--quick] [--viewers 20] [--runs 5] [--cameras 50] [--ingest-seconds 30] [--only ingest|playback]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -29,10 +31,14 @@ import { testClip } from '../test/helpers/ffmpeg-mkv.ts';
 import { splitMkv, storeFragments } from '../test/helpers/video-fragments.ts';
 import { buildIfStale, cleanupSync, installCleanupHooks, removeTempDir, sparePort, spawnServer, tempDir, waitReady } from './lib/servers.ts';
 import { fetchTimed, ffmpegCopyClip, segmentUrls, viewerFetches, type LatencySummary } from './lib/video-playback.ts';
+import { clipParts, ingestTargets, reportIngest, runIngest, type IngestResult } from './lib/video-ingest.ts';
+
+/** The camera clip the ingest phase replays: 20 s of 720p at 2 Mbit/s (noise keeps testsrc from compressing below that), 2 s GOPs; encoded once, cached. */
+const ingestClip = () => testClip({ width: 1280, height: 720, seconds: 20, bitrate: '2M', noise: 10 });
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 
-export const description = 'Video: HLS segment fetch by 20 concurrent viewers, GetClip of 60 s of 720p vs ffmpeg -c copy';
+export const description = 'Video: PutMedia from 50 cameras (PERSISTED latency, live latency), HLS segment fetch by 20 concurrent viewers, GetClip of 60 s of 720p vs ffmpeg -c copy';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const operator = { accessKeyId: 'AKIDBENCHVIDEO000', secretAccessKey: 'bench-video-secret' };
@@ -51,7 +57,9 @@ interface Result {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function run(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { quick: { type: 'boolean' }, viewers: { type: 'string' }, runs: { type: 'string' } } });
+  const { values } = parseArgs({ args, options: { quick: { type: 'boolean' }, viewers: { type: 'string' }, runs: { type: 'string' }, cameras: { type: 'string' }, 'ingest-seconds': { type: 'string' }, only: { type: 'string' } } });
+  const cameras = Number(values.cameras ?? ingestTargets.cameras);
+  const ingestSeconds = Number(values['ingest-seconds'] ?? (values.quick ? 10 : 30));
   const viewers = Number(values.viewers ?? 20);
   const runs = Number(values.runs ?? (values.quick ? 3 : 5));
   const seconds = values.quick ? 20 : 60;
@@ -65,6 +73,7 @@ export async function run(args: string[]): Promise<void> {
     const prep = await startGateway({ ...gatewayDefaults, dataDir: dir, port: 0, tlsEnabled: false, fsync: { kind: 'never' } }, { log: silentLogger, operator });
     await prep.video.create({ StreamName: 'bench-cam', DataRetentionInHours: 24 });
     await storeFragments(prep.video.find('bench-cam')!.fragments, clip, recordedMs);
+    for (let i = 0; i < cameras; i++) await prep.video.create({ StreamName: `bench-ingest-${i}`, DataRetentionInHours: 1 });
     await prep.close();
 
     const port = await sparePort();
@@ -74,10 +83,17 @@ export async function run(args: string[]): Promise<void> {
     try {
       await waitReady(server, { path: '/health', statusOk: 200, timeoutMs: 60_000 });
       const url = `http://127.0.0.1:${port}`;
-      const result = await measure(url, clip, recordedMs, seconds, viewers, runs, () => server.cpuSeconds() ?? NaN);
-      report(result, { viewers, runs, seconds });
+      const cpu = () => server.cpuSeconds() ?? NaN;
+      let ingest: IngestResult | undefined;
+      if (values.only !== 'playback') {
+        process.stderr.write(`ingest: ${cameras} cameras for ${ingestSeconds} s\n`);
+        ingest = await runIngest({ url, credentials: operator, clip: clipParts(ingestClip()), cameras, seconds: ingestSeconds, consumers: 5, streamName: (i) => `bench-ingest-${i}`, cpu });
+        process.stdout.write(JSON.stringify({ ingest }) + '\n\n' + reportIngest(ingest, os.loadavg()[0]!, os.availableParallelism()).join('\n') + '\n\n');
+      }
+      const result = values.only === 'ingest' ? undefined : await measure(url, clip, recordedMs, seconds, viewers, runs, cpu);
+      if (result) report(result, { viewers, runs, seconds });
       fs.mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });
-      fs.writeFileSync(path.join(root, 'bench', 'results', 'video-latest.json'), JSON.stringify(result, null, 2) + '\n');
+      fs.writeFileSync(path.join(root, 'bench', 'results', 'video-latest.json'), JSON.stringify({ ...(result ?? {}), ...(ingest ? { ingest } : {}) }, null, 2) + '\n');
     } finally {
       await server.stop('SIGTERM');
     }

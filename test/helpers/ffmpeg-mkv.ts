@@ -18,6 +18,8 @@ export interface TestClipOptions {
   tsOffsetSeconds?: number;
   /** Video bit rate, e.g. '2M' (default: the encoder's CRF). */
   bitrate?: string;
+  /** Temporal noise strength (ffmpeg's noise filter): testsrc alone compresses far below a camera's bit rate. */
+  noise?: number;
 }
 
 export function ffmpegAvailable(): boolean {
@@ -30,6 +32,7 @@ export function testCameraArgs(o: TestClipOptions): string[] {
   const gop = Math.round(fps * (o.gopSeconds ?? 2));
   return [
     '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc=size=${o.width}x${o.height}:rate=${fps}`, '-t', String(o.seconds),
+    ...(o.noise ? ['-vf', `noise=alls=${o.noise}:allf=t`] : []),
     '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
     ...(o.bitrate ? ['-b:v', o.bitrate, '-maxrate', o.bitrate, '-bufsize', o.bitrate] : []),
     '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
@@ -40,7 +43,7 @@ export function testCameraArgs(o: TestClipOptions): string[] {
 
 /** Encodes (once, cached under the OS temp directory) and returns the MKV bytes as ffmpeg writes them to a pipe. */
 export function testClip(o: TestClipOptions): Buffer {
-  const key = [o.width, o.height, o.seconds, o.fps ?? 30, o.gopSeconds ?? 2, o.tsOffsetSeconds ?? 'none', o.bitrate ?? 'crf'].join('-');
+  const key = [o.width, o.height, o.seconds, o.fps ?? 30, o.gopSeconds ?? 2, o.tsOffsetSeconds ?? 'none', o.bitrate ?? 'crf', ...(o.noise ? [`noise${o.noise}`] : [])].join('-');
   const file = path.join(os.tmpdir(), `tributary-testclip-${key}.mkv`);
   if (fs.existsSync(file)) return fs.readFileSync(file);
   // Through a pipe (not a file) so that ffmpeg writes as to a live, unseekable output.

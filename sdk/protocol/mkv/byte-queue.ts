@@ -18,25 +18,33 @@ export class ByteQueue {
     this.total += chunk.length;
   }
 
-  /** The first `n` bytes (n <= length) as one array, joining chunks if needed; nothing is consumed. */
+  /**
+   * The first `n` bytes (n <= length) as one array; nothing is consumed. Bytes
+   * that span chunks are copied once, exactly `n` of them: the copy replaces
+   * them at the head, the rest of the last chunk stays a view.
+   */
   peek(n: number): Uint8Array {
     const first = this.chunks[0];
     if (n === 0 || first === undefined) return new Uint8Array(0);
     if (first.length - this.headOffset >= n) return first.subarray(this.headOffset, this.headOffset + n);
-    const joined = new Uint8Array(this.joinLength(n));
+    const joined = new Uint8Array(n);
     let at = 0;
-    let count = 0;
+    let used = 0;
+    let rest: Uint8Array | undefined;
     for (const c of this.chunks) {
-      const part = count === 0 ? c.subarray(this.headOffset) : c;
-      joined.set(part, at);
-      at += part.length;
-      count++;
-      if (at >= n) break;
+      const part = used === 0 ? c.subarray(this.headOffset) : c;
+      used++;
+      const take = Math.min(part.length, n - at);
+      joined.set(part.subarray(0, take), at);
+      at += take;
+      if (at === n) {
+        if (take < part.length) rest = part.subarray(take);
+        break;
+      }
     }
-    // Keep the joined run as the head so that the next peek does not join again.
-    this.chunks.splice(0, count, joined);
+    this.chunks.splice(0, used, ...(rest ? [joined, rest] : [joined]));
     this.headOffset = 0;
-    return joined.subarray(0, n);
+    return joined;
   }
 
   /** Removes and returns the first `n` bytes (n <= length). */
@@ -60,17 +68,5 @@ export class ByteQueue {
       this.chunks.shift();
       this.headOffset = 0;
     }
-  }
-
-  /** The bytes of the whole chunks that cover the first `n` bytes. */
-  private joinLength(n: number): number {
-    let at = 0;
-    let i = 0;
-    for (const c of this.chunks) {
-      at += i === 0 ? c.length - this.headOffset : c.length;
-      i++;
-      if (at >= n) break;
-    }
-    return at;
   }
 }

@@ -1,0 +1,197 @@
+/**
+ * The ingest phases of `npm run bench -- video`:
+ *
+ * - ingest: N cameras (default 50), each a PutMedia connection to its own
+ *   stream, replaying one pre-encoded 720p 2 Mbit/s clip (2 s GOPs) in real
+ *   time: each fragment's bytes are written in ten pieces over its 2 s, as a
+ *   live encoder's output arrives, with the timecodes moved on so that every
+ *   fragment is new. Measured: the time from a fragment's last byte leaving
+ *   the camera to its PERSISTED ack (fsync always). Target: p99 < 500 ms.
+ * - live: on a sample of the cameras, a GetMedia NOW consumer; measured: the
+ *   time from a fragment's last byte to its chunk arriving at the consumer
+ *   (fragment complete on the device -> readable live).
+ *
+ * The gateway is a child process (the CLI), so load generator and gateway do
+ * not share an event loop; its CPU time per fragment is reported too, a
+ * figure that other load on the machine inflates less than latencies.
+ */
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { GetMediaCommand, KinesisVideoMediaClient } from '@aws-sdk/client-kinesis-video-media';
+import { withTimecode } from '../../gateway/video/ingest/put-media-session.ts';
+import { MkvReader } from '../../sdk/protocol/mkv/index.ts';
+import { signRequest, unsignedPayload } from '../../sdk/protocol/sigv4.ts';
+import { AckDecoder } from '../../sdk/protocol/video/acks.ts';
+
+export const ingestTargets = Object.freeze({ persistedP99MsMax: 500, cameras: 50 });
+
+export interface Latencies {
+  count: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+export interface IngestResult {
+  cameras: number;
+  seconds: number;
+  fragmentsSent: number;
+  persisted: Latencies;
+  errors: number;
+  live: Latencies & { consumers: number };
+  gatewayCpuMsPerFragment: number;
+  ingestMBps: number;
+}
+
+function summary(xs: number[]): Latencies {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
+  return { count: s.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: s.at(-1) ?? NaN };
+}
+
+/** The clip as a stream header and its Clusters (known size). */
+export function clipParts(mkv: Uint8Array): { header: Buffer; clusters: Uint8Array[] } {
+  const head: Uint8Array[] = [];
+  const clusters: Uint8Array[] = [];
+  for (const ev of new MkvReader().push(mkv)) {
+    if (ev.type === 'ebml' || ev.type === 'segment' || ev.type === 'info' || ev.type === 'tracks') head.push(ev.raw);
+    if (ev.type === 'cluster') clusters.push(ev.raw);
+  }
+  return { header: Buffer.concat(head), clusters };
+}
+
+interface Camera {
+  name: string;
+  /** Last-byte time by fragment timecode. */
+  lastByte: Map<number, number>;
+}
+
+/** One camera: a PutMedia connection, fragments paced in real time, PERSISTED latencies recorded. */
+async function runCamera(url: string, credentials: { accessKeyId: string; secretAccessKey: string }, cam: Camera, clip: { header: Buffer; clusters: Uint8Array[] }, o: { fragments: number; startMs: number; offsetMs: number; persisted: number[]; errors: { n: number } }): Promise<void> {
+  await new Promise((r) => setTimeout(r, o.offsetMs));
+  const target = new URL('/putMedia', url);
+  const headers = signRequest({
+    method: 'POST', url: target, body: '', payloadHash: unsignedPayload,
+    headers: {
+      'x-amzn-stream-name': cam.name, 'x-amzn-fragment-timecode-type': 'ABSOLUTE', 'x-amzn-producer-start-timestamp': (o.startMs / 1000).toFixed(3),
+      'x-amzn-fragment-acknowledgment-required': '1', 'x-amz-content-sha256': unsignedPayload,
+    },
+    ...credentials, region: 'us-east-1', service: 'kinesisvideo', now: Date.now(),
+  });
+  const req = http.request({ host: target.hostname, port: target.port, path: '/putMedia', method: 'POST', headers: { ...headers, 'transfer-encoding': 'chunked' }, agent: false });
+  const done = new Promise<void>((resolve) => {
+    req.on('response', (res) => {
+      const decoder = new AckDecoder();
+      res.on('data', (c: Buffer) => {
+        for (const ack of decoder.push(c)) {
+          if (ack.EventType === 'ERROR') o.errors.n++;
+          if (ack.EventType !== 'PERSISTED') continue;
+          const sent = cam.lastByte.get(ack.FragmentTimecode!);
+          if (sent !== undefined) o.persisted.push(performance.now() - sent);
+        }
+      });
+      res.on('end', resolve);
+      res.on('error', resolve);
+    });
+    req.on('error', () => {
+      o.errors.n++;
+      resolve();
+    });
+  });
+  req.write(clip.header);
+  const began = performance.now();
+  for (let i = 0; i < o.fragments; i++) {
+    const timecode = o.startMs + i * 2000;
+    const bytes = withTimecode(clip.clusters[i % clip.clusters.length]!, timecode);
+    const pieces = 10;
+    for (let p = 0; p < pieces; p++) {
+      // Piece p of fragment i is due at (i + (p + 1) / pieces) x 2 s: the last byte at the fragment's end.
+      const due = began + (i + (p + 1) / pieces) * 2000;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const part = bytes.subarray(Math.floor((p * bytes.length) / pieces), Math.floor(((p + 1) * bytes.length) / pieces));
+      if (p === pieces - 1) {
+        req.write(part, () => cam.lastByte.set(timecode, performance.now()));
+        cam.lastByte.set(timecode, performance.now());
+      } else req.write(part);
+    }
+  }
+  req.end();
+  await done;
+}
+
+/** A GetMedia NOW consumer: latency from a fragment's last byte to its chunk arriving here. */
+async function runConsumer(url: string, credentials: { accessKeyId: string; secretAccessKey: string }, cam: Camera, out: number[], stop: AbortSignal): Promise<void> {
+  const client = new KinesisVideoMediaClient({ endpoint: url, region: 'us-east-1', credentials: { ...credentials }, maxAttempts: 1 });
+  try {
+    const r = await client.send(new GetMediaCommand({ StreamName: cam.name, StartSelector: { StartSelectorType: 'NOW' } }));
+    const payload = r.Payload as unknown as AsyncIterable<Uint8Array> & { destroy(): void };
+    stop.addEventListener('abort', () => payload.destroy(), { once: true });
+    const reader = new MkvReader();
+    for await (const bytes of payload) {
+      for (const ev of reader.push(bytes)) {
+        if (ev.type !== 'cluster') continue;
+        const sent = cam.lastByte.get(ev.timecode);
+        if (sent !== undefined) out.push(performance.now() - sent);
+      }
+    }
+  } catch (err) {
+    if (!stop.aborted) throw err;
+  } finally {
+    client.destroy();
+  }
+}
+
+export async function runIngest(o: {
+  url: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  clip: { header: Buffer; clusters: Uint8Array[] };
+  cameras: number;
+  seconds: number;
+  consumers: number;
+  streamName(i: number): string;
+  cpu(): number;
+}): Promise<IngestResult> {
+  const fragments = Math.max(1, Math.floor(o.seconds / 2));
+  const startMs = Date.now() - 60_000;
+  const cams: Camera[] = Array.from({ length: o.cameras }, (_, i) => ({ name: o.streamName(i), lastByte: new Map() }));
+  const persisted: number[] = [];
+  const live: number[] = [];
+  const errors = { n: 0 };
+  const stop = new AbortController();
+  const consumers = cams.slice(0, o.consumers).map((cam) => runConsumer(o.url, o.credentials, cam, live, stop.signal));
+  await new Promise((r) => setTimeout(r, 500)); // the consumers' GetMedia calls reach the gateway first
+  const cpuBefore = o.cpu();
+  const t0 = performance.now();
+  // Cameras start spread over one fragment's duration, as independent devices would.
+  await Promise.all(cams.map((cam, i) => runCamera(o.url, o.credentials, cam, o.clip, { fragments, startMs, offsetMs: (2000 * i) / o.cameras, persisted, errors })));
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpuMs = (o.cpu() - cpuBefore) * 1000;
+  stop.abort();
+  await Promise.allSettled(consumers);
+  const bytes = o.cameras * Array.from({ length: fragments }, (_, i) => o.clip.clusters[i % o.clip.clusters.length]!.length).reduce((a, b) => a + b, 0);
+  return {
+    cameras: o.cameras,
+    seconds: fragments * 2,
+    fragmentsSent: o.cameras * fragments,
+    persisted: summary(persisted),
+    errors: errors.n + (o.cameras * fragments - persisted.length),
+    live: { ...summary(live), consumers: o.consumers },
+    gatewayCpuMsPerFragment: cpuMs / Math.max(1, persisted.length),
+    ingestMBps: bytes / 1e6 / elapsed,
+  };
+}
+
+export function reportIngest(r: IngestResult, loadAverage: number, cpus: number): string[] {
+  const f = (x: number) => x.toFixed(1);
+  const row = (name: string, s: Latencies) => `${name.padEnd(34)} ${String(s.count).padStart(6)} ${f(s.p50Ms).padStart(8)} ${f(s.p99Ms).padStart(8)} ${f(s.maxMs).padStart(8)}`;
+  return [
+    `Ingest: ${r.cameras} cameras x 720p 2 Mbit/s, 2 s fragments, ${r.seconds} s each (${r.fragmentsSent} fragments, ${f(r.ingestMBps)} MB/s), fsync always:`,
+    `load average (1 min) at the end: ${loadAverage.toFixed(1)} on ${cpus} cores${loadAverage > cpus ? ' - other processes competed for the CPU: latencies are inflated' : ''}`,
+    `${'phase'.padEnd(34)} ${'count'.padStart(6)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}`,
+    row('last byte -> PERSISTED', r.persisted),
+    row(`last byte -> GetMedia NOW (${r.live.consumers} viewers)`, r.live),
+    `fragments without PERSISTED (errors, lost): ${r.errors}; gateway CPU ${f(r.gatewayCpuMsPerFragment)} ms per fragment`,
+    `target: PERSISTED p99 < ${ingestTargets.persistedP99MsMax} ms with ${r.cameras} cameras: ${r.persisted.p99Ms < ingestTargets.persistedP99MsMax && r.errors === 0 ? 'PASS' : 'FAIL'}${r.cameras < ingestTargets.cameras ? ` (target is ${ingestTargets.cameras} cameras)` : ''}`,
+  ];
+}
