@@ -108,6 +108,7 @@ function planBuffers(config: AgentConfig, stateDir: string, space: DiskReserve, 
 function observedSink(name: string, buffer: DiskBuffer, conditions: ConditionLog): RecordSink {
   const key = `append:${name}`;
   return {
+    nextSequence: (source) => buffer.nextSequence(source),
     async append(records) {
       try {
         const out = await buffer.append(records);

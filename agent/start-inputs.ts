@@ -25,7 +25,8 @@ function eventLogger(log: AgentLogger, input: string): (e: unknown) => void {
   return (e) => {
     const fields = { ...(e as Record<string, unknown>) };
     const kind = String(fields.kind ?? '');
-    if (kind === 'append-failed') return; // Counted per destination by the daemon's sinks.
+    // Counted, not logged per record: append failures per destination by the daemon's sinks, duplicates in the input's counters.
+    if (kind === 'append-failed' || kind === 'duplicate') return;
     if (troubleKinds.has(kind)) log.warn(input, fields);
     else log.info(input, fields);
   };
@@ -65,7 +66,7 @@ export async function startInputs(config: AgentConfig, sinks: ReadonlyMap<string
     inputs.push(serial);
   }
   if (config.inputs.socket.enabled ?? config.inputs.socket.destination !== undefined) {
-    const socket = new SocketInput(parseSocketInputConfig(config.inputs.socket), sinks, { onEvent: eventLogger(log, 'socket') });
+    const socket = new SocketInput(parseSocketInputConfig({ ...config.inputs.socket, stateDir: inputsDir }), sinks, { onEvent: eventLogger(log, 'socket') });
     await socket.start();
     inputs.push(socket);
   }

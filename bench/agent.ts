@@ -82,8 +82,6 @@ export const settings = Object.freeze({
   /** The MQTT phase stops publishing after this long even if not all its records are out. */
   mqttPublishMsMaxFull: 30_000,
   mqttPublishMsMaxQuick: 10_000,
-  /** The bench runs its own Mosquitto (see startBroker); this is only the fallback with --system-broker. */
-  mqttUrl: 'mqtt://127.0.0.1:1883',
   /** How often the gateway's counter and the processes' /proc entries are read. */
   pollIntervalMs: 50,
   /** A phase ends early when the gateway's count has not moved for this long after the senders finished. */
@@ -804,20 +802,21 @@ function machine(): Record<string, unknown> {
 
 // ---------------------------------------------------------------- run
 
-/** The broker the MQTT phase uses: a private Mosquitto unless --system-broker. */
-let mqttUrl: string = settings.mqttUrl;
+/** The broker the MQTT phase uses: a private Mosquitto (startBroker). */
+let mqttUrl = '';
 
 /**
- * A private Mosquitto on a spare port, configured as a device that expects
- * high MQTT rates should be: the agent acknowledges a QoS 1 message only
- * once it is durable, so the broker's in-flight window per client (20 by
- * default) divided by the fsync time bounds the rate; docs/agent-inputs.md
- * recommends raising it, and so does this broker.
+ * A private Mosquitto on a spare port (never 1883, which the machine's own
+ * broker may hold), configured as the agent's devices are: the shipped
+ * configs/mosquitto/tributary.conf (its in-flight window of 1,000 lets one
+ * fsync acknowledge many QoS 1 messages; Mosquitto's default of 20 bounds
+ * the rate by the fsync time), persisting into the bench's directory.
  */
 async function startBroker(dir: string): Promise<{ url: string; stop(): void }> {
   const port = await sparePort();
   const conf = path.join(dir, 'mosquitto.conf');
-  fs.writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'max_inflight_messages 1000', 'max_queued_messages 100000', ''].join('\n'));
+  const shipped = fs.readFileSync(path.join(root, 'configs/mosquitto/tributary.conf'), 'utf8').split('\n').filter((l) => !/^\s*listener\b/.test(l));
+  fs.writeFileSync(conf, [...shipped, `listener ${port} 127.0.0.1`, `persistence_location ${dir}/`, ''].join('\n'));
   const child = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: 'ignore' });
   const until = Date.now() + 10_000;
   for (;;) {
@@ -839,7 +838,7 @@ export async function run(args: string[]): Promise<void> {
     args,
     options: {
       quick: { type: 'boolean', default: false }, records: { type: 'string' }, 'replay-records': { type: 'string' }, profile: { type: 'boolean', default: false },
-      'agent-fsync': { type: 'string', default: 'always' }, 'system-broker': { type: 'boolean', default: false },
+      'agent-fsync': { type: 'string', default: 'always' },
       'low-rate-only': { type: 'boolean', default: false }, 'agent-node-args': { type: 'string', default: '' },
     },
     strict: true,
@@ -854,8 +853,8 @@ export async function run(args: string[]): Promise<void> {
   agentNodeArgs = values['agent-node-args'].split(/\s+/).filter(Boolean);
   installCleanupHooks();
   const brokerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'trb-bench-broker-'));
-  const broker = values['system-broker'] ? undefined : await startBroker(brokerDir);
-  if (broker) mqttUrl = broker.url;
+  const broker = await startBroker(brokerDir);
+  mqttUrl = broker.url;
   buildIfStale(root, 'dist/tributary-agent.mjs', ['bin', 'agent', 'gateway', 'sdk', 'scripts/build.mjs', 'package.json']);
   buildIfStale(root, 'dist/tributary.mjs', ['bin', 'gateway', 'sdk', 'scripts/build.mjs', 'package.json']);
   const started = Date.now();
@@ -939,7 +938,7 @@ export async function run(args: string[]): Promise<void> {
     await clearMqttSession(mqttClientId).catch((err: Error) => log(`could not clear the agent's MQTT session ${mqttClientId}: ${err.message}`));
     fs.rmSync(stateRoot, { recursive: true, force: true });
     removeTempDir(gwDir);
-    broker?.stop();
+    broker.stop();
     fs.rmSync(brokerDir, { recursive: true, force: true });
     cleanupSync();
   }

@@ -227,6 +227,8 @@ export class DiskBuffer implements ReadState {
       throw bufferError('BUFFER_CLOSED', `append to ${this.dir} failed and could not be undone; reopen the buffer`, undoErr);
     }
     this.refreshOldest();
+    // A drop during the append wrote a checkpoint counting its sequence numbers: those are free again.
+    this.saveCheckpoint();
     this.options.space?.full(err);
     const floor = Math.max(capBytesMin, capSegmentsMin * this.options.segmentBytes);
     const headroom = (this.options.space?.headroomBytes ?? 0) + this.options.segmentBytes;
@@ -452,6 +454,11 @@ export class DiskBuffer implements ReadState {
       }
     }
     this.refreshOldest();
+  }
+
+  /** The sequence number the next record of `source` gets (numbers never repeat, and may skip after a crash). */
+  nextSequence(source: string): number {
+    return this.nextSeq.get(source) ?? 0;
   }
 
   /** Where replay starts: the position after the last acknowledged record. */

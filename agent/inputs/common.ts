@@ -13,6 +13,12 @@ import { bufferLimits, type AppendRecord } from '../buffer/index.ts';
  */
 export interface RecordSink {
   append(records: AppendRecord[]): Promise<unknown>;
+  /**
+   * The sequence number the next record of `source` will get (a `DiskBuffer`
+   * numbers records per source, synchronously in call order). Inputs that
+   * deduplicate (the socket's) need it; sinks without it get at-least-once.
+   */
+  nextSequence?(source: string): number;
 }
 
 export type InputErrorCode =

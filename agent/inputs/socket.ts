@@ -6,8 +6,10 @@
  * durable under the buffer's fsync policy), `nack` with the buffer's code
  * when it refused. Frames of one connection are appended in arrival order
  * and answered in that order. A garbage or oversized frame closes that
- * connection with an `error` frame; other connections carry on. See
- * docs/agent-socket.md.
+ * connection with an `error` frame; other connections carry on. With a
+ * state directory, a put frame sent again after a reconnect (same producer
+ * session and request id, protocol version 2) is recognized and stored once
+ * (socket-dedup.ts). See docs/agent-socket.md.
  */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -15,10 +17,12 @@ import path from 'node:path';
 import type { AppendRecord } from '../buffer/index.ts';
 import { bufferLimits } from '../buffer/index.ts';
 import {
-  AgentFrameDecoder, agentSocketBatchRecordsMax, agentSocketFrameBytesMax, agentSocketVersion, encodeFrame, type AgentFrame,
+  AgentFrameDecoder, agentSocketBatchRecordsMax, agentSocketFrameBytesMax, agentSocketVersion, agentSocketVersionMin, encodeFrame, type AgentFrame,
   type PutFrame,
 } from '../../sdk/protocol/agent-socket.ts';
+import { bootId } from '../status.ts';
 import { configError, inputError, intField, objectWithKeys, stringField, type RecordSink } from './common.ts';
+import { SocketDedup } from './socket-dedup.ts';
 
 export const socketPathDefault = '/run/tributary/agent.sock';
 /** Owner and group may write: put the device applications' users in the agent's group. */
@@ -41,11 +45,13 @@ export interface SocketInputConfig {
   readonly connectionsMax: number;
   readonly batchesInFlightMax: number;
   readonly bytesInFlightMax: number;
+  /** Where put frames appended are remembered, so a resent one is stored once; none: at-least-once. */
+  readonly stateDir: string | undefined;
 }
 
 /** Parses `inputs.socket` once at startup into a frozen config; unknown keys are errors. */
 export function parseSocketInputConfig(raw: unknown, where = 'inputs.socket'): SocketInputConfig {
-  const o = objectWithKeys(where, raw, ['enabled', 'path', 'mode', 'destination', 'frameBytesMax', 'connectionsMax', 'batchesInFlightMax', 'bytesInFlightMax']);
+  const o = objectWithKeys(where, raw, ['enabled', 'path', 'mode', 'destination', 'frameBytesMax', 'connectionsMax', 'batchesInFlightMax', 'bytesInFlightMax', 'stateDir']);
   const p = stringField(`${where}.path`, o.path, socketPathDefault);
   if (!path.isAbsolute(p)) throw configError(`${where}.path`, `must be an absolute path (got ${p})`);
   // Linux sun_path holds 108 bytes with its terminating NUL.
@@ -61,6 +67,7 @@ export function parseSocketInputConfig(raw: unknown, where = 'inputs.socket'): S
     connectionsMax: intField(`${where}.connectionsMax`, o.connectionsMax, socketConnectionsMaxDefault, 1, 4096),
     batchesInFlightMax: intField(`${where}.batchesInFlightMax`, o.batchesInFlightMax, socketBatchesInFlightMaxDefault, 1, 1024),
     bytesInFlightMax: intField(`${where}.bytesInFlightMax`, o.bytesInFlightMax, socketBytesInFlightMaxDefault, 1024 * 1024, 1024 ** 3),
+    stateDir: o.stateDir === undefined ? undefined : stringField(`${where}.stateDir`, o.stateDir),
   });
 }
 
@@ -77,6 +84,8 @@ export interface SocketInputCounters {
   refused: number;
   /** Connections closed for garbage, oversize or a version we do not speak. */
   protocolErrors: number;
+  /** Records of put frames sent again that were stored already: acknowledged, not stored twice. */
+  duplicateRecords: number;
 }
 
 export type SocketInputEvent =
@@ -85,6 +94,7 @@ export type SocketInputEvent =
   | { kind: 'disconnected'; source: string }
   | { kind: 'append-failed'; source: string; destination: string; code: string }
   | { kind: 'protocol-error'; source: string; code: string; detail: string }
+  | { kind: 'duplicate'; source: string; records: number }
   | { kind: 'error'; detail: string };
 
 export interface SocketInputOptions {
@@ -97,6 +107,10 @@ interface Connection {
   socket: net.Socket;
   decoder: AgentFrameDecoder;
   source: string | undefined;
+  /** The version the welcome chose. */
+  version: number;
+  /** The producer's session (version 2): put frames are deduplicated within it. */
+  session: string | undefined;
   /** Answers go out in request order: each waits for the one before. */
   answers: Promise<void>;
   unanswered: number;
@@ -116,8 +130,11 @@ export class SocketInput {
   readonly #sinks: ReadonlyMap<string, RecordSink>;
   readonly #now: () => number;
   readonly #onEvent: (event: SocketInputEvent) => void;
-  readonly #counters: SocketInputCounters = { connections: 0, connectionsOpen: 0, batches: 0, buffered: 0, refused: 0, protocolErrors: 0 };
+  readonly #counters: SocketInputCounters = { connections: 0, connectionsOpen: 0, batches: 0, buffered: 0, refused: 0, protocolErrors: 0, duplicateRecords: 0 };
   readonly #connections = new Set<Connection>();
+  readonly #dedup: SocketDedup | undefined;
+  /** Appends of frames in a session not yet settled, so that a resend arriving meanwhile waits for the original. */
+  readonly #inFlight = new Map<string, Promise<unknown>>();
   #server: net.Server | undefined;
   #stopped = false;
 
@@ -129,6 +146,7 @@ export class SocketInput {
     this.#sinks = sinks;
     this.#now = options.now ?? Date.now;
     this.#onEvent = options.onEvent ?? (() => {});
+    this.#dedup = config.stateDir === undefined ? undefined : new SocketDedup(config.stateDir, bootId(), this.#now);
   }
 
   /** Creates the parent directory, replaces a stale socket file, listens and sets the socket's mode. */
@@ -136,6 +154,7 @@ export class SocketInput {
     if (this.#server) throw new Error('SocketInput already started');
     const p = this.#config.path;
     fs.mkdirSync(path.dirname(p), { recursive: true, mode: 0o755 });
+    this.#dedup?.open();
     await removeStaleSocket(p);
     const server = net.createServer((socket) => this.#onConnection(socket));
     this.#server = server;
@@ -163,6 +182,7 @@ export class SocketInput {
     await Promise.all([...this.#connections].map((c) => this.#closeWith(c, 'AGENT_SHUTTING_DOWN', 'the agent is stopping')));
     await closed;
     fs.rmSync(this.#config.path, { force: true });
+    this.#dedup?.close();
   }
 
   counters(): Readonly<SocketInputCounters> {
@@ -176,7 +196,7 @@ export class SocketInput {
       return;
     }
     const c: Connection = {
-      socket, decoder: new AgentFrameDecoder({ frameBytesMax: this.#config.frameBytesMax }), source: undefined,
+      socket, decoder: new AgentFrameDecoder({ frameBytesMax: this.#config.frameBytesMax }), source: undefined, version: 0, session: undefined,
       answers: Promise.resolve(), unanswered: 0, unansweredBytes: 0, waiting: [], garbage: undefined, closing: false,
     };
     this.#connections.add(c);
@@ -209,6 +229,7 @@ export class SocketInput {
       const f = c.waiting.shift()!;
       if (f.type === 'put' && c.source !== undefined) this.#onPut(c, f);
       else if (f.type === 'hello' && c.source === undefined) this.#onHello(c, f);
+      else if (f.type === 'session' && c.version >= 2 && c.session === undefined && c.unanswered === 0) c.session = f.sessionId;
       else this.#protocolError(c, 'AGENT_PROTOCOL_INVALID', c.source === undefined ? `expected hello, got ${f.type}` : `unexpected ${f.type} frame from a client`);
     }
     if (c.closing) return;
@@ -221,13 +242,15 @@ export class SocketInput {
   }
 
   #onHello(c: Connection, f: Extract<AgentFrame, { type: 'hello' }>): void {
-    if (f.versionMin > agentSocketVersion || f.versionMax < agentSocketVersion) {
-      this.#protocolError(c, 'AGENT_VERSION_UNSUPPORTED', `the agent speaks version ${agentSocketVersion}; the client offers ${f.versionMin} to ${f.versionMax}`);
+    const version = Math.min(agentSocketVersion, f.versionMax);
+    if (version < Math.max(agentSocketVersionMin, f.versionMin)) {
+      this.#protocolError(c, 'AGENT_VERSION_UNSUPPORTED', `the agent speaks versions ${agentSocketVersionMin} to ${agentSocketVersion}; the client offers ${f.versionMin} to ${f.versionMax}`);
       return;
     }
     c.source = sourceFor(f.clientName, f.pid);
+    c.version = version;
     c.socket.write(encodeFrame({
-      type: 'welcome', version: agentSocketVersion, frameBytesMax: this.#config.frameBytesMax,
+      type: 'welcome', version, frameBytesMax: this.#config.frameBytesMax,
       batchRecordsMax: Math.min(agentSocketBatchRecordsMax, bufferLimits.appendRecordsMax), destination: this.#config.destination ?? '',
     }));
     this.#onEvent({ kind: 'connected', source: c.source, pid: f.pid });
@@ -253,11 +276,7 @@ export class SocketInput {
         if (r.explicitHashKey !== undefined) a.explicitHashKey = r.explicitHashKey;
         return a;
       });
-      try {
-        appended = sink.append(records);
-      } catch (err) {
-        appended = Promise.reject(err);
-      }
+      appended = c.session !== undefined && this.#dedup && sink.nextSequence ? this.#appendOnce(c, f, destination!, sink, records) : callAppend(sink, records);
     }
     // Handled below, in order; this keeps an early rejection from counting as unhandled meanwhile.
     appended.catch(() => {});
@@ -281,6 +300,52 @@ export class SocketInput {
         this.#answer(c, bytes, encodeFrame({ type: 'nack', requestId: f.requestId, code, message: (err as Error).message }));
       },
     ));
+  }
+
+  /**
+   * Appends a put frame of a session once (socket-dedup.ts): a frame seen
+   * before is answered from what the buffer holds (waiting for the original
+   * append when it is still running), a frame whose records are only partly
+   * there (a kill -9 mid-write) gets the rest, and a new one is written down
+   * before its append, with the sequence numbers the buffer will give it.
+   */
+  #appendOnce(c: Connection, f: PutFrame, destination: string, sink: RecordSink, records: AppendRecord[]): Promise<unknown> {
+    const dedup = this.#dedup!;
+    const source = c.source!;
+    const session = c.session!;
+    const id = `${source}\u0000${session}\u0000${f.requestId}`;
+    const running = this.#inFlight.get(id);
+    if (running) return running;
+    const known = dedup.lookup(source, session, f.requestId);
+    if (known && known.sameBoot && known.destination === destination && known.count === records.length) {
+      const have = sink.nextSequence!(source) - known.firstSeq;
+      if (have >= known.count) {
+        this.#counters.duplicateRecords += known.count;
+        this.#onEvent({ kind: 'duplicate', source, records: known.count });
+        return Promise.resolve({ seqs: [known.firstSeq] });
+      }
+      if (have > 0) {
+        // The rest gets the very numbers the entry names (appends number in order): the entry stays right, even if refused.
+        this.#counters.duplicateRecords += have;
+        return this.#track(id, callAppend(sink, records.slice(have)).then(() => ({ seqs: [known.firstSeq] })));
+      }
+    }
+    const firstSeq = sink.nextSequence!(source);
+    if (!dedup.planned(source, session, f.requestId, { destination, firstSeq, count: records.length })) {
+      return Promise.reject(Object.assign(new Error(`cannot write ${dedup.file} (${dedup.writeError?.message}): refusing what could not be deduplicated`), { code: 'BUFFER_FULL' }));
+    }
+    const appended = callAppend(sink, records);
+    // Refused at once (the buffer numbers records synchronously): the entry goes before any other append can reuse its numbers.
+    if (sink.nextSequence!(source) === firstSeq) dedup.removed(source, session, f.requestId);
+    appended.catch(() => dedup.removed(source, session, f.requestId));
+    return this.#track(id, appended);
+  }
+
+  #track(id: string, appended: Promise<unknown>): Promise<unknown> {
+    this.#inFlight.set(id, appended);
+    const done = () => void (this.#inFlight.get(id) === appended && this.#inFlight.delete(id));
+    appended.then(done, done);
+    return appended;
   }
 
   #answer(c: Connection, bytes: number, frame: Buffer): void {
@@ -320,6 +385,14 @@ export class SocketInput {
       c.socket.resume();
       c.socket.end(encodeFrame({ type: 'error', code, message }));
     });
+  }
+}
+
+function callAppend(sink: RecordSink, records: AppendRecord[]): Promise<unknown> {
+  try {
+    return sink.append(records);
+  } catch (err) {
+    return Promise.reject(err);
   }
 }
 

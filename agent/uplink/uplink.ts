@@ -192,6 +192,9 @@ export class Uplink {
   private async drain(): Promise<void> {
     const o = this.o;
     while (!this.pastDeadline()) {
+      // Stopping with the gateway unreachable: nothing can be sent, so the deadline need not be waited out
+      // (a restart then takes a moment, not the whole deadline; the records stay in the buffer).
+      if (this.stopping && this.link === 'down') return;
       const current = await this.lineUp();
       if (!current) {
         if (this.slot) this.slot.backlogBatches = 0;

@@ -12,16 +12,26 @@
  * agent answers each with `ack` (the batch is durable in its buffer) or
  * `nack` (refused: code and message), in request order. A fatal `error`
  * frame precedes the agent closing the connection (garbage, oversize).
+ *
+ * Version 2 adds one frame, `session` (client → agent, right after a
+ * version 2 welcome): a random id for this producer instance. With it, the
+ * agent recognizes a put frame the producer sends again after a reconnect
+ * (same session and request id) and stores its records once (issue #15);
+ * the frames are otherwise those of version 1.
  */
 import { TributaryError } from './errors.ts';
 import { partitionKeyLengthMax, recordDataBytesMax } from './streams/limits.ts';
 
-/** The version this code speaks; `hello` offers a range so later versions can overlap. */
-export const agentSocketVersion = 1;
+/** The highest version this code speaks; `hello` offers a range so versions can overlap. */
+export const agentSocketVersion = 2;
+/** The lowest version this code still speaks (version 1 clients and agents have no sessions). */
+export const agentSocketVersionMin = 1;
+/** Session ids are short printable tokens (the SDK sends 22 characters of base64url). */
+export const agentSocketSessionIdPattern = /^[A-Za-z0-9_-]{8,64}$/;
 /** "TRIB": the first bytes after a hello's header. Anything else on a fresh connection is not our client. */
 export const agentSocketMagic = 0x54524942;
 
-export const frameType = { hello: 1, welcome: 2, put: 3, ack: 4, nack: 5, error: 6 } as const;
+export const frameType = { hello: 1, welcome: 2, put: 3, ack: 4, nack: 5, error: 6, session: 7 } as const;
 export type FrameTypeName = keyof typeof frameType;
 
 /** u32 length + u8 type. */
@@ -50,7 +60,9 @@ export interface PutFrame { type: 'put'; requestId: number; destination: string;
 export interface AckFrame { type: 'ack'; requestId: number; destination: string; source: string; firstSequence: number; count: number }
 export interface NackFrame { type: 'nack'; requestId: number; code: string; message: string }
 export interface ErrorFrame { type: 'error'; code: string; message: string }
-export type AgentFrame = HelloFrame | WelcomeFrame | PutFrame | AckFrame | NackFrame | ErrorFrame;
+/** Version 2: names this producer instance; its request ids are unique within it, and a resend keeps its id. */
+export interface SessionFrame { type: 'session'; sessionId: string }
+export type AgentFrame = HelloFrame | WelcomeFrame | PutFrame | AckFrame | NackFrame | ErrorFrame | SessionFrame;
 
 /**
  * Codes a `nack` or `error` frame carries. Batch refusals (`nack`) use the
@@ -139,6 +151,13 @@ export function encodeFrame(f: AgentFrame): Buffer {
       const msg = str16(f.message);
       const w = new Writer(frameType.error, 1 + code.length + 2 + msg.length);
       w.str8(code); w.str16(msg);
+      return w.done();
+    }
+    case 'session': {
+      if (!agentSocketSessionIdPattern.test(f.sessionId)) throw invalid(`session id must match ${String(agentSocketSessionIdPattern)}`);
+      const id = str8(f.sessionId, 'sessionId');
+      const w = new Writer(frameType.session, 1 + id.length);
+      w.str8(id);
       return w.done();
     }
   }
@@ -276,6 +295,13 @@ export function decodeFrameBody(type: number, body: Buffer): AgentFrame {
       r.end();
       return f;
     }
+    case frameType.session: {
+      const r = new Reader(body, 'session');
+      const f: SessionFrame = { type: 'session', sessionId: r.str8() };
+      r.end();
+      if (!agentSocketSessionIdPattern.test(f.sessionId)) throw invalid(`session id must match ${String(agentSocketSessionIdPattern)}`);
+      return f;
+    }
     default:
       throw invalid(`unknown frame type ${type}`);
   }
@@ -374,7 +400,7 @@ export class AgentFrameDecoder {
       throw new AgentSocketProtocolError('AGENT_FRAME_TOO_LARGE', `frame of ${4 + length} bytes is over the limit of ${this.#frameBytesMax}`);
     }
     const type = head[4]!;
-    if (type < frameType.hello || type > frameType.error) throw invalid(`unknown frame type ${type}`);
+    if (type < frameType.hello || type > frameType.session) throw invalid(`unknown frame type ${type}`);
     const total = 4 + length;
     if (this.#bytes < total) return undefined;
     const whole = this.#take(total);

@@ -13,19 +13,22 @@
  * past `inFlightRecordsMax` records or `inFlightBytesMax` bytes (queued plus
  * unacknowledged), `put` waits (`onFull: 'wait'`) or rejects. When the agent
  * restarts, the producer reconnects with backoff and sends the
- * unacknowledged batches again: delivery is at-least-once (a batch the agent
- * made durable just before it died is buffered twice), and the first copies
- * keep the order of `put` calls. See docs/agent-socket.md.
+ * unacknowledged batches again, each under its request id and in its
+ * session (protocol version 2): an agent that had made a batch durable just
+ * before it died recognizes it and stores it once, so delivery is exactly
+ * once (with a version 1 agent, at-least-once: such a batch is buffered
+ * twice). Records keep the order of `put` calls. See docs/agent-socket.md.
  *
  * @example
  * const producer = new AgentProducer({ destination: 'telemetry' });
  * const { bufferSequence } = await producer.put('{"t":21.5}', { partitionKey: 'dev-1' });
  * await producer.close();
  */
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { TributaryError } from '../protocol/errors.ts';
 import {
-  AgentFrameDecoder, agentSocketBatchRecordsMax, agentSocketFrameBytesMax, agentSocketVersion, encodeFrame,
+  AgentFrameDecoder, agentSocketBatchRecordsMax, agentSocketFrameBytesMax, agentSocketVersion, agentSocketVersionMin, encodeFrame,
   explicitHashKeyLengthMax, putFrameOverheadBytes, recordEncodedBytes, type AgentFrame, type AgentSocketRecord,
 } from '../protocol/agent-socket.ts';
 import * as limits from '../protocol/streams/limits.ts';
@@ -130,6 +133,10 @@ export class AgentProducer {
   #queuedBytes = 0;
   /** Batches written and not yet acknowledged, in request order. */
   #sent = new Map<number, Pending[]>();
+  /** Batches a lost connection left unacknowledged: sent again first, each under its request id. */
+  #resend: Array<[number, Pending[]]> = [];
+  /** This producer instance, for the agent's deduplication of resent batches (protocol version 2). */
+  readonly #session = randomBytes(16).toString('base64url');
   #heldRecords = 0;
   #heldBytes = 0;
   #nextRequestId = 1;
@@ -235,7 +242,13 @@ export class AgentProducer {
     const recordsMax = Math.min(this.#o.batchRecordsMax, w.batchRecordsMax);
     const overhead = putFrameOverheadBytes(this.#o.destination);
     const bytesMax = Math.min(this.#o.batchBytesMax, w.frameBytesMax - overhead);
-    while (this.#writable && this.#queue.length > 0) {
+    // What a lost connection left unacknowledged goes first, unchanged: the agent may hold it already.
+    while (this.#writable && this.#resend.length > 0) {
+      const [requestId, batch] = this.#resend.shift()!;
+      this.#sent.set(requestId, batch);
+      this.#writable = socket.write(encodeFrame({ type: 'put', requestId, destination: this.#o.destination, records: batch.map((p) => p.record) }));
+    }
+    while (this.#writable && this.#resend.length === 0 && this.#queue.length > 0) {
       if (!force && this.#queue.length < recordsMax && this.#queuedBytes < bytesMax) break;
       let n = 0;
       let bytes = 0;
@@ -264,7 +277,7 @@ export class AgentProducer {
     const decoder = new AgentFrameDecoder({ frameBytesMax: agentSocketFrameBytesMax });
     let detail: string | undefined;
     socket.on('connect', () => {
-      socket.write(encodeFrame({ type: 'hello', versionMin: agentSocketVersion, versionMax: agentSocketVersion, pid: process.pid, clientName: this.#o.clientName }));
+      socket.write(encodeFrame({ type: 'hello', versionMin: agentSocketVersionMin, versionMax: agentSocketVersion, pid: process.pid, clientName: this.#o.clientName }));
     });
     socket.on('data', (chunk: Buffer) => {
       try {
@@ -288,8 +301,10 @@ export class AgentProducer {
   #onFrame(f: AgentFrame): void {
     switch (f.type) {
       case 'welcome':
-        if (f.version !== agentSocketVersion) throw new Error(`agent chose version ${f.version}`);
+        if (f.version < agentSocketVersionMin || f.version > agentSocketVersion) throw new Error(`agent chose version ${f.version}`);
         this.#welcome = { frameBytesMax: Math.min(f.frameBytesMax, agentSocketFrameBytesMax), batchRecordsMax: Math.max(1, f.batchRecordsMax) };
+        // Before any put: the agent keys what it remembers of our batches by this session.
+        if (f.version >= 2) this.#socket!.write(encodeFrame({ type: 'session', sessionId: this.#session }));
         this.#attempt = 0;
         this.#onEvent({ kind: 'connected', version: f.version, destination: this.#o.destination || f.destination });
         this.#pump(true);
@@ -332,11 +347,12 @@ export class AgentProducer {
   #failSentOnFatal(code: string, message: string): void {
     if (code === 'AGENT_SHUTTING_DOWN' || code === 'AGENT_CONNECTIONS_MAX') return;
     const err = new TributaryError(code, `agent closed the connection: ${message}`);
-    for (const batch of this.#sent.values()) {
+    for (const batch of [...this.#sent.values(), ...this.#resend.map(([, b]) => b)]) {
       for (const p of batch) p.reject(err);
       this.#released(batch);
     }
     this.#sent.clear();
+    this.#resend = [];
     if (code === 'AGENT_VERSION_UNSUPPORTED') {
       const queued = this.#queue.splice(0);
       this.#queuedBytes = 0;
@@ -352,19 +368,22 @@ export class AgentProducer {
     if (this.#heldRecords === 0) for (const w of this.#idleWaiters.splice(0)) w();
   }
 
-  /** Unacknowledged batches go back to the front of the queue, in order, and are sent again on the next connection. */
+  /**
+   * Unacknowledged batches are sent again on the next connection, first, in
+   * order, each as it was and under its request id: an agent that made one
+   * durable before the connection went stores it once (version 2).
+   */
   #onClose(socket: net.Socket, detail: string | undefined): void {
     if (this.#socket !== socket) return;
     this.#socket = undefined;
     const wasWelcomed = this.#welcome !== undefined;
     this.#welcome = undefined;
-    const again = [...this.#sent.values()].flat();
+    const again = [...this.#sent];
     this.#sent.clear();
-    if (again.length > 0) {
-      this.#queue = [...again, ...this.#queue];
-      for (const p of again) this.#queuedBytes += p.bytes;
-    }
-    if (wasWelcomed) this.#onEvent({ kind: 'disconnected', resentRecords: again.length, ...(detail ? { detail } : {}) });
+    this.#resend = [...again, ...this.#resend];
+    let resentRecords = 0;
+    for (const [, b] of this.#resend) resentRecords += b.length;
+    if (wasWelcomed) this.#onEvent({ kind: 'disconnected', resentRecords, ...(detail ? { detail } : {}) });
     if (this.#closed || this.#heldRecords === 0) return;
     const base = Math.min(this.#o.reconnectMaxMs, this.#o.reconnectMinMs * 2 ** Math.min(this.#attempt++, 20));
     this.#reconnectTimer = setTimeout(() => {

@@ -1,4 +1,5 @@
-// Proves the agent's MQTT input against a real Mosquitto: mapped topics land in the right destination buffers with the right partition keys, a QoS 1 message is acknowledged only after its append resolves, a failed append (a fake one, and a real reject-newest buffer at its cap) leaves it unacknowledged until the broker redelivers it, and the input reconnects after its connection drops or the broker restarts.
+// Proves the agent's MQTT input against a real Mosquitto (its own, on a spare port, with the shipped
+// configs/mosquitto/tributary.conf): mapped topics land in the right destination buffers with the right partition keys, a QoS 1 message is acknowledged only after its append resolves, a failed append (a fake one, and a real reject-newest buffer at its cap) leaves it unacknowledged until the broker redelivers it, and the input reconnects after its connection drops or the broker restarts, and (issue #15) messages published while the agent is away, far more than Mosquitto's default queue of 1,000, all arrive once it is back.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -6,13 +7,20 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { connect, type MqttClient } from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DiskBuffer, type AppendRecord, type BufferedRecord } from '../../agent/buffer/index.ts';
 import type { RecordSink } from '../../agent/inputs/common.ts';
 import { MqttInput, parseMqttInputConfig } from '../../agent/inputs/mqtt.ts';
 import { TributaryError } from '../../sdk/protocol/errors.ts';
+import { startMosquitto as startBroker, type Mosquitto } from '../helpers/mosquitto.ts';
 
-const brokerUrl = 'mqtt://127.0.0.1:1883';
+let broker: Mosquitto;
+let brokerUrl: string;
+beforeAll(async () => {
+  broker = await startBroker();
+  brokerUrl = broker.url;
+});
+afterAll(() => broker?.stop());
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -246,6 +254,39 @@ describe('agent MQTT input (real Mosquitto)', () => {
     const got = await waitForRecords(buffers.get('telemetry')!, 3);
     expect(got.map((r) => r.data.toString())).toEqual(['before', 'while-away', 'after']);
   });
+
+  it.each([true, false])('keeps what was published while the agent was away (shipped config: %s)', async (shipped) => {
+    // Mosquitto's defaults keep 1,000 queued messages per session (plus 20 in flight) and drop the rest.
+    const own = shipped ? broker : await startBroker({ shipped: false });
+    if (!shipped) cleanups.push(() => own.stop());
+    const clientId = unique();
+    const buffers = await openBuffers(['telemetry']);
+    const rules = [{ filter: 'away/#', destination: 'telemetry', partitionKey: { topicLevel: 1 } }];
+    const first = new MqttInput(parseMqttInputConfig({ url: own.url, clientId, sessionExpirySec: 600, rules }), buffers);
+    first.start();
+    await first.ready();
+    await first.stop();
+    const pub = await publisher(own.url);
+    const n = 3000;
+    for (let i = 0; i < n; i += 100) await Promise.all(Array.from({ length: 100 }, (_, k) => pub.publishAsync(`away/${(i + k) % 7}`, String(i + k), { qos: 1 })));
+    const second = new MqttInput(parseMqttInputConfig({ url: own.url, clientId, sessionExpirySec: 600, rules }), buffers);
+    second.start();
+    cleanups.push(() => second.stop());
+    if (shipped) {
+      const got = await waitForRecords(buffers.get('telemetry')!, n);
+      expect(got.map((r) => Number(r.data.toString()))).toEqual(Array.from({ length: n }, (_, i) => i));
+    } else {
+      // A marker published now arrives after whatever the broker still had queued (one session, in order).
+      await second.ready();
+      await pub.publishAsync('away/marker', 'marker', { qos: 1 });
+      const got = await waitFor('the marker', async () => {
+        const r = await readAll(buffers.get('telemetry')!);
+        return r.at(-1)?.data.toString() === 'marker' ? r : undefined;
+      });
+      expect(got.length - 1).toBeGreaterThanOrEqual(1000);
+      expect(got.length - 1).toBeLessThan(n);
+    }
+  }, 60_000);
 
   it('reconnects with backoff after its own broker restarts, and subscribes again', async () => {
     const port = await sparePort();

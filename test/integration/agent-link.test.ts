@@ -90,7 +90,7 @@ describe('agent over a bad link', () => {
 
     await gw.close();
     await put(producer, 300, 600); // durable in the agent while the gateway is away
-    await waitFor('the agent to notice', () => /"state":"down"/.test(agent.log()), 20_000, agent.log);
+    await waitFor('the agent to notice', () => /"msg":"link down/.test(agent.log()), 20_000, agent.log);
     await new Promise((r) => setTimeout(r, 1500));
     gw = await testGateway({ tlsEnabled: true, createDelayMs: 0, enforceLimits: false, dataDir: gw.dataDir, port });
     const c2 = tlsClient(gw);
@@ -151,7 +151,7 @@ describe('agent over a bad link', () => {
     ip('link', 'set', host, 'down');
     const cutAt = Date.now();
     await put(producer, 200, 800);
-    await waitFor('the agent to see the link down', () => /"state":"down"/.test(agent.log()), 20_000, agent.log);
+    await waitFor('the agent to see the link down', () => /"msg":"link down/.test(agent.log()), 20_000, agent.log);
     expect((await readStream(c, stream)).length).toBeLessThan(1000);
     await new Promise((r) => setTimeout(r, Math.max(0, 3000 - (Date.now() - cutAt))));
     ip('link', 'set', host, 'up');

@@ -1,5 +1,6 @@
 // Proves the agent end to end as a real process: paired over HTTPS with a
-// real gateway, it takes MQTT messages from the real Mosquitto and lines from
+// real gateway, it takes MQTT messages from a real Mosquitto (its own, on a
+// spare port, with the shipped configs/mosquitto/tributary.conf) and lines from
 // a tailed file into its durable buffers and delivers them to the streams;
 // `status` reports, and SIGTERM exits cleanly.
 import { spawn } from 'node:child_process';
@@ -16,15 +17,21 @@ import { tempDir, testGateway, testOperator, waitActive } from '../helpers/gatew
 import { repoRoot } from '../helpers/spawn-gateway.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
 import { pairDevice } from '../../sdk/devices/pairing.ts';
+import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts';
 
 let gw: Gateway & { dataDir: string };
 let op: KinesisClient;
+let broker: Mosquitto;
 beforeAll(async () => {
+  broker = await startMosquitto();
   gw = await testGateway({ tlsEnabled: true, createDelayMs: 0 });
   const ca = fs.readFileSync(path.join(gw.dataDir, 'tls', 'ca.crt'), 'utf8');
   op = new Client({ endpoint: gw.url, region: 'us-east-1', credentials: { ...testOperator }, maxAttempts: 1, requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ca }) }) });
 });
-afterAll(() => gw.close());
+afterAll(async () => {
+  await gw.close();
+  await broker.stop();
+});
 
 async function records(stream: string): Promise<string[]> {
   const { ShardIterator } = await op.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' }));
@@ -50,7 +57,7 @@ it('delivers MQTT messages and file lines to the gateway', async () => {
     'gateway:', `  credentials: ${path.join(state, 'credentials.json')}`,
     'state:', `  dir: ${state}`,
     'destinations:', '  telemetry:', '    stream: telemetry-${device}', '  logs:', '    stream: logs-${device}',
-    'inputs:', '  mqtt:', '    url: mqtt://127.0.0.1:1883', '    rules:', `      - filter: ${topic}/+/reading`, '        destination: telemetry', '        partitionKey: { topicLevel: 1 }',
+    'inputs:', '  mqtt:', `    url: ${broker.url}`, '    rules:', `      - filter: ${topic}/+/reading`, '        destination: telemetry', '        partitionKey: { topicLevel: 1 }',
     '  files:', `    - paths: [${logDir}/*.log]`, '      destination: logs',
     'metrics:', '  port: 0',
   ].join('\n') + '\n');
@@ -63,7 +70,7 @@ it('delivers MQTT messages and file lines to the gateway', async () => {
     for (let i = 0; i < 100 && !logs.some((l) => l.includes('agent running')); i++) await new Promise((r) => setTimeout(r, 100));
     expect(logs.some((l) => l.includes('agent running')), logs.join('\n')).toBe(true);
 
-    const pub = await mqtt.connectAsync('mqtt://127.0.0.1:1883');
+    const pub = await mqtt.connectAsync(broker.url);
     for (let i = 0; i < 20; i++) await pub.publishAsync(`${topic}/dev-${i % 2}/reading`, JSON.stringify({ i }), { qos: 1 });
     await pub.endAsync();
     fs.appendFileSync(logFile, 'second line\nthird line\n');

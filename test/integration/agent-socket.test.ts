@@ -182,6 +182,44 @@ describe('agent socket: AgentProducer → SocketInput → DiskBuffer', () => {
   }, 120_000);
 });
 
+describe('agent socket: exactly once', () => {
+  // Issue #15: batches the agent made durable but had not acknowledged when it died are sent again by the producer;
+  // the agent recognizes them by producer session and request id (persisted in its state directory) and stores them once.
+  it('stores every put exactly once across repeated kill -9s of the agent', async () => {
+    const root = tmpRoot();
+    const socketPath = path.join(root, 'run', 'agent.sock');
+    let child = await spawnAgent(root, socketPath);
+    const p = producer(socketPath, { clientName: 'once', batchRecordsMax: 100, inFlightRecordsMax: 4000 });
+    const n = 20_000;
+    const resolved = new Set<number>();
+    const puts: Array<Promise<void>> = [];
+    const kills = [3000, 8000, 13000];
+    for (let i = 0; i < n; i++) {
+      puts.push(p.put(String(i), { partitionKey: `k${i % 5}` }).then(() => void resolved.add(i)));
+      if (i % 500 === 0) await new Promise((r) => setImmediate(r));
+    }
+    // Kill while puts are in flight (the producer is ahead of the agent), then restart at once.
+    while (kills.length > 0) {
+      await new Promise((r) => setTimeout(r, 5));
+      if (resolved.size < kills[0]!) continue;
+      kills.shift();
+      child.kill('SIGKILL');
+      await new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r())));
+      child = await spawnAgent(root, socketPath);
+    }
+    await Promise.all(puts);
+    child.kill('SIGKILL');
+    await new Promise<void>((r) => child.once('exit', () => r()));
+    const buffer = await DiskBuffer.openDestination(path.join(root, 'buffer'), 'telemetry', { fsync: 'always' });
+    cleanups.push(() => buffer.close());
+    const ids = (await readAll(buffer)).map((r) => Number(r.data.toString()));
+    expect(kills, 'all three kills happened').toEqual([]);
+    expect(ids.length - new Set(ids).size, 'records stored twice').toBe(0);
+    expect([...ids].sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(firstOccurrences(ids)).toEqual(Array.from({ length: n }, (_, i) => i));
+  }, 120_000);
+});
+
 describe('agent socket: backpressure', () => {
   it('stops reading a connection whose appends are not answered; the producer waits, then everything lands', async () => {
     const root = tmpRoot();
@@ -220,9 +258,9 @@ describe('agent socket: errors', () => {
     await p.put('before', { partitionKey: 'k' });
     const bad = rawClient(agent.socketPath);
     await bad.connected;
-    bad.socket.write(Buffer.from('\x00\x00\x00\x09\x07garbage!'));
+    bad.socket.write(Buffer.from('\x00\x00\x00\x09\x09garbage!'));
     await bad.closed;
-    expect(bad.frames).toEqual([{ type: 'error', code: 'AGENT_PROTOCOL_INVALID', message: expect.stringContaining('unknown frame type 7') }]);
+    expect(bad.frames).toEqual([{ type: 'error', code: 'AGENT_PROTOCOL_INVALID', message: expect.stringContaining('unknown frame type 9') }]);
     const http = rawClient(agent.socketPath);
     await http.connected;
     http.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
@@ -244,6 +282,8 @@ describe('agent socket: errors', () => {
     ]));
     await c.closed;
     expect(c.frames.map((f) => f.type)).toEqual(['welcome', 'ack', 'error']);
+    // A version 1 client (hello offers 1 to 1) is still spoken to in version 1.
+    expect(c.frames[0]).toMatchObject({ version: 1 });
     expect(c.frames[2]).toMatchObject({ code: 'AGENT_FRAME_TOO_LARGE' });
     expect(agent.buffer.stats().depthRecords).toBe(1);
   }, 30_000);
@@ -326,7 +366,7 @@ async function spawnAgent(root: string, socketPath: string): Promise<ChildProces
     const { DiskBuffer } = await import(${JSON.stringify(path.join(repo, 'agent/buffer/index.ts'))});
     const { SocketInput, parseSocketInputConfig } = await import(${JSON.stringify(path.join(repo, 'agent/inputs/socket.ts'))});
     const buffer = await DiskBuffer.openDestination(process.env.ROOT + '/buffer', 'telemetry', { fsync: 'always' });
-    const input = new SocketInput(parseSocketInputConfig({ path: process.env.SOCK, destination: 'telemetry' }), new Map([['telemetry', buffer]]));
+    const input = new SocketInput(parseSocketInputConfig({ path: process.env.SOCK, destination: 'telemetry', stateDir: process.env.ROOT + '/inputs' }), new Map([['telemetry', buffer]]));
     await input.start();
     process.stdout.write('ready\\n');
   `;

@@ -6,7 +6,8 @@
 // the retries counted, not once per retry; without -c, status reads the
 // default config or says how to point at one; a volatile state directory is
 // refused by run and pair alike unless asked for; temporary files a kill -9
-// left are gone after the next start.
+// left are gone after the next start; SIGTERM with the gateway away exits at
+// once instead of waiting out the stop deadline (a quick restart).
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -132,6 +133,26 @@ it('logs a lost link once when it goes down and once when it is back, with the r
     await back.close();
   }
 }, 120_000);
+
+it('stops at once on SIGTERM while the gateway is away (the records stay buffered for the next start)', async () => {
+  const state = await pairedState(gw, 'pi-quick');
+  const port = await freePort();
+  const config = writeConfig(state, [
+    `  endpoint: https://127.0.0.1:${await freePort()}`,
+    'state:', `  dir: ${state}`,
+    'inputs:', '  http:', '    enabled: true', `    port: ${port}`, '    destination: main',
+  ]);
+  const agent = await startAgent(config);
+  await waitFor('the HTTP input', async () => (await fetch(`http://127.0.0.1:${port}/v1/records?partitionKey=k`, { method: 'POST', body: 'x' }).then((r) => r.status, () => 0)) === 200, 30_000, agent.log);
+  await waitFor('the link to go down', () => agentStatus(state)?.destinations.main?.link === 'down', 30_000, agent.log);
+  const t0 = Date.now();
+  agent.proc.kill('SIGTERM');
+  const exit = await agent.exited;
+  expect(exit.code).toBe(0);
+  // The stop deadline is 10 s: with nothing sendable, none of it is spent.
+  expect(Date.now() - t0).toBeLessThan(5000);
+  expect(agentStatus(state)!.destinations.main!.depthRecords).toBe(1);
+}, 60_000);
 
 it('refuses a volatile state directory in run and pair alike, unless asked for', async () => {
   const state = fs.mkdtempSync('/tmp/trb-volatile-');

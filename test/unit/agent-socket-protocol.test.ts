@@ -19,6 +19,7 @@ const samples: AgentFrame[] = [
   { type: 'ack', requestId: 0xffff_ffff, destination: 'telemetry', source: 'socket:app', firstSequence: 2 ** 40 + 5, count: 500 },
   { type: 'nack', requestId: 3, code: 'BUFFER_FULL', message: 'buffer /x is full: 10 of 10 bytes used' },
   { type: 'error', code: 'AGENT_PROTOCOL_INVALID', message: 'unknown frame type 99' },
+  { type: 'session', sessionId: 'q3Vx0-_Zb1TzKkQ9mJc8Aw' },
 ];
 
 function norm(f: AgentFrame): unknown {
@@ -122,6 +123,12 @@ describe('agent socket protocol: garbage and limits', () => {
     const long = Buffer.concat([hello, Buffer.from([0])]);
     long.writeUInt32BE(long.length - 4, 0);
     expect(codeOf(() => d().push(long))).toBe('AGENT_PROTOCOL_INVALID');
+  });
+
+  it('version 2: a session frame is type 7 with a str8 id; an id outside [A-Za-z0-9_-]{8,64} is refused both ways', () => {
+    expect([...encodeFrame({ type: 'session', sessionId: 'abcdefgh' })]).toEqual([0, 0, 0, 10, frameType.session, 8, ...Buffer.from('abcdefgh')]);
+    expect(() => encodeFrame({ type: 'session', sessionId: 'short' })).toThrow(AgentSocketProtocolError);
+    expect(codeOf(() => decodeFrameBody(frameType.session, Buffer.from([7, ...Buffer.from('bad id!')])))).toBe('AGENT_PROTOCOL_INVALID');
   });
 
   it('refuses a put whose record count is a lie, bad flags, bad hash keys and oversize data', () => {
