@@ -1,14 +1,22 @@
-// Builds single-file bundles under dist/ with esbuild: the gateway CLI now,
-// the agent when it lands. Each runs with plain Node 20 and no node_modules.
+// Builds single-file bundles with esbuild: the gateway CLI, the agent and the
+// gateway's offload worker. Each runs with plain Node 20 and no node_modules.
+// `--outdir <dir>` builds elsewhere than dist/ (the tests build their own copy).
 import { build } from 'esbuild';
 import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const at = process.argv.indexOf('--outdir');
+const outdir = at >= 0 && process.argv[at + 1] ? path.resolve(process.argv[at + 1]) : path.join(root, 'dist');
+const quiet = process.argv.includes('--quiet');
 
 const entries = [
-  { in: 'bin/tributary.ts', out: 'dist/tributary.mjs' },
-  { in: 'bin/tributary-agent.ts', out: 'dist/tributary-agent.mjs' },
+  { in: 'bin/tributary.ts', out: 'tributary.mjs' },
+  { in: 'bin/tributary-agent.ts', out: 'tributary-agent.mjs' },
   // Loaded by the gateway as a worker thread, from beside the main bundle.
-  { in: 'gateway/http/offload-worker.ts', out: 'dist/offload-worker.mjs' },
-];
+  { in: 'gateway/http/offload-worker.ts', out: 'offload-worker.mjs' },
+].map((e) => ({ in: path.join(root, e.in), out: path.join(outdir, e.out) }));
 for (const e of entries) {
   await build({
     entryPoints: [e.in],
@@ -27,5 +35,5 @@ for (const e of entries) {
   });
   fs.chmodSync(e.out, 0o755);
   const kib = (fs.statSync(e.out).size / 1024).toFixed(0);
-  console.log(`built ${e.out} (${kib} KiB)`);
+  if (!quiet) console.log(`built ${path.relative(process.cwd(), e.out) || e.out} (${kib} KiB)`);
 }

@@ -34,7 +34,7 @@
  */
 import { compileMapper, SchemaError, type SourceSchema } from './input/record-mapper.ts';
 import { errorStreamName, buildGraph, type ApplicationGraph } from './planner/application.ts';
-import type { Column, ErrorReport, InAppStream, Row } from './operators/stream.ts';
+import { Horizon, type Column, type ErrorReport, type InAppStream, type Row } from './operators/stream.ts';
 import { SqlError, SqlRuntimeError } from './sql/errors.ts';
 import { parseApplicationCode } from './sql/parser.ts';
 import { T, typeName } from './sql/types.ts';
@@ -140,11 +140,12 @@ export class AnalyticsApplication {
       this.sourceNames.set(input.NamePrefix, names);
     }
     const tables = (options.references ?? []).map((ref) => loadReference(ref));
-    this.graph = buildGraph(statements, { sources, tables, errors: (e) => this.reportError(e), now: () => this.now() });
+    this.graph = buildGraph(statements, { sources, tables, errors: (e) => this.reportError(e), horizon: this.horizon, now: () => this.now() });
     for (const [prefix, names] of this.sourceNames) this.sources.get(prefix)!.streams = names.map((n) => this.graph.streams.get(n)!);
   }
 
   private readonly sourceNames = new Map<string, string[]>();
+  private readonly horizon = new Horizon();
 
   /** The application's in-application streams and their columns (ROWTIME not listed; every stream has it). */
   get streams(): StreamInfo[] {
@@ -215,8 +216,9 @@ export class AnalyticsApplication {
     const t = Math.max(rowtime, this.time);
     this.advance(t);
     this.stats.rowsIn++;
-    const row: Row = [t, ...values];
-    while (row.length < s.columns.length + 1) row.push(null);
+    const row: Row = new Array<unknown>(s.columns.length + 1).fill(null);
+    row[0] = t;
+    for (let k = 0; k < values.length && k < s.columns.length; k++) row[k + 1] = values[k];
     s.push(row);
   }
 
@@ -231,7 +233,35 @@ export class AnalyticsApplication {
   advance(t: number): void {
     if (!(t > this.time)) return;
     if (t !== Infinity) this.time = t;
-    for (const s of this.graph.streams.values()) if (s.kind === 'source' || s.producerCount === 0) s.bound(t);
+    // Nothing acts on a bound before the horizon: the bound catches up when time reaches it.
+    if (t < this.horizon.at) return;
+    this.horizon.at = Infinity;
+    const targets = (this.boundTargets ??= [...this.graph.streams.values()].filter((s) => s.kind === 'source' || s.producerCount === 0));
+    for (let k = 0; k < targets.length; k++) targets[k]!.bound(t);
+  }
+
+  /** Streams the engine's bound drives: the sources, and streams no pump writes. */
+  private boundTargets: InAppStream[] | undefined;
+
+  /**
+   * Rows already in the engine's layout, `[rowtime, column1, ...]` with the
+   * stream's columns (a source stream's last one is APPROXIMATE_ARRIVAL_TIME),
+   * pushed into an in-application stream: the fast path for callers that map
+   * records themselves, and for benchmarks. The arrays are taken over.
+   */
+  pushRows(streamName: string, rows: Row[]): void {
+    const s = this.graph.streams.get(streamName);
+    if (!s || s.kind === 'error') throw new SqlError(`stream '${streamName}' not found`, undefined);
+    const width = s.columns.length + 1;
+    for (let k = 0; k < rows.length; k++) {
+      const row = rows[k]!;
+      if (row.length !== width) throw new SchemaError(`a row of ${streamName} has ${width} elements (ROWTIME and ${width - 1} columns), not ${row.length}`);
+      let t = row[0] as number;
+      if (t > this.time) this.advance(t);
+      else row[0] = t = this.time;
+      this.stats.rowsIn++;
+      s.push(row);
+    }
   }
 
   private reportError(e: ErrorReport): void {

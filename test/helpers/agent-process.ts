@@ -8,28 +8,16 @@ import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
-import { build } from 'esbuild';
 import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { testOperator } from './gateway.ts';
-import { repoRoot } from './spawn-gateway.ts';
+import { agentBundlePath, repoRoot } from './bundles.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
 import { pairDevice } from '../../sdk/devices/pairing.ts';
 
-let bundlePromise: Promise<string> | undefined;
-
-/** Builds bin/tributary-agent.ts into a private single-file bundle (once per test file). */
-export function agentBundle(): Promise<string> {
-  bundlePromise ??= (async () => {
-    const out = path.join(fs.mkdtempSync('/var/tmp/trb-agent-bundle-'), 'tributary-agent.mjs');
-    await build({
-      entryPoints: [path.join(repoRoot, 'bin/tributary-agent.ts')], outfile: out, bundle: true, platform: 'node', target: 'node20', format: 'esm',
-      banner: { js: "import { createRequire as __trbCreateRequire } from 'node:module'; const require = __trbCreateRequire(import.meta.url);" },
-      external: ['@node-rs/crc32'], logLevel: 'warning',
-    });
-    return out;
-  })();
-  return bundlePromise;
+/** The agent's single-file bundle, as devices run it (built once per test run: test/helpers/bundles.ts). */
+export async function agentBundle(): Promise<string> {
+  return agentBundlePath();
 }
 
 /** An operator client for a TLS gateway, trusting its CA. */

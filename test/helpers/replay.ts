@@ -8,25 +8,13 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { build } from 'esbuild';
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { tempDir, testOperator } from './gateway.ts';
-import { repoRoot } from './spawn-gateway.ts';
+import { repoRoot, tributaryBundle } from './bundles.ts';
 
-let bundle: Promise<string> | undefined;
-
-/** bin/tributary.ts bundled (once per test file): starts in a fraction of tsx's time. */
-export function cliBundle(): Promise<string> {
-  bundle ??= (async () => {
-    const out = path.join(tempDir('trb-cli-bundle-'), 'tributary.mjs');
-    await build({
-      entryPoints: [path.join(repoRoot, 'bin/tributary.ts')], outfile: out, bundle: true, platform: 'node', target: 'node20', format: 'esm',
-      banner: { js: "import { createRequire as __trbCreateRequire } from 'node:module'; const require = __trbCreateRequire(import.meta.url);" },
-      external: ['@node-rs/crc32'], logLevel: 'warning',
-    });
-    return out;
-  })();
-  return bundle;
+/** bin/tributary.ts as shipped (built once per test run: test/helpers/bundles.ts). */
+export async function cliBundle(): Promise<string> {
+  return tributaryBundle();
 }
 
 const execFileP = promisify(execFile);

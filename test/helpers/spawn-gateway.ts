@@ -1,9 +1,10 @@
-/** Runs the real `tributary gateway start` CLI as a child process (for crash and CLI tests). */
+/** Runs the real `tributary gateway start` (the shipped bundle) as a child process (for crash and CLI tests). */
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import readline from 'node:readline';
 
-export const repoRoot = path.resolve(import.meta.dirname, '../..');
+import { repoRoot, tributaryBundle } from './bundles.ts';
+
+export { repoRoot };
 
 export interface SpawnedGateway {
   child: ChildProcess;
@@ -19,7 +20,7 @@ export interface SpawnOptions {
 }
 
 export async function spawnGateway(args: string[], o: SpawnOptions = {}): Promise<SpawnedGateway> {
-  const argv = [process.execPath, '--import', 'tsx', path.join(repoRoot, 'bin/tributary.ts'), 'gateway', 'start', '--port', '0', ...args];
+  const argv = [process.execPath, tributaryBundle(), 'gateway', 'start', '--port', '0', ...args];
   if (o.prlimitNofile) argv.unshift('prlimit', `--nofile=${o.prlimitNofile}:${o.prlimitNofile}`);
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: repoRoot,

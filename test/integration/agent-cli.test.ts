@@ -9,9 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { DiskBuffer } from '../../agent/buffer/index.ts';
 import { tempDir, testGateway } from '../helpers/gateway.ts';
 import { repoRoot } from '../helpers/spawn-gateway.ts';
+import { agentBundlePath } from '../helpers/bundles.ts';
 
 const exec = promisify(execFile);
-const agent = (...args: string[]) => exec(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bin/tributary-agent.ts'), ...args], { cwd: repoRoot });
+const agent = (...args: string[]) => exec(process.execPath, [agentBundlePath(), ...args], { cwd: repoRoot });
 
 describe('tributary-agent', () => {
   it('checks configs, naming file, line and field', async () => {

@@ -17,6 +17,7 @@ import { tempDir, testGateway, testOperator, waitActive } from '../helpers/gatew
 import { repoRoot } from '../helpers/spawn-gateway.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
 import { pairDevice } from '../../sdk/devices/pairing.ts';
+import { agentBundlePath } from '../helpers/bundles.ts';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts';
 
 let gw: Gateway & { dataDir: string };
@@ -61,7 +62,7 @@ it('delivers MQTT messages and file lines to the gateway', async () => {
     '  files:', `    - paths: [${logDir}/*.log]`, '      destination: logs',
     'metrics:', '  port: 0',
   ].join('\n') + '\n');
-  const agent = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bin/tributary-agent.ts'), 'run', '-c', config], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const agent = spawn(process.execPath, [agentBundlePath(), 'run', '-c', config], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: string[] = [];
   readline.createInterface({ input: agent.stdout! }).on('line', (l) => logs.push(l));
   readline.createInterface({ input: agent.stderr! }).on('line', (l) => logs.push(l));

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createActiveStream, testGateway } from '../helpers/gateway.ts';
 import { agentStatus, freePort, pairedState, startAgent, tlsClient, waitFor } from '../helpers/agent-process.ts';
 import { repoRoot } from '../helpers/spawn-gateway.ts';
+import { agentBundlePath } from '../helpers/bundles.ts';
 
 const exec = promisify(execFile);
 type Gw = Awaited<ReturnType<typeof testGateway>>;
@@ -28,7 +29,7 @@ afterAll(() => gw?.close());
 /** Runs the CLI; resolves with its exit code and output whatever the code. */
 async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await exec(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bin/tributary-agent.ts'), ...args], { cwd: repoRoot, env: { ...process.env, ...env } });
+    const r = await exec(process.execPath, [agentBundlePath(), ...args], { cwd: repoRoot, env: { ...process.env, ...env } });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };

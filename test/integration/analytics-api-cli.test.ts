@@ -12,6 +12,7 @@ import { streamArn, tickerInput, role, waitStatus, analyticsClient } from '../he
 import { createActiveStream, kinesisClient, tempDir, testGateway, testOperator } from '../helpers/gateway.ts';
 import { repoRoot } from '../helpers/spawn-gateway.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
+import { tributaryBundle } from '../helpers/bundles.ts';
 
 const run = promisify(execFile);
 let gw: Gateway;
@@ -24,17 +25,6 @@ async function aws(...args: string[]): Promise<any> {
   return stdout.trim() ? JSON.parse(stdout) : undefined;
 }
 let bundle: string;
-/** The CLI as shipped: bin/tributary.ts bundled once (starting tsx per call is too slow on a busy machine). */
-async function buildCli(): Promise<string> {
-  const { build } = await import('esbuild');
-  const out = path.join(tempDir('trb-cli-bundle-'), 'tributary.mjs');
-  await build({
-    entryPoints: [path.join(repoRoot, 'bin/tributary.ts')], outfile: out, bundle: true, platform: 'node', target: 'node20', format: 'esm',
-    banner: { js: "import { createRequire as __trbCreateRequire } from 'node:module'; const require = __trbCreateRequire(import.meta.url);" },
-    external: ['@node-rs/crc32'], logLevel: 'warning',
-  });
-  return out;
-}
 const tributary = (...args: string[]) => run(process.execPath, [bundle, ...args], { cwd: repoRoot });
 const cli = async (...args: string[]) => JSON.parse((await tributary('analytics', ...args, '--profile', profile)).stdout);
 
@@ -42,7 +32,7 @@ const code = `CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" ("TICKER_SYMBOL"
 CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM" SELECT STREAM "TICKER_SYMBOL", "PRICE" FROM "SOURCE_SQL_STREAM_001";`;
 
 beforeAll(async () => {
-  bundle = await buildCli();
+  bundle = tributaryBundle();
   gw = await testGateway();
   profile = path.join(tempDir('trb-profile-'), 'operator.json');
   fs.writeFileSync(profile, JSON.stringify({ endpoint: gw.url, region: 'us-east-1', ...testOperator }), { mode: 0o600 });

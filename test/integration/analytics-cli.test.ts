@@ -12,13 +12,14 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixturesDir, loadFixture } from '../helpers/analytics-fixtures.ts';
 import { repoRoot } from '../helpers/spawn-gateway.ts';
+import { tributaryBundle } from '../helpers/bundles.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'analytics-cli-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bin/tributary.ts'), 'analytics', 'run', ...args], { cwd: repoRoot, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [tributaryBundle(), 'analytics', 'run', ...args], { cwd: repoRoot, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });

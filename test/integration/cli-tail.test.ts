@@ -11,6 +11,7 @@ import type { Gateway } from '../../gateway/gateway.ts';
 import { aggregate } from '../../sdk/protocol/kpl-aggregation.ts';
 import { createActiveStream, kinesisClient, tempDir, testGateway, testOperator } from '../helpers/gateway.ts';
 import { repoRoot } from '../helpers/spawn-gateway.ts';
+import { tributaryBundle } from '../helpers/bundles.ts';
 
 let gw: Gateway;
 let profile: string;
@@ -34,7 +35,7 @@ afterAll(() => gw.close());
 
 /** Runs tail from TRIM_HORIZON until `count` lines arrived, then stops it. */
 async function tail(count: number, ...extra: string[]): Promise<Array<Record<string, unknown>>> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bin/tributary.ts'), 'streams', 'tail', 'tailed', '--from', 'trim-horizon', '--profile', profile, ...extra], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [tributaryBundle(), 'streams', 'tail', 'tailed', '--from', 'trim-horizon', '--profile', profile, ...extra], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: Array<Record<string, unknown>> = [];
   try {
     for await (const line of readline.createInterface({ input: child.stdout })) {

@@ -9,9 +9,10 @@ import { tempDir, testGateway, testOperator } from '../helpers/gateway.ts';
 import { repoRoot } from '../helpers/spawn-gateway.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
 import { parseGatewayConfig } from '../../gateway/config.ts';
+import { tributaryBundle } from '../helpers/bundles.ts';
 
 const exec = promisify(execFile);
-const cli = (...args: string[]) => exec(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bin/tributary.ts'), ...args], { cwd: repoRoot });
+const cli = (...args: string[]) => exec(process.execPath, [tributaryBundle(), ...args], { cwd: repoRoot });
 
 let gw: Gateway;
 let profile: string;

@@ -60,7 +60,8 @@ describe('crash safety', () => {
       }
     };
     const writers = Array.from({ length: 8 }, (_, w) => writer(w));
-    await new Promise((r) => setTimeout(r, 1500));
+    // Kill once enough is acknowledged that the kill lands amid writes, however slow the machine.
+    while (acked.length < 1200) await new Promise((r) => setTimeout(r, 20));
     gw.child.kill('SIGKILL');
     stop = true;
     await Promise.all(writers);

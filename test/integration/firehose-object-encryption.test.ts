@@ -17,10 +17,11 @@ import type { Gateway } from '../../gateway/gateway.ts';
 import { testGateway } from '../helpers/gateway.ts';
 import { repoRoot } from '../helpers/spawn-gateway.ts';
 import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
+import { tributaryBundle } from '../helpers/bundles.ts';
 
 const exec = promisify(execFile);
 const cli = (...args: string[]) =>
-  exec(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bin/tributary.ts'), ...args], { cwd: repoRoot, encoding: 'buffer', maxBuffer: 1 << 26 });
+  exec(process.execPath, [tributaryBundle(), ...args], { cwd: repoRoot, encoding: 'buffer', maxBuffer: 1 << 26 });
 const role = 'arn:aws:iam::000000000000:role/firehose';
 const kmsKey = 'arn:aws:kms:us-east-1:000000000000:key/0b6f5d4e-1c2a-4e8b-9f00-123456789abc';
 const newline = { Enabled: true, Processors: [{ Type: 'AppendDelimiterToRecord' as const }] };

@@ -19,6 +19,7 @@ import { tempDir } from '../helpers/gateway.ts';
 import { ffmpegAvailable, testClip } from '../helpers/ffmpeg-mkv.ts';
 import { repoRoot, spawnGateway, type SpawnedGateway } from '../helpers/spawn-gateway.ts';
 import { archivedMediaClient, rawPutMedia, videoClient } from '../helpers/video.ts';
+import { tributaryBundle } from '../helpers/bundles.ts';
 
 const run = promisify(execFile);
 const children: SpawnedGateway[] = [];
@@ -105,7 +106,7 @@ describe.skipIf(!ffmpegAvailable())('a gateway killed during PutMedia', () => {
   it('serves the CLI: create, put (a file and stdin), list, delete', async () => {
     const profile = path.join(dataDir, 'operator.json');
     const cli = (args: string[], input?: Buffer) => {
-      const p = run(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bin/tributary.ts'), 'video', ...args, '-p', profile], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 });
+      const p = run(process.execPath, [tributaryBundle(), 'video', ...args, '-p', profile], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 });
       if (input) p.child.stdin!.end(input);
       return p.then((r) => JSON.parse(r.stdout) as Record<string, unknown>);
     };

@@ -15,9 +15,10 @@ import { tempDir, testGateway, testOperator } from '../helpers/gateway.ts';
 import { repoRoot } from '../helpers/spawn-gateway.ts';
 import { videoClient } from '../helpers/video.ts';
 import { probe, splitMkv, storeFragments } from '../helpers/video-fragments.ts';
+import { tributaryBundle } from '../helpers/bundles.ts';
 
 const exec = promisify(execFile);
-const cli = (...args: string[]) => exec(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bin/tributary.ts'), ...args], { cwd: repoRoot });
+const cli = (...args: string[]) => exec(process.execPath, [tributaryBundle(), ...args], { cwd: repoRoot });
 let gw: Gateway & { dataDir: string };
 let profile: string;
 const out = tempDir('trb-video-cli-');

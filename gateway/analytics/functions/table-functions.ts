@@ -23,7 +23,7 @@
 import type { Expr } from '../sql/ast.ts';
 import { SqlError, type SourcePos } from '../sql/errors.ts';
 import { isInteger, isNumeric, isString, T, typeName, type SqlType } from '../sql/types.ts';
-import type { Column, ErrorSink, Row, Sink } from '../operators/stream.ts';
+import type { Column, ErrorSink, Horizon, Row, Sink } from '../operators/stream.ts';
 import type { Relation } from '../planner/scope.ts';
 import { CountDistinctItems, formatExplanation, Hotspots, mlLimits, RandomCutForest, TopKItems } from '../ml/index.ts';
 
@@ -37,7 +37,7 @@ export interface TableFunctionArgs {
 
 export interface PlannedTableFunction {
   columns: Column[];
-  operator(out: Sink, errors: ErrorSink, pump: string): Sink;
+  operator(out: Sink, errors: ErrorSink, pump: string, horizon: Horizon): Sink;
 }
 
 export interface TableFunction {
@@ -78,7 +78,7 @@ function point(r: Row, cols: number[]): number[] | undefined {
 }
 
 /** A per-row operator: output = the cursor's visible columns and `extra(row)`. */
-function rowOperator(a: TableFunctionArgs, extra: (r: Row) => unknown[]): PlannedTableFunction['operator'] {
+function rowOperator(a: TableFunctionArgs, extra: (r: Row) => unknown[]): (out: Sink, errors: ErrorSink, pump: string) => Sink {
   const keep = visibleIndexes(a);
   return (out, errors, pump) => ({
     push(r) {
@@ -181,14 +181,17 @@ function itemColumn(a: TableFunctionArgs): { index: number; name: string; type: 
 }
 
 /** Tumbling windows of `seconds` on ROWTIME, aligned to the epoch as STEP(ROWTIME BY ...) aligns them. */
-function windowed(seconds: number, onRow: (r: Row) => void, onClose: (end: number) => void): Sink & { out?: Sink } {
+function windowed(seconds: number, horizon: Horizon, onRow: (r: Row) => void, onClose: (end: number) => void): Sink {
   const ms = seconds * 1000;
   let end = -Infinity;
   let lastRowtime = -Infinity;
   return {
     push(r) {
       const t = r[0] as number;
-      if (end === -Infinity) end = Math.floor(t / ms) * ms + ms;
+      if (end === -Infinity) {
+        end = Math.floor(t / ms) * ms + ms;
+        horizon.need(end);
+      }
       lastRowtime = t;
       onRow(r);
     },
@@ -196,7 +199,7 @@ function windowed(seconds: number, onRow: (r: Row) => void, onClose: (end: numbe
       if (end !== -Infinity && t >= end) {
         onClose(t === Infinity ? Math.max(end, lastRowtime) : end);
         end = -Infinity;
-      }
+      } else if (end !== -Infinity) horizon.need(end);
     },
   };
 }
@@ -209,10 +212,11 @@ const topKItemsTumbling: TableFunction = {
     const seconds = intArg(a, 2, 'windowSize', mlLimits.tumblingWindowSecondsMin, mlLimits.tumblingWindowSecondsMax);
     return {
       columns: [{ name: col.name, type: col.type }, { name: 'MOST_FREQUENT_VALUES', type: T.bigint }],
-      operator(out) {
+      operator(out, _errors, _pump, horizon) {
         const sketch = new TopKItems(k);
         const w = windowed(
           seconds,
+          horizon,
           (r) => {
             const v = r[col.index];
             if (v !== null && v !== undefined) sketch.add(typeof v === 'boolean' ? String(v) : (v as string | number));
@@ -235,10 +239,11 @@ const countDistinctItemsTumbling: TableFunction = {
     const seconds = intArg(a, 1, 'windowSize', mlLimits.tumblingWindowSecondsMin, mlLimits.tumblingWindowSecondsMax);
     return {
       columns: [{ name: 'NUMBER_OF_DISTINCT_ITEMS', type: T.bigint }],
-      operator(out) {
+      operator(out, _errors, _pump, horizon) {
         const sketch = new CountDistinctItems();
         const w = windowed(
           seconds,
+          horizon,
           (r) => {
             const v = r[col.index];
             if (v !== null && v !== undefined) sketch.add(typeof v === 'number' || typeof v === 'string' ? v : String(v));

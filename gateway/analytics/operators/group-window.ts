@@ -13,7 +13,7 @@
  * first row; the window closes RANGE later and is emitted with that ROWTIME.
  */
 import { SqlRuntimeError } from '../sql/errors.ts';
-import type { ErrorSink, Row, Sink } from './stream.ts';
+import type { ErrorSink, Horizon, Row, Sink } from './stream.ts';
 
 export interface Group {
   close?: number;
@@ -46,6 +46,8 @@ export class TumblingWindow implements Sink {
   private current: unknown = undefined;
   private open = false;
   private lastRowtime = -Infinity;
+  /** The bound that closes the current window (a ROWTIME window with a known end). */
+  private closeAt = -Infinity;
 
   constructor(
     private readonly fns: GroupFns,
@@ -53,26 +55,44 @@ export class TumblingWindow implements Sink {
     private readonly out: Sink,
     private readonly errors: ErrorSink,
     private readonly pump: string,
+    private readonly horizon: Horizon,
   ) {}
 
+  private opened(w: unknown, t: number): void {
+    this.current = w;
+    this.open = true;
+    const d = this.driver;
+    if (d.closeAt) {
+      this.closeAt = d.closeAt(w);
+      this.horizon.need(this.closeAt);
+    } else if (d.atTime) this.horizon.need(t);
+  }
+
   push(r: Row): void {
+    // A row before the end of the open ROWTIME window belongs to it: no need to compute its window.
+    if ((r[0] as number) < this.closeAt) {
+      this.lastRowtime = r[0] as number;
+      try {
+        this.fns.update(r);
+      } catch (err) {
+        this.fail(err, r);
+      }
+      return;
+    }
     let w: unknown;
     try {
       w = this.driver.value(r);
     } catch (err) {
       return this.fail(err, r);
     }
-    if (!this.open) {
-      this.current = w;
-      this.open = true;
-    } else if (w !== this.current) {
+    if (!this.open) this.opened(w, r[0] as number);
+    else if (w !== this.current) {
       if (w !== null && this.current !== null && (w as number) < (this.current as number)) {
         this.errors({ errorName: 'Row_Out_Of_Order', message: `row belongs to a window that has already closed`, rowtime: r[0] as number, data: r, pump: this.pump });
         return;
       }
       this.flush(this.driver.endRowtime ? this.driver.endRowtime(this.current) : (r[0] as number));
-      this.current = w;
-      this.open = true;
+      this.opened(w, r[0] as number);
     }
     this.lastRowtime = r[0] as number;
     try {
@@ -86,10 +106,12 @@ export class TumblingWindow implements Sink {
     if (this.open) {
       const d = this.driver;
       if (d.closeAt) {
-        if (t >= d.closeAt(this.current)) this.closeCurrent(d.endRowtime!(this.current));
+        if (t >= this.closeAt) this.closeCurrent(d.endRowtime!(this.current));
+        else this.horizon.need(this.closeAt);
       } else if (d.atTime) {
         if (t !== Infinity && d.atTime(t) !== this.current) this.closeCurrent(t);
         else if (t === Infinity) this.closeCurrent(this.lastRowtime);
+        else this.horizon.need(t);
       } else if (t === Infinity) this.closeCurrent(this.lastRowtime);
     }
     this.out.bound(t);
@@ -99,6 +121,7 @@ export class TumblingWindow implements Sink {
     this.flush(rowtime);
     this.open = false;
     this.current = undefined;
+    this.closeAt = -Infinity;
   }
 
   private flush(rowtime: number): void {
@@ -133,6 +156,7 @@ export class StaggerWindow implements Sink {
     private readonly out: Sink,
     private readonly errors: ErrorSink,
     private readonly pump: string,
+    private readonly horizon: Horizon,
   ) {}
 
   push(r: Row): void {
@@ -147,6 +171,7 @@ export class StaggerWindow implements Sink {
     if (g.close === undefined) {
       g.close = (r[0] as number) + this.rangeMs;
       this.queue.push(g);
+      this.horizon.need(g.close);
     }
   }
 
@@ -158,6 +183,7 @@ export class StaggerWindow implements Sink {
       q.splice(0, this.head);
       this.head = 0;
     }
+    if (this.head < q.length) this.horizon.need(q[this.head]!.close!);
     this.out.bound(t);
   }
 

@@ -13,7 +13,7 @@
  * leaves its window is emitted with NULLs, at the time it leaves.
  */
 import { SqlRuntimeError } from '../sql/errors.ts';
-import { BoundMerger, type ErrorSink, type Row, type Sink } from './stream.ts';
+import { BoundMerger, type ErrorSink, type Horizon, type Row, type Sink } from './stream.ts';
 
 export type JoinPredicate = (combined: Row) => unknown;
 
@@ -88,6 +88,7 @@ export interface StreamJoinOptions {
   pump: string;
   /** Caps the rows one side holds. */
   heldMax: number;
+  horizon: Horizon;
 }
 
 export class StreamJoin {
@@ -141,6 +142,7 @@ export class StreamJoin {
     }
     const mineHeld = this.held[side]!;
     mineHeld.push(mine);
+    this.needExpiry();
     const w = this.o.windows[side]!;
     if ('rows' in w) while (mineHeld.length > w.rows + 1) this.expire(side, mineHeld.shift()!, t);
     if (mineHeld.length > this.o.heldMax) this.expire(side, mineHeld.shift()!, t);
@@ -164,6 +166,16 @@ export class StreamJoin {
     if (t === Infinity) for (const side of [0, 1]) for (const h of this.held[side]!.splice(0)) leaving.push({ side, h, at: h.row[0] as number });
     leaving.sort((a, b) => a.at - b.at);
     for (const x of leaving) this.expire(x.side, x.h, x.at);
+    this.needExpiry();
     this.o.out.bound(t);
+  }
+
+  /** The next bound at which a held row leaves its RANGE window. */
+  private needExpiry(): void {
+    for (const side of [0, 1]) {
+      const w = this.o.windows[side]!;
+      const first = this.held[side]![0];
+      if ('range' in w && first) this.o.horizon.need((first.row[0] as number) + w.range + 1);
+    }
   }
 }

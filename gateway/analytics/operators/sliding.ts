@@ -12,7 +12,7 @@
  * NTH_VALUE, LAG read the window's rows; EXP_AVG weighs them by age.
  */
 import { SqlRuntimeError } from '../sql/errors.ts';
-import type { ErrorSink, Row, Sink } from './stream.ts';
+import type { ErrorSink, Horizon, Row, Sink } from './stream.ts';
 
 export type Frame = { kind: 'range'; ms: number } | { kind: 'rows'; n: number };
 
@@ -105,52 +105,86 @@ function newState(spec: AnalyticSpec): State {
   }
 }
 
-/** The rows of one partition's window, oldest first. */
+/** The rows of one partition's window, oldest first, in ring buffers: their times, sequence numbers and per-slot values. */
 class Partition {
-  times: number[] = [];
-  seqs: number[] = [];
-  vals: unknown[][] = [];
-  head = 0;
-  seq = 0;
+  private cap = 8;
+  private mask = 7;
+  private start = 0;
+  size = 0;
+  private times = new Float64Array(8);
+  private seqs = new Float64Array(8);
+  private cols: unknown[][];
+  private seq = 0;
   readonly states: State[];
 
-  constructor(specs: AnalyticSpec[]) {
+  constructor(specs: AnalyticSpec[], slots: number) {
     this.states = specs.map(newState);
+    this.cols = Array.from({ length: slots }, () => new Array<unknown>(8).fill(null));
   }
 
-  get size(): number {
-    return this.times.length - this.head;
+  /** Time of the i-th oldest row. */
+  time(i: number): number {
+    return this.times[(this.start + i) & this.mask]!;
   }
 
   newest(): number {
-    return this.times.length > this.head ? this.times[this.times.length - 1]! : -Infinity;
+    return this.size > 0 ? this.time(this.size - 1) : -Infinity;
+  }
+
+  /** Value in `slot` of the i-th oldest row. */
+  value(slot: number, i: number): unknown {
+    return this.cols[slot]![(this.start + i) & this.mask];
   }
 
   evictFront(specs: AnalyticSpec[]): void {
-    const v = this.vals[this.head]!;
-    const seq = this.seqs[this.head]!;
-    for (let k = 0; k < specs.length; k++) this.states[k]!.remove(specs[k]!.slot < 0 ? 1 : v[specs[k]!.slot], seq);
-    this.vals[this.head] = undefined as unknown as unknown[];
-    this.head++;
-    if (this.head > 256 && this.head * 2 > this.times.length) {
-      this.times = this.times.slice(this.head);
-      this.seqs = this.seqs.slice(this.head);
-      this.vals = this.vals.slice(this.head);
-      this.head = 0;
+    const at = this.start;
+    const seq = this.seqs[at]!;
+    for (let k = 0; k < specs.length; k++) {
+      const slot = specs[k]!.slot;
+      this.states[k]!.remove(slot < 0 ? 1 : this.cols[slot]![at], seq);
     }
+    for (let c = 0; c < this.cols.length; c++) this.cols[c]![at] = null;
+    this.start = (at + 1) & this.mask;
+    this.size--;
+  }
+
+  private grow(): void {
+    const cap = this.cap * 2;
+    const times = new Float64Array(cap);
+    const seqs = new Float64Array(cap);
+    const cols = this.cols.map(() => new Array<unknown>(cap).fill(null));
+    for (let i = 0; i < this.size; i++) {
+      const from = (this.start + i) & this.mask;
+      times[i] = this.times[from]!;
+      seqs[i] = this.seqs[from]!;
+      for (let c = 0; c < cols.length; c++) cols[c]![i] = this.cols[c]![from];
+    }
+    this.times = times;
+    this.seqs = seqs;
+    this.cols = cols;
+    this.cap = cap;
+    this.mask = cap - 1;
+    this.start = 0;
   }
 
   add(t: number, v: unknown[], specs: AnalyticSpec[]): void {
+    if (this.size === this.cap) this.grow();
+    const at = (this.start + this.size) & this.mask;
     const seq = this.seq++;
-    this.times.push(t);
-    this.seqs.push(seq);
-    this.vals.push(v);
-    for (let k = 0; k < specs.length; k++) this.states[k]!.add(specs[k]!.slot < 0 ? 1 : v[specs[k]!.slot], seq);
+    this.times[at] = t;
+    this.seqs[at] = seq;
+    for (let c = 0; c < this.cols.length; c++) this.cols[c]![at] = v[c];
+    this.size++;
+    for (let k = 0; k < specs.length; k++) {
+      const slot = specs[k]!.slot;
+      this.states[k]!.add(slot < 0 ? 1 : v[slot], seq);
+    }
   }
 }
 
 function result(spec: AnalyticSpec, state: State, p: Partition, now: number): unknown {
   const s = state as SumState;
+  const last = p.size - 1;
   switch (spec.name) {
     case 'COUNT':
       return s.n;
@@ -176,18 +210,19 @@ function result(spec: AnalyticSpec, state: State, p: Partition, now: number): un
       return spec.name.startsWith('VAR') ? v : Math.sqrt(v);
     }
     case 'FIRST_VALUE':
-      return p.vals[p.head]![spec.slot];
+      return p.value(spec.slot, 0);
     case 'LAST_VALUE':
-      return p.vals[p.vals.length - 1]![spec.slot];
+      return p.value(spec.slot, last);
     case 'NTH_VALUE': {
       const n = spec.n!;
       if (n < 1 || n > p.size) return null;
-      return p.vals[spec.fromLast ? p.vals.length - n : p.head + n - 1]![spec.slot];
+      return p.value(spec.slot, spec.fromLast ? last + 1 - n : n - 1);
     }
     case 'LAG': {
       let need = spec.n!;
-      for (let k = p.vals.length - 2; k >= p.head; k--) {
-        const v = p.vals[k]![spec.slot];
+      if (need === 0) return p.value(spec.slot, last);
+      for (let k = last - 1; k >= 0; k--) {
+        const v = p.value(spec.slot, k);
         if (spec.ignoreNulls && v === null) continue;
         if (--need === 0) return v;
       }
@@ -196,10 +231,10 @@ function result(spec: AnalyticSpec, state: State, p: Partition, now: number): un
     case 'EXP_AVG': {
       let num = 0;
       let den = 0;
-      for (let k = p.head; k < p.vals.length; k++) {
-        const v = p.vals[k]![spec.slot];
+      for (let k = 0; k <= last; k++) {
+        const v = p.value(spec.slot, k);
         if (v === null) continue;
-        const w = 0.5 ** ((now - p.times[k]!) / spec.halfLifeMs!);
+        const w = 0.5 ** ((now - p.time(k)) / spec.halfLifeMs!);
         num += w * (v as number);
         den += w;
       }
@@ -209,8 +244,8 @@ function result(spec: AnalyticSpec, state: State, p: Partition, now: number): un
     case 'SOME':
     case 'EVERY': {
       let out: boolean | null = null;
-      for (let k = p.head; k < p.vals.length; k++) {
-        const v = p.vals[k]![spec.slot] as boolean | null;
+      for (let k = 0; k <= last; k++) {
+        const v = p.value(spec.slot, k) as boolean | null;
         if (v === null) continue;
         out = spec.name === 'EVERY' ? (out ?? true) && v : (out ?? false) || v;
       }
@@ -225,38 +260,45 @@ export const windowPartitionsMax = 1_000_000;
 
 export interface WindowPlan {
   frame: Frame;
-  /** Partition key and the analytic calls' argument values for a row: [key, v0, v1, ...]. */
-  extract(r: Row): [unknown, ...unknown[]];
+  /** The row's partition key. */
+  key(r: Row): unknown;
+  /** Writes the analytic calls' argument values for a row into `out`. */
+  values(r: Row, out: unknown[]): void;
+  /** Number of value slots. */
+  slots: number;
   specs: AnalyticSpec[];
-  /** Where each call's result goes in the extended row. */
+  /** Where each call's result goes in the results array the select list reads. */
   outSlots: number[];
 }
 
 export class SlidingWindows implements Sink {
   private readonly parts: Array<Map<unknown, Partition>>;
+  private readonly scratch: unknown[][];
+  private readonly results: unknown[];
   private lastSweep = -Infinity;
   private readonly widest: number;
 
   constructor(
     private readonly windows: WindowPlan[],
-    private readonly width: number,
-    private readonly extra: number,
-    private readonly next: (ext: Row) => Row | null,
+    resultCount: number,
+    /** The select list over the input row `r` and the analytic results `a`. */
+    private readonly next: (r: Row, a: unknown[]) => Row | null,
     private readonly out: Sink,
     private readonly errors: ErrorSink,
     private readonly pump: string,
+    private readonly horizon: Horizon,
   ) {
     this.parts = windows.map(() => new Map());
+    this.scratch = windows.map((w) => new Array<unknown>(w.slots).fill(null));
+    this.results = new Array<unknown>(resultCount).fill(null);
     this.widest = Math.max(0, ...windows.map((w) => (w.frame.kind === 'range' ? w.frame.ms : 0)));
   }
 
   push(r: Row): void {
     const t = r[0] as number;
-    const ext = r.slice(0, this.width);
-    ext.length = this.width + this.extra;
     try {
-      for (let w = 0; w < this.windows.length; w++) this.compute(w, r, t, ext);
-      const row = this.next(ext);
+      for (let w = 0; w < this.windows.length; w++) this.compute(w, r, t);
+      const row = this.next(r, this.results);
       if (row !== null) this.out.push(row);
     } catch (err) {
       if (!(err instanceof SqlRuntimeError)) throw err;
@@ -264,21 +306,26 @@ export class SlidingWindows implements Sink {
     }
   }
 
-  private compute(w: number, r: Row, t: number, ext: Row): void {
+  private compute(w: number, r: Row, t: number): void {
     const win = this.windows[w]!;
-    const [key, ...vals] = win.extract(r);
+    const key = win.key(r);
+    const vals = this.scratch[w]!;
+    win.values(r, vals);
     const parts = this.parts[w]!;
     let p = parts.get(key);
     if (p === undefined) {
       if (parts.size >= windowPartitionsMax) throw new SqlRuntimeError('Function_Error', `more than ${windowPartitionsMax} partitions in one window`);
-      p = new Partition(win.specs);
+      p = new Partition(win.specs, win.slots);
       parts.set(key, p);
     }
     const f = win.frame;
-    if (f.kind === 'range') while (p.size > 0 && p.times[p.head]! < t - f.ms) p.evictFront(win.specs);
-    else while (p.size > f.n) p.evictFront(win.specs);
+    if (f.kind === 'range') {
+      const edge = t - f.ms;
+      while (p.size > 0 && p.time(0) < edge) p.evictFront(win.specs);
+    } else while (p.size > f.n) p.evictFront(win.specs);
     p.add(t, vals, win.specs);
-    for (let k = 0; k < win.specs.length; k++) ext[win.outSlots[k]!] = result(win.specs[k]!, p.states[k]!, p, t);
+    const specs = win.specs;
+    for (let k = 0; k < specs.length; k++) this.results[win.outSlots[k]!] = result(specs[k]!, p.states[k]!, p, t);
   }
 
   bound(t: number): void {
@@ -291,6 +338,7 @@ export class SlidingWindows implements Sink {
         for (const [key, p] of this.parts[w]!) if (p.newest() < edge) this.parts[w]!.delete(key);
       });
     }
+    if (this.widest > 0 && t !== Infinity) this.horizon.need(this.lastSweep + this.widest + 1);
     this.out.bound(t);
   }
 }

@@ -7,7 +7,7 @@
  * detection examples sort each second's rows by ANOMALY_SCORE DESC this way.)
  */
 import type { TumblingDriver } from './group-window.ts';
-import type { Row, Sink } from './stream.ts';
+import type { Horizon, Row, Sink } from './stream.ts';
 
 /** Most rows one period holds before they are emitted unsorted-at-the-tail. */
 export const sortRowsMax = 1_000_000;
@@ -21,7 +21,14 @@ export class SortOperator implements Sink {
     private readonly driver: TumblingDriver,
     private readonly compare: (a: Row, b: Row) => number,
     private readonly out: Sink,
+    private readonly horizon: Horizon,
   ) {}
+
+  private needBound(t: number): void {
+    if (this.buffer.length === 0) return;
+    if (this.driver.closeAt) this.horizon.need(this.driver.closeAt(this.current));
+    else if (this.driver.atTime) this.horizon.need(t);
+  }
 
   push(r: Row): void {
     const v = this.driver.value(r);
@@ -30,6 +37,7 @@ export class SortOperator implements Sink {
     this.lastRowtime = r[0] as number;
     this.buffer.push(r);
     if (this.buffer.length >= sortRowsMax) this.flush(this.lastRowtime);
+    this.needBound(r[0] as number);
   }
 
   bound(t: number): void {
@@ -38,6 +46,7 @@ export class SortOperator implements Sink {
       if (t === Infinity) this.flush(d.endRowtime ? d.endRowtime(this.current) : this.lastRowtime);
       else if (d.closeAt ? t >= d.closeAt(this.current) : d.atTime ? d.atTime(t) !== this.current : false) this.flush(d.endRowtime ? d.endRowtime(this.current) : t);
     }
+    this.needBound(t);
     this.out.bound(t);
   }
 

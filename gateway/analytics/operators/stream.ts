@@ -77,8 +77,11 @@ export class InAppStream implements Sink {
       push: (row) => this.push(row),
       bound: (t) => {
         if (t <= this.producerBounds[k]!) return;
-        this.producerBounds[k] = t;
-        this.advance(Math.min(...this.producerBounds));
+        const bounds = this.producerBounds;
+        bounds[k] = t;
+        let low = bounds[0]!;
+        for (let j = 1; j < bounds.length; j++) if (bounds[j]! < low) low = bounds[j]!;
+        this.advance(low);
       },
     };
   }
@@ -104,6 +107,21 @@ export class InAppStream implements Sink {
     this.lastBound = t;
     const sinks = this.sinks;
     for (let k = 0; k < sinks.length; k++) sinks[k]!.bound(t);
+  }
+}
+
+/**
+ * The next time at which any operator acts on a rowtime bound (a window
+ * closing, an outer join row expiring). The engine raises the bound through
+ * the graph only when time reaches it, so rows in between cost no bound
+ * calls. Operators report each deadline they take on with `need(t)`, during
+ * push or bound; an operator that must see every bound needs the current
+ * time.
+ */
+export class Horizon {
+  at = -Infinity;
+  need(t: number): void {
+    if (t < this.at) this.at = t;
   }
 }
 

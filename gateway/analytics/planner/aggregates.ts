@@ -98,8 +98,17 @@ export interface AccCode {
   final: string;
 }
 
-/** Code for aggregate number `k` of a group (fields a<k>_*), its argument held in temp `t`. */
-export function accumulatorCode(agg: AggCall, k: number, c: ExprCompiler): AccCode {
+/**
+ * Code for aggregate number `k` of a group (fields a<k>_*), its argument held
+ * in temp `t`. SUM and AVG of the same argument share one running sum and
+ * count (`shared` remembers whose fields hold them).
+ */
+export function accumulatorCode(agg: AggCall, k: number, c: ExprCompiler, shared = new Map<string, number>()): AccCode {
+  if ((agg.name === 'SUM' || agg.name === 'AVG') && agg.arg) {
+    const owner = shared.get(agg.arg.code);
+    if (owner !== undefined) return sumOrAvg(agg, owner, c, { init: [], update: '' });
+    shared.set(agg.arg.code, k);
+  }
   const f = (s: string) => `g.a${k}_${s}`;
   const t = c.temp();
   const arg = agg.arg ? `(${t} = ${agg.arg.code})` : '';
@@ -111,11 +120,8 @@ export function accumulatorCode(agg: AggCall, k: number, c: ExprCompiler): AccCo
     case 'COUNT':
       return { init: [`a${k}_n: 0`], update: `if (${arg} !== null) ${f('n')}++;`, final: f('n') };
     case 'SUM':
-      return { init: [`a${k}_s: 0`, `a${k}_n: 0`], update: `if (${arg} !== null) { ${f('s')} += ${t}; ${f('n')}++; }`, final: `(${f('n')} === 0 ? null : ${f('s')})` };
-    case 'AVG': {
-      const div = argType && isInteger(argType) ? `Math.trunc(${f('s')} / ${f('n')})` : argType?.kind === 'DECIMAL' ? `h.roundScale(${f('s')} / ${f('n')}, ${argType.scale})` : `${f('s')} / ${f('n')}`;
-      return { init: [`a${k}_s: 0`, `a${k}_n: 0`], update: `if (${arg} !== null) { ${f('s')} += ${t}; ${f('n')}++; }`, final: `(${f('n')} === 0 ? null : ${div})` };
-    }
+    case 'AVG':
+      return sumOrAvg(agg, k, c, { init: [`a${k}_s: 0`, `a${k}_n: 0`], update: `if (${arg} !== null) { ${f('s')} += ${t}; ${f('n')}++; }` });
     case 'MIN':
       return { init: [`a${k}_m: null`], update: `if (${arg} !== null && (${f('m')} === null || ${less(t, f('m'))})) ${f('m')} = ${t};`, final: f('m') };
     case 'MAX':
@@ -139,4 +145,14 @@ export function accumulatorCode(agg: AggCall, k: number, c: ExprCompiler): AccCo
       return { init: [`a${k}_n: 0`, `a${k}_mean: 0`, `a${k}_m2: 0`], update, final: `(${f('n')} ${pop ? '=== 0' : '< 2'} ? null : ${value})` };
     }
   }
+}
+
+/** SUM or AVG's final value over the running sum and count in fields a<owner>_s and a<owner>_n. */
+function sumOrAvg(agg: AggCall, owner: number, _c: ExprCompiler, state: { init: string[]; update: string }): AccCode {
+  const sum = `g.a${owner}_s`;
+  const n = `g.a${owner}_n`;
+  const argType = agg.arg!.type;
+  if (agg.name === 'SUM') return { ...state, final: `(${n} === 0 ? null : ${sum})` };
+  const div = isInteger(argType) ? `Math.trunc(${sum} / ${n})` : argType.kind === 'DECIMAL' ? `h.roundScale(${sum} / ${n}, ${argType.scale})` : `${sum} / ${n}`;
+  return { ...state, final: `(${n} === 0 ? null : ${div})` };
 }

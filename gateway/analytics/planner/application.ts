@@ -9,7 +9,7 @@ import type { Statement } from '../sql/ast.ts';
 import type { Udf } from '../sql/compile-expr.ts';
 import { SqlError } from '../sql/errors.ts';
 import { T, typeFromSpec } from '../sql/types.ts';
-import { InAppStream, type Column, type ErrorSink } from '../operators/stream.ts';
+import { InAppStream, type Column, type ErrorSink, type Horizon } from '../operators/stream.ts';
 import type { PlanContext, ReferenceTableData } from './context.ts';
 import { planQuery } from './plan-query.ts';
 
@@ -37,6 +37,7 @@ export interface GraphOptions {
   sources: Array<{ name: string; columns: Column[] }>;
   tables: ReferenceTableData[];
   errors: ErrorSink;
+  horizon: Horizon;
   now: () => number;
 }
 
@@ -81,7 +82,7 @@ export function buildGraph(statements: Statement[], opts: GraphOptions): Applica
         const target = streams.get(st.target.name);
         if (!target) throw new SqlError(`stream '${st.target.name}' not found; create it with CREATE STREAM before the pump`, st.target.pos);
         if (target.kind !== 'stream') throw new SqlError(`a pump cannot insert into ${target.kind === 'error' ? 'error_stream' : `the source stream '${target.name}'`}`, st.target.pos);
-        const ctx: PlanContext = { env: { udfs, now: opts.now }, streams, tables, views, errors: opts.errors, pump: st.name.name, reads: new Set(), expanding: new Set() };
+        const ctx: PlanContext = { env: { udfs, now: opts.now }, streams, tables, views, errors: opts.errors, horizon: opts.horizon, pump: st.name.name, reads: new Set(), expanding: new Set() };
         const columns = st.columns ?? target.columns.map((c) => ({ name: c.name, quoted: true, pos: st.target.pos }));
         const targetCols = columns.map((id) => {
           const k = target.columns.findIndex((c) => c.name === id.name);

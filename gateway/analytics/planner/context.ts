@@ -5,7 +5,7 @@
  */
 import type { Ident, Query, WindowSpec } from '../sql/ast.ts';
 import { ExprCompiler, type CompileEnv } from '../sql/compile-expr.ts';
-import type { Column, ErrorSink, InAppStream, Row } from '../operators/stream.ts';
+import type { Column, ErrorSink, Horizon, InAppStream, Row } from '../operators/stream.ts';
 
 export interface ReferenceTableData {
   name: string;
@@ -19,6 +19,8 @@ export interface PlanContext {
   tables: Map<string, ReferenceTableData>;
   views: Map<string, { query: Query; columns?: Ident[] }>;
   errors: ErrorSink;
+  /** Where operators report when they next need the rowtime bound. */
+  horizon: Horizon;
   pump: string;
   /** Streams this pump reads, for the cycle check. */
   reads: Set<string>;

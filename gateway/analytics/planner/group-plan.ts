@@ -65,7 +65,8 @@ function buildUpdate(keys: Keys, aggs: AggCall[], input: Scope, ctx: PlanContext
   const kt = keyCodes.map(() => c.temp());
   const assign = keyCodes.map((k, i) => `${kt[i]} = ${k.code};`).join(' ');
   const mapKey = kt.length === 0 ? '0' : kt.length === 1 ? kt[0]! : `h.compositeKey(${kt.join(', ')})`;
-  const accs = aggs.map((a, k) => accumulatorCode(a, k, c));
+  const shared = new Map<string, number>();
+  const accs = aggs.map((a, k) => accumulatorCode(a, k, c, shared));
   const init = ['key: mk', ...kt.map((t, i) => `k${i}: ${t}`), ...accs.flatMap((a) => a.init)].join(', ');
   const body = `${assign} const mk = ${mapKey}; let g = groups.get(mk);
     if (g === undefined) { if (groups.size >= ${windowGroupsMax}) h.tooManyGroups(${windowGroupsMax}); g = { ${init} }; groups.set(mk, g); }
@@ -104,7 +105,7 @@ export function planGroupedSelect(sel: Select, from: Relation, items: Item[], ct
     width: proj.fields.length + 1,
     kind: 'stream',
     open(sink) {
-      const window = stagger ? new StaggerWindow(fns, range!, sink, ctx.errors, ctx.pump) : new TumblingWindow(fns, driver!, sink, ctx.errors, ctx.pump);
+      const window = stagger ? new StaggerWindow(fns, range!, sink, ctx.errors, ctx.pump, ctx.horizon) : new TumblingWindow(fns, driver!, sink, ctx.errors, ctx.pump, ctx.horizon);
       from.open(filter ? new MapOperator(filter, window, ctx.errors, ctx.pump) : window);
     },
   };

@@ -53,7 +53,7 @@ export function planJoin(item: Extract<FromItem, { kind: 'join' }>, left: Relati
     width,
     kind: 'stream',
     open(sink) {
-      const join = new StreamJoin({ windows, outer, widths: [left.width, right.width], on: predicate, out: sink, errors: ctx.errors, pump: ctx.pump, heldMax: joinHeldRowsMax });
+      const join = new StreamJoin({ windows, outer, widths: [left.width, right.width], on: predicate, out: sink, errors: ctx.errors, pump: ctx.pump, heldMax: joinHeldRowsMax, horizon: ctx.horizon });
       left.open(join.inputs[0]);
       right.open(join.inputs[1]);
     },

@@ -43,7 +43,7 @@ export function planOrderBy(sel: Select, rel: Relation, from: Relation, items: I
   return {
     ...rel,
     open(sink) {
-      rel.open(new SortOperator(driver, compare, sink));
+      rel.open(new SortOperator(driver, compare, sink, ctx.horizon));
     },
   };
 }

@@ -28,7 +28,7 @@ export function planTableFunction(call: Extract<Expr, { kind: 'call' }>, ctx: Pl
     width: fields.length + 1,
     kind: 'stream',
     open(sink) {
-      input.open(planned.operator(sink, ctx.errors, ctx.pump));
+      input.open(planned.operator(sink, ctx.errors, ctx.pump, ctx.horizon));
     },
   };
 }

@@ -138,7 +138,7 @@ export function planSlidingWindows(sel: Select, from: Relation, items: Item[], c
     byKey.set(key, { w: wkey, k: win.calls.length });
     win.calls.push({ ...planned, key });
   }
-  let slot = from.width;
+  let slot = 0;
   const slots = new Map<string, { code: string; type: SqlType }>();
   const plans: WindowPlan[] = [...windows.values()].map((win) => {
     const c = newCompiler(ctx);
@@ -150,13 +150,16 @@ export function planSlidingWindows(sel: Select, from: Relation, items: Item[], c
       return { ...pc.spec, slot: valueSlot };
     });
     const outSlots = win.calls.map((pc) => {
-      slots.set(pc.key, { code: `r[${slot}]`, type: pc.type });
+      slots.set(pc.key, { code: `a[${slot}]`, type: pc.type });
       return slot++;
     });
-    const extract = c.build<WindowPlan['extract']>('r', `return [${[key, ...values].join(', ')}];`);
-    return { frame: win.frame, extract, specs, outSlots };
+    const keyFn = c.build<WindowPlan['key']>('r', `return ${key};`);
+    const vc = newCompiler(ctx);
+    const valueCodes = win.calls.filter((pc) => pc.value).map((pc) => vc.compile(pc.call.args[0]!, input).code);
+    const valuesFn = vc.build<WindowPlan['values']>('r, out', valueCodes.map((code, k) => `out[${k}] = ${code};`).join(' '));
+    return { frame: win.frame, key: keyFn, values: valuesFn, slots: values.length, specs, outSlots };
   });
-  const extra = slot - from.width;
+  const resultCount = slot;
   const c = newCompiler(ctx);
   const scope = fieldScope(from, aggregateMisuse, (e, cc) => {
     if (e.kind !== 'call' || !e.over) return undefined;
@@ -164,14 +167,14 @@ export function planSlidingWindows(sel: Select, from: Relation, items: Item[], c
     return s ? { ...s, nullable: true } : undefined;
   });
   const proj = projection(items, scope, c, 'r[0]', target);
-  const next = c.build<(r: Row) => Row | null>('r', `return ${proj.code};`);
+  const next = c.build<(r: Row, a: unknown[]) => Row | null>('r, a', `return ${proj.code};`);
   const filter = sel.where ? whereFilter(sel.where, input, ctx) : undefined;
   return {
     fields: proj.fields,
     width: proj.fields.length + 1,
     kind: 'stream',
     open(sink) {
-      const op = new SlidingWindows(plans, from.width, extra, next, sink, ctx.errors, ctx.pump);
+      const op = new SlidingWindows(plans, resultCount, next, sink, ctx.errors, ctx.pump, ctx.horizon);
       from.open(filter ? new MapOperator(filter, op, ctx.errors, ctx.pump) : op);
     },
   };
