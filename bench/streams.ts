@@ -9,6 +9,7 @@
  *
  *   npm run bench -- streams [--quick] [--only tributary,ceiling] [--rounds N] [--baseline <git ref>] [--fsync <policy>]
  *   npm run bench -- streams --profile [--https] [--quick]   (CPU profile of the gateway under 1 KiB PutRecords)
+ *   npm run bench -- streams --prepare [--quick]   (the offload worker's CPU per record, in process)
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -23,6 +24,7 @@ import { buildBaseline, type BaselineBuild } from './lib/streams-baseline.ts';
 import { buildIfStale, cleanupSync, installCleanupHooks, readMachineBusySeconds, removeTempDir, sparePort, spawnServer, tempDir, waitReady, type ServerProcess } from './lib/servers.ts';
 import { putRecordBodies, putRecordLatency, putRecordsBodies, putThroughput, readBack, type LatencyResult, type PutBatch, type PutThroughputResult, type ReadBackResult } from './lib/streams-load.ts';
 import { measureSigV4, type SigV4CaseResult } from './lib/sigv4-cost.ts';
+import { formatPrepare, measurePrepare } from './lib/streams-prepare.ts';
 import { checkTargets, estimateSigV4Share, formatChecks, formatProfile, formatRounds, formatSigV4Estimate, formatTable } from './lib/streams-report.ts';
 import { sigv4Cases } from './sigv4.ts';
 
@@ -345,7 +347,7 @@ export async function run(args: string[]): Promise<void> {
     args,
     options: {
       quick: { type: 'boolean', default: false }, only: { type: 'string' }, profile: { type: 'boolean', default: false }, https: { type: 'boolean', default: false },
-      rounds: { type: 'string', default: '1' }, baseline: { type: 'string' }, fsync: { type: 'string' },
+      rounds: { type: 'string', default: '1' }, baseline: { type: 'string' }, fsync: { type: 'string' }, prepare: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -360,6 +362,7 @@ export async function run(args: string[]): Promise<void> {
   const rounds = Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error(`--rounds: a whole number from 1 to 20, not ${values.rounds}`);
   if (values.fsync) gatewayExtraArgs = ['--fsync', values.fsync];
+  if (values.prepare) return prepareOnly(values.quick);
   installCleanupHooks();
   try {
     if (values.profile || only.some((name) => name.startsWith('tributary'))) {
@@ -438,6 +441,17 @@ async function compare(timing: Timing, quick: boolean, only: string[], roundCoun
   if (sigv4 && sigv4Share) process.stdout.write('\n' + formatSigV4Estimate(sigv4, sigv4Share) + '\n');
   log(`results written to bench/results/streams-latest.json (${doc.wallS.toFixed(0)} s; load average ${host.loadAverage1mAtStart} at the start, ${doc.loadAverage1mAtEnd} at the end)`);
   if (rounds.some((servers) => Object.values(servers).some((r) => r.status !== 'ok'))) process.exitCode = 1;
+}
+
+/** --prepare: the offload worker's CPU per record, in this process (bench/lib/streams-prepare.ts); no servers. */
+function prepareOnly(quick: boolean): void {
+  const bodies = buildBodies();
+  const rounds = quick ? 5 : 15;
+  log(`[prepare] timing preparePutRecords in process, ${rounds} rounds`);
+  const figures = measurePrepare(bodies, { rounds, repeats: quick ? 2 : 5 });
+  const doc = { benchmark: 'streams-prepare', startedAt: new Date().toISOString(), machine: machine(), gatewaySource: gatewaySource(), rounds, figures, loadAverage1mAtEnd: Number(os.loadavg()[0]!.toFixed(2)) };
+  writeResults('streams-prepare-latest.json', doc);
+  process.stdout.write(JSON.stringify(doc) + '\n\n' + formatPrepare(figures, rounds) + '\n');
 }
 
 /** VmRSS from /proc/<pid>/status in MB (10^6 bytes); undefined when it cannot be read. */
