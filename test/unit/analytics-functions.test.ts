@@ -79,6 +79,12 @@ describe('numeric functions and operators', () => {
     ["CAST('42' AS BIGINT)", 'BIGINT', 42],
     ['CAST(n AS VARCHAR(8))', 'VARCHAR(8)', '7'],
     ['CAST(d AS VARCHAR(8))', 'VARCHAR(8)', '2.5'],
+    // REAL is a 32-bit float printed with Java's Float.toString digits; widened to DOUBLE it keeps the float's exact value.
+    ['33.11', 'REAL', 33.11],
+    ['CAST(CAST(0.1 AS REAL) AS VARCHAR(16))', 'VARCHAR(16)', '0.1'],
+    ['CAST(CAST(1.0E10 AS REAL) AS VARCHAR(16))', 'VARCHAR(16)', '1.0E10'],
+    ['CAST(CAST(0.1 AS REAL) AS DOUBLE)', 'DOUBLE', 0.10000000149011612],
+    ['CAST(16777217 AS REAL)', 'REAL', 16777216],
     ['CAST(3 AS DOUBLE)', 'VARCHAR(8)', { error: undefined }],
     ['n BETWEEN 1 AND 7', 'BOOLEAN', true],
     ['n NOT BETWEEN 8 AND 1', 'BOOLEAN', true],
