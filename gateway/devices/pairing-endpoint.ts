@@ -6,6 +6,7 @@
  */
 import { createPublicKey } from 'node:crypto';
 import type http from 'node:http';
+import { fingerprintOf } from '../../sdk/crypto/fingerprint.ts';
 import { pairingMessage, verifyDetached } from '../../sdk/crypto/identity.ts';
 import type { Logger } from '../log.ts';
 import { TokenBucket } from '../streams/throttle.ts';
@@ -111,10 +112,13 @@ export function createPairingEndpoint(o: PairingOptions): (req: http.IncomingMes
         return (refuse(res), 403);
       }
       const { principal, secretAccessKey } = redeemed;
-      const clientCertificate = await o.issueClientCertificate(principal.name, p.clientPublicKey).catch(async (err: Error) => {
-        await o.principals.revoke(principal.accessKeyId);
-        throw err;
-      });
+      // The certificate is bound to this principal: good while it is active, and only for requests it signs.
+      const clientCertificate = await o.issueClientCertificate(principal.name, p.clientPublicKey)
+        .then(async (cert) => (await o.principals.addCertificate(principal.accessKeyId, fingerprintOf(cert)), cert))
+        .catch(async (err: Error) => {
+          await o.principals.revoke(principal.accessKeyId);
+          throw err;
+        });
       o.log.info('device paired', { device: principal.name, deviceId: principal.deviceId, policy: principal.policy, address });
       return sendStatus(res, 200, {
         deviceId: principal.deviceId,
