@@ -264,8 +264,22 @@ clientCommand(streams, 'list', 'List streams.').action(async (o: ClientFlags) =>
 clientCommand(streams, 'create <name>', 'Create a stream.')
   .option('-s, --shards <n>', 'shard count (provisioned mode)', (v) => Number(v), 1)
   .option('--on-demand', 'on-demand capacity mode')
-  .action(async (name: string, o: ClientFlags & { shards: number; onDemand?: boolean }) => {
-    await call(o, 'kinesis', 'CreateStream', o.onDemand ? { StreamName: name, StreamModeDetails: { StreamMode: 'ON_DEMAND' } } : { StreamName: name, ShardCount: o.shards });
+  .option('--no-wait', 'return at once instead of waiting until the stream is ACTIVE')
+  .action(async (name: string, o: ClientFlags & { shards: number; onDemand?: boolean; wait: boolean }) => {
+    const c = clientFor(o, 'kinesis');
+    try {
+      await c.call('CreateStream', o.onDemand ? { StreamName: name, StreamModeDetails: { StreamMode: 'ON_DEMAND' } } : { StreamName: name, ShardCount: o.shards });
+      // A stream is CREATING for a moment and refuses records until ACTIVE: wait, so that the next command can use it.
+      const deadline = Date.now() + 120_000;
+      while (o.wait) {
+        const { StreamDescriptionSummary: s } = await c.call<{ StreamDescriptionSummary: { StreamStatus: string } }>('DescribeStreamSummary', { StreamName: name });
+        if (s.StreamStatus === 'ACTIVE') break;
+        if (Date.now() > deadline) throw new TributaryError('STREAM_NOT_ACTIVE', `stream ${name} is still ${s.StreamStatus} after 120 s`);
+        await new Promise((res) => setTimeout(res, 250));
+      }
+    } finally {
+      c.close();
+    }
     print({ created: name });
   });
 clientCommand(streams, 'describe <name>', 'Describe a stream.').action(async (name: string, o: ClientFlags) => print(await call(o, 'kinesis', 'DescribeStreamSummary', { StreamName: name })));
