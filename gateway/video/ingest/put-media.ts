@@ -12,8 +12,9 @@
  * as AWS). A cut connection drops only the fragment in progress.
  *
  * Resends are idempotent: a fragment whose producer timestamp equals that of
- * one of the stream's recent stored fragments is not stored again; it is
- * acknowledged RECEIVED and PERSISTED with the stored fragment's number. A
+ * one of the stream's recent stored fragments, or of one still on its way to
+ * the disk (appended, not yet covered by an fsync), is not stored again; it
+ * is acknowledged RECEIVED and PERSISTED with the first copy's number. A
  * producer that reconnects after losing acks can therefore resend everything
  * not acknowledged PERSISTED (VideoProducer does).
  */
@@ -168,9 +169,43 @@ async function runSession(call: RestCall, stream: VideoStream, throttle: StreamT
   });
 }
 
-/** Appends a fragment (or finds its earlier copy) and writes RECEIVED; the promise settles once PERSISTED or ERROR is written. */
+/** A fragment handed to the fragment log and not yet durable: a resend of it must wait for the same append. */
+interface InFlight {
+  number: string;
+  durable: Promise<void>;
+}
+
+/** The in-flight fragments of each stream, by producer timestamp (every session of a stream shares them). */
+const inFlightByStream = new WeakMap<VideoStream, Map<number, InFlight>>();
+
+function inFlightOf(stream: VideoStream): Map<number, InFlight> {
+  let m = inFlightByStream.get(stream);
+  if (!m) inFlightByStream.set(stream, (m = new Map()));
+  return m;
+}
+
+/**
+ * Appends a fragment (or finds its earlier copy: stored, or still on its way
+ * to the disk) and writes RECEIVED; the promise settles once PERSISTED or
+ * ERROR is written.
+ */
 function store(stream: VideoStream, f: IngestFragment, serverMs: number, write: (a: Ack) => void, fail: (a: Ack) => void): Promise<void> {
   const persisted = stream.dataRetentionInHours > 0;
+  const persistedOnce = (number: string, durable: Promise<void>) =>
+    durable.then(
+      () => {
+        if (persisted) write({ EventType: 'PERSISTED', FragmentTimecode: f.ackTimecode, FragmentNumber: number });
+      },
+      () => fail(errorAck('ARCHIVAL_ERROR', f.ackTimecode)),
+    );
+  const inFlight = inFlightOf(stream);
+  // A resend of a fragment whose first copy is appended but not yet durable (the producer reconnected
+  // before its PERSISTED came, e.g. between two fsyncs of the interval policy): the same append answers both.
+  const pending = inFlight.get(f.producerMs);
+  if (pending) {
+    write({ EventType: 'RECEIVED', FragmentTimecode: f.ackTimecode, FragmentNumber: pending.number });
+    return persistedOnce(pending.number, pending.durable);
+  }
   const resent = findResend(stream.fragments.list(), f.producerMs);
   if (resent) {
     write({ EventType: 'RECEIVED', FragmentTimecode: f.ackTimecode, FragmentNumber: resent.FragmentNumber });
@@ -185,14 +220,16 @@ function store(stream: VideoStream, f: IngestFragment, serverMs: number, write: 
     return Promise.resolve();
   }
   const number = appended.meta.FragmentNumber;
+  const entry: InFlight = { number, durable: appended.durable };
+  inFlight.set(f.producerMs, entry);
+  // Once durable the fragment is in the log's index (findResend sees it); a failed append is no copy at all.
+  const forget = () => {
+    if (inFlight.get(f.producerMs) === entry) inFlight.delete(f.producerMs);
+  };
+  appended.durable.then(forget, forget);
   write({ EventType: 'RECEIVED', FragmentTimecode: f.ackTimecode, FragmentNumber: number });
   // PERSISTED is written when durable, without holding up the next fragment's append (group commit).
-  return appended.durable.then(
-    () => {
-      if (persisted) write({ EventType: 'PERSISTED', FragmentTimecode: f.ackTimecode, FragmentNumber: number });
-    },
-    () => fail(errorAck('ARCHIVAL_ERROR', f.ackTimecode)),
-  );
+  return persistedOnce(number, appended.durable);
 }
 
 /** A recent stored fragment with this producer timestamp (a resend after a reconnect). */
