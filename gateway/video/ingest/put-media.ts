@@ -29,6 +29,7 @@ import type { VideoRegistry, VideoStream } from '../registry.ts';
 import * as s from '../shapes.ts';
 import { errorAck, PutMediaSession, type Ack, type IngestFragment, type SessionOutput } from './put-media-session.ts';
 import { StreamThrottle } from './throttle.ts';
+import { clientLimitMessage } from '../call-rate.ts';
 
 export const shape: StructureShape = {
   type: 'structure',
@@ -71,7 +72,7 @@ export function putMediaAction(registry: VideoRegistry): RestAction {
       let throttle = throttles.get(stream);
       if (!throttle) throttles.set(stream, (throttle = new StreamThrottle(registry.now)));
       if (!throttle.admitConnection()) {
-        throw videoErrors.clientLimit('Kinesis Video Streams has throttled the request because you have exceeded the limit of allowed client calls. Try making the call later.');
+        throw videoErrors.clientLimit(clientLimitMessage);
       }
       await runSession(call, stream, throttle, registry.now);
     },

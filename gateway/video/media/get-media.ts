@@ -20,6 +20,7 @@ import { parseFragmentNumber } from '../../storage/fragment-index.ts';
 import type { VideoRegistry, VideoStream } from '../registry.ts';
 import * as s from '../shapes.ts';
 import { fragmentAt, getMediaChunk } from './chunks.ts';
+import { CallRate, clientLimitMessage } from '../call-rate.ts';
 
 const fragmentNumber = { type: 'string', min: 1, max: limits.fragmentNumberLengthMax, pattern: '^[0-9]+$' } as const;
 
@@ -79,18 +80,13 @@ export function startOf(stream: VideoStream, sel: Selector): Start {
 }
 
 export function getMediaAction(registry: VideoRegistry): RestAction {
-  const calls = new WeakMap<VideoStream, number[]>();
+  const calls = new CallRate(registry.now);
   return {
     name: 'GetMedia',
     shape,
     handle: ({ input }): RestStream => {
       const stream = registry.resolve(input);
-      const now = Date.now();
-      const recent = (calls.get(stream) ?? []).filter((t) => now - t < 1000);
-      if (recent.length >= limits.getMediaCallsPerSecondMax) {
-        throw videoErrors.clientLimit('Kinesis Video Streams has throttled the request because you have exceeded the limit of allowed client calls. Try making the call later.');
-      }
-      calls.set(stream, [...recent, now]);
+      if (!calls.admit(stream.arn, limits.getMediaCallsPerSecondMax)) throw videoErrors.clientLimit(clientLimitMessage);
       const start = startOf(stream, input.StartSelector as Selector);
       const stop = new AbortController();
       const onDeleted = () => stop.abort();

@@ -39,6 +39,29 @@ export const tagPattern = '[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*';
 /** Developer Guide, service quotas: 10,000 streams per account (US East and US West). */
 export const accountStreamsMax = 10_000;
 
+/**
+ * Developer Guide, service quotas, control plane: requests per second for the
+ * whole account and for one stream (`undefined`: no stream-level limit);
+ * beyond either, ClientLimitExceededException. TagResource, UntagResource and
+ * ListTagsForResource are not in the video table; they take TagStream's
+ * figures (the signaling-channel table gives them the same 50 and 5).
+ */
+export const controlPlaneRequestsPerSecondMax: Readonly<Record<string, { account: number; stream?: number }>> = Object.freeze({
+  CreateStream: { account: 50 },
+  DeleteStream: { account: 50, stream: 5 },
+  DescribeStream: { account: 300, stream: 5 },
+  GetDataEndpoint: { account: 300, stream: 5 },
+  ListStreams: { account: 50 },
+  ListTagsForStream: { account: 50, stream: 5 },
+  TagStream: { account: 50, stream: 5 },
+  UntagStream: { account: 50, stream: 5 },
+  UpdateDataRetention: { account: 50, stream: 5 },
+  UpdateStream: { account: 50, stream: 5 },
+  TagResource: { account: 50, stream: 5 },
+  UntagResource: { account: 50, stream: 5 },
+  ListTagsForResource: { account: 50, stream: 5 },
+});
+
 /** Developer Guide, service quotas (media APIs): 5 PutMedia connections per second per stream. */
 export const putMediaConnectionsPerSecondMax = 5;
 /** Developer Guide, service quotas: 5 fragments per second per stream. */
