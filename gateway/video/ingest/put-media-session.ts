@@ -41,6 +41,8 @@ export interface IngestFragment {
   durationMs: number;
   /** The Cluster's Timecode as sent, for the acks. */
   ackTimecode: number;
+  /** How many frames (blocks) the Cluster holds. */
+  frames: number;
 }
 
 export type SessionOutput = { kind: 'ack'; ack: Ack } | { kind: 'fragment'; fragment: IngestFragment };
@@ -160,7 +162,7 @@ export class PutMediaSession {
     if (durationMs > limits.fragmentDurationMsMax) throw new SessionError('MAX_FRAGMENT_DURATION_REACHED');
     this.lastProducerMs = producerMs;
     const cluster = startUnits === ev.timecode ? ev.raw : withTimecode(ev.raw, startUnits);
-    return { header, cluster, producerMs, durationMs, ackTimecode: ev.timecode };
+    return { header, cluster, producerMs, durationMs, ackTimecode: ev.timecode, frames: ev.frames.length };
   }
 }
 

@@ -19,6 +19,7 @@
  * not acknowledged PERSISTED (VideoProducer does).
  */
 import type http from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { videoErrors } from '../../../sdk/protocol/errors.ts';
 import * as limits from '../../../sdk/protocol/video/limits.ts';
 import { encodeAck } from '../../../sdk/protocol/video/acks.ts';
@@ -30,6 +31,7 @@ import * as s from '../shapes.ts';
 import { errorAck, PutMediaSession, type Ack, type IngestFragment, type SessionOutput } from './put-media-session.ts';
 import { StreamThrottle } from './throttle.ts';
 import { clientLimitMessage } from '../call-rate.ts';
+import type { VideoMetrics } from '../metrics.ts';
 
 export const shape: StructureShape = {
   type: 'structure',
@@ -74,13 +76,22 @@ export function putMediaAction(registry: VideoRegistry): RestAction {
       if (!throttle.admitConnection()) {
         throw videoErrors.clientLimit(clientLimitMessage);
       }
-      await runSession(call, stream, throttle, registry.now);
+      await runSession(call, stream, throttle, registry.now, registry.metrics);
     },
   };
 }
 
-async function runSession(call: RestCall, stream: VideoStream, throttle: StreamThrottle, now: () => number): Promise<void> {
+async function runSession(call: RestCall, stream: VideoStream, throttle: StreamThrottle, now: () => number, metrics: VideoMetrics): Promise<void> {
   const { req, res, input } = call;
+  const labels = { stream: stream.name };
+  metrics.putConnection(stream.name, 1);
+  let counted = true;
+  const uncount = () => {
+    if (counted) metrics.putConnection(stream.name, -1);
+    counted = false;
+  };
+  /** When the fragment in progress began (its BUFFERING), for the ingestion latency. */
+  let fragmentStartedAt = performance.now();
   const session = new PutMediaSession({
     timecodeType: input.FragmentTimecodeType as 'ABSOLUTE' | 'RELATIVE',
     producerStartMs: Math.round(Number(input.ProducerStartTimestamp) * 1000),
@@ -96,9 +107,12 @@ async function runSession(call: RestCall, stream: VideoStream, throttle: StreamT
   let lastData = Date.now();
 
   const write = (ack: Ack) => {
-    if (!finished && !res.writableEnded) res.write(encodeAck(ack));
+    if (finished || res.writableEnded) return;
+    res.write(encodeAck(ack));
+    if (ack.EventType === 'ERROR') metrics.putErrorAcks.inc({ ...labels, error_code: ack.ErrorCode ?? String(ack.ErrorId) });
   };
   const finish = () => {
+    uncount();
     if (finished) return;
     finished = true;
     clearInterval(idle);
@@ -122,14 +136,20 @@ async function runSession(call: RestCall, stream: VideoStream, throttle: StreamT
       if (out.kind === 'ack') {
         if (out.ack.EventType === 'ERROR') fail(out.ack);
         else write(out.ack);
+        if (out.ack.EventType === 'BUFFERING') fragmentStartedAt = performance.now();
         continue;
       }
       fragments++;
       const fragment = out.fragment;
       const serverMs = now();
+      const receivedAt = performance.now();
+      metrics.putIncomingFragments.inc(labels);
+      metrics.putIncomingFrames.inc(labels, fragment.frames);
+      metrics.putIngestionLatency.observe(labels, (receivedAt - fragmentStartedAt) / 1000);
+      const persisted = () => metrics.putPersistedAckLatency.observe(labels, (performance.now() - receivedAt) / 1000);
       // Stored one after another, so that numbers follow the order the producer sent.
       pending = pending.then(() => {
-        durables.push(store(stream, fragment, serverMs, write, fail));
+        durables.push(store(stream, fragment, serverMs, { write, fail, persisted }));
       });
     }
     return fragments;
@@ -146,6 +166,7 @@ async function runSession(call: RestCall, stream: VideoStream, throttle: StreamT
   await new Promise<void>((resolve) => {
     req.on('data', (chunk: Buffer) => {
       lastData = Date.now();
+      metrics.putIncomingBytes.inc(labels, chunk.length);
       if (finished || stopped) return;
       const fragments = handle(session.push(chunk));
       const wait = throttle.take(chunk.length, fragments);
@@ -162,6 +183,7 @@ async function runSession(call: RestCall, stream: VideoStream, throttle: StreamT
     });
     // A cut connection: the fragment in progress is dropped; what was handed to the store stays.
     res.once('close', () => {
+      uncount();
       finished = true;
       clearInterval(idle);
       stream.deleted.signal.removeEventListener('abort', onDeleted);
@@ -190,12 +212,18 @@ function inFlightOf(stream: VideoStream): Map<number, InFlight> {
  * to the disk) and writes RECEIVED; the promise settles once PERSISTED or
  * ERROR is written.
  */
-function store(stream: VideoStream, f: IngestFragment, serverMs: number, write: (a: Ack) => void, fail: (a: Ack) => void): Promise<void> {
+function store(
+  stream: VideoStream, f: IngestFragment, serverMs: number,
+  on: { write(a: Ack): void; fail(a: Ack): void; persisted(): void },
+): Promise<void> {
+  const { write, fail } = on;
   const persisted = stream.dataRetentionInHours > 0;
   const persistedOnce = (number: string, durable: Promise<void>) =>
     durable.then(
       () => {
-        if (persisted) write({ EventType: 'PERSISTED', FragmentTimecode: f.ackTimecode, FragmentNumber: number });
+        if (!persisted) return;
+        write({ EventType: 'PERSISTED', FragmentTimecode: f.ackTimecode, FragmentNumber: number });
+        on.persisted();
       },
       () => fail(errorAck('ARCHIVAL_ERROR', f.ackTimecode)),
     );
