@@ -246,7 +246,7 @@ export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notif
   if (config.inputs.camera?.length) {
     cameras = await startCameras(config.inputs.camera.map((c) => ({ ...c, stream: c.stream.split('${device}').join(creds.name) })), {
       stateDir, endpoint, region: creds.region, credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
-      ca: creds.caCertificate, cert: creds.clientCertificate, key: creds.clientKey, scheduler,
+      ca: creds.caCertificate, cert: creds.clientCertificate, key: creds.clientKey, scheduler, retryMaxMs: config.uplink.retryMaxMs,
       bufferKey: () => bufferKey(stateDir), encryptByDefault: config.buffer.encrypt, log: o.log, conditions,
     });
   }

@@ -36,8 +36,8 @@ export async function exportCameraRange(
 ): Promise<ExportResult> {
   const start = o.startMs ?? -Infinity;
   const end = o.endMs ?? Infinity;
-  // A fragment belongs to the range when any of it lies inside.
-  const entries = listRing(ringDir).filter((e) => e.producerMs + e.durationMs > start && e.producerMs < end);
+  // A fragment belongs to the range when any of it lies inside (both ends included: one instant gives its fragment).
+  const entries = listRing(ringDir).filter((e) => e.producerMs + e.durationMs > start && e.producerMs <= end);
   const tmp = `${outFile}.${process.pid}.tmp`;
   const out = fs.openSync(tmp, 'w', 0o600);
   const result: ExportResult = { file: path.resolve(outFile), fragments: 0, bytes: 0, firstAt: undefined, endAt: undefined, skipped: [] };

@@ -31,7 +31,8 @@ export function startCapture(binary: string, spec: CaptureSpec): CaptureRun {
   const out = new PassThrough({ highWaterMark: 1024 * 1024 });
   let feeder: ChildProcess | undefined;
   let feederError: string | undefined;
-  const cmd = ffmpeg({ stdoutLines: stderrLinesKept }).setFfmpegPath(binary);
+  // presets: we use none; naming a directory keeps fluent-ffmpeg from reading __dirname, which the ESM bundle lacks.
+  const cmd = ffmpeg({ stdoutLines: stderrLinesKept, presets: '/nonexistent/fluent-ffmpeg-presets' } as ffmpeg.FfmpegCommandOptions).setFfmpegPath(binary);
   if (spec.feeder) {
     const [program, ...args] = spec.feeder;
     feeder = spawn(program!, args, { stdio: ['ignore', 'pipe', 'pipe'] });

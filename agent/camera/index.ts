@@ -72,6 +72,8 @@ export interface StartCamerasOptions {
   cert?: string;
   key?: string;
   scheduler?: UplinkScheduler;
+  /** The longest wait between two upload attempts after failures (agent.yaml uplink.retryMaxMs). */
+  retryMaxMs?: number;
   /** The agent's buffer key: cameras whose buffer is sealed derive theirs from it. */
   bufferKey?: () => Uint8Array;
   /** Whether the record buffers are encrypted: a camera's `buffer.seal` defaults to it. */
@@ -120,7 +122,7 @@ export async function startCameras(configs: readonly CameraConfig[], o: StartCam
     const uplink = new CameraUplink({
       ring, stream: config.stream, endpoint: o.endpoint, region: o.region, credentials: o.credentials,
       ...(o.ca ? { ca: o.ca } : {}), ...(o.cert ? { cert: o.cert, key: o.key! } : {}),
-      ...(o.scheduler ? { scheduler: o.scheduler } : {}),
+      ...(o.scheduler ? { scheduler: o.scheduler } : {}), ...(o.retryMaxMs ? { retryMaxMs: o.retryMaxMs } : {}),
       priority: config.priority, backlogPriority: config.backlogPriority, liveAgeMs: config.liveAgeSeconds * 1000,
       ...(config.uploadWindow ? { uploadWindow: config.uploadWindow } : {}),
       onEvent: onUplinkEvent(name, o),

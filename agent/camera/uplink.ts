@@ -218,8 +218,8 @@ export class CameraUplink {
     const state = err instanceof AwsError ? 'up' : 'down';
     if (this.s.link !== state) this.o.onEvent?.({ kind: 'link', state, ...(state === 'down' ? { error: err.message } : {}) });
     this.s.link = state;
-    const min = this.o.retryMinMs ?? 1000;
     const max = this.o.retryMaxMs ?? 30_000;
+    const min = Math.min(max, this.o.retryMinMs ?? 1000);
     const wait = Math.round(Math.min(max, min * 2 ** Math.min(this.attempts++, 20)) * (0.5 + Math.random() / 2));
     this.o.onEvent?.({ kind: 'retry', error: err.message, inMs: wait });
     const until = this.now() + wait;
