@@ -13,17 +13,21 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../log.ts';
 import type { TlsMaterial } from '../tls/context.ts';
+import { verifiedClientFingerprint, type CertificateOwnerOf } from './client-certificate.ts';
 import { ConnectionGuard, handshakeMsMax, headersMsMax, streamsPerSessionMax, type ShedReason } from './connections.ts';
 
 export interface ListenerOptions {
   host: string;
   port: number;
-  tls?: { material: TlsMaterial; mutual: boolean };
+  /** With `mutual`, `certificateOwner` tells which client certificates belong to an active principal (client-certificate.ts). */
+  tls?: { material: TlsMaterial; mutual: boolean; certificateOwner?: CertificateOwnerOf };
   /** Open connections in total, and per client address (connections.ts). */
   connectionsMax: number;
   connectionsPerAddressMax: number;
   log: Logger;
   onShed?(reason: ShedReason): void;
+  /** A connection closed after its handshake: its client certificate belongs to no active principal. */
+  onCertificateRefused?(): void;
 }
 
 export interface Listener {
@@ -86,6 +90,26 @@ export async function listen(listener: http.RequestListener, o: ListenerOptions)
     });
   }
   for (const s of [h1, h2, secure]) s?.on('request', onRequest);
+  // Mutual TLS: a certificate of a revoked principal (or one never issued to a principal) ends its connection
+  // as the handshake completes, before the HTTP servers see it. Certificates from other CAs, and none, are
+  // left to the front door, which lets them reach /pairing and /health only.
+  const owner = o.tls?.mutual ? o.tls.certificateOwner : undefined;
+  if (secure && owner) secure.prependListener('secureConnection', (socket: tls.TLSSocket) => refuseUnowned(socket, owner));
+  const refusedLogged = new Map<string, number>();
+  function refuseUnowned(socket: tls.TLSSocket, ownerOf: CertificateOwnerOf): void {
+    const fingerprint = verifiedClientFingerprint(socket);
+    if (fingerprint === undefined || ownerOf(fingerprint)) return;
+    const subject = socket.getPeerCertificate()?.subject?.CN;
+    const address = socket.remoteAddress;
+    socket.destroy();
+    o.onCertificateRefused?.();
+    // Once a minute per certificate: a revoked device retrying must not flood the log.
+    const now = Date.now();
+    if ((refusedLogged.get(fingerprint) ?? 0) > now - 60_000) return;
+    if (refusedLogged.size > 10_000) refusedLogged.clear();
+    refusedLogged.set(fingerprint, now);
+    o.log.warn('refused a client certificate of no active principal (revoked device or operator)', { address, fingerprint, subject });
+  }
   // A failed handshake (wrong CA, missing client certificate, too slow) closes that socket only.
   secure?.on('tlsClientError', (err, socket) => guard.handshakeFailed(socket, (err as NodeJS.ErrnoException).code === 'ERR_TLS_HANDSHAKE_TIMEOUT'));
 
