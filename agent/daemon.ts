@@ -148,7 +148,7 @@ function onUplinkEvent(name: string, conditions: ConditionLog, log: AgentLogger)
         else conditions.raise(`${e.failure}:${name}`, e.failure === 'refused' ? 'error' : 'warn', `the gateway ${e.failure === 'refused' ? 'refuses' : 'fails'} records`, { ...d, error: e.error }, { retries: 1, records: e.records });
         return;
       case 'throttled':
-        conditions.raise(`throttled:${name}`, 'warn', 'the gateway throttles this destination', { ...d, requestRatePerSecond: e.requestRatePerSecond }, { records: e.records });
+        conditions.raise(`throttled:${name}`, 'warn', 'the gateway throttles this destination', { ...d, pacedRecordsPerSecond: e.pacedRecordsPerSecond }, { records: e.records });
         return;
       case 'intent-unsaved':
         conditions.raise(`intent:${name}`, 'error', 'cannot write the send window down: until it can, a crash may send records twice', { ...d, error: e.error });

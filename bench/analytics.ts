@@ -129,10 +129,31 @@ function median(xs: Phase[]): Phase {
   return [...xs].sort((a, b) => a.rowsPerCpuSecond - b.rowsPerCpuSecond)[Math.floor(xs.length / 2)]!;
 }
 
-function engineRows(sql: string, d: Data, rows: number): Phase {
+/**
+ * What the tumbling output adds up to: the rows counted, the sum of the SUMs
+ * and of the AVGs over every (window, key). The engine's and the hand-written
+ * loop's must agree, so a fast phase is also a right one.
+ */
+interface Digest {
+  windows: number;
+  counted: number;
+  sums: number;
+  means: number;
+}
+const digests: Partial<Record<'engine' | 'ceiling', Digest>> = {};
+
+function engineRows(sql: string, d: Data, rows: number, digest?: 'engine'): Phase {
   const app = compileApplication(sql, { inputs: [input] });
   let out = 0;
-  app.subscribe('DESTINATION_SQL_STREAM', () => out++);
+  const dg: Digest = { windows: 0, counted: 0, sums: 0, means: 0 };
+  app.subscribe('DESTINATION_SQL_STREAM', digest ? (row) => {
+    out++;
+    dg.windows++;
+    dg.counted += row.values[1] as number;
+    dg.sums += row.values[2] as number;
+    dg.means += row.values[3] as number;
+  } : () => out++);
+  if (digest) digests[digest] = dg;
   const batch = d.rows.length === rows ? d.rows : d.rows.slice(0, rows);
   return timed(rows, () => {
     app.pushRows('SOURCE_SQL_STREAM_001', batch);
@@ -147,9 +168,17 @@ function handLoop(d: Data, rows: number): Phase {
   const groups = new Map<unknown, { n: number; sum: number }>();
   const emitted: unknown[][] = [];
   let out = 0;
+  const dg: Digest = { windows: 0, counted: 0, sums: 0, means: 0 };
+  digests.ceiling = dg;
   const flush = (at: number) => {
     for (const [k, g] of groups) emitted.push([at, k, g.n, g.sum, g.sum / g.n]);
     out += emitted.length;
+    for (const e of emitted) {
+      dg.windows++;
+      dg.counted += e[2] as number;
+      dg.sums += e[3] as number;
+      dg.means += e[4] as number;
+    }
     emitted.length = 0;
     groups.clear();
   };
@@ -234,7 +263,7 @@ export async function run(args: string[]): Promise<void> {
   const payloads = jsonPayloads(data, jsonRows);
   const m = measure(s.rounds, {
     ceiling: () => handLoop(data, rows),
-    tumbling: () => engineRows(tumblingSql, data, rows),
+    tumbling: () => engineRows(tumblingSql, data, rows, 'engine'),
     sliding: () => engineRows(slidingSql, data, slidingRows),
     jsonCeiling: () => jsonParseOnly(payloads),
     json: () => engineRecords(payloads, data),
@@ -255,7 +284,11 @@ export async function run(args: string[]): Promise<void> {
   }
 
   const share = tumbling.rowsPerCpuSecond / ceiling.rowsPerCpuSecond;
+  const [de, dc] = [digests.engine!, digests.ceiling!];
+  const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));
+  const sameOutput = de.windows === dc.windows && de.counted === dc.counted && de.counted === rows && close(de.sums, dc.sums) && close(de.means, dc.means);
   const checks = [
+    { check: 'tumbling engine output = the hand-written loop\'s ((window, key) rows, counts, SUMs, AVGs)', ok: sameOutput },
     { check: `tumbling >= ${fmt(s.tumblingRowsPerSecondMin)} rows per CPU-second`, ok: tumbling.rowsPerCpuSecond >= s.tumblingRowsPerSecondMin },
     { check: `tumbling >= ${s.tumblingShareOfCeilingMin * 100}% of the hand-written loop (CPU time)`, ok: share >= s.tumblingShareOfCeilingMin },
     { check: `sliding >= ${fmt(s.slidingRowsPerSecondMin)} rows per CPU-second`, ok: sliding.rowsPerCpuSecond >= s.slidingRowsPerSecondMin },
@@ -271,6 +304,7 @@ export async function run(args: string[]): Promise<void> {
     keys: s.keys,
     phases: { ceiling, tumbling, sliding, jsonCeiling, json },
     tumblingShareOfCeiling: Number(share.toFixed(3)),
+    tumblingDigests: { engine: de, ceiling: dc },
     checks,
     ...(live !== undefined ? { live } : {}),
   };
