@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, parseConfig, type Schema } from '../sdk/config/yaml-schema.ts';
+import { cameraSchema, resolveCameraConfig, type CameraConfig, type RawCameraConfig } from './camera/config.ts';
 
 const fsyncPolicy: Schema = {
   kind: 'custom',
@@ -21,6 +22,8 @@ const partitionKey: Schema = {
     topicLevel: { kind: 'integer', min: 0, max: 64 },
     jsonField: { kind: 'string', pattern: /^[A-Za-z0-9_.-]{1,128}$/, hint: 'a JSON field name (dots for nesting)' },
     fixed: { kind: 'string', pattern: /^.{1,256}$/, hint: '1-256 characters' },
+    topic: { kind: 'boolean' },
+    hash: { kind: 'boolean' },
   },
 };
 
@@ -100,7 +103,8 @@ export const agentSchema = {
               name: { kind: 'string', pattern: /^[A-Za-z0-9._-]{1,64}$/, hint: '1-64 of [A-Za-z0-9._-] (names the checkpoint)' },
               paths: { kind: 'list', min: 1, item: { kind: 'string', pattern: /^\/\S+$/, hint: 'an absolute path; * and ? in the file name' } },
               destination: { kind: 'string' },
-              partitionKey: { kind: 'object', fields: { fixed: { kind: 'string', pattern: /^.{1,256}$/, hint: '1-256 characters' }, fileName: { kind: 'boolean' } } },
+              partitionKey: { kind: 'object', fields: { fixed: { kind: 'string', pattern: /^.{1,256}$/, hint: '1-256 characters' }, fileName: { kind: 'boolean' }, hash: { kind: 'boolean' } } },
+              order: { kind: 'enum', values: ['per-file', 'none'] },
               startAt: { kind: 'enum', values: ['beginning', 'end'] },
               startPattern: { kind: 'custom', describe: 'a regular expression', parse: (v) => { try { new RegExp(v); return { ok: true, value: v }; } catch (e) { return { ok: false, error: `is not a regular expression: ${(e as Error).message}` }; } } },
               recordBytesMax: { kind: 'integer', min: 16, max: 1024 * 1024 - 64 },
@@ -139,7 +143,8 @@ export const agentSchema = {
             matches: { kind: 'list', item: { kind: 'string', pattern: /^(\+|[A-Z0-9_]{1,64}=.{0,4096})$/, hint: 'FIELD=value or + (journalctl matches)' } },
             directory: { kind: 'string', pattern: /^\/.*$/, hint: 'an absolute path: a directory of journal files (default: the system journal)' },
             files: { kind: 'list', min: 1, item: { kind: 'string', pattern: /^\/.*$/, hint: 'an absolute path to a journal file (globs allowed)' } },
-            partitionKey: { kind: 'object', fields: { unit: { kind: 'boolean' }, hostname: { kind: 'boolean' }, fixed: { kind: 'string', pattern: /^.{1,256}$/, hint: '1-256 characters' } } },
+            partitionKey: { kind: 'object', fields: { unit: { kind: 'boolean' }, hostname: { kind: 'boolean' }, fixed: { kind: 'string', pattern: /^.{1,256}$/, hint: '1-256 characters' }, hash: { kind: 'boolean' } } },
+            order: { kind: 'enum', values: ['per-unit', 'none'] },
             startAt: { kind: 'enum', values: ['beginning', 'end'] },
             destination: { kind: 'string' },
           },
@@ -157,6 +162,8 @@ export const agentSchema = {
           kind: 'object',
           fields: { enabled: { kind: 'boolean', default: false }, port: { kind: 'integer', min: 1, max: 65535, default: 8787 }, destination: { kind: 'string' } },
         },
+        // Cameras: agent/camera/config.ts (docs/agent-camera.md).
+        camera: { kind: 'list', item: cameraSchema },
       },
     },
     uplink: {
@@ -178,7 +185,7 @@ export const agentSchema = {
   },
 } as const satisfies Schema;
 
-type PartitionKey = { topicLevel?: number; jsonField?: string; fixed?: string };
+type PartitionKey = { topicLevel?: number; jsonField?: string; fixed?: string; topic?: boolean; hash?: boolean };
 
 export interface AgentConfig {
   gateway: { credentials: string; endpoint?: string };
@@ -196,12 +203,14 @@ export interface AgentConfig {
   destinations: Record<string, { stream: string; aggregate: boolean; bandwidthBytesPerSecondMax?: number; priority: number; newestFirst: boolean }>;
   inputs: {
     mqtt: { url: string; clientId?: string; username?: string; password?: string; keepaliveSec?: number; rules?: Array<{ filter: string; destination: string; partitionKey?: PartitionKey }> };
-    files?: Array<{ name?: string; paths: string[]; destination: string; partitionKey?: { fixed?: string; fileName?: boolean }; startAt?: 'beginning' | 'end'; startPattern?: string; recordBytesMax?: number; pollIntervalMs?: number }>;
+    files?: Array<{ name?: string; paths: string[]; destination: string; partitionKey?: { fixed?: string; fileName?: boolean; hash?: boolean }; order?: 'per-file' | 'none'; startAt?: 'beginning' | 'end'; startPattern?: string; recordBytesMax?: number; pollIntervalMs?: number }>;
     serial?: Array<{ name?: string; path: string; baud?: number; destination: string; logDestination?: string; sensors?: Record<string, { name?: string; destination?: string; partitionKey?: string }>; ackMode?: 'reliable' | 'immediate' | 'off'; timeSyncIntervalMs?: number; reopenMinMs?: number; reopenMaxMs?: number }>;
-    journald: { units?: string[]; matches?: string[]; directory?: string; files?: string[]; partitionKey?: { unit?: boolean; hostname?: boolean; fixed?: string }; startAt?: 'beginning' | 'end'; destination?: string };
+    journald: { units?: string[]; matches?: string[]; directory?: string; files?: string[]; partitionKey?: { unit?: boolean; hostname?: boolean; fixed?: string; hash?: boolean }; order?: 'per-unit' | 'none'; startAt?: 'beginning' | 'end'; destination?: string };
     /** Runs when `enabled`, or when `enabled` is absent and a default destination is set. */
     socket: { enabled?: boolean; path: string; mode: string; destination?: string };
     http: { enabled: boolean; port: number; destination?: string };
+    /** Checked and completed by `resolveCameraConfig` (source-dependent defaults); `${device}` is replaced at start. */
+    camera?: CameraConfig[];
   };
   uplink: {
     batchRecordsMax: number; batchBytesMax: number; retryMaxMs: number; maxRecordAgeMs: number; requestTimeoutMs: number; lingerMs: number;
@@ -269,14 +278,26 @@ export function parseAgentConfig(text: string, file: string): AgentConfig {
   const volatile = c.state.volatile ? undefined : volatileStateReason(c.state.dir);
   if (volatile) throw new ConfigError(`${file}: state.dir ${volatileStateMessage(volatile, 'set state.volatile: true')}`);
   for (const [i, s] of (c.inputs.mqtt.rules ?? []).entries()) {
-    if (Object.keys(s.partitionKey ?? {}).length > 1) throw new ConfigError(`${file}: inputs.mqtt.rules[${i}].partitionKey takes one of topicLevel, jsonField or fixed`);
+    if (Object.keys(s.partitionKey ?? {}).length > 1) throw new ConfigError(`${file}: inputs.mqtt.rules[${i}].partitionKey takes one of topic, topicLevel, jsonField, fixed or hash`);
   }
   for (const [i, f] of (c.inputs.files ?? []).entries()) {
-    if (Object.keys(f.partitionKey ?? {}).length > 1) throw new ConfigError(`${file}: inputs.files[${i}].partitionKey takes one of fixed or fileName`);
+    if (Object.keys(f.partitionKey ?? {}).length > 1) throw new ConfigError(`${file}: inputs.files[${i}].partitionKey takes one of fixed, fileName or hash`);
+    if (f.order === 'per-file' && f.partitionKey?.hash) throw new ConfigError(`${file}: inputs.files[${i}].partitionKey: hash spreads a file's lines over shards, which order: per-file forbids (use fileName or fixed)`);
   }
   const j = c.inputs.journald;
-  if (Object.keys(j.partitionKey ?? {}).length > 1) throw new ConfigError(`${file}: inputs.journald.partitionKey takes one of unit, hostname or fixed`);
+  if (Object.keys(j.partitionKey ?? {}).length > 1) throw new ConfigError(`${file}: inputs.journald.partitionKey takes one of unit, hostname, fixed or hash`);
+  if (j.order === 'per-unit' && j.partitionKey?.hash) throw new ConfigError(`${file}: inputs.journald.partitionKey: hash spreads a unit's entries over shards, which order: per-unit forbids (use unit, hostname or fixed)`);
   if (j.directory !== undefined && j.files !== undefined) throw new ConfigError(`${file}: inputs.journald takes directory or files, not both`);
+  if (c.inputs.camera) {
+    const names = new Set<string>();
+    c.inputs.camera = c.inputs.camera.map((raw, i) => {
+      const r = resolveCameraConfig(raw as unknown as RawCameraConfig, `inputs.camera[${i}]`);
+      if (typeof r === 'string') throw new ConfigError(`${file}: ${r}`);
+      if (names.has(r.name)) throw new ConfigError(`${file}: inputs.camera[${i}].name "${r.name}" is used by another camera`);
+      names.add(r.name);
+      return r;
+    });
+  }
   return Object.freeze(c);
 }
 

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadGatewayConfigFile } from '../gateway/config.ts';
 import { PrincipalStore, type SecurityDoc } from '../gateway/devices/principals.ts';
-import { ensureTls, gatewayDefaults, operatorProfileName, startGateway, writeOperatorProfile, type GatewayConfig, type OperatorProfile } from '../gateway/gateway.ts';
+import { ensureTls, gatewayDefaults, operatorProfileName, startGateway, type GatewayConfig, type OperatorProfile } from '../gateway/gateway.ts';
+import { provisionOperatorProfile } from '../gateway/devices/operator-profile.ts';
 import { createLogger } from '../gateway/log.ts';
 import { JsonFileStore, loadOrCreateSecret } from '../gateway/storage/local/metadata-store.ts';
 import { parseFsyncPolicy } from '../gateway/storage/types.ts';
@@ -127,13 +128,13 @@ serverOptions(gateway.command('init'))
     const principals = await PrincipalStore.open(new JsonFileStore<SecurityDoc>(path.join(dataDir, 'metadata', 'security.json')), new RecordCipher(masterKey));
     const tls = config.tlsEnabled ? loadTlsMaterial(path.join(dataDir, 'tls')) : undefined;
     const profileFile = path.join(dataDir, operatorProfileName);
-    let operator = 'existing';
-    if (!principals.list().some((p) => p.kind === 'operator' && p.revokedMs === undefined)) {
-      const { principal, secretAccessKey } = await principals.createOperator('operator');
-      const endpoint = `${tls ? 'https' : 'http'}://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
-      await writeOperatorProfile(profileFile, { endpoint, region: config.region, accessKeyId: principal.accessKeyId, secretAccessKey, ...(tls ? { caCertificate: tls.ca.toString('utf8') } : {}) });
-      operator = principal.accessKeyId;
-    }
+    // The endpoint is a guess until the gateway starts (it rewrites it); the client certificate lets the CLI in under --mtls.
+    const endpoint = `${tls ? 'https' : 'http'}://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
+    const created = await provisionOperatorProfile({
+      principals, file: profileFile, endpoint, region: config.region, refreshEndpoint: false,
+      tls: tls ? { dir: path.join(dataDir, 'tls'), ca: tls.ca.toString('utf8') } : undefined,
+    });
+    const operator = created ?? 'existing';
     print({ dataDir, caFingerprint: tls?.caFingerprint ?? null, caCertificate: tls ? path.join(dataDir, 'tls', 'ca.crt') : null, operatorProfile: profileFile, operatorAccessKeyId: operator });
   });
 
@@ -176,8 +177,13 @@ function clientFor(o: ClientFlags, service: keyof typeof targetPrefixes): JsonRp
     service,
     targetPrefix: targetPrefixes[service],
     credentials: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey },
-    ...(p.caCertificate ? { ca: p.caCertificate } : {}),
+    ...tlsOptionsOf(p),
   });
+}
+
+/** The profile's CA, and its client certificate for gateways that require mutual TLS. */
+function tlsOptionsOf(p: OperatorProfile): { ca?: string; cert?: string; key?: string } {
+  return { ...(p.caCertificate ? { ca: p.caCertificate } : {}), ...(p.clientCertificate && p.clientKey ? { cert: p.clientCertificate, key: p.clientKey } : {}) };
 }
 
 const clientCommand = (parent: Command, spec: string, description: string) =>
@@ -258,8 +264,22 @@ clientCommand(streams, 'list', 'List streams.').action(async (o: ClientFlags) =>
 clientCommand(streams, 'create <name>', 'Create a stream.')
   .option('-s, --shards <n>', 'shard count (provisioned mode)', (v) => Number(v), 1)
   .option('--on-demand', 'on-demand capacity mode')
-  .action(async (name: string, o: ClientFlags & { shards: number; onDemand?: boolean }) => {
-    await call(o, 'kinesis', 'CreateStream', o.onDemand ? { StreamName: name, StreamModeDetails: { StreamMode: 'ON_DEMAND' } } : { StreamName: name, ShardCount: o.shards });
+  .option('--no-wait', 'return at once instead of waiting until the stream is ACTIVE')
+  .action(async (name: string, o: ClientFlags & { shards: number; onDemand?: boolean; wait: boolean }) => {
+    const c = clientFor(o, 'kinesis');
+    try {
+      await c.call('CreateStream', o.onDemand ? { StreamName: name, StreamModeDetails: { StreamMode: 'ON_DEMAND' } } : { StreamName: name, ShardCount: o.shards });
+      // A stream is CREATING for a moment and refuses records until ACTIVE: wait, so that the next command can use it.
+      const deadline = Date.now() + 120_000;
+      while (o.wait) {
+        const { StreamDescriptionSummary: s } = await c.call<{ StreamDescriptionSummary: { StreamStatus: string } }>('DescribeStreamSummary', { StreamName: name });
+        if (s.StreamStatus === 'ACTIVE') break;
+        if (Date.now() > deadline) throw new TributaryError('STREAM_NOT_ACTIVE', `stream ${name} is still ${s.StreamStatus} after 120 s`);
+        await new Promise((res) => setTimeout(res, 250));
+      }
+    } finally {
+      c.close();
+    }
     print({ created: name });
   });
 clientCommand(streams, 'describe <name>', 'Describe a stream.').action(async (name: string, o: ClientFlags) => print(await call(o, 'kinesis', 'DescribeStreamSummary', { StreamName: name })));

@@ -18,6 +18,8 @@ interface Profile {
   accessKeyId: string;
   secretAccessKey: string;
   caCertificate?: string;
+  clientCertificate?: string;
+  clientKey?: string;
 }
 interface ClientFlags {
   profile?: string;
@@ -41,7 +43,7 @@ export function registerVideoIngestCommands(program: Command, loadProfile: (o: C
   const video = program.commands.find((c) => c.name() === 'video') ?? program.command('video').description('Kinesis Video Streams on a running gateway: streams, ingest and playback.');
   const withClient = async <T>(o: ClientFlags, fn: (c: VideoClient, p: Profile) => Promise<T>): Promise<T> => {
     const p = loadProfile(o);
-    const c = new VideoClient({ endpoint: p.endpoint, region: p.region, credentials: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey }, ...(p.caCertificate ? { ca: p.caCertificate } : {}) });
+    const c = new VideoClient({ endpoint: p.endpoint, region: p.region, credentials: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey }, ...(p.caCertificate ? { ca: p.caCertificate } : {}), ...(p.clientCertificate && p.clientKey ? { cert: p.clientCertificate, key: p.clientKey } : {}) });
     try {
       return await fn(c, p);
     } finally {
@@ -100,7 +102,7 @@ export function registerVideoIngestCommands(program: Command, loadProfile: (o: C
         const info = await describe(c, name);
         const producer = new VideoProducer({
           endpoint: p.endpoint, region: p.region, credentials: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey }, streamName: name,
-          ...(p.caCertificate ? { ca: p.caCertificate } : {}),
+          ...(p.caCertificate ? { ca: p.caCertificate } : {}), ...(p.clientCertificate && p.clientKey ? { cert: p.clientCertificate, key: p.clientKey } : {}),
           ackLevel: info.DataRetentionInHours > 0 ? 'PERSISTED' : 'RECEIVED',
           ...(o.timecodes ? { timecodeType: o.timecodes === 'absolute' ? 'ABSOLUTE' : 'RELATIVE' } : {}),
           onAck: (ack) => {

@@ -18,6 +18,8 @@ interface Profile {
   accessKeyId: string;
   secretAccessKey: string;
   caCertificate?: string;
+  clientCertificate?: string;
+  clientKey?: string;
 }
 interface ClientFlags {
   profile?: string;
@@ -51,7 +53,7 @@ export function registerVideoPlaybackCommands(program: Command, loadProfile: (o:
   const video = program.commands.find((c) => c.name() === 'video') ?? program.command('video').description('Kinesis Video Streams on a running gateway.');
   const client = (o: ClientFlags) => {
     const p = loadProfile(o);
-    return new ArchivedMediaClient({ endpoint: p.endpoint, region: p.region, credentials: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey }, ...(p.caCertificate ? { ca: p.caCertificate } : {}) });
+    return new ArchivedMediaClient({ endpoint: p.endpoint, region: p.region, credentials: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey }, ...(p.caCertificate ? { ca: p.caCertificate } : {}), ...(p.clientCertificate && p.clientKey ? { cert: p.clientCertificate, key: p.clientKey } : {}) });
   };
   const command = (spec: string, description: string) =>
     video

@@ -2,7 +2,6 @@
  * Assembles a gateway: storage, security, services, the HTTP front door and
  * the listener. `startGateway` is what the CLI, the tests and the benchmarks run.
  */
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import type net from 'node:net';
 import os from 'node:os';
@@ -12,6 +11,7 @@ import { subscriptionLifetimeMsDefault } from '../sdk/protocol/streams/consumers
 import { adminActions, adminSigningName, adminTargetPrefix, type AdminContext } from './devices/admin-actions.ts';
 import { createGuard } from './devices/guard.ts';
 import { createPairingEndpoint } from './devices/pairing-endpoint.ts';
+import { operatorProfileName, provisionOperatorProfile } from './devices/operator-profile.ts';
 import { PrincipalStore, type SecurityDoc } from './devices/principals.ts';
 import { listen } from './http/listener.ts';
 import { connectionsMaxDefault, connectionsPerAddressMaxDefault } from './http/connections.ts';
@@ -23,7 +23,6 @@ import { createLogger, type Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { crc32cImplementation } from './storage/local/crc.ts';
 import { JsonFileStore, loadOrCreateSecret } from './storage/local/metadata-store.ts';
-import { writeFileAtomic } from './storage/local/segment.ts';
 import { localShardLogDefaults } from './storage/local/shard-log.ts';
 import type { FsyncPolicy } from './storage/types.ts';
 import { streamsActions, streamsResourceOf, streamsTargetPrefix } from './streams/actions/index.ts';
@@ -154,16 +153,7 @@ export const gatewayDefaults: GatewayConfig = Object.freeze({
   logLevel: 'info',
 }) as GatewayConfig;
 
-/** What `tributary` admin commands read to reach and sign for a gateway (written 0600). */
-export interface OperatorProfile {
-  endpoint: string;
-  region: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-  caCertificate?: string;
-}
-
-export const operatorProfileName = 'operator.json';
+export { operatorProfileName, writeOperatorProfile, type OperatorProfile } from './devices/operator-profile.ts';
 
 export interface Gateway {
   url: string;
@@ -272,7 +262,8 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   });
   const videoCtx = { registry: video, url: '' };
   const guard = createGuard({ principals, region: config.region, accountId: config.accountId });
-  const playback = await setupPlayback({ dataDir, streams: video, guard, log, metrics, url: () => videoCtx.url, ...(options.now ? { now: options.now } : {}) });
+  const certificateOwner = (fingerprint: string) => principals.certificateOwner(fingerprint);
+  const playback = await setupPlayback({ dataDir, streams: video, guard, log, metrics, videoMetrics: video.metrics, url: () => videoCtx.url, ...(options.now ? { now: options.now } : {}) });
   const offloadPool = config.offloadWorkers > 0 ? await OffloadPool.start(config.offloadWorkers, log) : undefined;
   const frontDoor = createFrontDoor({
     services: [streams, firehose, analytics.service, admin],
@@ -282,14 +273,14 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     log,
     metrics,
     guard,
-    requireClientCertificate: Boolean(tls && config.tlsMutual),
+    ...(tls && config.tlsMutual ? { clientCertificateOwner: certificateOwner } : {}),
     openRoutes: ['/pairing', '/health'],
     routes: {
       ...restRoutes([videoService(videoCtx, playback.actions)], { guard, log, metrics, jsonBytesMax: restJsonBytesMaxDefault }),
       ...playback.routes,
       '/metrics': (_req, res) => {
         for (const rt of registry.list()) metrics.openShards.set({ stream: rt.meta.name }, rt.openShards.length);
-        const body = metrics.render() + firehoseRegistry.metrics.render() + analytics.metrics.render();
+        const body = metrics.render() + firehoseRegistry.metrics.render() + analytics.metrics.render() + video.renderMetrics();
         res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4', 'Content-Length': Buffer.byteLength(body) });
         res.end(body);
       },
@@ -302,28 +293,26 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
         region: config.region,
         log,
         serverFingerprint: () => tls?.serverFingerprint,
-        issueClientCertificate: (name, key) => issueClientCertificate(tlsDir, name, key),
+        issueClientCertificate: (name, key) => issueClientCertificate(tlsDir, { name, kind: 'device' }, key),
       }),
     },
   });
   const listener = await listen(frontDoor, {
-    host: config.host, port: config.port, ...(tls ? { tls: { material: tls, mutual: config.tlsMutual } } : {}),
+    host: config.host, port: config.port, ...(tls ? { tls: { material: tls, mutual: config.tlsMutual, certificateOwner } } : {}),
     connectionsMax: config.connectionsMax || connectionsMaxDefault(), connectionsPerAddressMax: config.connectionsPerAddressMax,
-    log, onShed: (reason) => metrics.connectionsShed.inc({ reason }),
+    log, onShed: (reason) => metrics.connectionsShed.inc({ reason }), onCertificateRefused: () => metrics.clientCertificatesRefused.inc(),
   });
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `${tls ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${listener.port}`;
   videoCtx.url = url;
 
-  // The first start makes an operator so that a fresh install is usable at once.
+  // The first start makes an operator so that a fresh install is usable at once; later starts keep its profile current.
   const profileFile = path.join(dataDir, operatorProfileName);
-  if (!principals.list().some((p) => p.kind === 'operator' && p.revokedMs === undefined)) {
-    const { principal, secretAccessKey } = await principals.createOperator('operator');
-    await writeOperatorProfile(profileFile, { endpoint: url, region: config.region, accessKeyId: principal.accessKeyId, secretAccessKey, ...(tls ? { caCertificate: tls.ca.toString('utf8') } : {}) });
-    log.info('created operator credentials', { file: profileFile, accessKeyId: principal.accessKeyId });
-  } else if (fs.existsSync(profileFile)) {
-    await refreshProfileEndpoint(profileFile, url, tls);
-  }
+  const createdOperator = await provisionOperatorProfile({
+    principals, file: profileFile, endpoint: url, region: config.region, refreshEndpoint: true,
+    tls: tls ? { dir: tlsDir, ca: tls.ca.toString('utf8') } : undefined,
+  });
+  if (createdOperator) log.info('created operator credentials', { file: profileFile, accessKeyId: createdOperator });
   log.info('gateway listening', { url, dataDir, tls: tls ? (config.tlsMutual ? 'mutual' : 'on') : 'off', caFingerprint: tls?.caFingerprint, fsync: config.fsync.kind, crc32c: crc32cImplementation });
 
   let closing: Promise<void> | undefined;
@@ -366,20 +355,4 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       return closing;
     },
   };
-}
-
-export async function writeOperatorProfile(file: string, profile: OperatorProfile): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify(profile, null, 2) + '\n', 0o600);
-}
-
-/** Keeps the profile's endpoint in step with where the gateway listens now (port 0, host changes). */
-async function refreshProfileEndpoint(file: string, url: string, tls: TlsMaterial | undefined): Promise<void> {
-  try {
-    const profile = JSON.parse(await fsp.readFile(file, 'utf8')) as OperatorProfile;
-    const ca = tls?.ca.toString('utf8');
-    if (profile.endpoint === url && profile.caCertificate === ca) return;
-    await writeOperatorProfile(file, { ...profile, endpoint: url, ...(ca ? { caCertificate: ca } : {}) });
-  } catch {
-    // A damaged or foreign profile is left alone; the operator can rewrite it.
-  }
 }

@@ -87,7 +87,8 @@ export class Metrics {
   readonly throttled = new Counter('tributary_streams_throttled_total', 'Requests or records refused by the per-shard limits, by stream and direction.');
   readonly openShards = new Gauge('tributary_streams_open_shards', 'Open shards, by stream.');
   readonly connectionsShed = new Counter('tributary_connections_shed_total', 'Connections closed by the connection limits, by reason: total, per_address, idle, handshake, rapid_reset.');
-  readonly requestsCutOff = new Counter('tributary_requests_cut_off_total', 'Requests answered or closed before their body was read: unauthenticated (headers fail authentication), body_timeout.');
+  readonly requestsCutOff = new Counter('tributary_requests_cut_off_total', 'Requests answered or closed before their body was read: unauthenticated (headers fail authentication), body_timeout, client_certificate (mutual TLS: none, or revoked).');
+  readonly clientCertificatesRefused = new Counter('tributary_tls_client_certificates_refused_total', 'TLS connections closed at the handshake because their client certificate belongs to no active principal (mutual TLS).');
 
   /** Process gauges in the names Prometheus' client libraries use. */
   private processGauges(): string {
@@ -104,7 +105,7 @@ export class Metrics {
   }
 
   render(): string {
-    return this.processGauges() + [this.requests, this.requestSeconds, this.incomingRecords, this.incomingBytes, this.outgoingRecords, this.outgoingBytes, this.throttled, this.openShards, this.requestsCutOff, this.connectionsShed]
+    return this.processGauges() + [this.requests, this.requestSeconds, this.incomingRecords, this.incomingBytes, this.outgoingRecords, this.outgoingBytes, this.throttled, this.openShards, this.requestsCutOff, this.connectionsShed, this.clientCertificatesRefused]
       .map((m) => m.render())
       .join('');
   }

@@ -24,6 +24,8 @@ export interface Profile {
   accessKeyId: string;
   secretAccessKey: string;
   caCertificate?: string;
+  clientCertificate?: string;
+  clientKey?: string;
 }
 
 export interface CliHelpers {
@@ -34,10 +36,15 @@ export interface CliHelpers {
 
 const prefixes = { kinesis: 'Kinesis_20131202', firehose: 'Firehose_20150804', kinesisanalytics: 'KinesisAnalytics_20150814' } as const;
 
+/** The profile's CA, and its client certificate for gateways that require mutual TLS. */
+function tlsOf(p: Profile): { ca?: string; cert?: string; key?: string } {
+  return { ...(p.caCertificate ? { ca: p.caCertificate } : {}), ...(p.clientCertificate && p.clientKey ? { cert: p.clientCertificate, key: p.clientKey } : {}) };
+}
+
 function client(p: Profile, service: keyof typeof prefixes): JsonRpcClient {
   return new JsonRpcClient({
     endpoint: p.endpoint, region: p.region, service, targetPrefix: prefixes[service],
-    credentials: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey }, ...(p.caCertificate ? { ca: p.caCertificate } : {}),
+    credentials: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey }, ...tlsOf(p),
   });
 }
 
@@ -165,7 +172,7 @@ async function runReplayCommand(sourceText: string, o: ReplayFlags, h: CliHelper
   const src = await openSource(source, open, engine.savedSourceState, () => client(prof(), 'kinesis'));
   const access = () => {
     const p = prof();
-    return { endpoint: p.endpoint, region: p.region, credentials: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey }, ...(p.caCertificate ? { ca: p.caCertificate } : {}) };
+    return { endpoint: p.endpoint, region: p.region, credentials: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey }, ...tlsOf(p) };
   };
   const tgt = await openTarget(target, open, engine.savedTargetState, access, (service) => client(prof(), service));
   let interrupts = 0;

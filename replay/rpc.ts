@@ -16,6 +16,9 @@ export interface RpcOptions {
   targetPrefix: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
   ca?: string;
+  /** Client certificate and key (PEM) for gateways that require mutual TLS. */
+  cert?: string;
+  key?: string;
   sockets: number;
   timeoutMs?: number;
 }
@@ -31,7 +34,7 @@ export class RawRpc {
   constructor(private readonly o: RpcOptions) {
     this.url = new URL(o.endpoint);
     this.agent = this.url.protocol === 'https:'
-      ? new https.Agent({ keepAlive: true, maxSockets: o.sockets, ...(o.ca ? { ca: o.ca } : {}) })
+      ? new https.Agent({ keepAlive: true, maxSockets: o.sockets, ...(o.ca ? { ca: o.ca } : {}), ...(o.cert ? { cert: o.cert, key: o.key } : {}) })
       : new http.Agent({ keepAlive: true, maxSockets: o.sockets });
   }
 

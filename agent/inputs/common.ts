@@ -3,6 +3,7 @@
  * append contract), the inputs' operating errors, config checks, and the
  * retry backoff. No I/O here.
  */
+import { crc32c } from '../../sdk/protocol/crc32c.ts';
 import { TributaryError } from '../../sdk/protocol/errors.ts';
 import { bufferLimits, type AppendRecord } from '../buffer/index.ts';
 
@@ -88,6 +89,17 @@ export function sourceField(where: string, source: string): string {
 export function backoffMs(attempt: number, minMs: number, maxMs: number, random: () => number = Math.random): number {
   const base = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
   return Math.round(base / 2 + (random() * base) / 2);
+}
+
+/**
+ * The `hash` partition key: the CRC-32C of the record's bytes, as 8 hex
+ * digits. Records then spread over a stream's shards (the gateway hashes
+ * keys with MD5 onto the hash key space), so a backlog drains at the whole
+ * stream's limits rather than one shard's; identical records share a key.
+ * Deterministic, so a record read twice (after a crash) gets the same key.
+ */
+export function contentPartitionKey(data: Uint8Array): string {
+  return crc32c(data).toString(16).padStart(8, '0');
 }
 
 /** Cuts a partition key to the buffer's limit without splitting a surrogate pair. */

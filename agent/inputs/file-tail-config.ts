@@ -26,13 +26,22 @@ export const filesTrackedMax = 1024;
 assert.ok(fileRecordBytesMax + Buffer.byteLength('…[truncated 1048576 bytes]') <= bufferLimits.recordDataBytesMax);
 assert.ok(fileReadBytesPerPollDefault >= fileReadChunkBytes && fileRecordBytesDefault <= fileRecordBytesMax);
 
-export type FilePartitionKeySpec = { readonly fixed: string } | { readonly fileName: true };
+/**
+ * `hash` (the default): a hash of each record's bytes, so a backlog spreads
+ * over the stream's shards; `fileName`: the file's base name, so one file's
+ * lines stay in order (and share one shard's limits); `fixed`: one key for all.
+ */
+export type FilePartitionKeySpec = { readonly fixed: string } | { readonly fileName: true } | { readonly hash: true };
+
+/** `per-file`: a file's lines reach the stream in file order (one key per file); `none`: no order promised, load spread. */
+export type FileOrder = 'per-file' | 'none';
 
 export interface FileTailConfig {
   readonly name: string;
   readonly globs: readonly FileGlob[];
   readonly destination: string;
   readonly partitionKey: FilePartitionKeySpec;
+  readonly order: FileOrder;
   readonly stateDir: string;
   readonly startAt: 'beginning' | 'end';
   readonly startPattern: RegExp | undefined;
@@ -46,7 +55,7 @@ export interface FileTailConfig {
 /** Parses one `inputs.files[i]` section into a frozen config; unknown keys are errors. */
 export function parseFileTailConfig(raw: unknown, where = 'inputs.files[0]'): FileTailConfig {
   const o = objectWithKeys(where, raw, [
-    'name', 'paths', 'destination', 'partitionKey', 'stateDir', 'startAt', 'startPattern', 'multilineFlushMs',
+    'name', 'paths', 'destination', 'partitionKey', 'order', 'stateDir', 'startAt', 'startPattern', 'multilineFlushMs',
     'recordBytesMax', 'pollIntervalMs', 'rotateWaitMs', 'readBytesPerPoll',
   ]);
   if (!Array.isArray(o.paths) || o.paths.length === 0) throw configError(`${where}.paths`, 'must be a non-empty list');
@@ -64,11 +73,18 @@ export function parseFileTailConfig(raw: unknown, where = 'inputs.files[0]'): Fi
       throw configError(`${where}.startPattern`, `is not a valid regular expression: ${(err as Error).message}`);
     }
   }
+  const order = o.order ?? 'none';
+  if (order !== 'per-file' && order !== 'none') throw configError(`${where}.order`, `must be per-file or none (got ${String(order)})`);
+  const partitionKey = parsePartitionKey(`${where}.partitionKey`, o.partitionKey ?? (order === 'per-file' ? { fileName: true } : { hash: true }));
+  if (order === 'per-file' && 'hash' in partitionKey) {
+    throw configError(`${where}.partitionKey`, 'hash spreads a file\'s lines over shards, which order: per-file forbids (use fileName or fixed)');
+  }
   return Object.freeze({
     name,
     globs: Object.freeze(globs),
     destination: destinationField(`${where}.destination`, o.destination),
-    partitionKey: parsePartitionKey(`${where}.partitionKey`, o.partitionKey ?? { fileName: true }),
+    partitionKey,
+    order,
     stateDir: stringField(`${where}.stateDir`, o.stateDir),
     startAt,
     startPattern,
@@ -81,11 +97,12 @@ export function parseFileTailConfig(raw: unknown, where = 'inputs.files[0]'): Fi
 }
 
 function parsePartitionKey(where: string, raw: unknown): FilePartitionKeySpec {
-  const o = objectWithKeys(where, raw, ['fixed', 'fileName']);
-  if (Object.keys(o).length !== 1) throw configError(where, 'must have exactly one of fixed, fileName');
-  if (o.fileName !== undefined) {
-    if (o.fileName !== true) throw configError(`${where}.fileName`, 'must be true');
-    return Object.freeze({ fileName: true });
+  const o = objectWithKeys(where, raw, ['fixed', 'fileName', 'hash']);
+  if (Object.keys(o).length !== 1) throw configError(where, 'must have exactly one of fixed, fileName, hash');
+  for (const flag of ['fileName', 'hash'] as const) {
+    if (o[flag] === undefined) continue;
+    if (o[flag] !== true) throw configError(`${where}.${flag}`, 'must be true');
+    return Object.freeze(flag === 'fileName' ? { fileName: true } : { hash: true });
   }
   const fixed = stringField(`${where}.fixed`, o.fixed);
   if (fixed.length > bufferLimits.partitionKeyLengthMax) throw configError(`${where}.fixed`, 'is longer than 256 characters');

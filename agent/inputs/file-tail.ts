@@ -11,7 +11,7 @@ import type { FileHandle } from 'node:fs/promises';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { bufferLimits, type AppendRecord } from '../buffer/index.ts';
-import { isPermanentAppendError, type RecordSink } from './common.ts';
+import { contentPartitionKey, isPermanentAppendError, type RecordSink } from './common.ts';
 import { fingerprint, fingerprintBytesMax, loadCheckpoints, saveCheckpoints, type FileCheckpoint } from './file-checkpoint.ts';
 import { globMatches } from './file-glob.ts';
 import { fileAppendRecordsMax, fileReadChunkBytes, filesTrackedMax, type FileTailConfig } from './file-tail-config.ts';
@@ -287,12 +287,13 @@ export class FileTailInput {
 
   /** Appends in batches; the checkpoint advances only past durable records. False when an append failed. */
   async #deliver(t: Tracked, records: AssembledRecord[]): Promise<boolean> {
-    const partitionKey = 'fixed' in this.#config.partitionKey ? this.#config.partitionKey.fixed : path.basename(t.path);
+    const spec = this.#config.partitionKey;
+    const sharedKey = 'fixed' in spec ? spec.fixed : 'fileName' in spec ? path.basename(t.path) : undefined;
     const source = `file:${t.path}`;
     for (let i = 0; i < records.length; i += fileAppendRecordsMax) {
       const batch = records.slice(i, i + fileAppendRecordsMax);
       const capturedAtMs = this.#now();
-      const appendRecords: AppendRecord[] = batch.map((r) => ({ source, partitionKey, data: r.data, capturedAtMs }));
+      const appendRecords: AppendRecord[] = batch.map((r) => ({ source, partitionKey: sharedKey ?? contentPartitionKey(r.data), data: r.data, capturedAtMs }));
       try {
         await this.#sink.append(appendRecords);
         this.#counters.buffered += batch.length;

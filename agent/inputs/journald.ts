@@ -14,7 +14,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { bufferLimits, type AppendRecord } from '../buffer/index.ts';
 import {
-  backoffMs, clampPartitionKey, configError, destinationField, inputError, intField, isPermanentAppendError, objectWithKeys,
+  backoffMs, clampPartitionKey, configError, contentPartitionKey, destinationField, inputError, intField, isPermanentAppendError, objectWithKeys,
   stringField, type RecordSink,
 } from './common.ts';
 import { writeFileAtomic } from '../../sdk/fs/atomic-file.ts';
@@ -43,7 +43,15 @@ const truncatedKeepFields = [
   'SYSLOG_IDENTIFIER', '_PID', '_COMM',
 ];
 
-export type JournaldPartitionKeySpec = { readonly unit: true } | { readonly hostname: true } | { readonly fixed: string };
+/**
+ * `hash` (the default): a hash of the entry, so a backlog spreads over the
+ * stream's shards; `unit` / `hostname`: one key per unit or host, so their
+ * entries stay in order; `fixed`: one key for all.
+ */
+export type JournaldPartitionKeySpec = { readonly unit: true } | { readonly hostname: true } | { readonly fixed: string } | { readonly hash: true };
+
+/** `per-unit`: a unit's entries reach the stream in journal order; `none`: no order promised, load spread. */
+export type JournaldOrder = 'per-unit' | 'none';
 
 export interface JournaldInputConfig {
   readonly name: string;
@@ -55,6 +63,7 @@ export interface JournaldInputConfig {
   /** `--file`, each absolute (journalctl watches the file's directory; a bare name breaks --follow). */
   readonly files: readonly string[];
   readonly partitionKey: JournaldPartitionKeySpec;
+  readonly order: JournaldOrder;
   readonly startAt: 'beginning' | 'end';
   readonly stateDir: string;
   readonly journalctl: string;
@@ -65,7 +74,7 @@ export interface JournaldInputConfig {
 /** Parses the `inputs.journald` section once at startup into a frozen config; unknown keys are errors. */
 export function parseJournaldInputConfig(raw: unknown, where = 'inputs.journald'): JournaldInputConfig {
   const o = objectWithKeys(where, raw, [
-    'name', 'destination', 'units', 'matches', 'directory', 'files', 'partitionKey', 'startAt', 'stateDir', 'journalctl',
+    'name', 'destination', 'units', 'matches', 'directory', 'files', 'partitionKey', 'order', 'startAt', 'stateDir', 'journalctl',
     'restartMinMs', 'restartMaxMs',
   ]);
   const units = stringList(`${where}.units`, o.units, /^[A-Za-z0-9:_.\\@*?[\]-]{1,256}$/, 'a unit name or glob');
@@ -80,6 +89,12 @@ export function parseJournaldInputConfig(raw: unknown, where = 'inputs.journald'
   const startAt = o.startAt ?? 'beginning';
   if (startAt !== 'beginning' && startAt !== 'end') throw configError(`${where}.startAt`, `must be beginning or end (got ${String(startAt)})`);
   const restartMinMs = intField(`${where}.restartMinMs`, o.restartMinMs, journaldRestartMinMsDefault, 10, 600_000);
+  const order = o.order ?? 'none';
+  if (order !== 'per-unit' && order !== 'none') throw configError(`${where}.order`, `must be per-unit or none (got ${String(order)})`);
+  const partitionKey = parsePartitionKey(`${where}.partitionKey`, o.partitionKey ?? (order === 'per-unit' ? { unit: true } : { hash: true }));
+  if (order === 'per-unit' && 'hash' in partitionKey) {
+    throw configError(`${where}.partitionKey`, 'hash spreads a unit\'s entries over shards, which order: per-unit forbids (use unit, hostname or fixed)');
+  }
   return Object.freeze({
     name,
     destination: destinationField(`${where}.destination`, o.destination),
@@ -87,7 +102,8 @@ export function parseJournaldInputConfig(raw: unknown, where = 'inputs.journald'
     matches: Object.freeze(matches),
     directory,
     files: Object.freeze(files),
-    partitionKey: parsePartitionKey(`${where}.partitionKey`, o.partitionKey ?? { unit: true }),
+    partitionKey,
+    order,
     startAt,
     stateDir: stringField(`${where}.stateDir`, o.stateDir),
     journalctl: stringField(`${where}.journalctl`, o.journalctl, journalctlPathDefault),
@@ -106,12 +122,12 @@ function stringList(where: string, raw: unknown, pattern: RegExp, hint: string):
 }
 
 function parsePartitionKey(where: string, raw: unknown): JournaldPartitionKeySpec {
-  const o = objectWithKeys(where, raw, ['unit', 'hostname', 'fixed']);
-  if (Object.keys(o).length !== 1) throw configError(where, 'must have exactly one of unit, hostname, fixed');
-  if (o.unit !== undefined || o.hostname !== undefined) {
-    const key = o.unit !== undefined ? 'unit' : 'hostname';
-    if (o[key] !== true) throw configError(`${where}.${key}`, 'must be true');
-    return Object.freeze(key === 'unit' ? { unit: true } : { hostname: true });
+  const o = objectWithKeys(where, raw, ['unit', 'hostname', 'fixed', 'hash']);
+  if (Object.keys(o).length !== 1) throw configError(where, 'must have exactly one of unit, hostname, fixed, hash');
+  for (const flag of ['unit', 'hostname', 'hash'] as const) {
+    if (o[flag] === undefined) continue;
+    if (o[flag] !== true) throw configError(`${where}.${flag}`, 'must be true');
+    return Object.freeze(flag === 'unit' ? { unit: true } : flag === 'hostname' ? { hostname: true } : { hash: true });
   }
   const fixed = stringField(`${where}.fixed`, o.fixed);
   if (fixed.length > bufferLimits.partitionKeyLengthMax) throw configError(`${where}.fixed`, 'is longer than 256 characters');
@@ -453,7 +469,7 @@ export function entryUnit(entry: Record<string, unknown>): string | undefined {
 function toRecord(entry: Record<string, unknown>, data: Buffer, spec: JournaldPartitionKeySpec, now: () => number): AppendRecord {
   const unit = entryUnit(entry);
   const hostname = fieldText(entry._HOSTNAME);
-  const key = 'fixed' in spec ? spec.fixed : 'unit' in spec ? unit ?? hostname : hostname ?? unit;
+  const key = 'hash' in spec ? contentPartitionKey(data) : 'fixed' in spec ? spec.fixed : 'unit' in spec ? unit ?? hostname : hostname ?? unit;
   const realtimeUs = Number(fieldText(entry.__REALTIME_TIMESTAMP));
   return {
     source: clampBytes(unit === undefined ? 'journald' : `journald:${unit}`, bufferLimits.sourceBytesMax),

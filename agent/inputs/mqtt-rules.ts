@@ -3,13 +3,15 @@
  * (MQTT 5.0 section 4.7), and partition key extraction from a topic or a
  * JSON payload. The MQTT input does the I/O around these.
  */
-import { clampPartitionKey, configError, destinationField, intField, objectWithKeys, sourceField, stringField } from './common.ts';
+import { clampPartitionKey, configError, contentPartitionKey, destinationField, intField, objectWithKeys, sourceField, stringField } from './common.ts';
 
 export type MqttPartitionKeySpec =
   | { readonly topic: true }
   | { readonly topicLevel: number }
   | { readonly jsonField: string }
-  | { readonly fixed: string };
+  | { readonly fixed: string }
+  /** A hash of the payload: messages spread over the stream's shards, with no order between them. */
+  | { readonly hash: true };
 
 export interface MqttRule {
   readonly filter: string;
@@ -57,6 +59,7 @@ export function findRule(rules: readonly MqttRule[], topic: string): MqttRule | 
  */
 export function extractPartitionKey(spec: MqttPartitionKeySpec, topic: string, payload: Uint8Array): string | undefined {
   if ('fixed' in spec) return spec.fixed;
+  if ('hash' in spec) return contentPartitionKey(payload);
   if ('topic' in spec) return fallbackPartitionKey(topic);
   if ('topicLevel' in spec) {
     const level = topic.split('/')[spec.topicLevel];
@@ -83,12 +86,13 @@ export function fallbackPartitionKey(topic: string): string {
 
 function parsePartitionKeySpec(where: string, raw: unknown): MqttPartitionKeySpec {
   if (raw === undefined) return { topic: true };
-  const o = objectWithKeys(where, raw, ['topic', 'topicLevel', 'jsonField', 'fixed']);
+  const o = objectWithKeys(where, raw, ['topic', 'topicLevel', 'jsonField', 'fixed', 'hash']);
   const keys = Object.keys(o);
-  if (keys.length !== 1) throw configError(where, 'must have exactly one of topic, topicLevel, jsonField, fixed');
-  if ('topic' in o) {
-    if (o.topic !== true) throw configError(`${where}.topic`, 'must be true');
-    return { topic: true };
+  if (keys.length !== 1) throw configError(where, 'must have exactly one of topic, topicLevel, jsonField, fixed, hash');
+  for (const flag of ['topic', 'hash'] as const) {
+    if (!(flag in o)) continue;
+    if (o[flag] !== true) throw configError(`${where}.${flag}`, 'must be true');
+    return flag === 'topic' ? { topic: true } : { hash: true };
   }
   if ('topicLevel' in o) return { topicLevel: intField(`${where}.topicLevel`, o.topicLevel, 0, 0, 1000) };
   if ('jsonField' in o) return { jsonField: stringField(`${where}.jsonField`, o.jsonField) };

@@ -16,7 +16,8 @@ export type LinkState = 'up' | 'down' | 'unknown';
 
 export type UplinkEvent =
   | { type: 'link'; state: LinkState; error?: string }
-  | { type: 'throttled'; records: number; requestRatePerSecond: number }
+  /** `pacedRecordsPerSecond`: the pace the uplink keeps from now on (the records the gateway accepted per second). */
+  | { type: 'throttled'; records: number; pacedRecordsPerSecond: number | undefined }
   | { type: 'retry'; failure: FailureClass; records: number; delayMs: number; error: string }
   | { type: 'dead-lettered'; records: number; reason: string }
   | { type: 'catch-up'; state: 'started' | 'finished'; backlogRecords: number }

@@ -22,13 +22,17 @@ export const requestTimeoutMsDefault = 30_000;
 export const idlePollMsDefault = 100;
 
 /**
- * Adaptive rate, in PutRecords requests per second: it starts (and recovers
- * to) the maximum, halves on every throttled request and grows by
- * `rateIncreaseFactor` per request that was accepted whole.
+ * Adaptive pace (pacer.ts), in records per second: none until the gateway
+ * throttles, then the records it accepted per second since the last
+ * throttling; each answer without throttling raises it by
+ * `paceIncreaseFactor`. Between two requests the pace never waits longer than
+ * `throttlePauseMsMax`: a shard's budget refills for at most a second
+ * (AWS Kinesis Developer Guide, Quotas and Limits: 1,000 records and 1 MiB
+ * per second per shard), so a longer wait earns nothing.
  */
-export const requestRatePerSecondMax = 500;
-export const requestRatePerSecondMin = 0.2;
-export const rateIncreaseFactor = 1.1;
+export const paceRecordsPerSecondMin = 1;
+export const paceIncreaseFactor = 1.1;
+export const throttlePauseMsMax = 1000;
 
 /** KPL aggregation: an aggregate stays under the 1 MiB record limit with room for the envelope. */
 export const aggregateBytesMax = streamLimits.recordDataBytesMax - 1024;
@@ -36,8 +40,7 @@ export const aggregateBytesMax = streamLimits.recordDataBytesMax - 1024;
 export const aggregateEnvelopeBytes = 4 + 16;
 export const aggregateEntryOverheadBytes = 24;
 
-assert.ok(requestRatePerSecondMin > 0 && requestRatePerSecondMin < requestRatePerSecondMax);
-assert.ok(rateIncreaseFactor > 1);
+assert.ok(paceRecordsPerSecondMin > 0 && paceIncreaseFactor > 1 && throttlePauseMsMax > 0);
 assert.ok(aggregateBytesMax < batchBytesMaxLimit);
 
 /** Destination priorities: 0 (last) to 100 (first); the config's default is the middle. */

@@ -10,7 +10,8 @@
  * down before each send (intent.ts): a request resent after a lost answer or
  * an agent crash is answered from the gateway's memory, so every record is
  * stored exactly once. Failures change only
- * the pace: throttling halves the request rate, a lost link turns sending
+ * the pace: throttling sets it to the records the gateway accepted per
+ * second (pacer.ts), a lost link turns sending
  * into single-record probes with backoff, and records the gateway refuses for
  * good (no stream, no permission) are retried slowly and, once they and the
  * refusal are older than `maxRecordAgeMs`, moved to the dead-letter file.
@@ -58,7 +59,8 @@ export interface UplinkStats {
   lastError: { message: string; failure: FailureClass | 'fatal'; atMs: number } | undefined;
   /** Age of the oldest record still in the buffer. */
   oldestUnsentAgeMs: number | undefined;
-  requestRatePerSecond: number;
+  /** The pace the uplink keeps after throttling, in records per second (undefined: not paced). */
+  pacedRecordsPerSecond: number | undefined;
 }
 
 /** Beyond the request timeout, how long the uplink waits for a call to settle on its own. */
@@ -150,7 +152,7 @@ export class Uplink {
     return {
       ...this.counters, link: this.link, lastError: this.lastError,
       oldestUnsentAgeMs: oldest === undefined ? undefined : Math.max(0, this.o.now() - oldest),
-      requestRatePerSecond: this.pacer.rate,
+      pacedRecordsPerSecond: pacedRate(this.pacer),
     };
   }
 
@@ -224,7 +226,7 @@ export class Uplink {
       const req = w.aggregate ? planAggregated(subset, w.batchRecordsMax, w.batchBytesMax) : planPlain(subset, w.batchRecordsMax, w.batchBytesMax);
       await this.saveIntent();
       const bytes = wireBytes(req, o.stream);
-      this.pacer.started(o.now(), bytes);
+      this.pacer.started(o.now(), req.records, bytes);
       if (this.slot) o.scheduler!.started(this.slot, o.now(), bytes);
       await this.send(w, records, pending, req);
     }
@@ -386,8 +388,8 @@ export class Uplink {
       if (failure === 'throttled') throttled += entry.records.length;
     });
     await this.advance(w, records);
+    this.pacer.answered(this.o.now(), req.records - failureOf.size, throttled);
     if (failureOf.size === 0) {
-      this.pacer.accepted();
       this.attempts = { unreachable: 0, transient: 0, refused: 0 };
       this.refusedSinceMs = undefined;
       return;
@@ -445,15 +447,17 @@ export class Uplink {
       return this.retryLater('unreachable', req.records, message);
     }
     this.markUp();
-    if (failure === 'throttled') return this.noteThrottled(req.records);
+    if (failure === 'throttled') {
+      this.pacer.answered(this.o.now(), 0, req.records);
+      return this.noteThrottled(req.records);
+    }
     const inRequest = new Set(pending.slice(0, req.records));
     return this.refused(w, records, (i) => inRequest.has(i), message);
   }
 
   private noteThrottled(records: number): void {
     this.counters.throttledRecords += records;
-    this.pacer.throttled();
-    this.o.onEvent({ type: 'throttled', records, requestRatePerSecond: this.pacer.rate });
+    this.o.onEvent({ type: 'throttled', records, pacedRecordsPerSecond: pacedRate(this.pacer) });
   }
 
   private async retryLater(failure: 'unreachable' | 'transient' | 'refused', records: number, error: string): Promise<void> {
@@ -518,6 +522,10 @@ export class Uplink {
       this.wakeUp = done;
     });
   }
+}
+
+function pacedRate(p: Pacer): number | undefined {
+  return Number.isFinite(p.recordsPerSecond) ? Math.round(p.recordsPerSecond) : undefined;
 }
 
 function partOf(w: SendWindow): BufferPart {

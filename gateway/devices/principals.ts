@@ -23,6 +23,13 @@ export interface Principal {
   revokedMs?: number;
   /** Superseded keys (after a rotation) stop working at once. */
   supersededMs?: number;
+  /**
+   * Fingerprints (`SHA256:AB:...`) of the client certificates issued to this
+   * principal (mutual TLS). A certificate is good only while its principal is
+   * active, and only for requests that principal signs; a rotation carries
+   * them over to the new key.
+   */
+  certificates?: string[];
 }
 
 export interface PairingCode {
@@ -54,6 +61,8 @@ const hashCode = (code: string) => createHash('sha256').update(normaliseCode(cod
 export class PrincipalStore {
   private doc: SecurityDoc = { version: 1, principals: [], pairingCodes: [], policies: [] };
   private byKey = new Map<string, { principal: Principal; secret: string }>();
+  /** Client certificate fingerprint -> the active principal it was issued to. */
+  private byCertificate = new Map<string, Principal>();
   private saving: Promise<void> = Promise.resolve();
 
   private constructor(
@@ -72,11 +81,40 @@ export class PrincipalStore {
 
   private reindex(): void {
     this.byKey.clear();
+    this.byCertificate.clear();
     for (const p of this.doc.principals) {
       if (p.revokedMs !== undefined || p.supersededMs !== undefined) continue;
       const secret = this.cipher.open(sealKeyId, Buffer.from(p.secretSealed, 'base64')).toString('utf8');
       this.byKey.set(p.accessKeyId, { principal: p, secret });
+      for (const fp of p.certificates ?? []) this.byCertificate.set(fp, p);
     }
+  }
+
+  /** Indexes (or drops from the index) one principal after a change. */
+  private index(p: Principal, active: boolean): void {
+    for (const fp of p.certificates ?? []) {
+      if (active) this.byCertificate.set(fp, p);
+      else if (this.byCertificate.get(fp) === p) this.byCertificate.delete(fp);
+    }
+  }
+
+  /**
+   * The active principal a client certificate was issued to, by its
+   * fingerprint; undefined for a revoked principal's certificate and for
+   * certificates never recorded (issued before certificates were bound).
+   */
+  certificateOwner(fingerprint: string): Principal | undefined {
+    return this.byCertificate.get(fingerprint);
+  }
+
+  /** Records a client certificate issued to an active principal. */
+  async addCertificate(accessKeyId: string, fingerprint: string): Promise<void> {
+    const entry = this.byKey.get(accessKeyId);
+    if (!entry) throw new TributaryError('PRINCIPAL_NOT_FOUND', `no active principal with access key ${accessKeyId}`);
+    const p = entry.principal;
+    p.certificates = [...(p.certificates ?? []).filter((f) => f !== fingerprint), fingerprint];
+    this.index(p, true);
+    await this.persist();
   }
 
   private persist(): Promise<void> {
@@ -131,6 +169,7 @@ export class PrincipalStore {
     };
     this.doc.principals.push(principal);
     this.byKey.set(accessKeyId, { principal, secret });
+    this.index(principal, true);
     await this.persist();
     return { principal, secretAccessKey: secret };
   }
@@ -187,13 +226,8 @@ export class PrincipalStore {
    * (wrong, used or expired code alike) so callers cannot tell them apart.
    */
   async redeem(code: string, publicKey: string): Promise<{ principal: Principal; secretAccessKey: string } | undefined> {
-    const h = Buffer.from(hashCode(code), 'hex');
     const now = this.now();
-    let match: PairingCode | undefined;
-    for (const c of this.doc.pairingCodes) {
-      // Compare every entry in constant time so the timing says nothing either.
-      if (timingSafeEqual(Buffer.from(c.codeHash, 'hex'), h) && c.usedMs === undefined && c.expiresMs > now) match = c;
-    }
+    const match = this.pendingCode(code, now);
     if (!match) return undefined;
     // A device paired since the code was made may have taken an overlapping name: the code stays unused.
     if ([...this.activeDeviceNames()].some((n) => deviceNamesOverlap(n, match!.name))) return undefined;
@@ -203,8 +237,24 @@ export class PrincipalStore {
       // Re-pairing a device replaces its old identity.
       existing.revokedMs = now;
       this.byKey.delete(existing.accessKeyId);
+      this.index(existing, false);
     }
     return this.add({ kind: 'device', name: match.name, policy: match.policy, deviceId: randomUUID(), publicKey });
+  }
+
+  /** Whether a code would redeem now (it stays unused): the pairing endpoint's cheap first check. */
+  redeemable(code: string): boolean {
+    return this.pendingCode(code, this.now()) !== undefined;
+  }
+
+  /** The unused, unexpired code matching `code`, compared with every entry in constant time so the timing says nothing. */
+  private pendingCode(code: string, now: number): PairingCode | undefined {
+    const h = Buffer.from(hashCode(code), 'hex');
+    let match: PairingCode | undefined;
+    for (const c of this.doc.pairingCodes) {
+      if (timingSafeEqual(Buffer.from(c.codeHash, 'hex'), h) && c.usedMs === undefined && c.expiresMs > now) match = c;
+    }
+    return match;
   }
 
   private activeDeviceNames(): Set<string> {
@@ -220,6 +270,7 @@ export class PrincipalStore {
     if (!p) throw new TributaryError('PRINCIPAL_NOT_FOUND', `no principal ${idOrName}`);
     p.revokedMs = this.now();
     this.byKey.delete(p.accessKeyId);
+    this.index(p, false);
     await this.persist();
     return p;
   }
@@ -230,6 +281,7 @@ export class PrincipalStore {
     if (!p || p.revokedMs !== undefined) throw new TributaryError('PRINCIPAL_NOT_FOUND', `no active principal ${idOrName}`);
     p.supersededMs = this.now();
     this.byKey.delete(p.accessKeyId);
+    this.index(p, false);
     const { accessKeyId: _a, secretSealed: _s, createdMs: _c, supersededMs: _x, ...rest } = p;
     return this.add(rest);
   }

@@ -27,6 +27,7 @@ import { AwsError, type AwsErrorType } from '../../sdk/protocol/errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { verifySigV4 } from './auth.ts';
+import { checkCertificateBinding } from './client-certificate.ts';
 import type { Caller, Guard } from './server.ts';
 import { validateInput, type StructureShape } from './validate.ts';
 
@@ -173,7 +174,9 @@ function authenticate(req: http.IncomingMessage, body: Buffer, service: RestServ
       allowUnsignedPayload: streaming,
       lookupSecret: (id) => o.guard.secretOf(id),
     });
-    return o.guard.callerOf(accessKeyId);
+    const caller = o.guard.callerOf(accessKeyId);
+    checkCertificateBinding(req, caller);
+    return caller;
   } catch (err) {
     if (err instanceof AwsError) throw new AuthError(err.type, err.message, 403);
     throw err;

@@ -21,6 +21,7 @@ import { accessKeyIdOf, offloadError, type OffloadJob } from './offload.ts';
 import { offloadedInput, prepareOffloaded, type OffloadKind } from './offload-kinds.ts';
 import type { OffloadPool } from './offload-pool.ts';
 import { contentTypeEventStream, EventStreamReply } from './event-stream-reply.ts';
+import { admitClientCertificate, checkCertificateBinding, type CertificateOwnerOf } from './client-certificate.ts';
 import { addressKey, bodyIdleMsMax, Budget, readBody, unauthenticatedBodyBytesMax, unauthenticatedBodyMsMax, unauthenticatedBytesInFlightMax } from './admission.ts';
 import { validateInput, type StructureShape } from './validate.ts';
 import { contentTypeCbor, contentTypeJson, encodeBody, type WireFormat } from './wire.ts';
@@ -85,8 +86,12 @@ export interface FrontDoorOptions {
   guard: Guard;
   /** Workers for the CPU-heavy half of offloadable actions (PutRecords); none: all inline. */
   offloadPool?: OffloadPool;
-  /** Mutual TLS: requests other than the open routes need a client certificate from the gateway's CA. */
-  requireClientCertificate?: boolean;
+  /**
+   * Mutual TLS: requests other than the open routes need a client certificate
+   * from the gateway's CA, issued to an active principal (this lookup), and
+   * signed by that principal (client-certificate.ts).
+   */
+  clientCertificateOwner?: CertificateOwnerOf;
   /** Routes reachable without a client certificate under mutual TLS. */
   openRoutes?: string[];
   /** Extra routes by path (metrics, health, pairing); they do their own checks. */
@@ -118,11 +123,13 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
     req.on('error', (err) => log.debug('request stream error', { requestId, err: err.message }));
 
     const pathname = (req.url ?? '/').split('?')[0]!;
-    if (options.requireClientCertificate && !options.openRoutes?.includes(pathname) && !(req.socket as { authorized?: boolean }).authorized) {
-      const body = JSON.stringify(new AwsError('AccessDeniedException', "A client certificate issued by this gateway's CA is required.").toWire());
-      res.writeHead(403, { 'Content-Type': 'application/x-amz-json-1.1', 'Content-Length': Buffer.byteLength(body), 'x-amzn-ErrorType': 'AccessDeniedException' });
-      res.end(body);
-      return;
+    if (options.clientCertificateOwner && !options.openRoutes?.includes(pathname)) {
+      const refusal = admitClientCertificate(req, options.clientCertificateOwner);
+      if (refusal) {
+        metrics.requestsCutOff.inc({ reason: 'client_certificate' });
+        closeAfterResponse(req, res);
+        return sendAwsError(res, 'json', refusal);
+      }
     }
     const route = options.routes?.[pathname];
     if (route && (req.method === 'GET' || (req.method === 'POST' && !req.headers['x-amz-target']))) return route(req, res);
@@ -236,6 +243,7 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
     // 5. Authentication, 6. shape check, 7. authorization, 8. the action.
     await runAction(res, format, target, requestId, started, async () => {
       const caller = options.guard.authenticate(req, body, target.service);
+      checkCertificateBinding(req, caller);
       const checked = validateInput(target.shape, input);
       authorizeAll(caller, target, checked);
       return target.handle(checked, caller, extrasOf(req, body));
@@ -327,6 +335,7 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
       const result = (await options.offloadPool?.run(job)) ?? prepareOffloaded(job, target.shape);
       if (!result.ok) throw offloadError(result);
       const caller = options.guard.callerOf(result.value.accessKeyId);
+      checkCertificateBinding(req, caller);
       const input = offloadedInput(kind, result.value);
       authorizeAll(caller, target, input);
       return target.handle(input, caller, extras);

@@ -5,7 +5,7 @@
  */
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { createPublicKey, webcrypto } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, webcrypto } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fingerprintOf } from '../../sdk/crypto/fingerprint.ts';
@@ -122,8 +122,13 @@ export async function issueServerCertificate(dir: string, names: string[], ips: 
   await writeFileAtomic(files.serverCert, cert.toString('pem') + '\n' + caCert.toString('pem') + '\n', 0o644);
 }
 
-/** Signs a client certificate (mutual TLS) for a device's own public key (SPKI PEM). */
-export async function issueClientCertificate(dir: string, deviceName: string, publicKeyPem: string): Promise<string> {
+/**
+ * Signs a client certificate (mutual TLS) for a principal's own public key
+ * (SPKI PEM): `CN=<name>, OU=<kind>`. What binds it to the principal is its
+ * fingerprint, recorded with the principal (principals.ts); the subject is
+ * for people reading it.
+ */
+export async function issueClientCertificate(dir: string, subject: { name: string; kind: 'device' | 'operator' }, publicKeyPem: string): Promise<string> {
   const files = tlsFiles(dir);
   const caCert = new x509.X509Certificate(fs.readFileSync(files.caCert, 'utf8'));
   const caKey = await importKeyPem(fs.readFileSync(files.caKey, 'utf8'));
@@ -139,7 +144,7 @@ export async function issueClientCertificate(dir: string, deviceName: string, pu
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
-    subject: `CN=${deviceName}`,
+    subject: `CN=${subject.name}, OU=${subject.kind}`,
     issuer: caCert.subject,
     notBefore: new Date(now - 60_000),
     notAfter: new Date(now + leafValidityDays * dayMs),
@@ -154,4 +159,14 @@ export async function issueClientCertificate(dir: string, deviceName: string, pu
     ],
   });
   return cert.toString('pem') + '\n';
+}
+
+/**
+ * A key pair made here and a client certificate for it: for the operator's
+ * own profile, which lives on the gateway's machine next to its secret key.
+ */
+export async function issueClientKeyAndCertificate(dir: string, subject: { name: string; kind: 'device' | 'operator' }): Promise<{ certificate: string; key: string }> {
+  const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const certificate = await issueClientCertificate(dir, subject, pair.publicKey.export({ type: 'spki', format: 'pem' }) as string);
+  return { certificate, key: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
 }

@@ -16,6 +16,9 @@ export interface GatewayAccess {
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
   ca?: string;
+  /** Client certificate and key (PEM) for gateways that require mutual TLS. */
+  cert?: string;
+  key?: string;
 }
 
 /** Per-record error codes that a later resend can get through. */

@@ -21,6 +21,9 @@ export interface ArchivedMediaClientOptions {
   credentials: { accessKeyId: string; secretAccessKey: string };
   /** PEM CA certificate(s) to trust for https endpoints. */
   ca?: string;
+  /** Client certificate and key (PEM) for gateways that require mutual TLS. */
+  cert?: string;
+  key?: string;
   timeoutMs?: number;
 }
 
@@ -33,7 +36,7 @@ export class ArchivedMediaClient {
 
   constructor(private readonly o: ArchivedMediaClientOptions) {
     this.url = new URL(o.endpoint);
-    this.agent = this.url.protocol === 'https:' ? new https.Agent({ keepAlive: true, ...(o.ca ? { ca: o.ca } : {}) }) : new http.Agent({ keepAlive: true });
+    this.agent = this.url.protocol === 'https:' ? new https.Agent({ keepAlive: true, ...(o.ca ? { ca: o.ca } : {}), ...(o.cert ? { cert: o.cert, key: o.key } : {}) }) : new http.Agent({ keepAlive: true });
   }
 
   /** A JSON action; timestamps in the input are epoch seconds, as the AWS SDKs send them. */

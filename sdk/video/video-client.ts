@@ -21,6 +21,9 @@ export interface VideoClientOptions {
   credentials: { accessKeyId: string; secretAccessKey: string };
   /** PEM CA certificate(s) to trust for https endpoints. */
   ca?: string;
+  /** Client certificate and key (PEM) for gateways that require mutual TLS. */
+  cert?: string;
+  key?: string;
   timeoutMs?: number;
 }
 
@@ -30,7 +33,7 @@ export class VideoClient {
 
   constructor(private readonly o: VideoClientOptions) {
     this.url = new URL(o.endpoint);
-    this.agent = this.url.protocol === 'https:' ? new https.Agent({ keepAlive: true, ...(o.ca ? { ca: o.ca } : {}) }) : new http.Agent({ keepAlive: true });
+    this.agent = this.url.protocol === 'https:' ? new https.Agent({ keepAlive: true, ...(o.ca ? { ca: o.ca } : {}), ...(o.cert ? { cert: o.cert, key: o.key } : {}) }) : new http.Agent({ keepAlive: true });
   }
 
   /** One action by path (`/describeStream`); errors come back as AwsError. */

@@ -17,13 +17,15 @@ export interface SpawnedGateway {
 export interface SpawnOptions {
   /** Run under `prlimit --nofile=N:N` (a low descriptor limit, for connection-exhaustion tests). */
   prlimitNofile?: number;
+  /** Working directory (default the repository); the default data directory ./data is under it. */
+  cwd?: string;
 }
 
 export async function spawnGateway(args: string[], o: SpawnOptions = {}): Promise<SpawnedGateway> {
   const argv = [process.execPath, tributaryBundle(), 'gateway', 'start', '--port', '0', ...args];
   if (o.prlimitNofile) argv.unshift('prlimit', `--nofile=${o.prlimitNofile}:${o.prlimitNofile}`);
   const child = spawn(argv[0]!, argv.slice(1), {
-    cwd: repoRoot,
+    cwd: o.cwd ?? repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DiskBuffer, type AppendRecord, type BufferedRecord } from '../../agent/buffer/index.ts';
-import type { RecordSink } from '../../agent/inputs/common.ts';
+import { contentPartitionKey, type RecordSink } from '../../agent/inputs/common.ts';
 import { JournaldInput, journalctlArgs, parseJournaldInputConfig, type JournaldInputEvent } from '../../agent/inputs/journald.ts';
 import { TributaryError } from '../../sdk/protocol/errors.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -121,7 +121,9 @@ describe('agent journald input', () => {
     const got = withoutMarkers(all);
     expect(got.map(message)).toEqual(texts('a.service', 0, 5));
     const r = got[0]!;
-    expect([r.source, r.partitionKey, r.capturedAtMs]).toEqual(['journald:a.service', 'a.service', Math.floor(stamps[0]! / 1000)]);
+    // The default key (issue #15): a hash of the entry, so a backlog spreads over the shards.
+    expect([r.source, r.partitionKey, r.capturedAtMs]).toEqual(['journald:a.service', contentPartitionKey(r.data), Math.floor(stamps[0]! / 1000)]);
+    expect(new Set(got.map((x) => x.partitionKey)).size).toBe(5);
     const entry = JSON.parse(Buffer.from(r.data).toString()) as Record<string, string>;
     expect(entry).toMatchObject({ _SYSTEMD_UNIT: 'a.service', _HOSTNAME: 'pi-17', PRIORITY: '6', __REALTIME_TIMESTAMP: String(stamps[0]) });
     expect(entry.__CURSOR).toMatch(/^s=/);
@@ -274,7 +276,9 @@ describe('agent journald input', () => {
       [{ directory: 'rel/dir' }, /inputs\.journald\.directory: must be an absolute path/],
       [{ directory: '/a', files: ['/b'] }, /directory or files, not both/],
       [{ files: ['x.journal'] }, /inputs\.journald\.files\[0\]: must be an absolute path/],
-      [{ partitionKey: { unit: true, fixed: 'x' } }, /exactly one of unit, hostname, fixed/],
+      [{ partitionKey: { unit: true, fixed: 'x' } }, /exactly one of unit, hostname, fixed, hash/],
+      [{ order: 'per-boot' }, /inputs\.journald\.order: must be per-unit or none/],
+      [{ order: 'per-unit', partitionKey: { hash: true } }, /which order: per-unit forbids/],
       [{ startAt: 'middle' }, /inputs\.journald\.startAt: must be beginning or end/],
       [{ destination: 'a/b' }, /inputs\.journald\.destination: must match/],
     ];

@@ -1,5 +1,5 @@
 // Proves the uplink's pure parts record by record: requests are prefixes of the peeked batch within the caps, aggregation keeps one
-// entry per key, the accepted prefix stops at the first refused record, pacing halves and recovers, and bad options name themselves.
+// entry per key, the accepted prefix stops at the first refused record, pacing follows the accepted rate and recovers, and bad options name themselves.
 import { describe, expect, it } from 'vitest';
 import type { BufferedRecord } from '../../agent/buffer/index.ts';
 import { acceptedPrefix, planAggregated, planPlain } from '../../agent/uplink/batch.ts';
@@ -61,24 +61,46 @@ describe('uplink request planning', () => {
 });
 
 describe('uplink pacing and failure classes', () => {
-  it('halves the request rate on throttling down to a floor and recovers gradually', () => {
+  it('paces to the records accepted per second once throttled, never pauses past a burst window, and climbs back after clean answers (issue #15)', () => {
     const p = new Pacer(undefined);
-    expect(p.rate).toBe(uplinkLimits.requestRatePerSecondMax);
-    for (let i = 0; i < 30; i++) p.throttled();
-    expect(p.rate).toBe(uplinkLimits.requestRatePerSecondMin);
-    p.started(1000, 10);
-    expect(p.delayMs(1000)).toBe(1000 / uplinkLimits.requestRatePerSecondMin);
-    p.accepted();
-    expect(p.rate).toBeCloseTo(uplinkLimits.requestRatePerSecondMin * uplinkLimits.rateIncreaseFactor);
-    for (let i = 0; i < 200; i++) p.accepted();
-    expect(p.rate).toBe(uplinkLimits.requestRatePerSecondMax);
+    expect(p.recordsPerSecond).toBe(Infinity);
+    // Unthrottled: no pacing at all.
+    p.started(0, 500, 10_000);
+    expect(p.delayMs(0)).toBe(0);
+    p.answered(10, 500, 0);
+    expect(p.recordsPerSecond).toBe(Infinity);
+    // The first throttling measures from the first request: 500 + 300 accepted over 20 ms.
+    p.started(10, 500, 10_000);
+    p.answered(20, 300, 200);
+    expect(p.recordsPerSecond).toBe(40_000);
+    // The next one measures from that throttled answer (the budget was spent then): 250 records in 250 ms.
+    p.started(20, 500, 10_000);
+    p.answered(270, 250, 250);
+    expect(p.recordsPerSecond).toBe(1000);
+    p.started(300, 500, 10_000);
+    expect(p.delayMs(300)).toBe(500); // 500 records at 1,000 a second
+    // A clean answer climbs by the increase factor.
+    p.answered(800, 500, 0);
+    expect(p.recordsPerSecond).toBeCloseTo(1000 * uplinkLimits.paceIncreaseFactor);
+    // Throttled again: 500 records accepted since the last throttling, 540 ms ago.
+    p.started(800, 500, 10_000);
+    p.answered(810, 0, 500);
+    expect(p.recordsPerSecond).toBeCloseTo(500 / 0.54);
+    // Nothing accepted since: the floor, but the pause stays within a burst window.
+    p.started(810, 500, 10_000);
+    p.answered(820, 0, 500);
+    expect(p.recordsPerSecond).toBe(uplinkLimits.paceRecordsPerSecondMin);
+    p.started(820, 500, 10_000);
+    expect(p.delayMs(820)).toBe(uplinkLimits.throttlePauseMsMax);
+    for (let i = 0; i < 200; i++) p.answered(2000 + i, 500, 0);
+    expect(p.recordsPerSecond).toBeGreaterThan(1e6);
   });
 
   it('caps average wire bytes per second', () => {
     const p = new Pacer(1000);
-    p.started(0, 500);
+    p.started(0, 1, 500);
     expect(p.delayMs(0)).toBe(500);
-    p.started(500, 2000);
+    p.started(500, 1, 2000);
     expect(p.delayMs(500)).toBe(2000);
   });
 

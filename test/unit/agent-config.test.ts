@@ -39,6 +39,12 @@ describe('agent config', () => {
     // On purpose (tests, demos): allowed, and the agent warns at start.
     expect(parseAgentConfig(minimal + 'state:\n  dir: /run/tributary\n  volatile: true\n', f).state).toEqual({ dir: '/run/tributary', volatile: true });
     expect(() => parseAgentConfig(minimal + 'inputs:\n  files:\n    - paths: [/x]\n      destination: t\n      startPattern: "(("\n', f)).toThrow(/^agent\.yaml:10: inputs\.files\[0\]\.startPattern is not a regular expression/);
+    // Issue #15: files spread by a line hash unless order: per-file, which a hash would break.
+    expect(() => parseAgentConfig(minimal + 'inputs:\n  files:\n    - paths: [/x]\n      destination: t\n      order: per-line\n', f)).toThrow('agent.yaml:10: inputs.files[0].order must be one of per-file, none (got "per-line")');
+    expect(() => parseAgentConfig(minimal + 'inputs:\n  files:\n    - paths: [/x]\n      destination: t\n      order: per-file\n      partitionKey: { hash: true }\n', f)).toThrow(
+      "agent.yaml: inputs.files[0].partitionKey: hash spreads a file's lines over shards, which order: per-file forbids (use fileName or fixed)",
+    );
+    expect(parseAgentConfig(minimal + 'inputs:\n  files:\n    - paths: [/x]\n      destination: t\n      order: per-file\n', f).inputs.files![0]!.order).toBe('per-file');
     expect(() => parseAgentConfig(minimal + 'oops: 1\n', f)).toThrow('agent.yaml:6: unknown key oops; known keys: gateway, state, buffer, destinations, inputs, uplink, metrics, log');
   });
 });

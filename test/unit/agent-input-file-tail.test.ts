@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DiskBuffer, type BufferedRecord } from '../../agent/buffer/index.ts';
-import type { RecordSink } from '../../agent/inputs/common.ts';
+import { contentPartitionKey, type RecordSink } from '../../agent/inputs/common.ts';
 import { FileTailInput, parseFileTailConfig } from '../../agent/inputs/file-tail.ts';
 import { TributaryError } from '../../sdk/protocol/errors.ts';
 
@@ -68,8 +68,19 @@ describe('agent file tail input', () => {
     await new Promise((r) => setTimeout(r, 100));
     fs.appendFileSync(s.log, '0\n');
     expect(await waitForCount(s.buffer, 11)).toEqual(lines(0, 11));
-    const r = (await records(s.buffer))[0]!;
-    expect([r.source, r.partitionKey]).toEqual([`file:${s.log}`, 'app.log']);
+    const all = await records(s.buffer);
+    // The default key (issue #15): a hash of the line, so a backlog spreads over the shards; the same line, the same key.
+    expect(all.map((r) => [r.source, r.partitionKey])).toEqual(all.map((r) => [`file:${s.log}`, contentPartitionKey(r.data)]));
+    expect(new Set(all.map((r) => r.partitionKey)).size).toBe(11);
+    expect(all[0]!.partitionKey).toMatch(/^[0-9a-f]{8}$/);
+  });
+
+  it('keys every line by the file name with order: per-file (one shard, file order)', async () => {
+    const s = await setup();
+    write(s.log, lines(0, 5));
+    await startTail(s, { order: 'per-file' });
+    expect(await waitForCount(s.buffer, 5)).toEqual(lines(0, 5));
+    expect(new Set((await records(s.buffer)).map((r) => r.partitionKey))).toEqual(new Set(['app.log']));
   });
 
   it('loses and duplicates nothing through rename rotation, including late writes to the old file', async () => {
@@ -208,7 +219,9 @@ describe('file tail config', () => {
   const base = { paths: ['/var/log/app/*.log'], destination: 'logs', stateDir: '/var/lib/tributary/inputs' };
   it('fills defaults', () => {
     const c = parseFileTailConfig(base);
-    expect(c).toMatchObject({ name: 'files', startAt: 'beginning', pollIntervalMs: 250, recordBytesMax: 65536, partitionKey: { fileName: true } });
+    expect(c).toMatchObject({ name: 'files', startAt: 'beginning', pollIntervalMs: 250, recordBytesMax: 65536, partitionKey: { hash: true }, order: 'none' });
+    expect(parseFileTailConfig({ ...base, order: 'per-file' })).toMatchObject({ partitionKey: { fileName: true }, order: 'per-file' });
+    expect(parseFileTailConfig({ ...base, order: 'per-file', partitionKey: { fixed: 'app' } })).toMatchObject({ partitionKey: { fixed: 'app' } });
     expect(c.globs[0]!.name.test('x.log') && !c.globs[0]!.name.test('x.log.1')).toBe(true);
   });
 
@@ -220,7 +233,10 @@ describe('file tail config', () => {
     [{ ...base, startAt: 'middle' }, 'must be beginning or end'],
     [{ ...base, recordBytesMax: 2 << 20 }, 'recordBytesMax: must be an integer from 16 to'],
     [{ ...base, partitionKey: { fileName: false } }, 'fileName: must be true'],
-    [{ ...base, partitionKey: { fixed: 'a', fileName: true } }, 'exactly one of fixed, fileName'],
+    [{ ...base, partitionKey: { fixed: 'a', fileName: true } }, 'exactly one of fixed, fileName, hash'],
+    [{ ...base, partitionKey: { hash: 1 } }, 'hash: must be true'],
+    [{ ...base, order: 'per-line' }, 'order: must be per-file or none'],
+    [{ ...base, order: 'per-file', partitionKey: { hash: true } }, 'which order: per-file forbids'],
     [{ ...base, name: 'a/b' }, 'name: must be 1 to 64'],
   ])('refuses %j', (raw, message) => {
     expect(() => parseFileTailConfig(raw)).toThrow(message);

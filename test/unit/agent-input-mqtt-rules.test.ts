@@ -42,6 +42,14 @@ describe('MQTT partition keys', () => {
     expect(extractPartitionKey({ fixed: 'x' }, 't', Buffer.alloc(0))).toBe('x');
   });
 
+  it('hashes the payload when asked (issue #15): 8 hex digits, the same payload the same key', () => {
+    const a = extractPartitionKey({ hash: true }, 't', json({ t: 21.5 }));
+    expect(a).toMatch(/^[0-9a-f]{8}$/);
+    expect(extractPartitionKey({ hash: true }, 'other/topic', json({ t: 21.5 }))).toBe(a);
+    expect(extractPartitionKey({ hash: true }, 't', json({ t: 21.6 }))).not.toBe(a);
+    expect(parseMqttInputConfig({ rules: [{ filter: 'a/#', destination: 'x', partitionKey: { hash: true } }] }).rules[0]!.partitionKey).toEqual({ hash: true });
+  });
+
   it('finds nothing for a missing level, an empty level, a missing field, a non-string field or a non-JSON payload', () => {
     expect(extractPartitionKey({ topicLevel: 5 }, 'a/b', Buffer.alloc(0))).toBeUndefined();
     expect(extractPartitionKey({ topicLevel: 1 }, 'a//c', Buffer.alloc(0))).toBeUndefined();
@@ -78,7 +86,7 @@ describe('MQTT input config', () => {
     [{ rules: [{ ...rule, filter: 's/#/t' }] }, 'inputs.mqtt.rules[0].filter: "#" must be a whole last level'],
     [{ rules: [{ ...rule, filter: 's/a+/t' }] }, 'inputs.mqtt.rules[0].filter: "+" must be a whole level'],
     [{ rules: [{ ...rule, destination: '../etc' }] }, 'inputs.mqtt.rules[0].destination: must match'],
-    [{ rules: [{ ...rule, partitionKey: { topicLevel: 1, fixed: 'x' } }] }, 'exactly one of topic, topicLevel, jsonField, fixed'],
+    [{ rules: [{ ...rule, partitionKey: { topicLevel: 1, fixed: 'x' } }] }, 'exactly one of topic, topicLevel, jsonField, fixed, hash'],
     [{ rules: [{ ...rule, partitionKey: 'x' }] }, 'inputs.mqtt.rules[0].partitionKey: must be an object'],
     [{ rules: [{ ...rule, partitionKey: { topic: false } }] }, 'inputs.mqtt.rules[0].partitionKey.topic: must be true'],
     [{ rules: [{ ...rule, filter: 'x'.repeat(260) }] }, 'longer than 255 bytes'],

@@ -79,6 +79,12 @@ describe('numeric functions and operators', () => {
     ["CAST('42' AS BIGINT)", 'BIGINT', 42],
     ['CAST(n AS VARCHAR(8))', 'VARCHAR(8)', '7'],
     ['CAST(d AS VARCHAR(8))', 'VARCHAR(8)', '2.5'],
+    // REAL is a 32-bit float printed with Java's Float.toString digits; widened to DOUBLE it keeps the float's exact value.
+    ['33.11', 'REAL', 33.11],
+    ['CAST(CAST(0.1 AS REAL) AS VARCHAR(16))', 'VARCHAR(16)', '0.1'],
+    ['CAST(CAST(1.0E10 AS REAL) AS VARCHAR(16))', 'VARCHAR(16)', '1.0E10'],
+    ['CAST(CAST(0.1 AS REAL) AS DOUBLE)', 'DOUBLE', 0.10000000149011612],
+    ['CAST(16777217 AS REAL)', 'REAL', 16777216],
     ['CAST(3 AS DOUBLE)', 'VARCHAR(8)', { error: undefined }],
     ['n BETWEEN 1 AND 7', 'BOOLEAN', true],
     ['n NOT BETWEEN 8 AND 1', 'BOOLEAN', true],
@@ -209,6 +215,30 @@ describe('log parsers and user functions', () => {
       { columns: { Col_A: 'VARCHAR(16)', Col_B: 'VARCHAR(16)', Col_C: 'VARCHAR(16)', Col_E_Unstructured: 'VARCHAR(64)' } },
     );
     expect(rows).toEqual([{ ROWTIME: '2024-01-01 00:00:00.000', column_A: 'a', column_B: 'b', column_C: 'c', COL_1: 'x', COL_2: 'y', COL_3: 'z' }]);
+  });
+
+  const parse = (expr: string, columns: string, line: string) =>
+    runApp(
+      `CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" (${columns});
+       CREATE OR REPLACE PUMP "P" AS INSERT INTO "DESTINATION_SQL_STREAM" SELECT STREAM ${columns.split(', ').map((c) => `t.r.${c.split(' ')[0]!.startsWith('"') ? c.split(' ')[0] : c.split(' ')[0]!.toUpperCase()}`).join(', ')} FROM (SELECT STREAM ${expr} AS r FROM "SOURCE_SQL_STREAM_001") AS t;`,
+      [{ at: 0, data: { LINE: line } }],
+      { columns: { LINE: 'VARCHAR(256)' } },
+    ).rows.map(({ ROWTIME: _, ...rest }) => rest);
+
+  it('FIXED_COLUMN_LOG_PARSE reads fixed-width fields from 0-based START for FOR characters (or to the end), with a TIMESTAMP format (sqlref/sql-reference-fixed-column-log-parse.html)', () => {
+    const line = 'web-01  200 24/May/2004:22:01:02 GET /index.html';
+    expect(parse(`FIXED_COLUMN_LOG_PARSE(LINE, 'HOST TYPE VARCHAR(8) START 0 FOR 8, STATUS TYPE INTEGER NOT NULL START 8 FOR 3, "when" TYPE TIMESTAMP ''dd/MMM/yyyy:HH:mm:ss'' START 12 FOR 20, REQ TYPE VARCHAR(32) START 33')`, 'host VARCHAR(8), status INTEGER, "when" TIMESTAMP, req VARCHAR(32)', line))
+      .toEqual([{ HOST: 'web-01', STATUS: 200, when: '2004-05-24 22:01:02.000', REQ: 'GET /index.html' }]);
+  });
+
+  it('VARIABLE_COLUMN_LOG_PARSE honours its escape and a two-character quote string (sqlref/sql-reference-variable-column-log-parse.html)', () => {
+    expect(parse(`VARIABLE_COLUMN_LOG_PARSE(LINE, 'A TYPE VARCHAR(16), B TYPE VARCHAR(16), C TYPE INTEGER', ',', '\\', '[]')`, 'a VARCHAR(16), b VARCHAR(16), c INTEGER', 'a\\,b,[x,y],7'))
+      .toEqual([{ A: 'a,b', B: 'x,y', C: 7 }]);
+  });
+
+  it('FAST_REGEX_LOG_PARSER takes the first match anywhere; SYS_LOG_PARSE splits the syslog time from the message (sqlref pages of each)', () => {
+    expect(parse(`FAST_REGEX_LOG_PARSER(LINE, '(\\d+) ms')`, 'column1 VARCHAR(16)', 'took 35 ms then 40 ms')).toEqual([{ COLUMN1: '35' }]);
+    expect(parse('SYS_LOG_PARSE(LINE)', 'column1 TIMESTAMP, column2 VARCHAR(64)', 'Mar  7 04:02:16 host sshd[1]: Accepted')).toEqual([{ COLUMN1: '1970-03-07 04:02:16.000', COLUMN2: 'host sshd[1]: Accepted' }]);
   });
 
   it('expands CREATE FUNCTION bodies where they are called', () => {

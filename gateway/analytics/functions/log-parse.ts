@@ -7,7 +7,7 @@
  * so the ROW type is known before any row arrives; a line that does not
  * match gives a NULL row.
  */
-import { SqlError, type SourcePos } from '../sql/errors.ts';
+import { runtimeError, SqlError, type SourcePos } from '../sql/errors.ts';
 import { parseTypeString } from '../sql/parser.ts';
 import { T, typeFromSpec, type SqlType } from '../sql/types.ts';
 import { castValue } from '../sql/values.ts';
@@ -96,17 +96,26 @@ export function w3cLogParse(s: string, format: string): unknown[] | null {
 
 /**
  * A column list such as `'COL_1 TYPE VARCHAR(16), COL_2 TYPE INTEGER'` or
- * `'3'` (three VARCHAR columns COLUMN1..COLUMN3). FIXED_COLUMN_LOG_PARSE's
- * entries add `START n FOR m` (0-based start, m characters).
+ * `'3'` (three VARCHAR columns COLUMN1..COLUMN3). An entry is
+ * `name TYPE type ['format'] [NOT NULL]`; a DATE, TIME or TIMESTAMP column
+ * may give a SimpleDateFormat pattern its text is read with
+ * (sqlref/sql-reference-fixed-column-log-parse.html: `"name" TYPE TIMESTAMP
+ * 'dd/MMM/yyyy:HH:mm:ss'`). FIXED_COLUMN_LOG_PARSE's entries add
+ * `START n [FOR m]` (0-based start, m characters; without FOR, to the end).
  */
-export function parseColumnSpec(spec: string, pos: SourcePos, fixed = false): { type: RowType; spans: Array<[number, number]> } {
-  if (/^\s*\d+\s*$/.test(spec) && !fixed) return { type: columns(Number(spec)), spans: [] };
+export function parseColumnSpec(spec: string, pos: SourcePos, fixed = false): { type: RowType; spans: Array<[number, number | null]>; formats: Array<string | null> } {
+  if (/^\s*\d+\s*$/.test(spec) && !fixed) {
+    const type = columns(Number(spec));
+    return { type, spans: [], formats: type.fields.map(() => null) };
+  }
   const fields: RowType['fields'] = [];
-  const spans: Array<[number, number]> = [];
-  for (const entry of spec.split(/,(?![^(]*\))/)) {
-    const m = /^\s*("[^"]+"|\w+)\s+TYPE\s+(.+?)(?:\s+START\s+(\d+)\s+FOR\s+(\d+))?\s*$/i.exec(entry);
-    if (!m) throw new SqlError(`invalid column specification '${entry.trim()}': expected NAME TYPE type${fixed ? ' START n FOR m' : ''}`, pos);
-    if (fixed && m[3] === undefined) throw new SqlError(`column '${m[1]}' needs START n FOR m`, pos);
+  const spans: Array<[number, number | null]> = [];
+  const formats: Array<string | null> = [];
+  for (const entry of spec.split(/,(?![^(]*\))(?=(?:[^']*'[^']*')*[^']*$)/)) {
+    const m = /^\s*("[^"]+"|\w+)\s+TYPE\s+(.+?)(?:\s+'([^']*)')?(?:\s+NOT\s+NULL)?(?:\s+START\s+(\d+)(?:\s+FOR\s+(\d+))?)?\s*$/i.exec(entry);
+    if (!m) throw new SqlError(`invalid column specification '${entry.trim()}': expected NAME TYPE type${fixed ? ' START n [FOR m]' : ''}`, pos);
+    if (fixed && m[4] === undefined) throw new SqlError(`column '${m[1]}' needs START n [FOR m]`, pos);
+    if (!fixed && m[4] !== undefined) throw new SqlError(`START of column '${m[1]}' is for FIXED_COLUMN_LOG_PARSE`, pos);
     const name = m[1]!.startsWith('"') ? m[1]!.slice(1, -1) : m[1]!.toUpperCase();
     let type: SqlType;
     try {
@@ -114,16 +123,26 @@ export function parseColumnSpec(spec: string, pos: SourcePos, fixed = false): { 
     } catch (err) {
       throw new SqlError(`invalid column type '${m[2]}': ${(err as Error).message}`, pos);
     }
+    if (m[3] !== undefined && type.kind !== 'DATE' && type.kind !== 'TIME' && type.kind !== 'TIMESTAMP') throw new SqlError(`a format is for DATE, TIME and TIMESTAMP columns, not ${m[2]} (column '${name}')`, pos);
     fields.push({ name, type });
-    if (fixed) spans.push([Number(m[3]), Number(m[4])]);
+    formats.push(m[3] ?? null);
+    if (fixed) spans.push([Number(m[4]), m[5] === undefined ? null : Number(m[5])]);
   }
-  return { type: { kind: 'ROW', fields }, spans };
+  return { type: { kind: 'ROW', fields }, spans, formats };
 }
 
-const fromText = (text: string | null, type: SqlType) => (text === null ? null : castValue(text, T.varchar(), type));
+function fromText(text: string | null, type: SqlType, format: string | null | undefined): unknown {
+  if (text === null) return null;
+  if (format) {
+    const t = parseWithPattern(format, text);
+    if (t === null) return runtimeError('Type_Conversion_Error', `cannot parse '${text}' with format '${format}'`);
+    return castValue(t, T.timestamp, type);
+  }
+  return castValue(text, T.varchar(), type);
+}
 
 /** VARIABLE_COLUMN_LOG_PARSE(s, columns, delimiter [, escape [, quote]]). */
-export function variableColumnLogParse(s: string, type: RowType, delimiter: string, escape: string | null, quote: string | null): unknown[] {
+export function variableColumnLogParse(s: string, type: RowType, delimiter: string, escape: string | null, quote: string | null, formats: Array<string | null> = []): unknown[] {
   const parts: string[] = [];
   let cur = '';
   let inQuote = false;
@@ -133,7 +152,8 @@ export function variableColumnLogParse(s: string, type: RowType, delimiter: stri
       cur += s[++i];
       continue;
     }
-    if (quote && c === quote) {
+    // <quote-string>: one character opens and closes a quoted part; of two, the first opens and the second closes.
+    if (quote && (inQuote ? c === (quote[1] ?? quote[0]) : c === quote[0])) {
       inQuote = !inQuote;
       continue;
     }
@@ -146,13 +166,13 @@ export function variableColumnLogParse(s: string, type: RowType, delimiter: stri
     cur += c;
   }
   parts.push(cur);
-  return type.fields.map((f, k) => fromText(parts[k] ?? null, f.type));
+  return type.fields.map((f, k) => fromText(parts[k] ?? null, f.type, formats[k]));
 }
 
-export function fixedColumnLogParse(s: string, type: RowType, spans: Array<[number, number]>): unknown[] {
+export function fixedColumnLogParse(s: string, type: RowType, spans: Array<[number, number | null]>, formats: Array<string | null> = []): unknown[] {
   return type.fields.map((f, k) => {
     const [start, length] = spans[k]!;
-    return start >= s.length ? null : fromText(s.substr(start, length).trim(), f.type);
+    return start >= s.length ? null : fromText((length === null ? s.slice(start) : s.substr(start, length)).trim(), f.type, formats[k]);
   });
 }
 

@@ -150,15 +150,15 @@ function logParser(name: string): ScalarFunction {
         }
         case 'VARIABLE_COLUMN_LOG_PARSE': {
           const spec = String(constant(call, args[1], 2));
-          const { type } = parseColumnSpec(spec, call.pos);
+          const { type, formats } = parseColumnSpec(spec, call.pos);
           const delim = constant(call, args[2], 3) as string;
           const esc = args[3] ? (constant(call, args[3], 4) as string) : null;
           const quote = args[4] ? (constant(call, args[4], 5) as string) : null;
-          return c.nullSafe([s], ([v]) => `h.variableColumnLogParse(${v}, ${c.constRef(type)}, ${JSON.stringify(delim)}, ${JSON.stringify(esc)}, ${JSON.stringify(quote)})`, type);
+          return c.nullSafe([s], ([v]) => `h.variableColumnLogParse(${v}, ${c.constRef(type)}, ${JSON.stringify(delim)}, ${JSON.stringify(esc)}, ${JSON.stringify(quote)}, ${c.constRef(formats)})`, type);
         }
         case 'FIXED_COLUMN_LOG_PARSE': {
-          const { type, spans } = parseColumnSpec(String(constant(call, args[1], 2)), call.pos, true);
-          return c.nullSafe([s], ([v]) => `h.fixedColumnLogParse(${v}, ${c.constRef(type)}, ${c.constRef(spans)})`, type);
+          const { type, spans, formats } = parseColumnSpec(String(constant(call, args[1], 2)), call.pos, true);
+          return c.nullSafe([s], ([v]) => `h.fixedColumnLogParse(${v}, ${c.constRef(type)}, ${c.constRef(spans)}, ${c.constRef(formats)})`, type);
         }
         default:
           return c.nullSafe([s], ([v]) => `h.sysLogParse(${v})`, sysLogRowType, true);

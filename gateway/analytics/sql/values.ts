@@ -22,6 +22,21 @@ export function javaDoubleString(n: number): string {
   return `${mant.includes('.') ? mant : mant + '.0'}E${exp!.startsWith('+') ? exp!.slice(1) : exp}`;
 }
 
+/**
+ * The shortest decimal that reads back as the same 32-bit float, as Java's
+ * Float.toString chooses its digits: REAL 33.11 prints as 33.11, not as the
+ * float's exact value 33.11000061035156 (the value itself stays a float; a
+ * REAL widened to DOUBLE keeps its exact value, as in Java).
+ */
+export function float32Shortest(n: number): number {
+  if (!Number.isFinite(n) || n === 0 || Math.fround(n) !== n) return n;
+  for (let p = 1; p < 10; p++) {
+    const c = Number(n.toPrecision(p));
+    if (Math.fround(c) === n) return c;
+  }
+  return n;
+}
+
 function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex').toUpperCase();
 }
@@ -36,6 +51,7 @@ export function valueToString(v: unknown, t: SqlType): string {
     case 'TIME':
       return formatTime(v as number);
     case 'REAL':
+      return javaDoubleString(float32Shortest(v as number));
     case 'DOUBLE':
       return javaDoubleString(v as number);
     case 'DECIMAL':
@@ -68,9 +84,10 @@ export function toJsonValue(v: unknown, t: SqlType): unknown {
     case 'SMALLINT':
     case 'INTEGER':
     case 'BIGINT':
-    case 'REAL':
     case 'DOUBLE':
       return Number.isFinite(v as number) || typeof v === 'boolean' ? v : String(v);
+    case 'REAL':
+      return Number.isFinite(v as number) ? float32Shortest(v as number) : String(v);
     case 'DECIMAL':
       return Number((v as number).toFixed(t.scale));
     case 'CHAR':

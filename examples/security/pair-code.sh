@@ -1,0 +1,1 @@
+tributary devices pair-code --name pi-01 --policy device --ttl 10m
