@@ -139,6 +139,49 @@ describe.skipIf(!hasFfmpeg)('real camera MKV', () => {
   });
 });
 
+describe.skipIf(!hasFfmpeg)('VideoProducer.putFfmpeg', () => {
+  const camera = (seconds?: number) => [
+    ...(seconds === undefined ? ['-re'] : []), '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=30', ...(seconds === undefined ? [] : ['-t', String(seconds)]),
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0',
+  ];
+
+  it('runs ffmpeg and sends every fragment it encodes, one per GOP', async () => {
+    await createStream('ff-file');
+    const producer = new VideoProducer({ endpoint: gw.url, region: 'us-east-1', credentials: testOperator, streamName: 'ff-file' });
+    const { fragments } = await producer.putFfmpeg(camera(6));
+    expect(fragments).toHaveLength(3);
+    const stored = gw.video.find('ff-file')!.fragments.list();
+    expect(stored.map((m) => m.FragmentNumber)).toEqual(fragments.map((f) => f.fragmentNumber));
+    // RELATIVE timecodes from the producer's start: 0, 2 and 4 s after it.
+    expect(stored.map((m) => m.ProducerTimestamp - producer.producerStartMs)).toEqual([0, 2000, 4000]);
+    for (const m of stored) expect(clustersOf(concat([(await gw.video.find('ff-file')!.fragments.read(m.FragmentNumber))!.header, (await gw.video.find('ff-file')!.fragments.read(m.FragmentNumber))!.cluster]))[0]!.frames.length).toBe(60);
+  });
+
+  it('stops a camera that never ends when asked, after sending what it encoded', async () => {
+    await createStream('ff-live');
+    const stop = new AbortController();
+    let persisted = 0;
+    const producer = new VideoProducer({
+      endpoint: gw.url, region: 'us-east-1', credentials: testOperator, streamName: 'ff-live',
+      onAck: (a) => {
+        if (a.EventType === 'PERSISTED' && ++persisted === 2) stop.abort();
+      },
+    });
+    const { fragments } = await producer.putFfmpeg(camera(), { signal: stop.signal });
+    // Two fragments were persisted before the stop; ffmpeg then closed the GOP it was in, which was sent too.
+    expect(fragments.length).toBeGreaterThanOrEqual(3);
+    expect(gw.video.find('ff-live')!.fragments.list().map((m) => m.FragmentNumber)).toEqual(fragments.map((f) => f.fragmentNumber));
+  }, 60_000);
+
+  it('fails with FFMPEG_FAILED and ffmpeg\'s own words when ffmpeg fails', async () => {
+    await createStream('ff-bad');
+    const producer = new VideoProducer({ endpoint: gw.url, region: 'us-east-1', credentials: testOperator, streamName: 'ff-bad' });
+    const err = await producer.putFfmpeg(['-f', 'lavfi', '-i', 'no_such_source_filter']).then(() => undefined, (e: unknown) => e as Error & { code?: string });
+    expect(err).toMatchObject({ code: 'FFMPEG_FAILED' });
+    expect(err!.message).toMatch(/no_such_source_filter/i);
+  });
+});
+
 describe('resends before the fsync (fsync: interval)', () => {
   // Under the interval policy a fragment is RECEIVED at once and PERSISTED only at the next fsync. A producer
   // that reconnects in between resends it; the gateway must answer with the copy on its way, not store a second.
