@@ -244,6 +244,37 @@ describe('timecodes and retention', () => {
   });
 });
 
+describe('rates', () => {
+  // PutMedia's per-stream limits (5 fragments and 12.5 MB per second) are met by reading the request more
+  // slowly: an upload of a recording faster than that is paced, never failed. Lower bounds on time only.
+  it('paces a burst of fragments to 5 per second', async () => {
+    await createStream('burst');
+    const base = Date.now() - 60_000;
+    const put = rawPutMedia(gw.url, { stream: 'burst' });
+    const began = Date.now();
+    put.req.end(synthetic(Array.from({ length: 15 }, (_, i) => ({ timecode: base + i * 100, frames: [0, 33] }))));
+    await put.done;
+    // 5 at once, then 10 more at 5 a second: at least 2 s.
+    expect(Date.now() - began).toBeGreaterThanOrEqual(1800);
+    expect(byType(put.acks, 'PERSISTED').length).toBe(15);
+    expect(byType(put.acks, 'ERROR')).toEqual([]);
+  });
+
+  it('paces a bulk upload to 12.5 MB per second', async () => {
+    await createStream('bulk');
+    const base = Date.now() - 60_000;
+    const put = rawPutMedia(gw.url, { stream: 'bulk' });
+    const began = Date.now();
+    // Three fragments of 10 MB (50 frames of 200 kB): 12.5 MB at once, the other 17.5 MB at 12.5 MB/s.
+    await writeInChunks(put.req, synthetic([0, 1, 2].map((i) => ({ timecode: base + i * 2000, frames: Array.from({ length: 50 }, (_, k) => k * 40), bytes: 200_000 }))), 256 * 1024);
+    put.req.end();
+    await put.done;
+    expect(Date.now() - began).toBeGreaterThanOrEqual(1300);
+    expect(byType(put.acks, 'PERSISTED').length).toBe(3);
+    expect(byType(put.acks, 'ERROR')).toEqual([]);
+  });
+});
+
 describe('errors', () => {
   const now = () => Date.now() - 10_000;
 
