@@ -6,9 +6,12 @@
  * falls back to. The variants take turns in rounds, so that a change in
  * machine load hits all of them alike, and each figure is CPU time (user +
  * system) per record, which other work on the machine moves less than
- * elapsed time.
+ * elapsed time. Also: the partition key MD5, ours against node:crypto's
+ * one-shot `hash`.
  */
+import crypto from 'node:crypto';
 import { preparePutRecords, type OffloadJob } from '../../gateway/http/offload.ts';
+import { md5Into } from '../../gateway/http/md5.ts';
 import { putRecords } from '../../gateway/streams/actions/put-records.ts';
 import { signRequest } from '../../sdk/protocol/sigv4.ts';
 import type { PutBatch } from './streams-load.ts';
@@ -67,6 +70,20 @@ export function measurePrepare(bodies: { small: PutBatch[]; large: PutBatch[] },
     };
     out.push(...timeVariants([[`PutRecords 500 x ${label}, scanner`, run(true)], [`PutRecords 500 x ${label}, JSON.parse + validateInput`, run(false)]], options.rounds, options.repeats));
   }
+  // The partition keys of the benchmark's bodies: 16 hex digits each.
+  const keys = Buffer.from(Array.from({ length: 500 }, () => crypto.randomBytes(8).toString('hex')).join(''));
+  const hashKeys = Buffer.alloc(16 * 500);
+  const oneShot = (crypto as unknown as { hash: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash;
+  out.push(...timeVariants([
+    ['MD5 of a 16-byte partition key, md5Into', () => {
+      for (let i = 0; i < 500; i++) md5Into(keys, 16 * i, 16 * i + 16, hashKeys, 16 * i);
+      return 500;
+    }],
+    ['MD5 of a 16-byte partition key, crypto.hash', () => {
+      for (let i = 0; i < 500; i++) oneShot('md5', keys.subarray(16 * i, 16 * i + 16), 'buffer').copy(hashKeys, 16 * i);
+      return 500;
+    }],
+  ], options.rounds, options.repeats * 8));
   return out;
 }
 

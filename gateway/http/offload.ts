@@ -11,17 +11,14 @@
  * or absent, so behaviour is identical either way.
  */
 import { AwsError } from '../../sdk/protocol/errors.ts';
-import crypto from 'node:crypto';
 import { hashKeyFromDecimal } from '../../sdk/protocol/streams/hash-key.ts';
 import { hashKeyPattern, partitionKeyLengthMax, putRecordsEntriesMax } from '../../sdk/protocol/streams/limits.ts';
 import { RecordColumns } from '../streams/write-path.ts';
 import { verifySigV4 } from './auth.ts';
 import type { OffloadKind, PreparedRecordBatch } from './offload-kinds.ts';
+import { md5Into } from './md5.ts';
 import { base64DecodedLength, decodeBase64Into, scanBody, type BodyLayout, type ScannedBody } from './offload-scan.ts';
 import { validateInput, type StructureShape } from './validate.ts';
-
-// crypto.hash (Node >= 20.12): a one-shot digest without a Hash object.
-const oneShot = (crypto as unknown as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash;
 
 /**
  * Writes a record's hash key to `out[at, at + 16)`: the ExplicitHashKey when
@@ -30,8 +27,7 @@ const oneShot = (crypto as unknown as { hash?: (alg: string, data: Uint8Array, e
  */
 function hashKeyInto(keys: Buffer, start: number, end: number, explicit: string | undefined, out: Buffer, at: number): number {
   if (explicit === undefined) {
-    const bytes = keys.subarray(start, end);
-    (oneShot ? oneShot('md5', bytes, 'buffer') : crypto.createHash('md5').update(bytes).digest()).copy(out, at);
+    md5Into(keys, start, end, out, at);
     return 1;
   }
   const key = hashKeyFromDecimal(explicit);
