@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-firehose';
 import { listObjects } from '../../gateway/firehose/destinations/filesystem.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
-import { testGateway } from '../helpers/gateway.ts';
+import { testGateway, metricsText } from '../helpers/gateway.ts';
 import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -70,7 +70,7 @@ afterAll(async () => {
  */
 async function metricsWith(...lines: string[]): Promise<string> {
   return waitFor(`metrics showing ${lines.join(' and ')}`, async () => {
-    const m = await (await fetch(`${gw.url}/metrics`)).text();
+    const m = await metricsText(gw);
     return lines.every((l) => m.includes(l)) && m;
   });
 }
