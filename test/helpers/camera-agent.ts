@@ -31,8 +31,8 @@ export async function cameraDevice(gw: Gateway, kv: KinesisVideoClient, device: 
 }
 
 /** agent.yaml for `state` with the given `inputs.camera` entries (YAML lines, indented as list items), talking to `endpoint`. */
-export function cameraConfig(state: string, o: { cameras: string[]; endpoint?: string; extra?: string[] }): string {
-  const file = path.join(state, 'agent.yaml');
+export function cameraConfig(state: string, o: { cameras: string[]; endpoint?: string; extra?: string[]; configDir?: string }): string {
+  const file = path.join(o.configDir ?? state, 'agent.yaml');
   fs.writeFileSync(file, [
     'gateway:', `  credentials: ${path.join(state, 'credentials.json')}`, ...(o.endpoint ? [`  endpoint: ${o.endpoint}`] : []),
     'state:', `  dir: ${state}`,
