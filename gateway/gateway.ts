@@ -270,7 +270,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   const videoCtx = { registry: video, url: '' };
   const guard = createGuard({ principals, region: config.region, accountId: config.accountId });
   const certificateOwner = (fingerprint: string) => principals.certificateOwner(fingerprint);
-  const playback = await setupPlayback({ dataDir, streams: video, guard, log, metrics, url: () => videoCtx.url, ...(options.now ? { now: options.now } : {}) });
+  const playback = await setupPlayback({ dataDir, streams: video, guard, log, metrics, videoMetrics: video.metrics, url: () => videoCtx.url, ...(options.now ? { now: options.now } : {}) });
   const offloadPool = config.offloadWorkers > 0 ? await OffloadPool.start(config.offloadWorkers, log) : undefined;
   const frontDoor = createFrontDoor({
     services: [streams, firehose, analytics.service, admin],
@@ -287,7 +287,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       ...playback.routes,
       '/metrics': (_req, res) => {
         for (const rt of registry.list()) metrics.openShards.set({ stream: rt.meta.name }, rt.openShards.length);
-        const body = metrics.render() + firehoseRegistry.metrics.render() + analytics.metrics.render();
+        const body = metrics.render() + firehoseRegistry.metrics.render() + analytics.metrics.render() + video.renderMetrics();
         res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4', 'Content-Length': Buffer.byteLength(body) });
         res.end(body);
       },

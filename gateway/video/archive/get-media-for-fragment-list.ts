@@ -29,8 +29,12 @@ export async function handle(ctx: s.VideoContext, input: Record<string, unknown>
     for (const n of numbers) {
       if (cancelled) return;
       const media = await stream.fragments.read(n);
-      if (media) yield fragmentListChunk(media);
-      else {
+      if (media) {
+        const chunk = fragmentListChunk(media);
+        yield chunk;
+        ctx.registry.metrics.fragmentListOutgoingBytes.inc({ stream: stream.name }, chunk.length);
+        ctx.registry.metrics.fragmentListOutgoingFragments.inc({ stream: stream.name });
+      } else {
         yield errorChunk([
           { name: 'AWS_KINESISVIDEO_FRAGMENT_NUMBER', value: n },
           { name: 'AWS_KINESISVIDEO_EXCEPTION_ERROR_CODE', value: '4000' },

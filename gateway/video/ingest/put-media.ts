@@ -12,12 +12,14 @@
  * as AWS). A cut connection drops only the fragment in progress.
  *
  * Resends are idempotent: a fragment whose producer timestamp equals that of
- * one of the stream's recent stored fragments is not stored again; it is
- * acknowledged RECEIVED and PERSISTED with the stored fragment's number. A
+ * one of the stream's recent stored fragments, or of one still on its way to
+ * the disk (appended, not yet covered by an fsync), is not stored again; it
+ * is acknowledged RECEIVED and PERSISTED with the first copy's number. A
  * producer that reconnects after losing acks can therefore resend everything
  * not acknowledged PERSISTED (VideoProducer does).
  */
 import type http from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { videoErrors } from '../../../sdk/protocol/errors.ts';
 import * as limits from '../../../sdk/protocol/video/limits.ts';
 import { encodeAck } from '../../../sdk/protocol/video/acks.ts';
@@ -28,6 +30,8 @@ import type { VideoRegistry, VideoStream } from '../registry.ts';
 import * as s from '../shapes.ts';
 import { errorAck, PutMediaSession, type Ack, type IngestFragment, type SessionOutput } from './put-media-session.ts';
 import { StreamThrottle } from './throttle.ts';
+import { clientLimitMessage } from '../call-rate.ts';
+import type { VideoMetrics } from '../metrics.ts';
 
 export const shape: StructureShape = {
   type: 'structure',
@@ -70,15 +74,24 @@ export function putMediaAction(registry: VideoRegistry): RestAction {
       let throttle = throttles.get(stream);
       if (!throttle) throttles.set(stream, (throttle = new StreamThrottle(registry.now)));
       if (!throttle.admitConnection()) {
-        throw videoErrors.clientLimit('Kinesis Video Streams has throttled the request because you have exceeded the limit of allowed client calls. Try making the call later.');
+        throw videoErrors.clientLimit(clientLimitMessage);
       }
-      await runSession(call, stream, throttle, registry.now);
+      await runSession(call, stream, throttle, registry.now, registry.metrics);
     },
   };
 }
 
-async function runSession(call: RestCall, stream: VideoStream, throttle: StreamThrottle, now: () => number): Promise<void> {
+async function runSession(call: RestCall, stream: VideoStream, throttle: StreamThrottle, now: () => number, metrics: VideoMetrics): Promise<void> {
   const { req, res, input } = call;
+  const labels = { stream: stream.name };
+  metrics.putConnection(stream.name, 1);
+  let counted = true;
+  const uncount = () => {
+    if (counted) metrics.putConnection(stream.name, -1);
+    counted = false;
+  };
+  /** When the fragment in progress began (its BUFFERING), for the ingestion latency. */
+  let fragmentStartedAt = performance.now();
   const session = new PutMediaSession({
     timecodeType: input.FragmentTimecodeType as 'ABSOLUTE' | 'RELATIVE',
     producerStartMs: Math.round(Number(input.ProducerStartTimestamp) * 1000),
@@ -94,9 +107,12 @@ async function runSession(call: RestCall, stream: VideoStream, throttle: StreamT
   let lastData = Date.now();
 
   const write = (ack: Ack) => {
-    if (!finished && !res.writableEnded) res.write(encodeAck(ack));
+    if (finished || res.writableEnded) return;
+    res.write(encodeAck(ack));
+    if (ack.EventType === 'ERROR') metrics.putErrorAcks.inc({ ...labels, error_code: ack.ErrorCode ?? String(ack.ErrorId) });
   };
   const finish = () => {
+    uncount();
     if (finished) return;
     finished = true;
     clearInterval(idle);
@@ -120,14 +136,20 @@ async function runSession(call: RestCall, stream: VideoStream, throttle: StreamT
       if (out.kind === 'ack') {
         if (out.ack.EventType === 'ERROR') fail(out.ack);
         else write(out.ack);
+        if (out.ack.EventType === 'BUFFERING') fragmentStartedAt = performance.now();
         continue;
       }
       fragments++;
       const fragment = out.fragment;
       const serverMs = now();
+      const receivedAt = performance.now();
+      metrics.putIncomingFragments.inc(labels);
+      metrics.putIncomingFrames.inc(labels, fragment.frames);
+      metrics.putIngestionLatency.observe(labels, (receivedAt - fragmentStartedAt) / 1000);
+      const persisted = () => metrics.putPersistedAckLatency.observe(labels, (performance.now() - receivedAt) / 1000);
       // Stored one after another, so that numbers follow the order the producer sent.
       pending = pending.then(() => {
-        durables.push(store(stream, fragment, serverMs, write, fail));
+        durables.push(store(stream, fragment, serverMs, { write, fail, persisted }));
       });
     }
     return fragments;
@@ -144,6 +166,7 @@ async function runSession(call: RestCall, stream: VideoStream, throttle: StreamT
   await new Promise<void>((resolve) => {
     req.on('data', (chunk: Buffer) => {
       lastData = Date.now();
+      metrics.putIncomingBytes.inc(labels, chunk.length);
       if (finished || stopped) return;
       const fragments = handle(session.push(chunk));
       const wait = throttle.take(chunk.length, fragments);
@@ -160,6 +183,7 @@ async function runSession(call: RestCall, stream: VideoStream, throttle: StreamT
     });
     // A cut connection: the fragment in progress is dropped; what was handed to the store stays.
     res.once('close', () => {
+      uncount();
       finished = true;
       clearInterval(idle);
       stream.deleted.signal.removeEventListener('abort', onDeleted);
@@ -168,9 +192,49 @@ async function runSession(call: RestCall, stream: VideoStream, throttle: StreamT
   });
 }
 
-/** Appends a fragment (or finds its earlier copy) and writes RECEIVED; the promise settles once PERSISTED or ERROR is written. */
-function store(stream: VideoStream, f: IngestFragment, serverMs: number, write: (a: Ack) => void, fail: (a: Ack) => void): Promise<void> {
+/** A fragment handed to the fragment log and not yet durable: a resend of it must wait for the same append. */
+interface InFlight {
+  number: string;
+  durable: Promise<void>;
+}
+
+/** The in-flight fragments of each stream, by producer timestamp (every session of a stream shares them). */
+const inFlightByStream = new WeakMap<VideoStream, Map<number, InFlight>>();
+
+function inFlightOf(stream: VideoStream): Map<number, InFlight> {
+  let m = inFlightByStream.get(stream);
+  if (!m) inFlightByStream.set(stream, (m = new Map()));
+  return m;
+}
+
+/**
+ * Appends a fragment (or finds its earlier copy: stored, or still on its way
+ * to the disk) and writes RECEIVED; the promise settles once PERSISTED or
+ * ERROR is written.
+ */
+function store(
+  stream: VideoStream, f: IngestFragment, serverMs: number,
+  on: { write(a: Ack): void; fail(a: Ack): void; persisted(): void },
+): Promise<void> {
+  const { write, fail } = on;
   const persisted = stream.dataRetentionInHours > 0;
+  const persistedOnce = (number: string, durable: Promise<void>) =>
+    durable.then(
+      () => {
+        if (!persisted) return;
+        write({ EventType: 'PERSISTED', FragmentTimecode: f.ackTimecode, FragmentNumber: number });
+        on.persisted();
+      },
+      () => fail(errorAck('ARCHIVAL_ERROR', f.ackTimecode)),
+    );
+  const inFlight = inFlightOf(stream);
+  // A resend of a fragment whose first copy is appended but not yet durable (the producer reconnected
+  // before its PERSISTED came, e.g. between two fsyncs of the interval policy): the same append answers both.
+  const pending = inFlight.get(f.producerMs);
+  if (pending) {
+    write({ EventType: 'RECEIVED', FragmentTimecode: f.ackTimecode, FragmentNumber: pending.number });
+    return persistedOnce(pending.number, pending.durable);
+  }
   const resent = findResend(stream.fragments.list(), f.producerMs);
   if (resent) {
     write({ EventType: 'RECEIVED', FragmentTimecode: f.ackTimecode, FragmentNumber: resent.FragmentNumber });
@@ -185,14 +249,16 @@ function store(stream: VideoStream, f: IngestFragment, serverMs: number, write: 
     return Promise.resolve();
   }
   const number = appended.meta.FragmentNumber;
+  const entry: InFlight = { number, durable: appended.durable };
+  inFlight.set(f.producerMs, entry);
+  // Once durable the fragment is in the log's index (findResend sees it); a failed append is no copy at all.
+  const forget = () => {
+    if (inFlight.get(f.producerMs) === entry) inFlight.delete(f.producerMs);
+  };
+  appended.durable.then(forget, forget);
   write({ EventType: 'RECEIVED', FragmentTimecode: f.ackTimecode, FragmentNumber: number });
   // PERSISTED is written when durable, without holding up the next fragment's append (group commit).
-  return appended.durable.then(
-    () => {
-      if (persisted) write({ EventType: 'PERSISTED', FragmentTimecode: f.ackTimecode, FragmentNumber: number });
-    },
-    () => fail(errorAck('ARCHIVAL_ERROR', f.ackTimecode)),
-  );
+  return persistedOnce(number, appended.durable);
 }
 
 /** A recent stored fragment with this producer timestamp (a resend after a reconnect). */

@@ -20,6 +20,8 @@ import { parseFragmentNumber } from '../../storage/fragment-index.ts';
 import type { VideoRegistry, VideoStream } from '../registry.ts';
 import * as s from '../shapes.ts';
 import { fragmentAt, getMediaChunk } from './chunks.ts';
+import { CallRate, clientLimitMessage } from '../call-rate.ts';
+import type { VideoMetrics } from '../metrics.ts';
 
 const fragmentNumber = { type: 'string', min: 1, max: limits.fragmentNumberLengthMax, pattern: '^[0-9]+$' } as const;
 
@@ -79,25 +81,20 @@ export function startOf(stream: VideoStream, sel: Selector): Start {
 }
 
 export function getMediaAction(registry: VideoRegistry): RestAction {
-  const calls = new WeakMap<VideoStream, number[]>();
+  const calls = new CallRate(registry.now);
   return {
     name: 'GetMedia',
     shape,
     handle: ({ input }): RestStream => {
       const stream = registry.resolve(input);
-      const now = Date.now();
-      const recent = (calls.get(stream) ?? []).filter((t) => now - t < 1000);
-      if (recent.length >= limits.getMediaCallsPerSecondMax) {
-        throw videoErrors.clientLimit('Kinesis Video Streams has throttled the request because you have exceeded the limit of allowed client calls. Try making the call later.');
-      }
-      calls.set(stream, [...recent, now]);
+      if (!calls.admit(stream.arn, limits.getMediaCallsPerSecondMax)) throw videoErrors.clientLimit(clientLimitMessage);
       const start = startOf(stream, input.StartSelector as Selector);
       const stop = new AbortController();
       const onDeleted = () => stop.abort();
       stream.deleted.signal.addEventListener('abort', onDeleted, { once: true });
       return {
         contentType: 'video/webm',
-        body: tail(stream, start, stop.signal),
+        body: tail(stream, start, stop.signal, registry.metrics),
         cancel: () => {
           stream.deleted.signal.removeEventListener('abort', onDeleted);
           stop.abort();
@@ -108,7 +105,8 @@ export function getMediaAction(registry: VideoRegistry): RestAction {
 }
 
 /** The chunks from `start` on, then each new fragment as it becomes durable; paced to 25 MB/s. */
-async function* tail(stream: VideoStream, start: Start, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+async function* tail(stream: VideoStream, start: Start, signal: AbortSignal, metrics: VideoMetrics): AsyncGenerator<Uint8Array> {
+  const labels = { stream: stream.name };
   let meta: FragmentMeta | undefined = 'first' in start ? start.first : stream.fragments.next(start.after);
   let last = 'first' in start ? undefined : start.after;
   const began = Date.now();
@@ -121,8 +119,12 @@ async function* tail(stream: VideoStream, start: Start, signal: AbortSignal): As
     if (media) {
       // How far this fragment is behind the newest one stored (0 when it is the newest).
       const newest = stream.fragments.list().at(-1);
-      const chunk = getMediaChunk(media, newest ? newest.ServerTimestamp - meta.ServerTimestamp : 0);
+      const behindMs = newest ? newest.ServerTimestamp - meta.ServerTimestamp : 0;
+      const chunk = getMediaChunk(media, behindMs);
       yield chunk;
+      metrics.getMediaOutgoingBytes.inc(labels, chunk.length);
+      metrics.getMediaOutgoingFragments.inc(labels);
+      metrics.getMediaMillisBehindNow.set(labels, Math.max(0, behindMs));
       sent += chunk.length;
       const ahead = (sent / limits.getMediaBytesPerSecondMax) * 1000 - (Date.now() - began);
       if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
