@@ -58,6 +58,7 @@ const s3BucketSchema: Schema = {
 /** `storage.nats`: the JetStream cluster of the `nats` backend (docs/scaling.md). */
 const natsSchema: Schema = {
   kind: 'object',
+  optional: true,
   required: ['servers'],
   fields: {
     servers: { kind: 'list', item: { kind: 'string', pattern: /^(nats|tls):\/\/[^\s/]+$/, hint: 'a nats:// or tls:// URL' } },
@@ -65,7 +66,7 @@ const natsSchema: Schema = {
     user: { kind: 'string' },
     password: { kind: 'string' },
     token: { kind: 'string' },
-    tls: { kind: 'object', fields: { ca: { kind: 'string' }, cert: { kind: 'string' }, key: { kind: 'string' } } },
+    tls: { kind: 'object', optional: true, fields: { ca: { kind: 'string' }, cert: { kind: 'string' }, key: { kind: 'string' } } },
     replicas: { kind: 'integer', min: 1, max: 5, default: natsReplicasDefault },
     prefix: { kind: 'string', pattern: /^[A-Za-z][A-Za-z0-9_-]{0,31}$/, hint: 'letters, digits, _ and -, up to 32', default: natsPrefixDefault },
   },

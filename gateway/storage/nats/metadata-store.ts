@@ -5,7 +5,8 @@
  * METADATA_CONFLICT instead of silently overwriting another process's change.
  * Saves of one store run one at a time in call order (the last one called
  * wins, as with the local store). A KV write is one replicated message, so a
- * crash leaves the old document or the new one, whole.
+ * crash leaves the old document or the new one, whole. Saving the document
+ * this store last read or wrote, unchanged, writes nothing.
  */
 import type { KV } from '@nats-io/kv';
 import { TributaryError } from '../../../sdk/protocol/errors.ts';
@@ -14,6 +15,8 @@ import type { MetadataStore } from '../types.ts';
 export class KvMetadataStore<T> implements MetadataStore<T> {
   /** The revision this store last saw (0: the key did not exist); undefined until read. */
   private revision: number | undefined;
+  /** The text stored at `revision`, so that saving an unchanged document writes nothing (several processes open the same documents). */
+  private text: string | undefined;
   private saving: Promise<void> = Promise.resolve();
 
   constructor(
@@ -25,11 +28,13 @@ export class KvMetadataStore<T> implements MetadataStore<T> {
     const e = await this.kv.get(this.key);
     if (!e || e.operation !== 'PUT') {
       this.revision = e?.revision ?? 0;
+      this.text = undefined;
       return undefined;
     }
     this.revision = e.revision;
+    this.text = e.string();
     try {
-      return JSON.parse(e.string()) as T;
+      return JSON.parse(this.text) as T;
     } catch (err) {
       throw new Error(`NATS KV ${this.key} is not valid JSON`, { cause: err });
     }
@@ -41,9 +46,12 @@ export class KvMetadataStore<T> implements MetadataStore<T> {
       if (this.revision === undefined) {
         const e = await this.kv.get(this.key);
         this.revision = e?.revision ?? 0;
+        this.text = e?.operation === 'PUT' ? e.string() : undefined;
       }
+      if (text === this.text) return;
       try {
         this.revision = this.revision === 0 ? await this.kv.create(this.key, text) : await this.kv.update(this.key, text, this.revision);
+        this.text = text;
       } catch (err) {
         if (/wrong last sequence|key exists/i.test(String((err as Error).message))) {
           this.revision = undefined; // the next save compares against what is stored now
