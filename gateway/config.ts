@@ -135,6 +135,12 @@ const fields: Record<string, Record<string, Field>> = {
     /** Redshift JDBC URL (without `?parameters`) -> PostgreSQL connection string, for Redshift destinations (docs/firehose.md). */
     redshift: f<Record<string, string>>({ kind: 'map', value: { kind: 'string', pattern: /^postgres(ql)?:\/\/\S+$/, hint: 'a postgres:// connection string' }, keyPattern: /^jdbc:(redshift|postgresql):\/\/[^?\s]+$/, keyHint: 'a Redshift JDBC URL (jdbc:redshift://host:port/database)' }, (c, v) => (c.firehoseRedshift = v)),
   },
+  metrics: {
+    /** Serve GET /metrics to anyone (trusted networks only); by default a scrape needs the metrics token (docs/security.md). */
+    open: f<boolean>(boolean, (c, v) => (c.metricsOpen = v)),
+    /** The metrics token's file (default <dataDir>/metrics.token, made at the first start). */
+    tokenFile: f<string>({ kind: 'string', pattern: /^\S+$/, hint: 'a file path' }, (c, v) => (c.metricsTokenFile = v)),
+  },
   analytics: {
     /** Lambda ARN -> `{ url }`, `{ module }` or `{ mqtt, topic }` for input preprocessors and Lambda outputs (docs/analytics.md). */
     lambdas: f<Parameters<typeof checkAnalyticsLambdas>[0]>(analyticsLambdasSchema, (c, v) => (c.analyticsLambdas = checkAnalyticsLambdas(v))),

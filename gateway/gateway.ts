@@ -14,6 +14,7 @@ import { createPairingEndpoint } from './devices/pairing-endpoint.ts';
 import { operatorProfileName, provisionOperatorProfile } from './devices/operator-profile.ts';
 import { PrincipalStore, type SecurityDoc } from './devices/principals.ts';
 import { listen } from './http/listener.ts';
+import { loadOrCreateMetricsToken, metricsRoute, metricsTokenFileName } from './http/metrics-route.ts';
 import { connectionsMaxDefault, connectionsPerAddressMaxDefault } from './http/connections.ts';
 import { leaseActions, leaseResourceOf, LeaseTables, type LeaseTablesDoc } from './leases/lease-tables.ts';
 import { OffloadPool } from './http/offload-pool.ts';
@@ -116,6 +117,10 @@ export interface GatewayConfig {
   /** Analytics: applications this gateway holds at most (`analytics.applicationsMax`; AWS: 50 per Region). */
   analyticsApplicationsMax: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** `GET /metrics` for anyone (`metrics.open`); by default it needs the metrics token. */
+  metricsOpen: boolean;
+  /** Where the metrics token lives (`metrics.tokenFile`; empty: `<dataDir>/metrics.token`, made at the first start). */
+  metricsTokenFile: string;
 }
 
 export const gatewayDefaults: GatewayConfig = Object.freeze({
@@ -157,6 +162,8 @@ export const gatewayDefaults: GatewayConfig = Object.freeze({
   analyticsLambdas: {},
   analyticsApplicationsMax: applicationsPerRegionDefault,
   logLevel: 'info',
+  metricsOpen: false,
+  metricsTokenFile: '',
 }) as GatewayConfig;
 
 export { operatorProfileName, writeOperatorProfile, type OperatorProfile } from './devices/operator-profile.ts';
@@ -172,6 +179,8 @@ export interface Gateway {
   /** Kinesis Video Streams: video streams and their fragment logs. */
   video: VideoRegistry;
   metrics: Metrics;
+  /** The bearer token `GET /metrics` needs (undefined with `metrics.open`). */
+  metricsToken: string | undefined;
   /** The CA fingerprint devices pin (undefined without TLS). */
   caFingerprint: string | undefined;
   /** Re-reads the certificate and key from the data directory (SIGHUP). */
@@ -218,6 +227,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   }
 
   const metrics = new Metrics();
+  const metricsToken = config.metricsOpen ? undefined : await loadOrCreateMetricsToken(config.metricsTokenFile ? path.resolve(config.metricsTokenFile) : path.join(dataDir, metricsTokenFileName));
   const idempotency = await IdempotencyTable.open(path.join(dataDir, 'metadata'), {
     windowMs: config.idempotencyWindowMs, fsync: config.fsync, now: options.now ?? Date.now, stream: (name) => registry.find(name),
   });
@@ -285,12 +295,13 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     routes: {
       ...restRoutes([videoService(videoCtx, playback.actions)], { guard, log, metrics, jsonBytesMax: restJsonBytesMaxDefault }),
       ...playback.routes,
-      '/metrics': (_req, res) => {
-        for (const rt of registry.list()) metrics.openShards.set({ stream: rt.meta.name }, rt.openShards.length);
-        const body = metrics.render() + firehoseRegistry.metrics.render() + analytics.metrics.render() + video.renderMetrics();
-        res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4', 'Content-Length': Buffer.byteLength(body) });
-        res.end(body);
-      },
+      '/metrics': metricsRoute({
+        token: metricsToken,
+        render: () => {
+          for (const rt of registry.list()) metrics.openShards.set({ stream: rt.meta.name }, rt.openShards.length);
+          return metrics.render() + firehoseRegistry.metrics.render() + analytics.metrics.render() + video.renderMetrics();
+        },
+      }),
       '/health': (_req, res) => {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.end('{"status":"ok"}');
@@ -333,6 +344,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     principals,
     video,
     metrics,
+    metricsToken,
     get caFingerprint() {
       return tls?.caFingerprint;
     },

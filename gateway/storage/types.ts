@@ -19,6 +19,17 @@ export interface AppendEntry {
   flags: number;
 }
 
+/**
+ * Records in columns: record i's partition key is the UTF-8
+ * `keys[keyOff[i], keyOff[i + 1])`, its data `data[dataOff[i], dataOff[i + 1])`.
+ */
+export interface RecordColumnsView {
+  keys: Buffer;
+  keyOff: Int32Array;
+  data: Buffer;
+  dataOff: Int32Array;
+}
+
 export interface AppendResult {
   /** Counter of the first entry; the rest follow consecutively. */
   firstCounter: number;
@@ -53,6 +64,12 @@ export interface ShardLog {
   readonly lastArrivalMs: number;
   /** Appends in order; counters and arrival time are assigned synchronously. */
   append(entries: AppendEntry[]): AppendResult;
+  /**
+   * The same as `append` for the records `order` lists (indices into
+   * `columns`), in that order, each with `flags`: no object per record.
+   * Optional: the write path falls back to `append` without it.
+   */
+  appendColumns?(columns: RecordColumnsView, order: Int32Array, flags: number): AppendResult;
   read(fromCounter: number, options: ReadOptions): Promise<ReadResult>;
   /** The first counter whose record arrived at or after `ms` (`nextCounter` when none). */
   counterAtTime(ms: number): Promise<number>;

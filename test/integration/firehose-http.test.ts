@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-firehose';
 import { listObjects } from '../../gateway/firehose/destinations/filesystem.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
-import { testGateway } from '../helpers/gateway.ts';
+import { testGateway, metricsText } from '../helpers/gateway.ts';
 import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
 
 const role = 'arn:aws:iam::000000000000:role/firehose';
@@ -142,7 +142,7 @@ describe('HTTP endpoint destination', () => {
     // The request is answered a moment before the checkpoint (and the metrics) move.
     let metrics = '';
     for (let i = 0; i < 40 && !metrics.includes('DeliveryToHttpEndpoint_Records{delivery_stream="spec"}'); i++) {
-      metrics = await (await fetch(`${gw.url}/metrics`)).text();
+      metrics = await metricsText(gw);
       await sleep(50);
     }
     expect(metrics).toContain('tributary_firehose_DeliveryToHttpEndpoint_Records{delivery_stream="spec"} 20\n');
@@ -198,7 +198,7 @@ describe('HTTP endpoint destination', () => {
     await waitFor('recovery', () => acknowledged === 1);
     let metrics = '';
     for (let i = 0; i < 40 && !metrics.includes('DeliveryToHttpEndpoint_Records{delivery_stream="recover"}'); i++) {
-      metrics = await (await fetch(`${gw.url}/metrics`)).text();
+      metrics = await metricsText(gw);
       await sleep(50);
     }
     expect(metrics).toContain('tributary_firehose_DeliveryToHttpEndpoint_Records{delivery_stream="recover"} 10\n');
@@ -229,7 +229,7 @@ describe('HTTP endpoint destination', () => {
     expect(lines[0]!.attemptsMade).toBeGreaterThanOrEqual(2);
     // The key carries the error output type and the hour path.
     expect(listObjects(bucketDir('backup-down'))[0]).toMatch(/^errors\/http-endpoint-failed\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/down-1-/);
-    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    const metrics = await metricsText(gw);
     expect(metrics).toContain('tributary_firehose_DeliveryToErrorOutput_Records{delivery_stream="down",error_output_type="http-endpoint-failed"} 50\n');
   });
 
@@ -282,7 +282,7 @@ describe('HTTP endpoint destination', () => {
     });
     expect(keys.every((k) => /^all\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/alldata-1-.*\.gz$/.test(k))).toBe(true);
     expect(forPath('alldata').flatMap(decoded)).toEqual([...first, ...second]);
-    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    const metrics = await metricsText(gw);
     expect(metrics).toContain('tributary_firehose_BackupToS3_Records{delivery_stream="alldata"} 60\n');
   });
 
@@ -317,7 +317,7 @@ describe('S3 destination retry duration (firehose.s3RetryMs)', () => {
     });
     expect(lines.map((l) => Buffer.from(String(l.rawData), 'base64').toString('utf8'))).toEqual(data);
     expect(String(lines[0]!.errorCode)).toMatch(/^S3\./);
-    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    const metrics = await metricsText(gw);
     expect(metrics).toContain('tributary_firehose_DeliveryToErrorOutput_Records{delivery_stream="s3retry",error_output_type="s3-failed"} 5\n');
     expect(metrics).not.toContain('tributary_firehose_DeliveryToS3_Records{delivery_stream="s3retry"}');
   });

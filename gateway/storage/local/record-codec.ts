@@ -45,6 +45,28 @@ export function encodeFrameInto(b: Buffer, at: number, counter: number, arrivalM
   return total;
 }
 
+/**
+ * `encodeFrameInto` for a record held in columns: the partition key is
+ * `keys[keyStart, keyEnd)` (UTF-8) and the data `data[dataStart, dataEnd)`.
+ */
+export function encodeFrameFrom(
+  b: Buffer, at: number, counter: number, arrivalMs: number, flags: number,
+  keys: Buffer, keyStart: number, keyEnd: number, data: Buffer, dataStart: number, dataEnd: number,
+): number {
+  const pkBytes = keyEnd - keyStart;
+  const total = frameHeaderBytes + pkBytes + dataEnd - dataStart;
+  b.writeUInt32LE(total - 4, at);
+  b[at + 8] = flags;
+  b[at + 9] = 0;
+  b.writeUInt16LE(pkBytes, at + 10);
+  writeU64(b, counter, at + 12);
+  writeU64(b, arrivalMs, at + 20);
+  if (pkBytes) keys.copy(b, at + frameHeaderBytes, keyStart, keyEnd);
+  if (dataEnd > dataStart) data.copy(b, at + frameHeaderBytes + pkBytes, dataStart, dataEnd);
+  b.writeUInt32LE(crc32cRange(b, at + 8, at + total), at + 4);
+  return total;
+}
+
 export type FrameScan =
   | { kind: 'record'; record: StoredRecord; bytes: number }
   | { kind: 'incomplete' }

@@ -15,8 +15,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { promisify } from 'node:util';
-import type { AppendEntry, AppendResult, FsyncPolicy, ReadOptions, ReadResult, ShardLog, StoredRecord } from '../types.ts';
-import { decodeFrame, encodeFrameInto, frameHeaderBytes } from './record-codec.ts';
+import type { AppendEntry, AppendResult, FsyncPolicy, ReadOptions, ReadResult, RecordColumnsView, ShardLog, StoredRecord } from '../types.ts';
+import { decodeFrame, encodeFrameFrom, encodeFrameInto, frameHeaderBytes } from './record-codec.ts';
 import { Segment, segmentHeaderBytes } from './segment.ts';
 
 // Plain callback wrappers: util.promisify of fs.read/fs.writev resolves to an object, not a count.
@@ -48,11 +48,12 @@ interface PendingWrite {
   segment: Segment;
   /** Encoded frames, one buffer per append call. */
   frames: Buffer[];
-  /** Per record: counter, file offset and frame length. */
+  /** The counter and file offset of the first frame; the rest follow contiguously. */
+  firstCounter: number;
+  firstOffset: number;
+  /** Per frame: its length. */
   sizes: number[];
-  counters: number[];
   arrivalMs: number;
-  offsets: number[];
   endCounter: number;
   resolve: () => void;
   reject: (err: Error) => void;
@@ -123,24 +124,45 @@ export class LocalShardLog implements ShardLog {
   }
 
   append(entries: AppendEntry[]): AppendResult {
-    assert.ok(!this.closed, 'append after close');
     assert.ok(entries.length > 0);
+    const pkBytes = entries.map((e) => Buffer.byteLength(e.partitionKey, 'utf8'));
+    let blockBytes = 0;
+    for (let i = 0; i < entries.length; i++) blockBytes += frameHeaderBytes + pkBytes[i]! + entries[i]!.data.length;
+    return this.appendEncoded(entries.length, blockBytes, (block, at, counter, arrivalMs, i) => {
+      const e = entries[i]!;
+      return encodeFrameInto(block, at, counter, arrivalMs, e.flags, e.partitionKey, pkBytes[i]!, e.data);
+    });
+  }
+
+  appendColumns(columns: RecordColumnsView, order: Int32Array, flags: number): AppendResult {
+    assert.ok(order.length > 0);
+    const { keys, keyOff, data, dataOff } = columns;
+    let blockBytes = 0;
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k]!;
+      blockBytes += frameHeaderBytes + keyOff[i + 1]! - keyOff[i]! + dataOff[i + 1]! - dataOff[i]!;
+    }
+    return this.appendEncoded(order.length, blockBytes, (block, at, counter, arrivalMs, k) => {
+      const i = order[k]!;
+      return encodeFrameFrom(block, at, counter, arrivalMs, flags, keys, keyOff[i]!, keyOff[i + 1]!, data, dataOff[i]!, dataOff[i + 1]!);
+    });
+  }
+
+  /** Stamps counters and the arrival time, encodes `count` frames into one block with `encode`, and queues it. */
+  private appendEncoded(
+    count: number, blockBytes: number, encode: (block: Buffer, at: number, counter: number, arrivalMs: number, k: number) => number,
+  ): AppendResult {
+    assert.ok(!this.closed, 'append after close');
     if (this.failed) return { firstCounter: this.nextCounter, arrivalMs: this.lastArrivalMs, durable: Promise.reject(this.failed) };
     // Arrival times never go backwards within a shard, even if the clock does.
     const arrivalMs = Math.max(this.now(), this.lastQueuedArrivalMs);
     this.lastQueuedArrivalMs = arrivalMs;
     const firstCounter = this.nextCounter;
     const pending = this.pendingFor(arrivalMs);
-    const pkBytes = entries.map((e) => Buffer.byteLength(e.partitionKey, 'utf8'));
-    let blockBytes = 0;
-    for (let i = 0; i < entries.length; i++) blockBytes += frameHeaderBytes + pkBytes[i]! + entries[i]!.data.length;
     const block = Buffer.allocUnsafe(blockBytes);
     let at = 0;
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      const n = encodeFrameInto(block, at, this.nextCounter, arrivalMs, e.flags, e.partitionKey, pkBytes[i]!, e.data);
-      pending.counters.push(this.nextCounter);
-      pending.offsets.push(this.writeOffset);
+    for (let k = 0; k < count; k++) {
+      const n = encode(block, at, this.nextCounter, arrivalMs, k);
       pending.sizes.push(n);
       this.writeOffset += n;
       at += n;
@@ -178,7 +200,7 @@ export class LocalShardLog implements ShardLog {
     const last = this.queue.at(-1);
     if (last && last.segment === this.target && last.arrivalMs === arrivalMs) return last;
     const p: PendingWrite = {
-      segment: this.target, frames: [], sizes: [], counters: [], offsets: [], arrivalMs, endCounter: this.nextCounter,
+      segment: this.target, frames: [], firstCounter: this.nextCounter, firstOffset: this.writeOffset, sizes: [], arrivalMs, endCounter: this.nextCounter,
       resolve: () => {}, reject: () => {},
     };
     this.queue.push(p);
@@ -231,7 +253,7 @@ export class LocalShardLog implements ShardLog {
         active = segment;
       }
       const frames = group.flatMap((p) => p.frames);
-      const position = group[0]!.offsets[0]!;
+      const position = group[0]!.firstOffset;
       assert.equal(position, active.size, 'writes are contiguous');
       let written = 0;
       const total = frames.reduce((n, f) => n + f.length, 0);
@@ -242,7 +264,11 @@ export class LocalShardLog implements ShardLog {
       this.dirty = true;
       if (this.options.fsync.kind === 'always') await this.syncActive();
       for (const p of group) {
-        for (let k = 0; k < p.counters.length; k++) active.noteFrame(p.counters[k]!, p.arrivalMs, p.offsets[k]!, p.sizes[k]!);
+        let offset = p.firstOffset;
+        for (let k = 0; k < p.sizes.length; k++) {
+          active.noteFrame(p.firstCounter + k, p.arrivalMs, offset, p.sizes[k]!);
+          offset += p.sizes[k]!;
+        }
         this.durableCounter = p.endCounter;
         this.lastArrivalMs = p.arrivalMs;
         p.frames = [];
