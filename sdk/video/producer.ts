@@ -1,6 +1,7 @@
 /**
  * VideoProducer: sends MKV to a Kinesis Video stream with PutMedia (the
- * gateway's, or AWS's), tracks the acknowledgements of every fragment, and
+ * gateway's, or AWS's) from a byte stream, a file or an ffmpeg process it
+ * runs (`putFfmpeg`), tracks the acknowledgements of every fragment, and
  * survives lost connections.
  *
  * How resume works: the producer reads its source with the same MKV reader
@@ -27,14 +28,17 @@
  * const producer = new VideoProducer({ endpoint: 'https://gateway:4567', region: 'us-east-1', credentials, streamName: 'cam-front' });
  * const { fragments } = await producer.put(fs.createReadStream('clip.mkv'));
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import path from 'node:path';
 import { AwsError, TributaryError } from '../protocol/errors.ts';
 import { concat, MkvId, MkvReader, type MkvEvent } from '../protocol/mkv/index.ts';
 import { encodeId, unknownSize8 } from '../protocol/mkv/vint.ts';
 import { signRequest, unsignedPayload } from '../protocol/sigv4.ts';
 import { AckDecoder, isRetryableAck, type Ack } from '../protocol/video/acks.ts';
+import { locateFfmpeg, type FfmpegLocation } from './ffmpeg.ts';
 
 export interface VideoProducerOptions {
   endpoint: string;
@@ -92,7 +96,58 @@ export class VideoProducer {
   async put(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<PutResult> {
     return new Upload(this.o, this.producerStartMs).run(source);
   }
+
+  /**
+   * Runs ffmpeg and sends what it encodes. `args` are its input and encoding
+   * options; the producer adds the output: MKV on stdout with one Cluster per
+   * keyframe (`-f matroska -cluster_time_limit ... -cluster_size_limit ...
+   * pipe:1`), so a GOP is a fragment. Resolves once ffmpeg has finished and
+   * every fragment is acknowledged; rejects with FFMPEG_FAILED (the end of its
+   * stderr) when ffmpeg fails, and stops ffmpeg when the upload fails. For a
+   * source that never ends (a camera), `signal` stops it: ffmpeg is asked to
+   * finish (SIGINT: it closes the last Cluster), the rest is sent, and the
+   * promise resolves.
+   *
+   * @example
+   * const stop = new AbortController();
+   * const done = producer.putFfmpeg(['-f', 'v4l2', '-i', '/dev/video0', '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-g', '60'], { signal: stop.signal });
+   * // later: stop.abort(); const { fragments } = await done;
+   */
+  async putFfmpeg(args: readonly string[], o: { signal?: AbortSignal; ffmpeg?: FfmpegLocation } = {}): Promise<PutResult> {
+    const ff = o.ffmpeg ?? locateFfmpeg();
+    const child = spawn(ff.ffmpeg, ['-hide_banner', '-nostdin', '-loglevel', 'error', ...args, ...ffmpegMkvOutputArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString('utf8')).slice(-4000)));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+      child.once('error', (error) => resolve({ code: null, signal: null, error }));
+      child.once('close', (code, signal) => resolve({ code, signal }));
+    });
+    let stopped = false;
+    const stop = () => {
+      stopped = true;
+      child.kill('SIGINT');
+    };
+    if (o.signal?.aborted) stop();
+    o.signal?.addEventListener('abort', stop, { once: true });
+    async function* encoded(): AsyncGenerator<Uint8Array> {
+      for await (const chunk of child.stdout) yield chunk as Buffer;
+      const r = await exited;
+      // Asked to stop, ffmpeg exits with 255 once it has written the end of its output.
+      if (r.error || (r.code !== 0 && !(stopped && r.code === 255)) || (r.signal && !stopped)) {
+        throw new TributaryError('FFMPEG_FAILED', `${path.basename(ff.ffmpeg)} ${r.error ? `could not start: ${r.error.message}` : `exited with ${r.code ?? r.signal}`}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`, r.error ? { cause: r.error } : undefined);
+      }
+    }
+    try {
+      return await this.put(encoded());
+    } finally {
+      o.signal?.removeEventListener('abort', stop);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  }
 }
+
+/** ffmpeg output options for PutMedia: MKV on stdout, a new Cluster at every keyframe (never earlier: the limits are out of reach). */
+export const ffmpegMkvOutputArgs: readonly string[] = Object.freeze(['-f', 'matroska', '-cluster_time_limit', '100000', '-cluster_size_limit', '100000000', 'pipe:1']);
 
 /** One `put`: the source's fragments, the connection, and the acks. */
 class Upload {

@@ -82,7 +82,7 @@ describe('the metrics the gateway serves', () => {
       await createActiveDeliveryStream(firehose, { DeliveryStreamName: 'metrics-fh', ExtendedS3DestinationConfiguration: { RoleARN: 'arn:aws:iam::000000000000:role/f', BucketARN: 'arn:aws:s3:::metrics-bucket' } });
       await firehose.send(new FirehosePutRecordCommand({ DeliveryStreamName: 'metrics-fh', Record: { Data: Buffer.from('y') } }));
       const text = await new Promise<string>((resolve, reject) => {
-        http.get(`${gw.url}/metrics`, (res) => {
+        http.get(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${gw.metricsToken}` } }, (res) => {
           expect(res.headers['content-type']).toBe('text/plain; version=0.0.4');
           let body = '';
           res.setEncoding('utf8');

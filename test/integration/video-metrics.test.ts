@@ -11,7 +11,7 @@ import { GetClipCommand, GetHLSStreamingSessionURLCommand, GetMediaForFragmentLi
 import type { Gateway } from '../../gateway/gateway.ts';
 import { concat, MkvReader } from '../../sdk/protocol/mkv/index.ts';
 import { ffmpegAvailable, testClip } from '../helpers/ffmpeg-mkv.ts';
-import { testGateway } from '../helpers/gateway.ts';
+import { testGateway, metricsText } from '../helpers/gateway.ts';
 import { archivedMediaClient, rawPutMedia, videoClient, videoMediaClient } from '../helpers/video.ts';
 
 interface Family {
@@ -38,7 +38,7 @@ afterAll(async () => {
 });
 
 async function scrape(): Promise<Map<string, Family>> {
-  const text = await (await fetch(`${gw.url}/metrics`)).text();
+  const text = await metricsText(gw);
   return new Map((parsePrometheusTextFormat(text) as Family[]).map((f) => [f.name, f]));
 }
 

@@ -139,6 +139,49 @@ describe.skipIf(!hasFfmpeg)('real camera MKV', () => {
   });
 });
 
+describe.skipIf(!hasFfmpeg)('VideoProducer.putFfmpeg', () => {
+  const camera = (seconds?: number) => [
+    ...(seconds === undefined ? ['-re'] : []), '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=30', ...(seconds === undefined ? [] : ['-t', String(seconds)]),
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0',
+  ];
+
+  it('runs ffmpeg and sends every fragment it encodes, one per GOP', async () => {
+    await createStream('ff-file');
+    const producer = new VideoProducer({ endpoint: gw.url, region: 'us-east-1', credentials: testOperator, streamName: 'ff-file' });
+    const { fragments } = await producer.putFfmpeg(camera(6));
+    expect(fragments).toHaveLength(3);
+    const stored = gw.video.find('ff-file')!.fragments.list();
+    expect(stored.map((m) => m.FragmentNumber)).toEqual(fragments.map((f) => f.fragmentNumber));
+    // RELATIVE timecodes from the producer's start: 0, 2 and 4 s after it.
+    expect(stored.map((m) => m.ProducerTimestamp - producer.producerStartMs)).toEqual([0, 2000, 4000]);
+    for (const m of stored) expect(clustersOf(concat([(await gw.video.find('ff-file')!.fragments.read(m.FragmentNumber))!.header, (await gw.video.find('ff-file')!.fragments.read(m.FragmentNumber))!.cluster]))[0]!.frames.length).toBe(60);
+  });
+
+  it('stops a camera that never ends when asked, after sending what it encoded', async () => {
+    await createStream('ff-live');
+    const stop = new AbortController();
+    let persisted = 0;
+    const producer = new VideoProducer({
+      endpoint: gw.url, region: 'us-east-1', credentials: testOperator, streamName: 'ff-live',
+      onAck: (a) => {
+        if (a.EventType === 'PERSISTED' && ++persisted === 2) stop.abort();
+      },
+    });
+    const { fragments } = await producer.putFfmpeg(camera(), { signal: stop.signal });
+    // Two fragments were persisted before the stop; ffmpeg then closed the GOP it was in, which was sent too.
+    expect(fragments.length).toBeGreaterThanOrEqual(3);
+    expect(gw.video.find('ff-live')!.fragments.list().map((m) => m.FragmentNumber)).toEqual(fragments.map((f) => f.fragmentNumber));
+  }, 60_000);
+
+  it('fails with FFMPEG_FAILED and ffmpeg\'s own words when ffmpeg fails', async () => {
+    await createStream('ff-bad');
+    const producer = new VideoProducer({ endpoint: gw.url, region: 'us-east-1', credentials: testOperator, streamName: 'ff-bad' });
+    const err = await producer.putFfmpeg(['-f', 'lavfi', '-i', 'no_such_source_filter']).then(() => undefined, (e: unknown) => e as Error & { code?: string });
+    expect(err).toMatchObject({ code: 'FFMPEG_FAILED' });
+    expect(err!.message).toMatch(/no_such_source_filter/i);
+  });
+});
+
 describe('resends before the fsync (fsync: interval)', () => {
   // Under the interval policy a fragment is RECEIVED at once and PERSISTED only at the next fsync. A producer
   // that reconnects in between resends it; the gateway must answer with the copy on its way, not store a second.
@@ -198,6 +241,37 @@ describe('timecodes and retention', () => {
     await put.done;
     expect(put.acks.map((a) => a.EventType)).toEqual(['BUFFERING', 'RECEIVED']);
     expect(gw.video.find('live-only')!.fragments.list().length).toBe(1); // served live from memory
+  });
+});
+
+describe('rates', () => {
+  // PutMedia's per-stream limits (5 fragments and 12.5 MB per second) are met by reading the request more
+  // slowly: an upload of a recording faster than that is paced, never failed. Lower bounds on time only.
+  it('paces a burst of fragments to 5 per second', async () => {
+    await createStream('burst');
+    const base = Date.now() - 60_000;
+    const put = rawPutMedia(gw.url, { stream: 'burst' });
+    const began = Date.now();
+    put.req.end(synthetic(Array.from({ length: 15 }, (_, i) => ({ timecode: base + i * 100, frames: [0, 33] }))));
+    await put.done;
+    // 5 at once, then 10 more at 5 a second: at least 2 s.
+    expect(Date.now() - began).toBeGreaterThanOrEqual(1800);
+    expect(byType(put.acks, 'PERSISTED').length).toBe(15);
+    expect(byType(put.acks, 'ERROR')).toEqual([]);
+  });
+
+  it('paces a bulk upload to 12.5 MB per second', async () => {
+    await createStream('bulk');
+    const base = Date.now() - 60_000;
+    const put = rawPutMedia(gw.url, { stream: 'bulk' });
+    const began = Date.now();
+    // Three fragments of 10 MB (50 frames of 200 kB): 12.5 MB at once, the other 17.5 MB at 12.5 MB/s.
+    await writeInChunks(put.req, synthetic([0, 1, 2].map((i) => ({ timecode: base + i * 2000, frames: Array.from({ length: 50 }, (_, k) => k * 40), bytes: 200_000 }))), 256 * 1024);
+    put.req.end();
+    await put.done;
+    expect(Date.now() - began).toBeGreaterThanOrEqual(1300);
+    expect(byType(put.acks, 'PERSISTED').length).toBe(3);
+    expect(byType(put.acks, 'ERROR')).toEqual([]);
   });
 });
 

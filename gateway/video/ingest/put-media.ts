@@ -130,8 +130,9 @@ async function runSession(call: RestCall, stream: VideoStream, throttle: StreamT
   const onDeleted = () => fail(errorAck('STREAM_NOT_ACTIVE'));
   stream.deleted.signal.addEventListener('abort', onDeleted, { once: true });
 
+  /** Acks out, fragments to the store (each no sooner than the stream's fragment rate allows); returns how long the last one waits. */
   const handle = (outputs: SessionOutput[]): number => {
-    let fragments = 0;
+    let waitMs = 0;
     for (const out of outputs) {
       if (out.kind === 'ack') {
         if (out.ack.EventType === 'ERROR') fail(out.ack);
@@ -139,7 +140,9 @@ async function runSession(call: RestCall, stream: VideoStream, throttle: StreamT
         if (out.ack.EventType === 'BUFFERING') fragmentStartedAt = performance.now();
         continue;
       }
-      fragments++;
+      // 5 fragments per second per stream: a fragment over the rate is stored (and acknowledged) when it is back under it.
+      waitMs = throttle.take(0, 1);
+      const due = Date.now() + waitMs;
       const fragment = out.fragment;
       const serverMs = now();
       const receivedAt = performance.now();
@@ -148,11 +151,14 @@ async function runSession(call: RestCall, stream: VideoStream, throttle: StreamT
       metrics.putIngestionLatency.observe(labels, (receivedAt - fragmentStartedAt) / 1000);
       const persisted = () => metrics.putPersistedAckLatency.observe(labels, (performance.now() - receivedAt) / 1000);
       // Stored one after another, so that numbers follow the order the producer sent.
-      pending = pending.then(() => {
+      pending = pending.then(async () => {
+        const wait = due - Date.now();
+        // Received whole, it is stored even if the connection has gone meanwhile (a resend finds it).
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         durables.push(store(stream, fragment, serverMs, { write, fail, persisted }));
       });
     }
-    return fragments;
+    return waitMs;
   };
 
   // IDLE while no data arrives; the request ends after 30 s of silence.
@@ -168,8 +174,9 @@ async function runSession(call: RestCall, stream: VideoStream, throttle: StreamT
       lastData = Date.now();
       metrics.putIncomingBytes.inc(labels, chunk.length);
       if (finished || stopped) return;
-      const fragments = handle(session.push(chunk));
-      const wait = throttle.take(chunk.length, fragments);
+      const fragmentWait = handle(session.push(chunk));
+      // The data rate and the fragments waiting for their turn: read no more until both are back under the limits.
+      const wait = Math.max(fragmentWait, throttle.take(chunk.length, 0));
       if (wait > 0 && !stopped) {
         req.pause();
         setTimeout(() => {
