@@ -102,9 +102,15 @@ async function runSession(call: RestCall, stream: VideoStream, throttle: StreamT
   res.flushHeaders();
   let finished = false;
   let pending = Promise.resolve();
-  const durables: Array<Promise<void>> = [];
+  /** Fragments whose PERSISTED (or ERROR) is still to be written; each leaves the set when it is, so a long session holds few. */
+  const durables = new Set<Promise<void>>();
+  const track = (p: Promise<void>) => {
+    durables.add(p);
+    const done = () => durables.delete(p);
+    p.then(done, done);
+  };
   /** Resolves once every fragment handed over is stored and its PERSISTED (or ERROR) written. */
-  const settled = () => pending.then(() => Promise.all(durables)).then(() => undefined);
+  const settled = () => pending.then(() => Promise.all([...durables])).then(() => undefined);
   let lastData = Date.now();
 
   const write = (ack: Ack) => {
@@ -153,7 +159,7 @@ async function runSession(call: RestCall, stream: VideoStream, throttle: StreamT
       if (prior) {
         // A resend of a fragment received (by this request or another) and not yet durable: that copy answers it.
         pending = pending.then(() => {
-          durables.push(answerFromClaim(prior, fragment, stream, on));
+          track(answerFromClaim(prior, fragment, stream, on));
         });
         continue;
       }
@@ -166,7 +172,7 @@ async function runSession(call: RestCall, stream: VideoStream, throttle: StreamT
         const wait = due - Date.now();
         // Received whole, it is stored even if the connection has gone meanwhile (a resend finds it).
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        durables.push(store(stream, fragment, serverMs, on, claim));
+        track(store(stream, fragment, serverMs, on, claim));
       });
     }
     return waitMs;
