@@ -11,6 +11,7 @@ import { ConfigError, parseConfig, type Schema } from '../sdk/config/yaml-schema
 import type { S3BucketConfig } from './firehose/destinations/s3.ts';
 import { checkTableSchemas, tableSchemasSchema, type TableSchemas } from './firehose/format-conversion-config.ts';
 import { checkLambdaTargets, lambdasSchema } from './firehose/processors/lambda-config.ts';
+import { parseAllowList } from './firehose/http-endpoint-allow-list.ts';
 import { gatewayDefaults, type GatewayConfig } from './gateway.ts';
 import { analyticsLambdasSchema, checkAnalyticsLambdas } from './analytics/runtime/lambda-targets.ts';
 import { parseFsyncPolicy, type FsyncPolicy } from './storage/types.ts';
@@ -50,6 +51,20 @@ const s3BucketSchema: Schema = {
         encryption: { kind: 'enum', values: ['client', 'server'], default: 'client' },
       },
     },
+  },
+};
+
+/** One `firehose.httpEndpointsAllowed` entry: an http(s) URL, host optionally `*.<domain>` (http-endpoint-allow-list.ts). */
+const allowedUrlSchema: Schema = {
+  kind: 'custom',
+  describe: 'an http:// or https:// URL (host may start with *.)',
+  parse: (v) => {
+    try {
+      parseAllowList([v]);
+      return { ok: true, value: v };
+    } catch {
+      return { ok: false, error: 'must be an http:// or https:// URL (its host optionally *.<domain>; no query, fragment or credentials)' };
+    }
   },
 };
 
@@ -111,6 +126,8 @@ const fields: Record<string, Record<string, Field>> = {
     /** Lambda ARN -> `{ url }` (HTTP transformer) or `{ module }` (local ES module) for the Lambda processor (docs/firehose.md, Processing). */
     lambdas: f<Parameters<typeof checkLambdaTargets>[0]>(lambdasSchema, (c, v) => (c.firehoseLambdas = checkLambdaTargets(v))),
     /** Redshift JDBC URL (without `?parameters`) -> PostgreSQL connection string, for Redshift destinations (docs/firehose.md). */
+    /** URLs HTTP endpoint destinations may post to (scheme, host, port; path prefix); unset: any (docs/security.md). */
+    httpEndpointsAllowed: f<string[]>({ kind: 'list', item: allowedUrlSchema }, (c, v) => (c.firehoseHttpEndpointsAllowed = v)),
     redshift: f<Record<string, string>>({ kind: 'map', value: { kind: 'string', pattern: /^postgres(ql)?:\/\/\S+$/, hint: 'a postgres:// connection string' }, keyPattern: /^jdbc:(redshift|postgresql):\/\/[^?\s]+$/, keyHint: 'a Redshift JDBC URL (jdbc:redshift://host:port/database)' }, (c, v) => (c.firehoseRedshift = v)),
   },
   metrics: {

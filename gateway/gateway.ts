@@ -106,6 +106,8 @@ export interface GatewayConfig {
   firehoseSchemas: TableSchemas;
   /** Firehose: Lambda ARN -> HTTP transformer URL or local module (`firehose.lambdas`). */
   firehoseLambdas: Record<string, LambdaTarget>;
+  /** Firehose: the URLs HTTP endpoint destinations may post to (`firehose.httpEndpointsAllowed`); null: any. */
+  firehoseHttpEndpointsAllowed: string[] | null;
   /** Firehose: Redshift JDBC URL to PostgreSQL connection string for Redshift destinations (`firehose.redshift`; default none). */
   firehoseRedshift: Record<string, string>;
   /** Analytics: Lambda ARN -> HTTP endpoint, local module or MQTT topic for preprocessors and Lambda outputs (`analytics.lambdas`). */
@@ -153,6 +155,7 @@ export const gatewayDefaults: GatewayConfig = Object.freeze({
   firehoseSchemas: {},
   firehoseLambdas: {},
   firehoseRedshift: {},
+  firehoseHttpEndpointsAllowed: null,
   analyticsLambdas: {},
   analyticsApplicationsMax: applicationsPerRegionDefault,
   logLevel: 'info',

@@ -79,6 +79,8 @@ export interface DeliveryWorkerOptions {
   schemas?: TableSchemas | undefined;
   /** What the Lambda processor needs: the gateway's Lambda ARN mapping, this delivery stream's ARN and the Region. */
   processing?: PipelineContext;
+  /** The operator's allow-list for HTTP endpoint URLs (`firehose.httpEndpointsAllowed`), checked before every post. */
+  httpEndpointAllowed?: (url: string) => boolean;
 }
 
 interface PendingAppend {
@@ -262,7 +264,7 @@ export class DeliveryWorker {
     const target = this.o.destinations.forBucket(destination.BucketARN);
     const expired = this.retry.expired(now, this.retryMs());
     const sourceArn = this.o.deliveryStreamArn ?? this.o.name;
-    const routed = await routeBatch({ records: processed.ok, destination, http: httpEndpoint, base, target, batch, expired, sourceArn, now });
+    const routed = await routeBatch({ records: processed.ok, destination, http: httpEndpoint, base, target, batch, expired, sourceArn, now, ...(this.o.httpEndpointAllowed ? { httpEndpointAllowed: this.o.httpEndpointAllowed } : {}) });
     let key = routed?.key ?? '';
     let objectBytes = routed?.objectBytes ?? 0;
     if (partitions && !routed) ({ key, objectBytes } = await putPartitions(partitions, { destination, base, target, now }));

@@ -6,6 +6,7 @@
  * Streams registry's: CREATING -> ACTIVE, DELETING -> gone, and ENABLING /
  * DISABLING for encryption.
  */
+import { httpEndpointAllowed, parseAllowList, type AllowEntry } from './http-endpoint-allow-list.ts';
 import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -43,6 +44,8 @@ export interface FirehoseConfig {
   firehoseLambdas?: Readonly<Record<string, LambdaTarget>>;
   /** Redshift JDBC URL -> PostgreSQL connection string (`firehose.redshift`). */
   firehoseRedshift?: Readonly<Record<string, string>>;
+  /** The URLs HTTP endpoint destinations may post to (`firehose.httpEndpointsAllowed`); null or absent: any. */
+  firehoseHttpEndpointsAllowed?: readonly string[] | null;
 }
 
 export interface FirehoseDoc {
@@ -87,6 +90,14 @@ export class FirehoseRegistry {
     private readonly cipher?: RecordCipher,
   ) {}
 
+  private allowList: AllowEntry[] | undefined | null = null;
+
+  /** Whether the operator's allow-list (`firehose.httpEndpointsAllowed`) lets HTTP endpoint destinations post to `url`. */
+  httpEndpointAllowed(url: string): boolean {
+    if (this.allowList === null) this.allowList = this.config.firehoseHttpEndpointsAllowed ? parseAllowList(this.config.firehoseHttpEndpointsAllowed) : undefined;
+    return httpEndpointAllowed(this.allowList, url);
+  }
+
   get accountId(): string {
     return this.config.accountId;
   }
@@ -109,6 +120,9 @@ export class FirehoseRegistry {
       if (meta.encryption.Status === 'DISABLING') meta.encryption = { Status: 'DISABLED' };
       delete meta.statusUntilMs;
       if (meta.status === 'DELETING') reg.transition(rt, 0, 'GONE');
+      if (meta.httpEndpoint && !reg.httpEndpointAllowed(meta.httpEndpoint.EndpointConfiguration.Url)) {
+        log.warn('delivery stream posts to a URL firehose.httpEndpointsAllowed does not allow: nothing is sent; its records go to the error output', { deliveryStream: meta.name, url: withoutCredentials(meta.httpEndpoint.EndpointConfiguration.Url) });
+      }
     }
     await reg.persist();
     return reg;
@@ -134,6 +148,7 @@ export class FirehoseRegistry {
       checkpointFile: path.join(dir, 'checkpoint.json'),
       config: () => ({ destination: rt.meta.destination, versionId: rt.meta.versionId, httpEndpoint: rt.meta.httpEndpoint }),
       deliveryStreamArn: deliveryStreamArn(this.config.region, this.config.accountId, meta.name),
+      httpEndpointAllowed: (url: string) => this.httpEndpointAllowed(url),
       ...(this.config.firehoseS3RetryMs !== undefined ? { s3RetryMs: this.config.firehoseS3RetryMs } : {}),
       destinations: meta.redshift ? (rt.redshift = this.redshiftDestination(rt)) : this.destinations,
       log: this.log,
@@ -365,4 +380,16 @@ export class FirehoseRegistry {
 /** The stream name at the end of a Kinesis stream ARN (`arn:aws:kinesis:<region>:<account>:stream/<name>`). */
 export function sourceStreamName(arn: string): string {
   return arn.slice(arn.lastIndexOf('/') + 1);
+}
+
+/** A URL as it may be logged: without a user name or password in it. */
+function withoutCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.href;
+  } catch {
+    return '(not a URL)';
+  }
 }
