@@ -17,8 +17,10 @@
  *   `UplinkScheduler`: the camera joins twice, at its live priority and at
  *   its backlog priority. A fragment older than `liveAgeSeconds` is backlog;
  *   the camera then sends at the backlog priority (behind telemetry, logs
- *   and other cameras' live video), and only inside the upload window. Each
- *   fragment pays for its bytes under the link's bandwidth cap.
+ *   and other cameras' live video), and only inside the upload window. The
+ *   PutMedia body is written in the scheduler's pieces (about 50 ms of the
+ *   link cap each), each when the scheduler lets it and paid for as it
+ *   goes, so a higher priority never waits behind a whole fragment.
  * - The gateway refusing a fragment for good (too long, too large, bad MKV,
  *   a timestamp it will not take) removes that fragment and goes on; the
  *   stream missing or access denied keeps everything and retries slowly.
@@ -194,6 +196,7 @@ export class CameraUplink {
         timecodeType: 'ABSOLUTE', producerStartMs: this.o.ring.first()!.producerMs, reconnectAttemptsMax: producerReconnectsMax,
         bufferBytesMax: this.o.inFlightBytesMax ?? 8 * 1024 * 1024,
         onAck: (ack) => this.onAck(ack),
+        ...(this.o.scheduler ? { beforeWrite: (piece) => this.pace(piece), writePieceBytes: this.o.scheduler.pieceBytes } : {}),
       });
       try {
         await producer.put(this.fragments());
@@ -272,6 +275,7 @@ export class CameraUplink {
       }
       const e = this.o.ring.after(cursor);
       if (!e) {
+        this.reportBacklog(this.s.backlog);
         await this.pause(1000);
         continue;
       }
@@ -298,7 +302,7 @@ export class CameraUplink {
     }
   }
 
-  /** Waits for the fragment's turn: the upload window (backlog), priorities and the link cap. False to look again. */
+  /** Waits for the upload window when the fragment is backlog. False to look again. */
   private async turn(e: RingEntry): Promise<boolean> {
     const backlog = this.now() - e.producerMs > this.o.liveAgeMs;
     this.s.backlog = backlog;
@@ -311,24 +315,33 @@ export class CameraUplink {
       return false;
     }
     this.s.waitingForWindow = false;
-    const scheduler = this.o.scheduler;
-    if (!scheduler) return true;
-    const slot = backlog ? this.backlogSlot! : this.liveSlot!;
-    for (;;) {
-      if (this.stopping) return false;
-      this.reportBacklog(backlog);
-      const wait = scheduler.delayMs(slot, this.now());
-      if (wait <= 0) break;
-      await new Promise((r) => setTimeout(r, Math.min(wait, 250)));
-    }
-    scheduler.started(slot, this.now(), e.bytes);
     return true;
   }
 
-  /** Tells the scheduler how many fragments wait, at the priority they wait at. */
-  private reportBacklog(backlog: boolean): void {
+  /**
+   * Before each piece of the PutMedia body: waits for its turn on the link
+   * (priorities and the cap; a fragment's later pieces are not held back by
+   * priority), then pays for it. At the live priority or the backlog one by
+   * the fragment's age.
+   */
+  private async pace(piece: { bytes: number; timecode: number; first: boolean }): Promise<void> {
+    const scheduler = this.o.scheduler!;
+    const backlog = this.now() - piece.timecode > this.o.liveAgeMs;
+    const slot = backlog ? this.backlogSlot! : this.liveSlot!;
+    for (;;) {
+      if (this.aborted) throw new Stopped('stopped at the deadline');
+      this.reportBacklog(backlog, 1);
+      const wait = scheduler.delayMs(slot, this.now(), { continuing: !piece.first });
+      if (wait <= 0) break;
+      await new Promise((r) => setTimeout(r, Math.min(wait, 250)));
+    }
+    scheduler.started(slot, this.now(), piece.bytes);
+  }
+
+  /** Tells the scheduler how many fragments wait (at least `atLeast`: one being written), at the priority they wait at. */
+  private reportBacklog(backlog: boolean, atLeast = 0): void {
     if (!this.liveSlot || !this.backlogSlot) return;
-    const waiting = Math.max(0, this.o.ring.list().length - this.inFlight.size);
+    const waiting = Math.max(atLeast, this.o.ring.list().length - this.inFlight.size);
     this.liveSlot.backlogBatches = backlog ? 0 : waiting;
     this.backlogSlot.backlogBatches = backlog ? waiting : 0;
     this.liveSlot.healthy = this.backlogSlot.healthy = this.s.link !== 'down';
