@@ -2,7 +2,8 @@
 // body piece by piece under the agent's scheduler, so the backlog reaches nearly the whole cap beside a mostly idle higher priority,
 // the cap holds, and the higher priority waits at most a piece's time (not a whole fragment's). The higher priority here is a
 // scheduler client in the test asking for a small request's turn five times a second (the record uplinks against the same scheduler
-// are tested in agent-uplink-priority.test.ts; the whole agent with live telemetry in `npm run bench -- camera`).
+// are tested in agent-uplink-priority.test.ts; the whole agent with live telemetry in `npm run bench -- camera`). And that live
+// video goes while the backlog waits for its upload window, on a second connection, with nothing sent twice.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CameraUplink } from '../../agent/camera/uplink.ts';
 import { FragmentRing } from '../../agent/camera/ring.ts';
@@ -83,5 +84,59 @@ describe('camera uplink on a capped link', () => {
     // The higher priority waited at most about a piece (50 ms at the cap) plus timer lateness, never a fragment's time at the cap.
     expect(waits.length).toBeGreaterThan(elapsed * 2);
     expect(Math.max(...waits)).toBeLessThan(fragmentMsAtCap / 2);
+  }, 180_000);
+
+  it('sends live video on a second connection while the backlog waits for its upload window, then the backlog in order', async () => {
+    const stream = 'window-cam';
+    await gw.video.create({ StreamName: stream, DataRetentionInHours: 24 });
+    const clip = splitMkv(testClip({ width: 640, height: 360, seconds: 12, fps: 30, gopSeconds: 2, bitrate: '2M', noise: 20 }));
+    const ring = FragmentRing.open(tempDir('trb-cam-window-'), { capBytes: 100_000_000, policy: 'drop-oldest' });
+    const append = async (producerMs: number, i: number) => {
+      const c = clip.clusters[i % clip.clusters.length]!;
+      await ring.append({ producerMs, durationMs: 2000, header: clip.header, cluster: withClusterTimecode(c.raw, producerMs) });
+    };
+    const real = Date.now();
+    const backlog = [0, 2000, 4000].map((d) => real - 3600_000 + d); // recorded an hour ago
+    const live = [10_000, 8000, 6000].map((d) => real - d); // recorded in the last seconds
+    for (const [i, ms] of [...backlog, ...live].entries()) await append(ms, i);
+    // The window opens two hours from now (local time); the uplink's clock is moved into it later.
+    const d = new Date(real);
+    const minute = d.getHours() * 60 + d.getMinutes();
+    const uploadWindow = { startMinute: (minute + 120) % 1440, endMinute: (minute + 180) % 1440 };
+    let offsetMs = 0;
+    const events: string[] = [];
+    const uplink = new CameraUplink({
+      ring, stream, endpoint: gw.url, region: 'us-east-1', credentials: testOperator, scheduler: new UplinkScheduler(),
+      priority: 40, backlogPriority: 10, liveAgeMs: 30_000, uploadWindow, retryMinMs: 100, retryMaxMs: 500,
+      now: () => Date.now() + offsetMs, onEvent: (e) => events.push(e.kind),
+    });
+    const stored = () => gw.video.find(stream)!.fragments.list().map((f) => f.ProducerTimestamp);
+    uplink.start();
+    const start = Date.now();
+    while (stored().length < live.length) {
+      expect(Date.now() - start).toBeLessThan(60_000);
+      await sleep(50);
+    }
+    // The live fragments went, in capture order; the backlog waits in the ring.
+    expect(stored()).toEqual([...live].sort((a, b) => a - b));
+    expect(ring.list().map((e) => e.producerMs)).toEqual(backlog);
+    expect(uplink.stats()).toMatchObject({ waitingForWindow: true, reconnects: 0 });
+    expect(events).toContain('waiting-for-window');
+
+    // Inside the window (the clock moved 2.5 hours on): the backlog goes, in capture order, then what was recorded meanwhile.
+    offsetMs = 150 * 60_000;
+    const later = Date.now() - 1000;
+    await append(later, 6);
+    while (ring.list().length > 0) {
+      expect(Date.now() - start).toBeLessThan(120_000);
+      await sleep(50);
+    }
+    await uplink.stop({ deadlineMs: 1000 });
+    const all = stored();
+    expect(all).toHaveLength(7); // nothing twice
+    expect([...all].sort((a, b) => a - b)).toEqual([...backlog, ...live.sort((a, b) => a - b), later]);
+    expect(all.slice(0, 3)).toEqual(live);
+    expect(all.filter((ms) => backlog.includes(ms))).toEqual(backlog);
+    expect(uplink.stats().waitingForWindow).toBe(false);
   }, 180_000);
 });
