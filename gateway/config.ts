@@ -14,6 +14,8 @@ import { checkLambdaTargets, lambdasSchema } from './firehose/processors/lambda-
 import { parseAllowList } from './firehose/http-endpoint-allow-list.ts';
 import { gatewayDefaults, type GatewayConfig } from './gateway.ts';
 import { analyticsLambdasSchema, checkAnalyticsLambdas } from './analytics/runtime/lambda-targets.ts';
+import type { StorageBackendName } from './storage/factory.ts';
+import { natsPrefixDefault, natsReplicasDefault, type NatsStorageConfig } from './storage/nats/config.ts';
 import { parseFsyncPolicy, type FsyncPolicy } from './storage/types.ts';
 
 export { ConfigError } from '../sdk/config/yaml-schema.ts';
@@ -51,6 +53,23 @@ const s3BucketSchema: Schema = {
         encryption: { kind: 'enum', values: ['client', 'server'], default: 'client' },
       },
     },
+  },
+};
+
+/** `storage.nats`: the JetStream cluster of the `nats` backend (docs/scaling.md). */
+const natsSchema: Schema = {
+  kind: 'object',
+  optional: true,
+  required: ['servers'],
+  fields: {
+    servers: { kind: 'list', item: { kind: 'string', pattern: /^(nats|tls):\/\/[^\s/]+$/, hint: 'a nats:// or tls:// URL' } },
+    credentials: { kind: 'string', hint: 'a NATS credentials file' },
+    user: { kind: 'string' },
+    password: { kind: 'string' },
+    token: { kind: 'string' },
+    tls: { kind: 'object', optional: true, fields: { ca: { kind: 'string' }, cert: { kind: 'string' }, key: { kind: 'string' } } },
+    replicas: { kind: 'integer', min: 1, max: 5, default: natsReplicasDefault },
+    prefix: { kind: 'string', pattern: /^[A-Za-z][A-Za-z0-9_-]{0,31}$/, hint: 'letters, digits, _ and -, up to 32', default: natsPrefixDefault },
   },
 };
 
@@ -101,6 +120,9 @@ const fields: Record<string, Record<string, Field>> = {
   },
   storage: {
     fsync: f<FsyncPolicy>(fsyncSchema, (c, v) => (c.fsync = v)),
+    /** `local` (default) or `nats`: where shard logs and metadata live (docs/storage.md, docs/scaling.md). */
+    backend: f<StorageBackendName>({ kind: 'enum', values: ['local', 'nats'] }, (c, v) => (c.storageBackend = v)),
+    nats: f<NatsStorageConfig>(natsSchema, (c, v) => (c.nats = { ...v, servers: [...v.servers] })),
     segmentBytesMax: f<number>(integer(64 * 1024, 1024 * 1024 * 1024), (c, v) => (c.segmentBytesMax = v)),
     segmentAgeMsMax: f<number>(integer(1000, 7 * 24 * 3600_000), (c, v) => (c.segmentAgeMsMax = v)),
     retentionCheckIntervalMs: f<number>(integer(100, 3600_000), (c, v) => (c.retentionCheckIntervalMs = v)),
@@ -168,6 +190,7 @@ export function parseGatewayConfig(text: string, file: string, base: GatewayConf
   for (const [section, values] of Object.entries(parsed)) {
     for (const [key, value] of Object.entries(values)) fields[section]![key]!.set(config, value as never);
   }
+  if (config.storageBackend === 'nats' && !config.nats) throw new ConfigError(`${file}: storage.backend is nats, so storage.nats.servers must name the cluster's servers`);
   return Object.freeze(config);
 }
 

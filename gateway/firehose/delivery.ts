@@ -19,7 +19,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log.ts';
-import type { LocalShardLog } from '../storage/local/shard-log.ts';
+import type { ShardLog } from '../storage/types.ts';
 import type { StoredRecord } from '../storage/types.ts';
 import { writeFileAtomic } from '../storage/local/segment.ts';
 import { compress, compressionExtension } from './compression.ts';
@@ -59,7 +59,7 @@ export interface DeliveryEvent {
 
 export interface DeliveryWorkerOptions {
   name: string;
-  staging: LocalShardLog;
+  staging: ShardLog;
   checkpointFile: string;
   /** The current destination config and version (UpdateDestination changes them between objects). */
   config: () => { destination: ExtendedS3Wire; versionId: number; httpEndpoint?: HttpEndpointWire | undefined };

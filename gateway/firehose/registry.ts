@@ -13,8 +13,8 @@ import path from 'node:path';
 import { firehoseErrors } from '../../sdk/protocol/firehose/errors.ts';
 import * as limits from '../../sdk/protocol/firehose/limits.ts';
 import type { Logger } from '../log.ts';
-import type { JsonFileStore } from '../storage/local/metadata-store.ts';
-import { LocalShardLog } from '../storage/local/shard-log.ts';
+import { localStorage, type Storage } from '../storage/factory.ts';
+import type { MetadataStore, ShardLog } from '../storage/types.ts';
 import type { FsyncPolicy } from '../storage/types.ts';
 import type { RecordCipher } from '../streams/encryption.ts';
 import { DeliveryWorker, type DeliveryEvent } from './delivery.ts';
@@ -70,7 +70,7 @@ export class DeliveryStreamRuntime {
   readonly recordIdPrefix = randomBytes(24).toString('hex');
   constructor(
     public meta: DeliveryStreamMeta,
-    readonly staging: LocalShardLog,
+    readonly staging: ShardLog,
   ) {}
 }
 
@@ -81,13 +81,14 @@ export class FirehoseRegistry {
 
   private constructor(
     readonly config: FirehoseConfig,
-    private readonly store: JsonFileStore<FirehoseDoc>,
+    private readonly store: MetadataStore<FirehoseDoc>,
     readonly destinations: DestinationResolver,
     readonly log: Logger,
     readonly now: () => number,
     private readonly onDelivered?: (name: string, e: DeliveryEvent) => void,
     readonly sources?: SourceStreams,
     private readonly cipher?: RecordCipher,
+    private readonly storage: Storage = localStorage(config.dataDir),
   ) {}
 
   private allowList: AllowEntry[] | undefined | null = null;
@@ -104,12 +105,12 @@ export class FirehoseRegistry {
 
   static async open(
     config: FirehoseConfig,
-    store: JsonFileStore<FirehoseDoc>,
+    store: MetadataStore<FirehoseDoc>,
     destinations: DestinationResolver,
     log: Logger,
-    options: { now?: () => number; onDelivered?: (name: string, e: DeliveryEvent) => void; sources?: SourceStreams; cipher?: RecordCipher } = {},
+    options: { now?: () => number; onDelivered?: (name: string, e: DeliveryEvent) => void; sources?: SourceStreams; cipher?: RecordCipher; storage?: Storage } = {},
   ): Promise<FirehoseRegistry> {
-    const reg = new FirehoseRegistry(config, store, destinations, log, options.now ?? Date.now, options.onDelivered, options.sources, options.cipher);
+    const reg = new FirehoseRegistry(config, store, destinations, log, options.now ?? Date.now, options.onDelivered, options.sources, options.cipher, options.storage);
     const doc = (await store.load()) ?? { deliveryStreams: [] };
     for (const meta of doc.deliveryStreams) {
       const rt = await reg.openRuntime(meta);
@@ -134,7 +135,7 @@ export class FirehoseRegistry {
 
   private async openRuntime(meta: DeliveryStreamMeta, sourceStart?: SourcePositions): Promise<DeliveryStreamRuntime> {
     const dir = this.dirOf(meta);
-    const staging = await LocalShardLog.open(path.join(dir, 'staging'), {
+    const staging = await this.storage.openStagingLog(['firehose', meta.dir, 'staging'], {
       fsync: this.config.fsync,
       segmentBytesMax: stagingSegmentBytesMax,
       segmentAgeMsMax: stagingSegmentAgeMsMax,

@@ -12,9 +12,10 @@
  * as AWS). A cut connection drops only the fragment in progress.
  *
  * Resends are idempotent: a fragment whose producer timestamp equals that of
- * one of the stream's recent stored fragments, or of one still on its way to
- * the disk (appended, not yet covered by an fsync), is not stored again; it
- * is acknowledged RECEIVED and PERSISTED with the first copy's number. A
+ * one of the stream's recent stored fragments, or of one received and still
+ * on its way to the disk (waiting for its turn under the fragment rate, or
+ * for the fsync), is not stored again; it is acknowledged RECEIVED and
+ * PERSISTED with the first copy's number. A
  * producer that reconnects after losing acks can therefore resend everything
  * not acknowledged PERSISTED (VideoProducer does).
  */
@@ -101,9 +102,15 @@ async function runSession(call: RestCall, stream: VideoStream, throttle: StreamT
   res.flushHeaders();
   let finished = false;
   let pending = Promise.resolve();
-  const durables: Array<Promise<void>> = [];
+  /** Fragments whose PERSISTED (or ERROR) is still to be written; each leaves the set when it is, so a long session holds few. */
+  const durables = new Set<Promise<void>>();
+  const track = (p: Promise<void>) => {
+    durables.add(p);
+    const done = () => durables.delete(p);
+    p.then(done, done);
+  };
   /** Resolves once every fragment handed over is stored and its PERSISTED (or ERROR) written. */
-  const settled = () => pending.then(() => Promise.all(durables)).then(() => undefined);
+  const settled = () => pending.then(() => Promise.all([...durables])).then(() => undefined);
   let lastData = Date.now();
 
   const write = (ack: Ack) => {
@@ -140,22 +147,32 @@ async function runSession(call: RestCall, stream: VideoStream, throttle: StreamT
         if (out.ack.EventType === 'BUFFERING') fragmentStartedAt = performance.now();
         continue;
       }
-      // 5 fragments per second per stream: a fragment over the rate is stored (and acknowledged) when it is back under it.
-      waitMs = throttle.take(0, 1);
-      const due = Date.now() + waitMs;
       const fragment = out.fragment;
       const serverMs = now();
       const receivedAt = performance.now();
       metrics.putIncomingFragments.inc(labels);
       metrics.putIncomingFrames.inc(labels, fragment.frames);
       metrics.putIngestionLatency.observe(labels, (receivedAt - fragmentStartedAt) / 1000);
-      const persisted = () => metrics.putPersistedAckLatency.observe(labels, (performance.now() - receivedAt) / 1000);
+      const on = { write, fail, persisted: () => metrics.putPersistedAckLatency.observe(labels, (performance.now() - receivedAt) / 1000) };
+      const claims = claimsOf(stream);
+      const prior = claims.get(fragment.producerMs);
+      if (prior) {
+        // A resend of a fragment received (by this request or another) and not yet durable: that copy answers it.
+        pending = pending.then(() => {
+          track(answerFromClaim(prior, fragment, stream, on));
+        });
+        continue;
+      }
+      const claim = claimFragment(claims, fragment.producerMs);
+      // 5 fragments per second per stream: a fragment over the rate is stored (and acknowledged) when it is back under it.
+      waitMs = throttle.take(0, 1);
+      const due = Date.now() + waitMs;
       // Stored one after another, so that numbers follow the order the producer sent.
       pending = pending.then(async () => {
         const wait = due - Date.now();
         // Received whole, it is stored even if the connection has gone meanwhile (a resend finds it).
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        durables.push(store(stream, fragment, serverMs, { write, fail, persisted }));
+        track(store(stream, fragment, serverMs, on, claim));
       });
     }
     return waitMs;
@@ -199,73 +216,94 @@ async function runSession(call: RestCall, stream: VideoStream, throttle: StreamT
   });
 }
 
-/** A fragment handed to the fragment log and not yet durable: a resend of it must wait for the same append. */
-interface InFlight {
-  number: string;
-  durable: Promise<void>;
+/** Where a received fragment went: its number and durability, or undefined when it could not be stored. */
+type Placed = { number: string; durable: Promise<void> } | undefined;
+
+/**
+ * A fragment received and not yet durable, by producer timestamp, shared by
+ * every request of the stream: from the moment it is complete (it may still
+ * wait for its turn under the fragment rate) until the fsync that covers it.
+ * A resend in that window (the producer reconnected before its PERSISTED
+ * came) is answered by the same copy, not stored again.
+ */
+interface Claim {
+  placed: Promise<Placed>;
+  settle(p: Placed): void;
 }
 
-/** The in-flight fragments of each stream, by producer timestamp (every session of a stream shares them). */
-const inFlightByStream = new WeakMap<VideoStream, Map<number, InFlight>>();
+const claimsByStream = new WeakMap<VideoStream, Map<number, Claim>>();
 
-function inFlightOf(stream: VideoStream): Map<number, InFlight> {
-  let m = inFlightByStream.get(stream);
-  if (!m) inFlightByStream.set(stream, (m = new Map()));
+function claimsOf(stream: VideoStream): Map<number, Claim> {
+  let m = claimsByStream.get(stream);
+  if (!m) claimsByStream.set(stream, (m = new Map()));
   return m;
 }
 
+/** Claims a producer timestamp; the claim goes once its fragment is durable (then the log's index finds it) or failed. */
+function claimFragment(claims: Map<number, Claim>, producerMs: number): Claim {
+  let settle!: (p: Placed) => void;
+  const placed = new Promise<Placed>((resolve) => (settle = resolve));
+  const claim: Claim = { placed, settle };
+  claims.set(producerMs, claim);
+  const release = () => {
+    if (claims.get(producerMs) === claim) claims.delete(producerMs);
+  };
+  void placed.then((p) => (p ? p.durable.then(release, release) : release()));
+  return claim;
+}
+
+interface Answer {
+  write(a: Ack): void;
+  fail(a: Ack): void;
+  /** PERSISTED was written (for the latency metric). */
+  persisted(): void;
+}
+
+/** Writes PERSISTED once `durable` settles (streams with retention), or ARCHIVAL_ERROR if the write failed. */
+function persistedWhen(stream: VideoStream, f: IngestFragment, number: string, durable: Promise<void>, on: Answer): Promise<void> {
+  return durable.then(
+    () => {
+      if (stream.dataRetentionInHours <= 0) return;
+      on.write({ EventType: 'PERSISTED', FragmentTimecode: f.ackTimecode, FragmentNumber: number });
+      on.persisted();
+    },
+    () => on.fail(errorAck('ARCHIVAL_ERROR', f.ackTimecode)),
+  );
+}
+
+/** Answers a resend from the claim of its first copy: RECEIVED with that number, PERSISTED when that copy is durable. */
+async function answerFromClaim(prior: Claim, f: IngestFragment, stream: VideoStream, on: Answer): Promise<void> {
+  const placed = await prior.placed;
+  if (!placed) return on.fail(errorAck('ARCHIVAL_ERROR', f.ackTimecode));
+  on.write({ EventType: 'RECEIVED', FragmentTimecode: f.ackTimecode, FragmentNumber: placed.number });
+  return persistedWhen(stream, f, placed.number, placed.durable, on);
+}
+
 /**
- * Appends a fragment (or finds its earlier copy: stored, or still on its way
- * to the disk) and writes RECEIVED; the promise settles once PERSISTED or
- * ERROR is written.
+ * Appends a claimed fragment (or finds its stored earlier copy) and writes
+ * RECEIVED; the promise settles once PERSISTED or ERROR is written.
  */
-function store(
-  stream: VideoStream, f: IngestFragment, serverMs: number,
-  on: { write(a: Ack): void; fail(a: Ack): void; persisted(): void },
-): Promise<void> {
-  const { write, fail } = on;
-  const persisted = stream.dataRetentionInHours > 0;
-  const persistedOnce = (number: string, durable: Promise<void>) =>
-    durable.then(
-      () => {
-        if (!persisted) return;
-        write({ EventType: 'PERSISTED', FragmentTimecode: f.ackTimecode, FragmentNumber: number });
-        on.persisted();
-      },
-      () => fail(errorAck('ARCHIVAL_ERROR', f.ackTimecode)),
-    );
-  const inFlight = inFlightOf(stream);
-  // A resend of a fragment whose first copy is appended but not yet durable (the producer reconnected
-  // before its PERSISTED came, e.g. between two fsyncs of the interval policy): the same append answers both.
-  const pending = inFlight.get(f.producerMs);
-  if (pending) {
-    write({ EventType: 'RECEIVED', FragmentTimecode: f.ackTimecode, FragmentNumber: pending.number });
-    return persistedOnce(pending.number, pending.durable);
-  }
+function store(stream: VideoStream, f: IngestFragment, serverMs: number, on: Answer, claim: Claim): Promise<void> {
   const resent = findResend(stream.fragments.list(), f.producerMs);
   if (resent) {
-    write({ EventType: 'RECEIVED', FragmentTimecode: f.ackTimecode, FragmentNumber: resent.FragmentNumber });
-    if (persisted) write({ EventType: 'PERSISTED', FragmentTimecode: f.ackTimecode, FragmentNumber: resent.FragmentNumber });
+    claim.settle({ number: resent.FragmentNumber, durable: Promise.resolve() });
+    on.write({ EventType: 'RECEIVED', FragmentTimecode: f.ackTimecode, FragmentNumber: resent.FragmentNumber });
+    if (stream.dataRetentionInHours > 0) on.write({ EventType: 'PERSISTED', FragmentTimecode: f.ackTimecode, FragmentNumber: resent.FragmentNumber });
     return Promise.resolve();
   }
   let appended: ReturnType<VideoStream['fragments']['append']>;
   try {
     appended = stream.fragments.append({ header: f.header, cluster: f.cluster, producerMs: f.producerMs, serverMs, durationMs: f.durationMs });
   } catch {
-    fail(errorAck('ARCHIVAL_ERROR', f.ackTimecode));
+    claim.settle(undefined);
+    on.fail(errorAck('ARCHIVAL_ERROR', f.ackTimecode));
     return Promise.resolve();
   }
   const number = appended.meta.FragmentNumber;
-  const entry: InFlight = { number, durable: appended.durable };
-  inFlight.set(f.producerMs, entry);
-  // Once durable the fragment is in the log's index (findResend sees it); a failed append is no copy at all.
-  const forget = () => {
-    if (inFlight.get(f.producerMs) === entry) inFlight.delete(f.producerMs);
-  };
-  appended.durable.then(forget, forget);
-  write({ EventType: 'RECEIVED', FragmentTimecode: f.ackTimecode, FragmentNumber: number });
+  claim.settle({ number, durable: appended.durable });
+  on.write({ EventType: 'RECEIVED', FragmentTimecode: f.ackTimecode, FragmentNumber: number });
   // PERSISTED is written when durable, without holding up the next fragment's append (group commit).
-  return persistedOnce(number, appended.durable);
+  return persistedWhen(stream, f, number, appended.durable, on);
 }
 
 /** A recent stored fragment with this producer timestamp (a resend after a reconnect). */
