@@ -82,138 +82,176 @@ export function putMediaAction(registry: VideoRegistry): RestAction {
   };
 }
 
-async function runSession(call: RestCall, stream: VideoStream, throttle: StreamThrottle, now: () => number, metrics: VideoMetrics): Promise<void> {
-  const { req, res, input } = call;
-  const labels = { stream: stream.name };
-  metrics.putConnection(stream.name, 1);
-  let counted = true;
-  const uncount = () => {
-    if (counted) metrics.putConnection(stream.name, -1);
-    counted = false;
-  };
-  /** When the fragment in progress began (its BUFFERING), for the ingestion latency. */
-  let fragmentStartedAt = performance.now();
-  const session = new PutMediaSession({
-    timecodeType: input.FragmentTimecodeType as 'ABSOLUTE' | 'RELATIVE',
-    producerStartMs: Math.round(Number(input.ProducerStartTimestamp) * 1000),
-    now,
-  });
-  res.writeHead(200, { 'Content-Type': 'application/json' });
-  res.flushHeaders();
-  let finished = false;
-  let pending = Promise.resolve();
-  /** Fragments whose PERSISTED (or ERROR) is still to be written; each leaves the set when it is, so a long session holds few. */
-  const durables = new Set<Promise<void>>();
-  const track = (p: Promise<void>) => {
-    durables.add(p);
-    const done = () => durables.delete(p);
-    p.then(done, done);
-  };
-  /** Resolves once every fragment handed over is stored and its PERSISTED (or ERROR) written. */
-  const settled = () => pending.then(() => Promise.all([...durables])).then(() => undefined);
-  let lastData = Date.now();
+function runSession(call: RestCall, stream: VideoStream, throttle: StreamThrottle, now: () => number, metrics: VideoMetrics): Promise<void> {
+  return new PutMediaRequest(call, stream, throttle, now, metrics).run();
+}
 
-  const write = (ack: Ack) => {
-    if (finished || res.writableEnded) return;
+/** One PutMedia request: its body through a PutMediaSession, its fragments to the store, its acks out. */
+class PutMediaRequest {
+  private readonly labels: { stream: string };
+  private readonly session: PutMediaSession;
+  /** The answer is over: ended, or the connection closed. */
+  private finished = false;
+  /** An ERROR ended the session: nothing more of the body is used. */
+  private stopped = false;
+  private counted = true;
+  /** Fragments are stored one after another, so that numbers follow the order the producer sent. */
+  private pending: Promise<void> = Promise.resolve();
+  /** Fragments whose PERSISTED (or ERROR) is still to be written; each leaves the set when it is, so a long session holds few. */
+  private readonly durables = new Set<Promise<void>>();
+  private lastDataMs = Date.now();
+  /** When the fragment in progress began (its BUFFERING), for the ingestion latency. */
+  private fragmentStartedAt = performance.now();
+  private idle: NodeJS.Timeout | undefined;
+  private readonly onDeleted = () => this.fail(errorAck('STREAM_NOT_ACTIVE'));
+
+  constructor(
+    private readonly call: RestCall,
+    private readonly stream: VideoStream,
+    private readonly throttle: StreamThrottle,
+    private readonly now: () => number,
+    private readonly metrics: VideoMetrics,
+  ) {
+    this.labels = { stream: stream.name };
+    this.session = new PutMediaSession({
+      timecodeType: call.input.FragmentTimecodeType as 'ABSOLUTE' | 'RELATIVE',
+      producerStartMs: Math.round(Number(call.input.ProducerStartTimestamp) * 1000),
+      now,
+    });
+  }
+
+  run(): Promise<void> {
+    const { req, res } = this.call;
+    this.metrics.putConnection(this.stream.name, 1);
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.flushHeaders();
+    this.stream.deleted.signal.addEventListener('abort', this.onDeleted, { once: true });
+    // IDLE while no data arrives; the request ends after 30 s of silence.
+    this.idle = setInterval(() => this.tickIdle(), limits.putMediaIdleAckIntervalMs);
+    this.idle.unref();
+    return new Promise<void>((resolve) => {
+      req.on('data', (chunk: Buffer) => this.onData(chunk));
+      req.once('end', () => {
+        if (!this.stopped) this.handle(this.session.end());
+        void this.settled().then(() => this.finish()).then(resolve);
+      });
+      // A cut connection: the fragment in progress is dropped; what was handed to the store stays.
+      res.once('close', () => {
+        this.release();
+        resolve();
+      });
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastDataMs = Date.now();
+    this.metrics.putIncomingBytes.inc(this.labels, chunk.length);
+    if (this.finished || this.stopped) return;
+    const fragmentWait = this.handle(this.session.push(chunk));
+    // The data rate and the fragments waiting for their turn: read no more until both are back under the limits.
+    const wait = Math.max(fragmentWait, this.throttle.take(chunk.length, 0));
+    if (wait > 0 && !this.stopped) {
+      this.call.req.pause();
+      setTimeout(() => {
+        if (!this.finished && !this.stopped) this.call.req.resume();
+      }, wait).unref();
+    }
+  }
+
+  private tickIdle(): void {
+    const quiet = Date.now() - this.lastDataMs;
+    if (quiet >= limits.putMediaIdleTimeoutMs) void this.settled().then(() => this.finish());
+    else if (quiet >= limits.putMediaIdleAckIntervalMs) this.write({ EventType: 'IDLE' });
+  }
+
+  private write(ack: Ack): void {
+    const { res } = this.call;
+    if (this.finished || res.writableEnded) return;
     res.write(encodeAck(ack));
-    if (ack.EventType === 'ERROR') metrics.putErrorAcks.inc({ ...labels, error_code: ack.ErrorCode ?? String(ack.ErrorId) });
-  };
-  const finish = () => {
-    uncount();
-    if (finished) return;
-    finished = true;
-    clearInterval(idle);
-    stream.deleted.signal.removeEventListener('abort', onDeleted);
+    if (ack.EventType === 'ERROR') this.metrics.putErrorAcks.inc({ ...this.labels, error_code: ack.ErrorCode ?? String(ack.ErrorId) });
+  }
+
+  /** Ends the session with one ERROR ack; fragments handed over before still get their PERSISTED. */
+  private fail(ack: Ack): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.write(ack);
+    this.call.req.pause();
+    void this.settled().then(() => this.finish());
+  }
+
+  /** Ends the answer (the acks written so far are the last). */
+  private finish(): void {
+    const { req, res } = this.call;
+    if (this.finished) return this.release();
+    this.release();
     if (!res.writableEnded) res.end(() => req.destroy());
-  };
-  let stopped = false;
-  const fail = (ack: Ack) => {
-    if (stopped) return;
-    stopped = true;
-    write(ack);
-    req.pause();
-    void settled().then(finish);
-  };
-  const onDeleted = () => fail(errorAck('STREAM_NOT_ACTIVE'));
-  stream.deleted.signal.addEventListener('abort', onDeleted, { once: true });
+  }
+
+  /** The request is over for the gateway: no more acks, timers or listeners. */
+  private release(): void {
+    if (this.counted) this.metrics.putConnection(this.stream.name, -1);
+    this.counted = false;
+    this.finished = true;
+    clearInterval(this.idle);
+    this.stream.deleted.signal.removeEventListener('abort', this.onDeleted);
+  }
+
+  /** Resolves once every fragment handed over is stored and its PERSISTED (or ERROR) written. */
+  private settled(): Promise<void> {
+    return this.pending.then(() => Promise.all([...this.durables])).then(() => undefined);
+  }
+
+  private track(p: Promise<void>): void {
+    this.durables.add(p);
+    const done = () => this.durables.delete(p);
+    p.then(done, done);
+  }
 
   /** Acks out, fragments to the store (each no sooner than the stream's fragment rate allows); returns how long the last one waits. */
-  const handle = (outputs: SessionOutput[]): number => {
+  private handle(outputs: SessionOutput[]): number {
     let waitMs = 0;
     for (const out of outputs) {
       if (out.kind === 'ack') {
-        if (out.ack.EventType === 'ERROR') fail(out.ack);
-        else write(out.ack);
-        if (out.ack.EventType === 'BUFFERING') fragmentStartedAt = performance.now();
-        continue;
-      }
-      const fragment = out.fragment;
-      const serverMs = now();
-      const receivedAt = performance.now();
-      metrics.putIncomingFragments.inc(labels);
-      metrics.putIncomingFrames.inc(labels, fragment.frames);
-      metrics.putIngestionLatency.observe(labels, (receivedAt - fragmentStartedAt) / 1000);
-      const on = { write, fail, persisted: () => metrics.putPersistedAckLatency.observe(labels, (performance.now() - receivedAt) / 1000) };
-      const claims = claimsOf(stream);
-      const prior = claims.get(fragment.producerMs);
-      if (prior) {
-        // A resend of a fragment received (by this request or another) and not yet durable: that copy answers it.
-        pending = pending.then(() => {
-          track(answerFromClaim(prior, fragment, stream, on));
-        });
-        continue;
-      }
-      const claim = claimFragment(claims, fragment.producerMs);
-      // 5 fragments per second per stream: a fragment over the rate is stored (and acknowledged) when it is back under it.
-      waitMs = throttle.take(0, 1);
-      const due = Date.now() + waitMs;
-      // Stored one after another, so that numbers follow the order the producer sent.
-      pending = pending.then(async () => {
-        const wait = due - Date.now();
-        // Received whole, it is stored even if the connection has gone meanwhile (a resend finds it).
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        track(store(stream, fragment, serverMs, on, claim));
-      });
+        if (out.ack.EventType === 'ERROR') this.fail(out.ack);
+        else this.write(out.ack);
+        if (out.ack.EventType === 'BUFFERING') this.fragmentStartedAt = performance.now();
+      } else waitMs = this.accept(out.fragment) ?? waitMs;
     }
     return waitMs;
-  };
+  }
 
-  // IDLE while no data arrives; the request ends after 30 s of silence.
-  const idle = setInterval(() => {
-    const quiet = Date.now() - lastData;
-    if (quiet >= limits.putMediaIdleTimeoutMs) void settled().then(finish);
-    else if (quiet >= limits.putMediaIdleAckIntervalMs) write({ EventType: 'IDLE' });
-  }, limits.putMediaIdleAckIntervalMs);
-  idle.unref();
-
-  await new Promise<void>((resolve) => {
-    req.on('data', (chunk: Buffer) => {
-      lastData = Date.now();
-      metrics.putIncomingBytes.inc(labels, chunk.length);
-      if (finished || stopped) return;
-      const fragmentWait = handle(session.push(chunk));
-      // The data rate and the fragments waiting for their turn: read no more until both are back under the limits.
-      const wait = Math.max(fragmentWait, throttle.take(chunk.length, 0));
-      if (wait > 0 && !stopped) {
-        req.pause();
-        setTimeout(() => {
-          if (!finished && !stopped) req.resume();
-        }, wait).unref();
-      }
+  /** Takes a complete fragment: answered by an earlier copy, or claimed and queued for the store. Returns its wait, if it is stored. */
+  private accept(fragment: IngestFragment): number | undefined {
+    const serverMs = this.now();
+    const receivedAt = performance.now();
+    this.metrics.putIncomingFragments.inc(this.labels);
+    this.metrics.putIncomingFrames.inc(this.labels, fragment.frames);
+    this.metrics.putIngestionLatency.observe(this.labels, (receivedAt - this.fragmentStartedAt) / 1000);
+    const on: Answer = {
+      write: (a) => this.write(a),
+      fail: (a) => this.fail(a),
+      persisted: () => this.metrics.putPersistedAckLatency.observe(this.labels, (performance.now() - receivedAt) / 1000),
+    };
+    const claims = claimsOf(this.stream);
+    const prior = claims.get(fragment.producerMs);
+    if (prior) {
+      // A resend of a fragment received (by this request or another) and not yet durable: that copy answers it.
+      this.pending = this.pending.then(() => this.track(answerFromClaim(prior, fragment, this.stream, on)));
+      return undefined;
+    }
+    const claim = claimFragment(claims, fragment.producerMs);
+    // 5 fragments per second per stream: a fragment over the rate is stored (and acknowledged) when it is back under it.
+    const waitMs = this.throttle.take(0, 1);
+    const due = Date.now() + waitMs;
+    this.pending = this.pending.then(async () => {
+      const wait = due - Date.now();
+      // Received whole, it is stored even if the connection has gone meanwhile (a resend finds it).
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      this.track(store(this.stream, fragment, serverMs, on, claim));
     });
-    req.once('end', () => {
-      if (!stopped) handle(session.end());
-      void settled().then(finish).then(resolve);
-    });
-    // A cut connection: the fragment in progress is dropped; what was handed to the store stays.
-    res.once('close', () => {
-      uncount();
-      finished = true;
-      clearInterval(idle);
-      stream.deleted.signal.removeEventListener('abort', onDeleted);
-      resolve();
-    });
-  });
+    return waitMs;
+  }
 }
 
 /** Where a received fragment went: its number and durability, or undefined when it could not be stored. */
