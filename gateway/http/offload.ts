@@ -13,7 +13,9 @@
 import { AwsError } from '../../sdk/protocol/errors.ts';
 import { hashKeyFromDecimal } from '../../sdk/protocol/streams/hash-key.ts';
 import { hashKeyPattern, partitionKeyLengthMax, putRecordsEntriesMax } from '../../sdk/protocol/streams/limits.ts';
-import { RecordColumns } from '../streams/write-path.ts';
+import { crc32cRange } from '../storage/local/crc.ts';
+import { frameHeaderBytes, frameTemplate } from '../storage/local/record-codec.ts';
+import { framesOfEntries, RecordFrames } from '../streams/write-path.ts';
 import { verifySigV4 } from './auth.ts';
 import type { OffloadKind, PreparedRecordBatch } from './offload-kinds.ts';
 import { md5Into } from './md5.ts';
@@ -55,19 +57,19 @@ export interface OffloadJob {
 }
 
 /**
- * Decoded records in columns (see RecordColumns in streams/write-path.ts):
- * data and partition keys each concatenated in one buffer with offsets, hash
- * keys precomputed (hashKeyValid 0: a bad ExplicitHashKey, for the action to
+ * Decoded records as shard-log frames (RecordFrames in streams/write-path.ts:
+ * each record's partition key and data in place, with the CRC-32C of those
+ * bytes, so that the main thread neither copies nor sums them), and hash keys
+ * precomputed (hashKeyValid 0: a bad ExplicitHashKey, for the action to
  * report). Every typed array is transferred, not copied, to the main thread.
  */
 export interface PreparedPutRecords {
   accessKeyId: string;
   input: Record<string, unknown>;
   count: number;
-  data: Uint8Array;
-  dataOff: Int32Array;
-  keys: Uint8Array;
-  keyOff: Int32Array;
+  frames: Uint8Array;
+  frameOff: Int32Array;
+  tailCrc: Uint32Array;
   /** Present when some record has one. */
   explicitHashKeys?: Array<string | undefined>;
   hashKeys: Uint8Array;
@@ -170,8 +172,7 @@ function fromScan(body: Buffer, scan: ScannedBody, shape: StructureShape): Prepa
   const n = scan.count;
   const [dataStart, pkStart, ehkStart] = scan.starts as [Int32Array, Int32Array, Int32Array];
   const [dataEnd, pkEnd, ehkEnd] = scan.ends as [Int32Array, Int32Array, Int32Array];
-  const dataOff = new Int32Array(new ArrayBuffer(4 * (n + 1)));
-  const keyOff = new Int32Array(new ArrayBuffer(4 * (n + 1)));
+  const frameOff = new Int32Array(new ArrayBuffer(4 * (n + 1)));
   let explicitHashKeys: Array<string | undefined> | undefined;
   for (let i = 0; i < n; i++) {
     const ds = dataStart[i]!, ps = pkStart[i]!;
@@ -180,8 +181,7 @@ function fromScan(body: Buffer, scan: ScannedBody, shape: StructureShape): Prepa
     if (pkLen < 1 || pkLen > partitionKeyLengthMax) return undefined;
     const dataLen = base64DecodedLength(body, ds, dataEnd[i]!);
     if (dataLen < 0 || dataLen > dataBlobBytesMax) return undefined;
-    dataOff[i + 1] = dataOff[i]! + dataLen;
-    keyOff[i + 1] = keyOff[i]! + pkLen;
+    frameOff[i + 1] = frameOff[i]! + frameHeaderBytes + pkLen + dataLen;
     if (ehkStart[i]! >= 0) {
       const ehk = body.toString('latin1', ehkStart[i]!, ehkEnd[i]!);
       if (!explicitHashKeyRe.test(ehk)) return undefined;
@@ -189,17 +189,21 @@ function fromScan(body: Buffer, scan: ScannedBody, shape: StructureShape): Prepa
     }
   }
   // Not from Node's pool: these buffers are transferred to the main thread whole.
-  const data = Buffer.from(new ArrayBuffer(dataOff[n]!));
-  const keys = Buffer.from(new ArrayBuffer(keyOff[n]!));
+  const frames = Buffer.from(new ArrayBuffer(frameOff[n]!));
+  const tailCrc = new Uint32Array(new ArrayBuffer(4 * n));
   const hashKeys = Buffer.from(new ArrayBuffer(16 * n));
   const hashKeyValid = new Uint8Array(new ArrayBuffer(n));
   for (let i = 0; i < n; i++) {
-    if (decodeBase64Into(body, dataStart[i]!, dataEnd[i]!, data, dataOff[i]!) < 0) return undefined;
-    body.copy(keys, keyOff[i]!, pkStart[i]!, pkEnd[i]!);
-    const ehk = explicitHashKeys?.[i];
-    hashKeyValid[i] = hashKeyInto(keys, keyOff[i]!, keyOff[i + 1]!, ehk, hashKeys, 16 * i);
+    const at = frameOff[i]!;
+    const pkLen = pkEnd[i]! - pkStart[i]!;
+    const key = at + frameHeaderBytes;
+    frameTemplate(frames, at, pkLen, frameOff[i + 1]! - key - pkLen);
+    body.copy(frames, key, pkStart[i]!, pkEnd[i]!);
+    if (decodeBase64Into(body, dataStart[i]!, dataEnd[i]!, frames, key + pkLen) < 0) return undefined;
+    tailCrc[i] = crc32cRange(frames, key, frameOff[i + 1]!);
+    hashKeyValid[i] = hashKeyInto(frames, key, key + pkLen, explicitHashKeys?.[i], hashKeys, 16 * i);
   }
-  return { accessKeyId: '', input, count: n, data, dataOff, keys, keyOff, ...(explicitHashKeys ? { explicitHashKeys } : {}), hashKeys, hashKeyValid };
+  return { accessKeyId: '', input, count: n, frames, frameOff, tailCrc, ...(explicitHashKeys ? { explicitHashKeys } : {}), hashKeys, hashKeyValid };
 }
 
 /** The prepared records of a validated input (the general path). */
@@ -207,32 +211,23 @@ function fromEntries(accessKeyId: string, input: Record<string, unknown>): Prepa
   const { Records, ...rest } = input;
   const entries = Records as Array<{ PartitionKey: string; ExplicitHashKey?: string; Data: Buffer }>;
   const n = entries.length;
-  const dataOff = new Int32Array(new ArrayBuffer(4 * (n + 1)));
-  const keyOff = new Int32Array(new ArrayBuffer(4 * (n + 1)));
+  const { frames, frameOff, tailCrc } = framesOfEntries(entries);
   let explicitHashKeys: Array<string | undefined> | undefined;
-  for (let i = 0; i < n; i++) {
-    const e = entries[i]!;
-    dataOff[i + 1] = dataOff[i]! + e.Data.length;
-    keyOff[i + 1] = keyOff[i]! + Buffer.byteLength(e.PartitionKey, 'utf8');
-    if (e.ExplicitHashKey !== undefined) (explicitHashKeys ??= new Array<string | undefined>(n))[i] = e.ExplicitHashKey;
-  }
-  const data = Buffer.from(new ArrayBuffer(dataOff[n]!));
-  const keys = Buffer.from(new ArrayBuffer(keyOff[n]!));
   const hashKeys = Buffer.from(new ArrayBuffer(16 * n));
   const hashKeyValid = new Uint8Array(new ArrayBuffer(n));
   for (let i = 0; i < n; i++) {
     const e = entries[i]!;
-    e.Data.copy(data, dataOff[i]!);
-    keys.write(e.PartitionKey, keyOff[i]!, 'utf8');
-    hashKeyValid[i] = hashKeyInto(keys, keyOff[i]!, keyOff[i + 1]!, e.ExplicitHashKey, hashKeys, 16 * i);
+    if (e.ExplicitHashKey !== undefined) (explicitHashKeys ??= new Array<string | undefined>(n))[i] = e.ExplicitHashKey;
+    const key = frameOff[i]! + frameHeaderBytes;
+    hashKeyValid[i] = hashKeyInto(frames, key, key + frames.readUInt16LE(frameOff[i]! + 10), e.ExplicitHashKey, hashKeys, 16 * i);
   }
-  return { accessKeyId, input: rest, count: n, data, dataOff, keys, keyOff, ...(explicitHashKeys ? { explicitHashKeys } : {}), hashKeys, hashKeyValid };
+  return { accessKeyId, input: rest, count: n, frames, frameOff, tailCrc, ...(explicitHashKeys ? { explicitHashKeys } : {}), hashKeys, hashKeyValid };
 }
 
-/** Rebuilds the action input on the main thread: the records as columns over the transferred buffers. */
+/** Rebuilds the action input on the main thread: the records as frames over the transferred buffers. */
 export function putRecordsInput(p: PreparedPutRecords): Record<string, unknown> {
   const view = (a: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-  const Records = new RecordColumns(p.count, view(p.keys), p.keyOff, view(p.data), p.dataOff, p.explicitHashKeys, view(p.hashKeys), p.hashKeyValid);
+  const Records = new RecordFrames(p.count, view(p.frames), p.frameOff, p.tailCrc, p.explicitHashKeys, view(p.hashKeys), p.hashKeyValid);
   return { ...p.input, Records };
 }
 

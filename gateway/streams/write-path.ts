@@ -3,16 +3,18 @@
  * shard by hash key, apply the per-shard limits, encrypt when the stream is
  * encrypted, append shard by shard, and answer once every append is durable.
  *
- * Records travel in columns (`RecordColumns`): partition keys and data each
- * in one buffer with offsets, as the offload workers hand them over, so a
- * request of 500 records costs a handful of objects rather than thousands.
+ * Records travel as frames (`RecordFrames`), as the offload workers hand
+ * them over: a request of 500 records costs a handful of objects rather than
+ * thousands, and the main thread neither copies nor sums a record's bytes.
  * The outcome is the compact `PutTrace` (shard groups, and per record its
  * group or error) that the idempotency table also keeps; `PutRecordsReply`
  * turns it into the wire answer.
  */
 import { AwsError } from '../../sdk/protocol/errors.ts';
 import { hashKeyFromDecimal, hashKeyOfPartitionKey } from '../../sdk/protocol/streams/hash-key.ts';
-import type { AppendEntry, AppendResult, RecordColumnsView } from '../storage/types.ts';
+import type { AppendEntry, AppendResult, RecordFramesView } from '../storage/types.ts';
+import { crc32cRange } from '../storage/local/crc.ts';
+import { frameHeaderBytes, frameTemplate } from '../storage/local/record-codec.ts';
 import type { ShardRuntime, StreamRuntime } from './model.ts';
 import type { PutTrace } from './idempotency.ts';
 import type { StreamRegistry } from './registry.ts';
@@ -31,60 +33,81 @@ export type PutResult =
   | { ErrorCode: string; ErrorMessage: string };
 
 /**
- * A request's records in columns: record i's partition key is the UTF-8
- * `keys[keyOff[i], keyOff[i + 1])`, its data `data[dataOff[i], dataOff[i + 1])`.
- * `hashKeys` (16 bytes per record) are the hash keys an offload worker
- * already derived, valid where `hashKeyValid[i]` is 1; a 0 there, or no
- * `hashKeys`, means: derive here (and report a bad ExplicitHashKey).
+ * A request's records, each already laid out as a shard-log frame
+ * (storage/local/record-codec.ts) that the shard log only has to stamp with
+ * counter, arrival time and CRC (RecordFramesView): the offload workers build
+ * them from the request body. `hashKeys` (16 bytes per record) are the hash
+ * keys a worker already derived, valid where `hashKeyValid[i]` is 1; a 0
+ * there, or no `hashKeys`, means: derive here (and report a bad ExplicitHashKey).
  */
-export class RecordColumns implements RecordColumnsView {
+export class RecordFrames implements RecordFramesView {
   constructor(
     readonly count: number,
-    readonly keys: Buffer,
-    readonly keyOff: Int32Array,
-    readonly data: Buffer,
-    readonly dataOff: Int32Array,
+    readonly frames: Buffer,
+    readonly frameOff: Int32Array,
+    readonly tailCrc: Uint32Array,
     readonly explicitHashKeys: ReadonlyArray<string | undefined> | undefined,
     readonly hashKeys?: Buffer,
     readonly hashKeyValid?: Uint8Array,
   ) {}
 
-  static fromEntries(entries: readonly PutEntry[]): RecordColumns {
-    const n = entries.length;
-    const keyOff = new Int32Array(n + 1);
-    const dataOff = new Int32Array(n + 1);
+  static fromEntries(entries: readonly PutEntry[]): RecordFrames {
+    const f = framesOfEntries(entries);
     let explicit: Array<string | undefined> | undefined;
-    for (let i = 0; i < n; i++) {
-      const e = entries[i]!;
-      keyOff[i + 1] = keyOff[i]! + Buffer.byteLength(e.PartitionKey, 'utf8');
-      dataOff[i + 1] = dataOff[i]! + e.Data.length;
-      if (e.ExplicitHashKey !== undefined) (explicit ??= new Array<string | undefined>(n))[i] = e.ExplicitHashKey;
-    }
-    const keys = Buffer.allocUnsafe(keyOff[n]!);
-    const data = n === 1 ? entries[0]!.Data : Buffer.allocUnsafe(dataOff[n]!);
-    for (let i = 0; i < n; i++) {
-      const e = entries[i]!;
-      keys.write(e.PartitionKey, keyOff[i]!, 'utf8');
-      if (n !== 1) e.Data.copy(data, dataOff[i]!);
-    }
-    return new RecordColumns(n, keys, keyOff, data, dataOff, explicit);
-  }
-
-  partitionKey(i: number): string {
-    return this.keys.toString('utf8', this.keyOff[i]!, this.keyOff[i + 1]!);
+    entries.forEach((e, i) => {
+      if (e.ExplicitHashKey !== undefined) (explicit ??= new Array<string | undefined>(entries.length))[i] = e.ExplicitHashKey;
+    });
+    return new RecordFrames(entries.length, f.frames, f.frameOff, f.tailCrc, explicit);
   }
 
   keyBytes(i: number): number {
-    return this.keyOff[i + 1]! - this.keyOff[i]!;
+    const at = this.frameOff[i]!;
+    return this.frames[at + 10]! | (this.frames[at + 11]! << 8);
   }
 
   dataBytes(i: number): number {
-    return this.dataOff[i + 1]! - this.dataOff[i]!;
+    return this.frameOff[i + 1]! - this.frameOff[i]! - frameHeaderBytes - this.keyBytes(i);
+  }
+
+  /** Partition key and data bytes of all records (what PutRecords' 5 MiB limit counts). */
+  payloadBytes(): number {
+    return this.frameOff[this.count]! - frameHeaderBytes * this.count;
+  }
+
+  partitionKey(i: number): string {
+    const at = this.frameOff[i]! + frameHeaderBytes;
+    return this.frames.toString('utf8', at, at + this.keyBytes(i));
   }
 
   dataOf(i: number): Buffer {
-    return this.data.subarray(this.dataOff[i]!, this.dataOff[i + 1]!);
+    return this.frames.subarray(this.frameOff[i]! + frameHeaderBytes + this.keyBytes(i), this.frameOff[i + 1]!);
   }
+}
+
+/**
+ * Frames for records given as objects, in buffers of their own (so that a
+ * worker can transfer them): one frame per entry, and each one's tail CRC.
+ */
+export function framesOfEntries(entries: ReadonlyArray<{ PartitionKey: string; Data: Buffer }>): RecordFramesView {
+  const n = entries.length;
+  const frameOff = new Int32Array(new ArrayBuffer(4 * (n + 1)));
+  const keyBytes = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const e = entries[i]!;
+    keyBytes[i] = Buffer.byteLength(e.PartitionKey, 'utf8');
+    frameOff[i + 1] = frameOff[i]! + frameHeaderBytes + keyBytes[i]! + e.Data.length;
+  }
+  const frames = Buffer.from(new ArrayBuffer(frameOff[n]!));
+  const tailCrc = new Uint32Array(new ArrayBuffer(4 * n));
+  for (let i = 0; i < n; i++) {
+    const e = entries[i]!;
+    const at = frameOff[i]!;
+    frameTemplate(frames, at, keyBytes[i]!, e.Data.length);
+    frames.write(e.PartitionKey, at + frameHeaderBytes, 'utf8');
+    e.Data.copy(frames, at + frameHeaderBytes + keyBytes[i]!);
+    tailCrc[i] = crc32cRange(frames, at + frameHeaderBytes, frameOff[i + 1]!);
+  }
+  return { frames, frameOff, tailCrc };
 }
 
 export function throttledMessage(reg: StreamRegistry, rt: StreamRuntime, shard: ShardRuntime): string {
@@ -99,7 +122,7 @@ function badHashKey(value: string): AwsError {
  * The shard each record goes to; a bad ExplicitHashKey fails the whole
  * request (the first one in request order is named), as on AWS.
  */
-export function routeColumns(rt: StreamRuntime, cols: RecordColumns): ShardRuntime[] {
+export function routeFrames(rt: StreamRuntime, cols: RecordFrames): ShardRuntime[] {
   const out = new Array<ShardRuntime>(cols.count);
   const { hashKeys, hashKeyValid, explicitHashKeys } = cols;
   for (let i = 0; i < cols.count; i++) {
@@ -118,7 +141,7 @@ export function routeColumns(rt: StreamRuntime, cols: RecordColumns): ShardRunti
   return out;
 }
 
-/** The shard of each entry (PutRecord, analytics outputs); see routeColumns. */
+/** The shard of each entry (PutRecord, analytics outputs); see routeFrames. */
 export function routeEntries(rt: StreamRuntime, entries: PutEntry[]): ShardRuntime[] {
   return entries.map((e) => {
     if (e.ExplicitHashKey !== undefined) {
@@ -135,7 +158,7 @@ export function routeEntries(rt: StreamRuntime, entries: PutEntry[]): ShardRunti
  * and resolves once all are durable. `trace`, when given, is filled in (the
  * idempotency table remembers it); the reply is built from it either way.
  */
-export async function putColumns(reg: StreamRegistry, rt: StreamRuntime, cols: RecordColumns, shards: ShardRuntime[], trace?: PutTrace): Promise<PutRecordsReply> {
+export async function putFrames(reg: StreamRegistry, rt: StreamRuntime, cols: RecordFrames, shards: ShardRuntime[], trace?: PutTrace): Promise<PutRecordsReply> {
   const now = reg.now();
   const n = cols.count;
   const enc = rt.meta.encryption;
@@ -194,7 +217,7 @@ export async function putColumns(reg: StreamRegistry, rt: StreamRuntime, cols: R
     const shard = groupShards[g]!;
     const r = flags
       ? shard.log.append(sealedEntries(reg, enc.type === 'KMS' ? enc.keyId : '', cols, order, starts[g]!, starts[g + 1]!, flags))
-      : appendColumns(shard, cols, order, starts[g]!, starts[g + 1]!);
+      : appendFrames(shard, cols, order, starts[g]!, starts[g + 1]!);
     waits.push(r.durable);
     notifyWhenDurable(shard, r.durable);
     t.groups.push({ shardId: shard.id, firstCounter: r.firstCounter, count: groupSizes[g]!, arrivalMs: r.arrivalMs });
@@ -209,14 +232,14 @@ export async function putColumns(reg: StreamRegistry, rt: StreamRuntime, cols: R
   return new PutRecordsReply(t, groupShards, enc.type);
 }
 
-function appendColumns(shard: ShardRuntime, cols: RecordColumns, order: Int32Array, from: number, to: number): AppendResult {
-  if (shard.log.appendColumns) return shard.log.appendColumns(cols, order.subarray(from, to), 0);
+function appendFrames(shard: ShardRuntime, cols: RecordFrames, order: Int32Array, from: number, to: number): AppendResult {
+  if (shard.log.appendFrames) return shard.log.appendFrames(cols, order.subarray(from, to), 0);
   const entries: AppendEntry[] = [];
   for (let k = from; k < to; k++) entries.push({ partitionKey: cols.partitionKey(order[k]!), data: cols.dataOf(order[k]!), flags: 0 });
   return shard.log.append(entries);
 }
 
-function sealedEntries(reg: StreamRegistry, keyId: string, cols: RecordColumns, order: Int32Array, from: number, to: number, flags: number): AppendEntry[] {
+function sealedEntries(reg: StreamRegistry, keyId: string, cols: RecordFrames, order: Int32Array, from: number, to: number, flags: number): AppendEntry[] {
   const entries: AppendEntry[] = [];
   for (let k = from; k < to; k++) {
     const i = order[k]!;
@@ -225,8 +248,8 @@ function sealedEntries(reg: StreamRegistry, keyId: string, cols: RecordColumns, 
   return entries;
 }
 
-/** putColumns for records as objects (PutRecord, analytics outputs): the per-record results in request order. */
+/** putFrames for records as objects (PutRecord, analytics outputs): the per-record results in request order. */
 export async function putEntries(reg: StreamRegistry, rt: StreamRuntime, entries: PutEntry[], shards: ShardRuntime[], trace?: PutTrace): Promise<PutResult[]> {
-  const reply = await putColumns(reg, rt, RecordColumns.fromEntries(entries), shards, trace);
+  const reply = await putFrames(reg, rt, RecordFrames.fromEntries(entries), shards, trace);
   return reply.Records;
 }

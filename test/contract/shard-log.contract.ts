@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FsyncPolicy, ShardLog, StoredRecord } from '../../gateway/storage/types.ts';
+import { framesOfEntries } from '../../gateway/streams/write-path.ts';
 import { partitionKeyOf, payloadOf, type ShardLogOpenOptions, type StorageBackend } from './backend.ts';
 
 const childScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'storage-child.ts');
@@ -112,25 +113,17 @@ export function shardLogContract(backend: StorageBackend): void {
       await log.close();
     });
 
-    it('stores records appended from columns (appendColumns, where a backend has it) exactly as append does, interleaved with it', async () => {
+    it('stores records appended as prepared frames (appendFrames, where a backend has it) exactly as append does, interleaved with it', async () => {
       const { log, location } = await open();
-      if (!log.appendColumns) return void (await log.close());
-      // 60 records in columns, in scrambled order; each append takes some of them in the order `order` gives.
+      if (!log.appendFrames) return void (await log.close());
+      // 60 records as frames in scrambled order; each append takes some of them in the order `order` gives.
       const total = 60;
       const scrambled = Array.from({ length: total }, (_, k) => (k * 37) % total);
-      const keyParts: Buffer[] = [], dataParts: Buffer[] = [];
-      const keyOff = new Int32Array(total + 1), dataOff = new Int32Array(total + 1);
-      // Column slot j holds the record that will get counter byCounter[j].
+      // Frame j holds the record that will get counter counterOf[j].
       const counterOf = new Int32Array(total);
       scrambled.forEach((slot, counter) => (counterOf[slot] = counter));
-      for (let j = 0; j < total; j++) {
-        const key = Buffer.from(partitionKeyOf(counterOf[j]!), 'utf8'), data = payloadOf(counterOf[j]!);
-        keyParts.push(key);
-        dataParts.push(data);
-        keyOff[j + 1] = keyOff[j]! + key.length;
-        dataOff[j + 1] = dataOff[j]! + data.length;
-      }
-      const columns = { keys: Buffer.concat(keyParts), keyOff, data: Buffer.concat(dataParts), dataOff };
+      const frames = () => framesOfEntries(Array.from(counterOf, (c) => ({ PartitionKey: partitionKeyOf(c), Data: payloadOf(c) })));
+      const view = frames();
       const pending: Array<Promise<void>> = [];
       for (let counter = 0; counter < total;) {
         if (counter % 3 === 2) {
@@ -142,22 +135,22 @@ export function shardLogContract(backend: StorageBackend): void {
           continue;
         }
         const n = Math.min(1 + (counter % 5), total - counter);
-        const r = log.appendColumns(columns, Int32Array.from(scrambled.slice(counter, counter + n)), 0);
+        const r = log.appendFrames(view, Int32Array.from(scrambled.slice(counter, counter + n)), 0);
         expect(r.firstCounter).toBe(counter);
         pending.push(r.durable);
         counter += n;
       }
       await Promise.all(pending);
       expectIntact((await log.read(0, everything)).records, 0, total);
-      // The flags go with every record, and everything survives a reopen.
-      const flagged = log.appendColumns(columns, Int32Array.of(0), 3);
+      // Adjacent frames in order (written as one piece), the flags with every record, and everything survives a reopen.
+      const flagged = log.appendFrames(frames(), Int32Array.of(3, 4, 5), 3);
       await flagged.durable;
       await log.close();
       const again = (await open({}, location)).log;
       const all = (await again.read(0, everything)).records;
       expectIntact(all.slice(0, total), 0, total);
-      expect(all[total]).toMatchObject({ counter: total, flags: 3, partitionKey: partitionKeyOf(counterOf[0]!) });
-      expect(all[total]!.data.equals(payloadOf(counterOf[0]!))).toBe(true);
+      expect(all.slice(total).map((r) => [r.counter, r.flags, r.partitionKey])).toEqual([3, 4, 5].map((j, k) => [total + k, 3, partitionKeyOf(counterOf[j]!)]));
+      expect(all.slice(total).every((r, k) => r.data.equals(payloadOf(counterOf[3 + k]!)))).toBe(true);
       await again.close();
     });
 

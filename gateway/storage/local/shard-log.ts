@@ -15,8 +15,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { promisify } from 'node:util';
-import type { AppendEntry, AppendResult, FsyncPolicy, ReadOptions, ReadResult, RecordColumnsView, ShardLog, StoredRecord } from '../types.ts';
-import { decodeFrame, encodeFrameFrom, encodeFrameInto, frameHeaderBytes } from './record-codec.ts';
+import type { AppendEntry, AppendResult, FsyncPolicy, ReadOptions, ReadResult, RecordFramesView, ShardLog, StoredRecord } from '../types.ts';
+import { decodeFrame, encodeFrameInto, frameHeaderBytes, stampFrame } from './record-codec.ts';
 import { Segment, segmentHeaderBytes } from './segment.ts';
 
 // Plain callback wrappers: util.promisify of fs.read/fs.writev resolves to an object, not a count.
@@ -46,7 +46,7 @@ export const localShardLogDefaults = {
 
 interface PendingWrite {
   segment: Segment;
-  /** Encoded frames, one buffer per append call. */
+  /** Encoded frames: a block per `append`, runs of adjacent frames for `appendFrames`. */
   frames: Buffer[];
   /** The counter and file offset of the first frame; the rest follow contiguously. */
   firstCounter: number;
@@ -125,50 +125,68 @@ export class LocalShardLog implements ShardLog {
 
   append(entries: AppendEntry[]): AppendResult {
     assert.ok(entries.length > 0);
+    const start = this.startAppend();
+    if ('failed' in start) return start.failed;
+    const { arrivalMs, pending } = start;
+    const firstCounter = this.nextCounter;
     const pkBytes = entries.map((e) => Buffer.byteLength(e.partitionKey, 'utf8'));
     let blockBytes = 0;
     for (let i = 0; i < entries.length; i++) blockBytes += frameHeaderBytes + pkBytes[i]! + entries[i]!.data.length;
-    return this.appendEncoded(entries.length, blockBytes, (block, at, counter, arrivalMs, i) => {
-      const e = entries[i]!;
-      return encodeFrameInto(block, at, counter, arrivalMs, e.flags, e.partitionKey, pkBytes[i]!, e.data);
-    });
-  }
-
-  appendColumns(columns: RecordColumnsView, order: Int32Array, flags: number): AppendResult {
-    assert.ok(order.length > 0);
-    const { keys, keyOff, data, dataOff } = columns;
-    let blockBytes = 0;
-    for (let k = 0; k < order.length; k++) {
-      const i = order[k]!;
-      blockBytes += frameHeaderBytes + keyOff[i + 1]! - keyOff[i]! + dataOff[i + 1]! - dataOff[i]!;
-    }
-    return this.appendEncoded(order.length, blockBytes, (block, at, counter, arrivalMs, k) => {
-      const i = order[k]!;
-      return encodeFrameFrom(block, at, counter, arrivalMs, flags, keys, keyOff[i]!, keyOff[i + 1]!, data, dataOff[i]!, dataOff[i + 1]!);
-    });
-  }
-
-  /** Stamps counters and the arrival time, encodes `count` frames into one block with `encode`, and queues it. */
-  private appendEncoded(
-    count: number, blockBytes: number, encode: (block: Buffer, at: number, counter: number, arrivalMs: number, k: number) => number,
-  ): AppendResult {
-    assert.ok(!this.closed, 'append after close');
-    if (this.failed) return { firstCounter: this.nextCounter, arrivalMs: this.lastArrivalMs, durable: Promise.reject(this.failed) };
-    // Arrival times never go backwards within a shard, even if the clock does.
-    const arrivalMs = Math.max(this.now(), this.lastQueuedArrivalMs);
-    this.lastQueuedArrivalMs = arrivalMs;
-    const firstCounter = this.nextCounter;
-    const pending = this.pendingFor(arrivalMs);
     const block = Buffer.allocUnsafe(blockBytes);
     let at = 0;
-    for (let k = 0; k < count; k++) {
-      const n = encode(block, at, this.nextCounter, arrivalMs, k);
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      const n = encodeFrameInto(block, at, this.nextCounter, arrivalMs, e.flags, e.partitionKey, pkBytes[i]!, e.data);
       pending.sizes.push(n);
       this.writeOffset += n;
       at += n;
       this.nextCounter++;
     }
     pending.frames.push(block);
+    return this.finishAppend(pending, firstCounter, arrivalMs);
+  }
+
+  appendFrames(view: RecordFramesView, order: Int32Array, flags: number): AppendResult {
+    assert.ok(order.length > 0);
+    const start = this.startAppend();
+    if ('failed' in start) return start.failed;
+    const { arrivalMs, pending } = start;
+    const firstCounter = this.nextCounter;
+    const { frames, frameOff, tailCrc } = view;
+    // Frames that lie one after another in the buffer go out as one piece.
+    let runStart = -1;
+    let runEnd = -1;
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k]!;
+      const at = frameOff[i]!;
+      const end = frameOff[i + 1]!;
+      stampFrame(frames, at, end - at, this.nextCounter, arrivalMs, flags, tailCrc[i]!);
+      pending.sizes.push(end - at);
+      this.writeOffset += end - at;
+      this.nextCounter++;
+      if (at === runEnd) runEnd = end;
+      else {
+        if (runStart >= 0) pending.frames.push(frames.subarray(runStart, runEnd));
+        runStart = at;
+        runEnd = end;
+      }
+    }
+    pending.frames.push(frames.subarray(runStart, runEnd));
+    return this.finishAppend(pending, firstCounter, arrivalMs);
+  }
+
+  /** The arrival time of an append and the queued write its frames join (or the log's failure). */
+  private startAppend(): { arrivalMs: number; pending: PendingWrite } | { failed: AppendResult } {
+    assert.ok(!this.closed, 'append after close');
+    if (this.failed) return { failed: { firstCounter: this.nextCounter, arrivalMs: this.lastArrivalMs, durable: Promise.reject(this.failed) } };
+    // Arrival times never go backwards within a shard, even if the clock does.
+    const arrivalMs = Math.max(this.now(), this.lastQueuedArrivalMs);
+    this.lastQueuedArrivalMs = arrivalMs;
+    return { arrivalMs, pending: this.pendingFor(arrivalMs) };
+  }
+
+  /** Chains the append's `durable` onto its queued write and wakes the flusher. */
+  private finishAppend(pending: PendingWrite, firstCounter: number, arrivalMs: number): AppendResult {
     pending.endCounter = this.nextCounter;
     const durable = new Promise<void>((resolve, reject) => {
       const prevResolve = pending.resolve;

@@ -3,7 +3,7 @@ import * as limits from '../../../sdk/protocol/streams/limits.ts';
 import type { Shape } from '../../http/validate.ts';
 import type { StreamRuntime } from '../model.ts';
 import { HashKey, PartitionKey, streamTarget, structure, type StreamsAction } from '../shapes.ts';
-import { putColumns, RecordColumns, routeColumns, type PutEntry } from '../write-path.ts';
+import { putFrames, RecordFrames, routeFrames, type PutEntry } from '../write-path.ts';
 import { requireWritable } from './common.ts';
 import { parseIdempotencyKey, type PutRecordsAnswer, type PutTrace } from '../idempotency.ts';
 import type { StreamRegistry } from '../registry.ts';
@@ -58,13 +58,13 @@ export const putRecords: StreamsAction = {
 
 async function put(registry: StreamRegistry, metrics: Metrics, rt: StreamRuntime, input: Record<string, unknown>, trace?: PutTrace): Promise<PutRecordsAnswer> {
   requireWritable(registry, rt);
-  // Columns from the offload path; objects from the general one (CBOR).
-  const cols = input.Records instanceof RecordColumns ? input.Records : RecordColumns.fromEntries(input.Records as PutEntry[]);
+  // Frames from the offload path; objects from the general one (CBOR).
+  const cols = input.Records instanceof RecordFrames ? input.Records : RecordFrames.fromEntries(input.Records as PutEntry[]);
   checkRecordSizes(rt, cols);
-  const total = cols.keyOff[cols.count]! + cols.dataOff[cols.count]!;
+  const total = cols.payloadBytes();
   if (total > limits.putRecordsBytesMax) throw new AwsError('InvalidArgumentException', 'Records size exceeds 5 MB limit');
-  const shards = routeColumns(rt, cols);
-  const reply = await putColumns(registry, rt, cols, shards, trace);
+  const shards = routeFrames(rt, cols);
+  const reply = await putFrames(registry, rt, cols, shards, trace);
   const failed = reply.FailedRecordCount;
   const stream = { stream: rt.meta.name };
   metrics.incomingRecords.inc(stream, cols.count - failed);
@@ -73,8 +73,8 @@ async function put(registry: StreamRegistry, metrics: Metrics, rt: StreamRuntime
   return reply;
 }
 
-/** checkRecordSize over columns: only a record over the stream's limit costs a Buffer. */
-function checkRecordSizes(rt: StreamRuntime, cols: RecordColumns): void {
+/** checkRecordSize over frames: only a record over the stream's limit costs a Buffer. */
+function checkRecordSizes(rt: StreamRuntime, cols: RecordFrames): void {
   const max = rt.meta.maxRecordSizeKiB * 1024;
   for (let i = 0; i < cols.count; i++) {
     if (cols.dataBytes(i) > max) return checkRecordSize(rt, Array.from({ length: cols.count }, (_, k) => cols.dataOf(k)), true);
