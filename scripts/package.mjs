@@ -77,7 +77,7 @@ function write(file, text, mode = 0o644) {
 
 function sizeKiB(dir) {
   let bytes = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) bytes += fs.statSync(path.join(e.parentPath, e.name)).size;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) bytes += fs.statSync(path.join((e.parentPath ?? e.path), e.name)).size;
   return Math.ceil(bytes / 1024);
 }
 
@@ -107,7 +107,7 @@ export function buildPackage(which, outdir) {
     fs.mkdirSync(control, { mode: 0o755 });
     const md5 = [];
     for (const e of fs.readdirSync(stage, { withFileTypes: true, recursive: true })) {
-      const full = path.join(e.parentPath, e.name);
+      const full = path.join((e.parentPath ?? e.path), e.name);
       if (!e.isFile() || full.startsWith(control + path.sep) || full.startsWith(path.join(stage, 'etc') + path.sep)) continue;
       md5.push(`${createHash('md5').update(fs.readFileSync(full)).digest('hex')}  ${path.relative(stage, full)}`);
     }

@@ -76,6 +76,8 @@ interface Camera {
   lastByte: Map<number, number>;
   /** Fragment timecode by fragment number (from the RECEIVED acks). */
   timecodeOf: Map<string, number>;
+  /** PERSISTED acks so far. */
+  persisted: number;
 }
 
 /** One camera: a PutMedia connection, fragments paced in real time, PERSISTED latencies recorded. */
@@ -99,6 +101,7 @@ async function runCamera(url: string, credentials: { accessKeyId: string; secret
           if (ack.EventType === 'ERROR') o.errors.n++;
           if (ack.EventType === 'RECEIVED' && ack.FragmentNumber) cam.timecodeOf.set(ack.FragmentNumber, ack.FragmentTimecode!);
           if (ack.EventType !== 'PERSISTED') continue;
+          cam.persisted++;
           const sent = cam.lastByte.get(ack.FragmentTimecode!);
           if (sent !== undefined) o.persisted.push(performance.now() - sent);
         }
@@ -157,8 +160,8 @@ async function runConsumer(url: string, credentials: { accessKeyId: string; secr
 
 /** A LIVE HLS viewer: reloads the media playlist every `hlsPollMs`; latency from a fragment's last byte to the first playlist listing it. */
 async function runHlsViewer(url: string, credentials: { accessKeyId: string; secretAccessKey: string }, cam: Camera, out: number[], stop: AbortSignal): Promise<void> {
-  // LIVE needs a fragment from the last 30 s: the session begins once the camera has one.
-  while (!cam.timecodeOf.size && !stop.aborted) await new Promise((r) => setTimeout(r, 50));
+  // LIVE needs a stored fragment from the last 30 s: the session begins once the camera has one PERSISTED.
+  while (!cam.persisted && !stop.aborted) await new Promise((r) => setTimeout(r, 50));
   if (stop.aborted) return;
   const client = new KinesisVideoArchivedMediaClient({ endpoint: url, region: 'us-east-1', credentials: { ...credentials }, maxAttempts: 1 });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -197,6 +200,9 @@ async function runHlsViewer(url: string, credentials: { accessKeyId: string; sec
       const wait = hlsPollMs - (performance.now() - began);
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
+  } catch (err) {
+    // A viewer that fails is reported, not fatal: the ingest figures stand on their own.
+    if (!stop.aborted) process.stderr.write(`live HLS viewer of ${cam.name} failed: ${String(err)}\n`);
   } finally {
     agent.destroy();
     client.destroy();
@@ -215,7 +221,7 @@ export async function runIngest(o: {
 }): Promise<IngestResult> {
   const fragments = Math.max(1, Math.floor(o.seconds / 2));
   const startMs = Date.now() - 60_000;
-  const cams: Camera[] = Array.from({ length: o.cameras }, (_, i) => ({ name: o.streamName(i), lastByte: new Map(), timecodeOf: new Map() }));
+  const cams: Camera[] = Array.from({ length: o.cameras }, (_, i) => ({ name: o.streamName(i), lastByte: new Map(), timecodeOf: new Map(), persisted: 0 }));
   const persisted: number[] = [];
   const live: number[] = [];
   const hlsListed: number[] = [];

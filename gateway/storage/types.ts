@@ -96,6 +96,12 @@ export interface ShardLog {
   counterAtTime(ms: number): Promise<number>;
   /** The oldest counter still stored. */
   firstCounter(): number;
+  /**
+   * The stream's retention changed: a backend that expires records by itself
+   * (JetStream's `max_age`) must keep them at least this long from now on.
+   * Backends whose records go only through `trimBefore` do not implement it.
+   */
+  setRetentionMs?(ms: number): Promise<void>;
   /** Drops whole segments whose newest record arrived before `ms`. */
   trimBefore(ms: number): Promise<number>;
   /** Waits for pending writes, then closes files. */

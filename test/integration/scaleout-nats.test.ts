@@ -1,9 +1,10 @@
 // Issue #20: gateways with `storage.backend: nats` on a throwaway 3-node JetStream cluster. Proves that the stock AWS SDK creates, writes and reads a stream through such a gateway; that a second gateway process (the shipped bundle, its own data directory) answers the same stream, each reading what the other wrote; and that kill -9 of a NATS node under PutRecords load from both loses no acknowledged record.
 import fs from 'node:fs';
 import path from 'node:path';
-import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { GetRecordsCommand, IncreaseStreamRetentionPeriodCommand, GetShardIteratorCommand, ListShardsCommand, PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../gateway/gateway.ts';
+import { connectNats } from '../../gateway/storage/nats/storage.ts';
 import { createActiveStream, kinesisClient, tempDir, testGateway } from '../helpers/gateway.ts';
 import { startNatsCluster, type NatsCluster } from '../helpers/nats.ts';
 import { spawnGateway, type SpawnedGateway } from '../helpers/spawn-gateway.ts';
@@ -76,6 +77,17 @@ describe('gateway on NATS JetStream', () => {
       expect(puts).toEqual([...puts].sort((x, y) => x - y));
       expect(seqs.map(BigInt)).toEqual([...seqs.map(BigInt)].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)));
     }
+    // Each shard is a JetStream stream at R3 whose max_age follows the stream's retention, also when it grows.
+    const maxAges = async () => {
+      const h = await connectNats({ servers: cluster.servers, replicas: 3, prefix });
+      const out: Array<[number, number]> = [];
+      for await (const si of h.jsm.streams.list()) if (si.config.name.startsWith(`${prefix}_streams_one-`)) out.push([si.config.num_replicas, si.config.max_age / 3_600_000_000_000]);
+      await h.nc.close();
+      return out;
+    };
+    expect(await maxAges()).toEqual([[3, 24], [3, 24]]);
+    await client.send(new IncreaseStreamRetentionPeriodCommand({ StreamName: 'one', RetentionPeriodHours: 48 }));
+    expect(await maxAges()).toEqual([[3, 48], [3, 48]]);
   }, 60_000);
 
   it('answers the same stream from a second gateway process, each reading what the other wrote', async () => {

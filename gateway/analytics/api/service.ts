@@ -23,6 +23,7 @@ import { checkpointIntervalMsDefault, rowtimeTickMsDefault, stopFlushTimeoutMsDe
 import { analyticsActions, analyticsResourceOf, analyticsSigningName, analyticsTargetPrefix } from './actions/index.ts';
 import type { AnalyticsContext } from './context.ts';
 import { AnalyticsRegistry, type AnalyticsDoc } from './registry.ts';
+import { analyticsRequirements } from './resources.ts';
 
 export interface AnalyticsOptions {
   dataDir: string;
@@ -102,6 +103,7 @@ export async function openAnalytics(o: AnalyticsOptions): Promise<Analytics> {
     signingName: analyticsSigningName,
     iamPrefix: 'kinesisanalytics',
     resourceOf: analyticsResourceOf,
+    requirementsOf: analyticsRequirements,
     actions: Object.fromEntries(Object.entries(analyticsActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle(ctx, input) }])),
   };
   return { registry, runner, metrics, service, close: () => registry.close() };

@@ -104,7 +104,9 @@ export class NatsShardLog implements ShardLog {
       allow_direct: false, // reads go to the leader, which holds every acknowledged message
     } as const;
     try {
-      await o.jsm.streams.info(o.stream);
+      const info = await o.jsm.streams.info(o.stream);
+      // The retention may have changed since the stream was made (in this process or another).
+      if (info.config.max_age !== config.max_age) await o.jsm.streams.update(o.stream, { ...info.config, max_age: config.max_age });
     } catch (err) {
       if (!/stream not found/i.test(String((err as Error).message)) && (err as { code?: unknown }).code !== 404) throw err;
       await o.jsm.streams.add(config as never);
@@ -270,6 +272,12 @@ export class NatsShardLog implements ShardLog {
       else lo = mid + 1;
     }
     return lo;
+  }
+
+  async setRetentionMs(ms: number): Promise<void> {
+    const info = await this.o.jsm.streams.info(this.o.stream);
+    const maxAge = ms * 1_000_000;
+    if (info.config.max_age !== maxAge) await this.o.jsm.streams.update(this.o.stream, { ...info.config, max_age: maxAge });
   }
 
   firstCounter(): number {
