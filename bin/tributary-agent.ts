@@ -136,9 +136,35 @@ bufferCommand('verify', 'Check every record checksum; exit 1 on corruption.').ac
   print(r);
   if (!r.ok) process.exitCode = 1;
 });
-bufferCommand('export <destination> <file>', 'Write unsent records as JSON lines that offline replay reads.').action(async (destination: string, file: string, o: { config?: string; dir?: string }) => {
-  print(await exportBuffer(bufferRoot(o), destination, file));
+bufferCommand('export <destination> <file>', 'Write unsent records as JSON lines that offline replay reads; a progress bar on a terminal.').action(async (destination: string, file: string, o: { config?: string; dir?: string }) => {
+  const root = bufferRoot(o);
+  // On a terminal, a bar on stderr (stdout keeps the JSON result): a card's backlog can take minutes.
+  const total = process.stderr.isTTY ? (await inspectBuffer(root)).destinations.find((d) => d.destination === destination)?.depthRecords : undefined;
+  const bar = total ? await exportProgressBar(total) : undefined;
+  try {
+    const result = await exportBuffer(root, destination, file, bar ? { onProgress: (n) => bar.update(n) } : {});
+    bar?.stop();
+    print(result);
+  } catch (err) {
+    bar?.stop();
+    throw err;
+  }
 });
+
+/** A cli-progress bar of records exported (loaded only on a terminal: the daemon never needs it). */
+async function exportProgressBar(total: number): Promise<{ update(n: number): void; stop(): void }> {
+  const { default: cliProgress } = await import('cli-progress');
+  const bar = new cliProgress.SingleBar({
+    format: ' {bar} {percentage}% | {value}/{total} records | {rate} rec/s | ETA {eta_formatted}',
+    hideCursor: true, clearOnComplete: false, etaBuffer: 50, fps: 5, stream: process.stderr,
+  }, cliProgress.Presets.shades_classic);
+  const startedMs = Date.now();
+  bar.start(total, 0, { rate: 0 });
+  return {
+    update: (n) => bar.update(n, { rate: Math.round(n / Math.max(0.001, (Date.now() - startedMs) / 1000)) }),
+    stop: () => bar.stop(),
+  };
+}
 
 /** Per camera ring under <state>/camera: what `buffer inspect` shows. */
 function cameraRings(stateDir: string): Record<string, { fragments: number; bytes: number; oldestAt?: string; newestEndAt?: string }> {
