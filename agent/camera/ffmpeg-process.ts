@@ -62,8 +62,22 @@ export function startCapture(binary: string, spec: CaptureSpec): CaptureRun {
       feeder?.kill('SIGKILL');
       out.end();
       const tail = lines(stderr);
-      const why = feederError ?? (tail.length && !/killed with signal/.test(err.message) ? `${firstLine(err.message)}: ${tail.at(-1)}` : firstLine(err.message));
-      resolve({ error: why, stderr: tail });
+      const settle = (message: string) => {
+        const why = feederError ?? (tail.length && !/killed with signal/.test(message) ? `${firstLine(message)}: ${tail.at(-1)}` : firstLine(message));
+        resolve({ error: why, stderr: tail });
+      };
+      // Under load fluent-ffmpeg may see its output close before ffmpeg's exit and report that instead: wait for the exit and say what it was.
+      const p = proc;
+      if (err.message === 'Output stream closed' && p) {
+        const report = () => {
+          if (p.exitCode === 0) resolve({ ...(feederError ? { error: feederError } : {}), stderr: tail });
+          else settle(p.signalCode ? `ffmpeg was killed with signal ${p.signalCode}` : `ffmpeg exited with code ${p.exitCode}`);
+        };
+        if (p.exitCode !== null || p.signalCode !== null) report();
+        else p.once('exit', report);
+        return;
+      }
+      settle(err.message);
     });
   });
   cmd.run();

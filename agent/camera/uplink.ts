@@ -17,8 +17,10 @@
  *   `UplinkScheduler`: the camera joins twice, at its live priority and at
  *   its backlog priority. A fragment older than `liveAgeSeconds` is backlog;
  *   the camera then sends at the backlog priority (behind telemetry, logs
- *   and other cameras' live video), and only inside the upload window. Each
- *   fragment pays for its bytes under the link's bandwidth cap.
+ *   and other cameras' live video), and only inside the upload window. The
+ *   PutMedia body is written in the scheduler's pieces (about 50 ms of the
+ *   link cap each), each when the scheduler lets it and paid for as it
+ *   goes, so a higher priority never waits behind a whole fragment.
  * - The gateway refusing a fragment for good (too long, too large, bad MKV,
  *   a timestamp it will not take) removes that fragment and goes on; the
  *   stream missing or access denied keeps everything and retries slowly.
@@ -94,22 +96,40 @@ const stopGraceMs = 1000;
 
 class Stopped extends Error {}
 
+/**
+ * One PutMedia connection's state. The main lane sends the ring oldest
+ * first. The live lane runs while the main one waits for the upload window:
+ * it sends what was recorded from `liveAgeSeconds` before the wait began
+ * (`from`) on, in capture order, and ends (after its fragments in flight are
+ * PERSISTED, or its connection fails) when the window opens.
+ */
+class Lane {
+  /** Fragments handed to the lane's producer and not yet PERSISTED, by producer timestamp. */
+  readonly inFlight = new Map<number, number>();
+  inFlightBytes = 0;
+  attempts = 0;
+  lastHeader: Uint8Array | undefined;
+  /** The producer failed because the gateway refused a fragment for good (removed from the ring): no backoff. */
+  refusedJustNow = false;
+  /** Live lane: the first producer timestamp it sends; set to end it. */
+  from = 0;
+  ending = false;
+  loop: Promise<void> | undefined;
+  constructor(readonly live: boolean) {}
+}
+
 export class CameraUplink {
   private readonly now: () => number;
   private loop: Promise<void> | undefined;
   private stopping: { deadlineAtMs: number } | undefined;
   private aborted = false;
-  private wakeUp: (() => void) | undefined;
+  private readonly wakeUps = new Set<() => void>();
   private liveSlot: SchedulerSlot | undefined;
   private backlogSlot: SchedulerSlot | undefined;
-  /** Fragments handed to the current producer and not yet PERSISTED, by producer timestamp. */
-  private readonly inFlight = new Map<number, number>();
-  private inFlightBytes = 0;
+  private readonly main = new Lane(false);
+  /** The live lane while the backlog waits for the upload window. */
+  private liveLane: Lane | undefined;
   private readonly acked: Array<{ atMs: number; bytes: number }> = [];
-  private attempts = 0;
-  private lastHeader: Uint8Array | undefined;
-  /** The producer failed because the gateway refused a fragment for good (removed from the ring): no backoff. */
-  private refusedJustNow = false;
   private readonly s: CameraUplinkStats = {
     link: 'unknown', sentFragments: 0, sentBytes: 0, uploadBytesPerSecond: 0, refusedFragments: 0, reconnects: -1,
     lastError: undefined, lastErrorAtMs: undefined, backlog: false, waitingForWindow: false,
@@ -125,7 +145,7 @@ export class CameraUplink {
       this.liveSlot = this.o.scheduler.join(this.o.priority);
       this.backlogSlot = this.o.scheduler.join(this.o.backlogPriority);
     }
-    this.loop = this.run();
+    this.loop = this.run(this.main);
   }
 
   stats(): CameraUplinkStats {
@@ -150,7 +170,8 @@ export class CameraUplink {
     this.wake();
     try {
       // The producer may hold the connection past the deadline while it retries (it has no abort): stop waiting for it.
-      await Promise.race([this.loop, new Promise((r) => setTimeout(r, options.deadlineMs + stopGraceMs).unref())]);
+      const loops = Promise.all([this.loop, this.liveLane?.loop]);
+      await Promise.race([loops, new Promise((r) => setTimeout(r, options.deadlineMs + stopGraceMs).unref())]);
     } finally {
       clearTimeout(timer);
       if (this.liveSlot) this.o.scheduler!.leave(this.liveSlot);
@@ -159,59 +180,75 @@ export class CameraUplink {
   }
 
   private wake(): void {
-    const w = this.wakeUp;
-    this.wakeUp = undefined;
-    w?.();
+    const w = [...this.wakeUps];
+    this.wakeUps.clear();
+    for (const f of w) f();
   }
 
   /** Sleeps up to `ms`; a stop, a ring change or `wake` ends it early. */
   private async pause(ms: number): Promise<void> {
+    let wakeUp: (() => void) | undefined;
     await Promise.race([
       new Promise<void>((resolve) => {
         const t = setTimeout(resolve, ms);
-        this.wakeUp = () => {
+        wakeUp = () => {
           clearTimeout(t);
           resolve();
         };
+        this.wakeUps.add(wakeUp);
       }),
       this.o.ring.changed(ms),
     ]);
+    this.wakeUps.delete(wakeUp!);
   }
 
-  private async run(): Promise<void> {
-    while (!this.stopping) {
-      if (!this.o.ring.first()) {
+  /** Whether the lane still has work: the main one until stopped, the live one until ended too. */
+  private running(lane: Lane): boolean {
+    return !this.stopping && !lane.ending;
+  }
+
+  private async run(lane: Lane): Promise<void> {
+    let first = true;
+    while (this.running(lane)) {
+      const start = lane.live ? this.o.ring.after(lane.from - 1) : this.o.ring.first();
+      if (!start) {
         await this.pause(1000);
         continue;
       }
-      this.s.reconnects++;
-      this.inFlight.clear();
-      this.inFlightBytes = 0;
-      this.lastHeader = undefined;
+      // The live lane's first connection is not a reconnect.
+      if (!(lane.live && first)) this.s.reconnects++;
+      first = false;
+      lane.inFlight.clear();
+      lane.inFlightBytes = 0;
+      lane.lastHeader = undefined;
       const producer = new VideoProducer({
         endpoint: this.o.endpoint, region: this.o.region, credentials: this.o.credentials, streamName: this.o.stream,
         ...(this.o.ca ? { ca: this.o.ca } : {}), ...(this.o.cert ? { cert: this.o.cert, key: this.o.key! } : {}),
-        timecodeType: 'ABSOLUTE', producerStartMs: this.o.ring.first()!.producerMs, reconnectAttemptsMax: producerReconnectsMax,
+        timecodeType: 'ABSOLUTE', producerStartMs: start.producerMs, reconnectAttemptsMax: producerReconnectsMax,
         bufferBytesMax: this.o.inFlightBytesMax ?? 8 * 1024 * 1024,
-        onAck: (ack) => this.onAck(ack),
+        onAck: (ack) => this.onAck(lane, ack),
+        ...(this.o.scheduler ? { beforeWrite: (piece) => this.pace(piece), writePieceBytes: this.o.scheduler.pieceBytes } : {}),
       });
       try {
-        await producer.put(this.fragments());
-        this.attempts = 0;
+        await producer.put(this.fragments(lane));
+        lane.attempts = 0;
       } catch (err) {
         if (err instanceof Stopped || this.aborted) break;
-        await this.failed(err as Error);
+        // An ending live lane does not retry: what it did not get PERSISTED goes with the main lane, in order.
+        if (lane.ending) break;
+        await this.failed(lane, err as Error);
       }
     }
+    lane.inFlight.clear();
   }
 
-  private async failed(err: Error): Promise<void> {
+  private async failed(lane: Lane, err: Error): Promise<void> {
     const code = (err as { code?: string }).code;
     this.s.lastError = err.message;
     this.s.lastErrorAtMs = this.now();
     // A fragment the gateway refused for good was removed in onAck: go on at once with the next.
-    if (code === 'PUT_MEDIA_ERROR' && this.refusedJustNow) {
-      this.refusedJustNow = false;
+    if (code === 'PUT_MEDIA_ERROR' && lane.refusedJustNow) {
+      lane.refusedJustNow = false;
       return;
     }
     // An AWS error is an answer: the gateway is there, and refuses (no stream, no permission).
@@ -220,62 +257,63 @@ export class CameraUplink {
     this.s.link = state;
     const max = this.o.retryMaxMs ?? 30_000;
     const min = Math.min(max, this.o.retryMinMs ?? 1000);
-    const wait = Math.round(Math.min(max, min * 2 ** Math.min(this.attempts++, 20)) * (0.5 + Math.random() / 2));
+    const wait = Math.round(Math.min(max, min * 2 ** Math.min(lane.attempts++, 20)) * (0.5 + Math.random() / 2));
     this.o.onEvent?.({ kind: 'retry', error: err.message, inMs: wait });
     const until = this.now() + wait;
-    while (!this.stopping && this.now() < until) await this.pause(until - this.now());
+    while (this.running(lane) && this.now() < until) await this.pause(until - this.now());
   }
 
-  private onAck(ack: Ack): void {
+  private onAck(lane: Lane, ack: Ack): void {
     const ms = ack.FragmentTimecode;
     if (ack.EventType === 'ERROR') {
       if (ms !== undefined && ack.ErrorId !== undefined && fragmentErrors.has(ack.ErrorId)) {
         this.o.ring.remove(ms, 'refused');
         this.s.refusedFragments++;
-        this.refusedJustNow = true;
+        lane.refusedJustNow = true;
         this.o.onEvent?.({ kind: 'refused-fragment', producerMs: ms, errorCode: ack.ErrorCode ?? String(ack.ErrorId) });
       }
       return;
     }
     if (ack.EventType !== 'PERSISTED' || ms === undefined) return;
     // Also after failures with the link up (refusals): the condition they raised ends here.
-    if (this.s.link !== 'up' || this.attempts > 0) this.o.onEvent?.({ kind: 'link', state: 'up' });
+    if (this.s.link !== 'up' || lane.attempts > 0) this.o.onEvent?.({ kind: 'link', state: 'up' });
     this.s.link = 'up';
-    const bytes = this.inFlight.get(ms);
+    const bytes = lane.inFlight.get(ms);
     if (bytes !== undefined) {
-      this.inFlight.delete(ms);
-      this.inFlightBytes -= bytes;
+      lane.inFlight.delete(ms);
+      lane.inFlightBytes -= bytes;
     }
     if (this.o.ring.remove(ms)) {
       this.s.sentFragments++;
       this.s.sentBytes += bytes ?? 0;
       this.acked.push({ atMs: this.now(), bytes: bytes ?? 0 });
     }
-    this.attempts = 0;
+    lane.attempts = 0;
     this.wake();
   }
 
   /**
    * The producer's source: each fragment's bytes (its stream header when it
-   * changes, then its Cluster), oldest first, when its turn on the link has
-   * come. Never ends while running: the producer keeps one connection and
-   * reopens it when the gateway closes an idle one.
+   * changes, then its Cluster), in capture order. The main lane's never ends
+   * while running: the producer keeps one connection and reopens it when the
+   * gateway closes an idle one. The live lane's ends when the lane ends.
    */
-  private async *fragments(): AsyncGenerator<Uint8Array> {
-    let cursor: number | undefined;
+  private async *fragments(lane: Lane): AsyncGenerator<Uint8Array> {
+    let cursor: number | undefined = lane.live ? lane.from - 1 : undefined;
     for (;;) {
-      if (this.stopping) {
+      if (!this.running(lane)) {
         // Let what is in flight be PERSISTED, up to the deadline; then end the body, or abandon it.
-        while (this.inFlight.size > 0 && !this.aborted) await this.pause(200);
+        while (lane.inFlight.size > 0 && !this.aborted) await this.pause(200);
         if (this.aborted) throw new Stopped('stopped at the deadline');
         return;
       }
       const e = this.o.ring.after(cursor);
       if (!e) {
+        this.reportBacklog(lane, this.s.backlog);
         await this.pause(1000);
         continue;
       }
-      if (!(await this.turn(e))) continue;
+      if (!lane.live && !(await this.turn(e))) continue;
       let media: { header: Uint8Array; cluster: Uint8Array };
       try {
         media = await this.o.ring.read(e);
@@ -288,17 +326,21 @@ export class CameraUplink {
         throw err;
       }
       cursor = e.producerMs;
-      this.inFlight.set(e.producerMs, media.cluster.length);
-      this.inFlightBytes += media.cluster.length;
-      if (!this.lastHeader || !Buffer.from(this.lastHeader).equals(Buffer.from(media.header))) {
-        this.lastHeader = media.header;
+      lane.inFlight.set(e.producerMs, media.cluster.length);
+      lane.inFlightBytes += media.cluster.length;
+      if (!lane.lastHeader || !Buffer.from(lane.lastHeader).equals(Buffer.from(media.header))) {
+        lane.lastHeader = media.header;
         yield media.header;
       }
       yield media.cluster;
     }
   }
 
-  /** Waits for the fragment's turn: the upload window (backlog), priorities and the link cap. False to look again. */
+  /**
+   * Main lane: waits for the upload window when the fragment is backlog,
+   * with a live lane sending what is recorded meanwhile; when the window
+   * opens, ends the live lane and waits for it. False to look again.
+   */
   private async turn(e: RingEntry): Promise<boolean> {
     const backlog = this.now() - e.producerMs > this.o.liveAgeMs;
     this.s.backlog = backlog;
@@ -306,32 +348,76 @@ export class CameraUplink {
       const inMs = msUntilUploadWindow(this.o.uploadWindow, this.now());
       if (!this.s.waitingForWindow) this.o.onEvent?.({ kind: 'waiting-for-window', inMs });
       this.s.waitingForWindow = true;
-      this.reportBacklog(false);
+      this.startLiveLane(e);
+      this.reportBacklog(this.main, true);
       await this.pause(Math.min(inMs, 60_000));
       return false;
     }
     this.s.waitingForWindow = false;
-    const scheduler = this.o.scheduler;
-    if (!scheduler) return true;
-    const slot = backlog ? this.backlogSlot! : this.liveSlot!;
-    for (;;) {
-      if (this.stopping) return false;
-      this.reportBacklog(backlog);
-      const wait = scheduler.delayMs(slot, this.now());
-      if (wait <= 0) break;
-      await new Promise((r) => setTimeout(r, Math.min(wait, 250)));
+    const live = this.liveLane;
+    if (live) {
+      live.ending = true;
+      this.wake();
+      await live.loop;
+      this.liveLane = undefined;
     }
-    scheduler.started(slot, this.now(), e.bytes);
     return true;
   }
 
-  /** Tells the scheduler how many fragments wait, at the priority they wait at. */
-  private reportBacklog(backlog: boolean): void {
+  /** While the main lane waits at backlog fragment `e`: a live lane from `liveAgeMs` ago on (never at or before `e`). */
+  private startLiveLane(e: RingEntry): void {
+    if (this.liveLane || this.stopping) return;
+    const lane = new Lane(true);
+    lane.from = Math.max(e.producerMs + 1, this.now() - this.o.liveAgeMs);
+    this.liveLane = lane;
+    lane.loop = this.run(lane);
+  }
+
+  /**
+   * Before each piece of the PutMedia body: waits for its turn on the link
+   * (priorities and the cap; a fragment's later pieces are not held back by
+   * priority), then pays for it. At the live priority or the backlog one by
+   * the fragment's age.
+   */
+  private async pace(piece: { bytes: number; timecode: number; first: boolean }): Promise<void> {
+    const scheduler = this.o.scheduler!;
+    const backlog = this.now() - piece.timecode > this.o.liveAgeMs;
+    const slot = backlog ? this.backlogSlot! : this.liveSlot!;
+    const lane = this.liveLane && piece.timecode >= this.liveLane.from ? this.liveLane : this.main;
+    for (;;) {
+      if (this.aborted) throw new Stopped('stopped at the deadline');
+      this.reportBacklog(lane, backlog, 1);
+      const wait = scheduler.delayMs(slot, this.now(), { continuing: !piece.first });
+      if (wait <= 0) break;
+      await new Promise((r) => setTimeout(r, Math.min(wait, 250)));
+    }
+    scheduler.started(slot, this.now(), piece.bytes);
+  }
+
+  /**
+   * Tells the scheduler how many of the lane's fragments wait (at least
+   * `atLeast`: one being written), at the priority they wait at. While a
+   * live lane runs, the main lane's fragments wait for the upload window
+   * and count for no one.
+   */
+  private reportBacklog(lane: Lane, backlog: boolean, atLeast = 0): void {
     if (!this.liveSlot || !this.backlogSlot) return;
-    const waiting = Math.max(0, this.o.ring.list().length - this.inFlight.size);
+    const entries = this.o.ring.list();
+    const live = this.liveLane;
+    if (live && lane !== live) {
+      this.backlogSlot.backlogBatches = 0;
+      return;
+    }
+    let waiting: number;
+    if (live) {
+      // The live lane's fragments are the newest: count from the end.
+      let n = 0;
+      for (let i = entries.length - 1; i >= 0 && entries[i]!.producerMs >= live.from; i--) n++;
+      waiting = n - live.inFlight.size;
+    } else waiting = entries.length - this.main.inFlight.size;
+    waiting = Math.max(atLeast, waiting);
     this.liveSlot.backlogBatches = backlog ? 0 : waiting;
     this.backlogSlot.backlogBatches = backlog ? waiting : 0;
     this.liveSlot.healthy = this.backlogSlot.healthy = this.s.link !== 'down';
   }
 }
-

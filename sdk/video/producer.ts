@@ -61,6 +61,17 @@ export interface VideoProducerOptions {
   /** Unacknowledged bytes kept for resending; past it the source is not read (default 256 MiB). */
   bufferBytesMax?: number;
   onAck?(ack: Ack): void;
+  /**
+   * Paces the request body (a link shared with other traffic, or capped):
+   * called before each piece of at most `writePieceBytes` of a fragment is
+   * written (the stream header goes with the first piece), and the piece
+   * waits for the promise; a rejection fails the upload. While it is given,
+   * the source is read at most one fragment ahead of the body. Without it,
+   * each fragment is written whole as soon as it is read.
+   */
+  beforeWrite?(piece: { bytes: number; timecode: number; first: boolean }): Promise<void> | void;
+  /** With `beforeWrite`: the largest piece written at a time (default 64 KiB). */
+  writePieceBytes?: number;
 }
 
 export interface PutResult {
@@ -176,7 +187,7 @@ class Upload {
     try {
       for await (const chunk of source) {
         this.accept(this.reader.push(chunk));
-        while (this.pendingBytes > (this.o.bufferBytesMax ?? 256 * 1024 * 1024) && !this.failure) await this.changed();
+        while ((this.pendingBytes > (this.o.bufferBytesMax ?? 256 * 1024 * 1024) || this.writeBehind()) && !this.failure) await this.changed();
         if (this.failure) throw this.failure;
       }
       this.accept(this.reader.end());
@@ -191,6 +202,12 @@ class Upload {
     } finally {
       this.conn?.destroy();
     }
+  }
+
+  /** A paced body is more than one fragment behind the source. */
+  private writeBehind(): boolean {
+    if (!this.o.beforeWrite) return false;
+    return (this.conn ? this.conn.unwritten : this.pending.length) > 1;
   }
 
   private changed(): Promise<void> {
@@ -234,6 +251,8 @@ class Upload {
     const conn = new Connection(this.o, this.timecodeType ?? 'RELATIVE', this.producerStartMs, {
       ack: (ack) => this.onAck(ack),
       closed: (err) => this.onClosed(conn, err),
+      written: () => this.notify(),
+      failed: (err) => this.fail(err),
     });
     this.conn = conn;
     for (const p of this.pending) conn.send(p);
@@ -285,13 +304,26 @@ class Upload {
 }
 
 /** One PutMedia request: writes fragments to its body, parses acks from its answer. */
+interface ConnectionEvents {
+  ack(a: Ack): void;
+  closed(err?: Error): void;
+  /** A paced fragment is written whole. */
+  written(): void;
+  /** `beforeWrite` rejected. */
+  failed(err: Error): void;
+}
+
 class Connection {
   private readonly req: http.ClientRequest;
   private lastHeader: Uint8Array | undefined;
   private closed = false;
   private ended = false;
+  /** Paced: fragments not yet written whole, the first being written; the body ends after them. */
+  private readonly queue: Pending[] = [];
+  private pumping = false;
+  private endWanted = false;
 
-  constructor(o: VideoProducerOptions, timecodeType: 'ABSOLUTE' | 'RELATIVE', producerStartMs: number, on: { ack(a: Ack): void; closed(err?: Error): void }) {
+  constructor(private readonly o: VideoProducerOptions, timecodeType: 'ABSOLUTE' | 'RELATIVE', producerStartMs: number, private readonly on: ConnectionEvents) {
     const url = new URL('/putMedia', o.endpoint);
     const headers = signRequest({
       method: 'POST', url, body: '', payloadHash: unsignedPayload,
@@ -357,8 +389,18 @@ class Connection {
     this.req.on('close', () => setImmediate(close));
   }
 
+  /** Fragments not yet written whole (paced bodies; 0 otherwise). */
+  get unwritten(): number {
+    return this.queue.length;
+  }
+
   send(p: Pending): void {
-    if (this.closed || this.ended) return;
+    if (this.closed || this.ended || this.endWanted) return;
+    if (this.o.beforeWrite) {
+      this.queue.push(p);
+      void this.pump();
+      return;
+    }
     if (p.header !== this.lastHeader) {
       this.req.write(p.header);
       this.lastHeader = p.header;
@@ -366,9 +408,56 @@ class Connection {
     this.req.write(p.cluster);
   }
 
-  /** No more fragments: ends the request body (acks keep coming). */
+  /** Writes the queued fragments piece by piece, each when `beforeWrite` lets it, and waits for the socket to drain. */
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    const size = Math.max(1, this.o.writePieceBytes ?? 64 * 1024);
+    try {
+      while (this.queue.length > 0 && !this.closed) {
+        const p = this.queue[0]!;
+        for (let off = 0; off < p.cluster.length; off += size) {
+          const piece = p.cluster.subarray(off, off + size);
+          const header = off === 0 && p.header !== this.lastHeader ? p.header : undefined;
+          await this.o.beforeWrite!({ bytes: piece.length + (header?.length ?? 0), timecode: p.timecode, first: off === 0 });
+          if (this.closed) return;
+          if (header) {
+            this.req.write(header);
+            this.lastHeader = header;
+          }
+          if (!this.req.write(piece)) await this.drained();
+          if (this.closed) return;
+        }
+        this.queue.shift();
+        this.on.written();
+      }
+      if (this.endWanted) this.endBody();
+    } catch (err) {
+      this.on.failed(err as Error);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.req.off('drain', done);
+        this.req.off('close', done);
+        resolve();
+      };
+      this.req.once('drain', done);
+      this.req.once('close', done);
+    });
+  }
+
+  /** No more fragments: ends the request body once what is queued is written (acks keep coming). */
   endBody(): void {
     if (this.ended || this.closed) return;
+    if (this.queue.length > 0) {
+      this.endWanted = true;
+      return;
+    }
     this.ended = true;
     this.req.end();
   }
