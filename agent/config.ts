@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, parseConfig, type Schema } from '../sdk/config/yaml-schema.ts';
+import { cameraSchema, resolveCameraConfig, type CameraConfig, type RawCameraConfig } from './camera/config.ts';
 
 const fsyncPolicy: Schema = {
   kind: 'custom',
@@ -161,6 +162,8 @@ export const agentSchema = {
           kind: 'object',
           fields: { enabled: { kind: 'boolean', default: false }, port: { kind: 'integer', min: 1, max: 65535, default: 8787 }, destination: { kind: 'string' } },
         },
+        // Cameras: agent/camera/config.ts (docs/agent-camera.md).
+        camera: { kind: 'list', item: cameraSchema },
       },
     },
     uplink: {
@@ -207,6 +210,8 @@ export interface AgentConfig {
     /** Runs when `enabled`, or when `enabled` is absent and a default destination is set. */
     socket: { enabled?: boolean; path: string; mode: string; destination?: string };
     http: { enabled: boolean; port: number; destination?: string };
+    /** Checked and completed by `resolveCameraConfig` (source-dependent defaults); `${device}` is replaced at start. */
+    camera?: CameraConfig[];
   };
   uplink: {
     batchRecordsMax: number; batchBytesMax: number; retryMaxMs: number; maxRecordAgeMs: number; requestTimeoutMs: number; lingerMs: number;
@@ -286,6 +291,16 @@ export function parseAgentConfig(text: string, file: string): AgentConfig {
   if (Object.keys(j.partitionKey ?? {}).length > 1) throw new ConfigError(`${file}: inputs.journald.partitionKey takes one of unit, hostname, fixed or hash`);
   if (j.order === 'per-unit' && j.partitionKey?.hash) throw new ConfigError(`${file}: inputs.journald.partitionKey: hash spreads a unit's entries over shards, which order: per-unit forbids (use unit, hostname or fixed)`);
   if (j.directory !== undefined && j.files !== undefined) throw new ConfigError(`${file}: inputs.journald takes directory or files, not both`);
+  if (c.inputs.camera) {
+    const names = new Set<string>();
+    c.inputs.camera = c.inputs.camera.map((raw, i) => {
+      const r = resolveCameraConfig(raw as unknown as RawCameraConfig, `inputs.camera[${i}]`);
+      if (typeof r === 'string') throw new ConfigError(`${file}: ${r}`);
+      if (names.has(r.name)) throw new ConfigError(`${file}: inputs.camera[${i}].name "${r.name}" is used by another camera`);
+      names.add(r.name);
+      return r;
+    });
+  }
   return Object.freeze(c);
 }
 

@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { DiskBuffer, bufferLimits, type BufferProblem } from './buffer/index.ts';
+import { startCameras, type RunningCameras } from './camera/index.ts';
 import { volatileStateReason, type AgentConfig } from './config.ts';
 import { ConditionLog } from './condition-log.ts';
 import { DiskReserve, diskSpace, planCaps, type CapPlan } from './disk-space.ts';
@@ -246,6 +247,15 @@ export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notif
   const inputsDir = path.join(stateDir, 'inputs');
   fs.mkdirSync(inputsDir, { recursive: true, mode: 0o700 });
   const { inputs, serial } = await startInputs(config, sinks, inputsDir, o.log);
+  // Cameras have their own buffer (a ring of fragment files) and uplink (PutMedia), on the same scheduler.
+  let cameras: RunningCameras | undefined;
+  if (config.inputs.camera?.length) {
+    cameras = await startCameras(config.inputs.camera.map((c) => ({ ...c, stream: c.stream.split('${device}').join(creds.name) })), {
+      stateDir, endpoint, region: creds.region, credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
+      ca: creds.caCertificate, cert: creds.clientCertificate, key: creds.clientKey, scheduler, retryMaxMs: config.uplink.retryMaxMs,
+      bufferKey: () => bufferKey(stateDir), encryptByDefault: config.buffer.encrypt, log: o.log, conditions,
+    });
+  }
 
   const boot = bootId();
   const status = (stoppedAt?: string): AgentStatus => ({
@@ -257,6 +267,7 @@ export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notif
     ...(stoppedAt ? { stoppedAt } : {}),
     disk: { low: space.low, freeBytes: diskSpace(stateDir)?.freeBytes },
     ...(serial ? { serial: serial.counters() } : {}),
+    ...(cameras ? { cameras: cameras.status() } : {}),
     destinations: Object.fromEntries(
       [...uplinks].map(([name, { uplink, stream }]) => {
         const b = buffers.get(name)!.stats();
@@ -293,7 +304,7 @@ export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notif
   statusTimer.unref();
 
   const metrics = config.metrics.port ? await serveMetrics(config.metrics.port, status) : undefined;
-  await o.notifier.ready(`${buffers.size} destinations, ${inputs.length} inputs`);
+  await o.notifier.ready(`${buffers.size} destinations, ${inputs.length} inputs${cameras ? `, ${config.inputs.camera!.length} cameras` : ''}`);
   o.notifier.startWatchdog(() => true);
   o.log.info('agent running', { device: creds.name, endpoint, destinations: [...buffers.keys()], inputs: inputs.length, pid: process.pid });
 
@@ -305,7 +316,7 @@ export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notif
       o.notifier.stopWatchdog();
       clearInterval(statusTimer);
       for (const i of inputs) await i.stop();
-      await Promise.all([...uplinks.values()].map(({ uplink }) => uplink.stop({ deadlineMs })));
+      await Promise.all([...[...uplinks.values()].map(({ uplink }) => uplink.stop({ deadlineMs })), cameras?.stop(deadlineMs)]);
       for (const b of buffers.values()) await b.close();
       writer.write(status(new Date().toISOString()));
       space.stop();

@@ -2,6 +2,7 @@
 import http from 'node:http';
 import { serialMetricsText } from './inputs/serial.ts';
 import type { AgentStatus } from './status.ts';
+import type { CameraStatus } from './camera/index.ts';
 
 function gauge(name: string, help: string, s: AgentStatus, value: (d: AgentStatus['destinations'][string]) => number): string {
   let out = `# HELP ${name} ${help}\n# TYPE ${name} gauge\n`;
@@ -19,6 +20,7 @@ export function metricsText(s: AgentStatus): string {
   out += gauge('tributary_agent_rejected_records', 'Records refused by the buffer (cap or full disk) since start.', s, (v) => v.rejected);
   out += `# HELP tributary_agent_disk_low Whether the state directory's disk ran out of space (appends refused until it has room).\n# TYPE tributary_agent_disk_low gauge\ntributary_agent_disk_low ${s.disk.low ? 1 : 0}\n`;
   if (s.serial) out += serialMetricsText(s.serial);
+  if (s.cameras) out += cameraMetricsText(s.cameras);
   return out;
 }
 
@@ -35,4 +37,23 @@ export async function serveMetrics(port: number, status: () => AgentStatus): Pro
     server.listen(port, '127.0.0.1', () => resolve());
   });
   return { server, port: (server.address() as { port: number }).port };
+}
+
+/** Per camera: recording, what the ring holds, how far behind the upload is, what it dropped. */
+export function cameraMetricsText(cameras: Record<string, CameraStatus>): string {
+  const metrics: Array<[string, string, (c: CameraStatus) => number]> = [
+    ['tributary_agent_camera_recording', 'Whether the camera records (ffmpeg runs and writes fragments).', (c) => (c.recording ? 1 : 0)],
+    ['tributary_agent_camera_buffer_fragments', 'Fragments recorded and not yet PERSISTED by the gateway.', (c) => c.fragments],
+    ['tributary_agent_camera_buffer_bytes', 'Bytes of fragments recorded and not yet PERSISTED.', (c) => c.bytes],
+    ['tributary_agent_camera_oldest_unsent_age_seconds', 'Age of the oldest fragment not yet PERSISTED.', (c) => (c.oldestUnsentAgeMs ?? 0) / 1000],
+    ['tributary_agent_camera_upload_bytes_per_second', 'Bytes PERSISTED per second over the last 10 s.', (c) => c.uploadBytesPerSecond],
+    ['tributary_agent_camera_restarts', 'Capture restarts since start (ffmpeg exited).', (c) => c.restarts],
+    ['tributary_agent_camera_dropped_fragments', 'Fragments the buffer dropped (drop-oldest) or did not keep (keep-oldest) since start.', (c) => c.droppedOldest + c.droppedNewest],
+  ];
+  let out = '';
+  for (const [name, help, value] of metrics) {
+    out += `# HELP ${name} ${help}\n# TYPE ${name} gauge\n`;
+    for (const [camera, c] of Object.entries(cameras)) out += `${name}{camera="${camera}"} ${value(c)}\n`;
+  }
+  return out;
 }

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { writeFileAtomicSync } from '../sdk/fs/atomic-file.ts';
 import type { ConditionLog } from './condition-log.ts';
 import type { SerialPortCounters } from './inputs/serial.ts';
+import type { CameraStatus } from './camera/index.ts';
 
 export const statusFileName = 'status.json';
 export const statusIntervalMsDefault = 5000;
@@ -49,6 +50,8 @@ export interface AgentStatus {
   destinations: Record<string, DestinationStatus>;
   /** Per serial port (by name), when `inputs.serial` is configured. */
   serial?: Record<string, SerialPortCounters>;
+  /** Per camera (by name), when `inputs.camera` is configured. */
+  cameras?: Record<string, CameraStatus>;
 }
 
 export function bootId(): string {

@@ -208,6 +208,8 @@ interface GatewayHandle {
   ca: Buffer;
   endpoint: Endpoint;
   metricsAgent: https.Agent;
+  /** GET /metrics needs the gateway's metrics token (issue #11). */
+  metricsAuth: Record<string, string>;
 }
 
 async function startGateway(dataDir: string, port: number): Promise<GatewayHandle> {
@@ -217,7 +219,8 @@ async function startGateway(dataDir: string, port: number): Promise<GatewayHandl
   await waitReady(server, { path: '/health', statusOk: 200, timeoutMs: settings.readyTimeoutMs, caFile });
   const ca = fs.readFileSync(caFile);
   const credentials = await operatorCredentials(dataDir);
-  return { server, port, dataDir, ca, endpoint: { port, credentials, tls: { ca } }, metricsAgent: new https.Agent({ keepAlive: true, ca, maxSockets: 1 }) };
+  const metricsAuth = { authorization: `Bearer ${fs.readFileSync(path.join(dataDir, 'metrics.token'), 'utf8').trim()}` };
+  return { server, port, dataDir, ca, endpoint: { port, credentials, tls: { ca } }, metricsAgent: new https.Agent({ keepAlive: true, ca, maxSockets: 1 }), metricsAuth };
 }
 
 async function operatorCredentials(dataDir: string): Promise<Credentials> {
@@ -232,7 +235,7 @@ async function operatorCredentials(dataDir: string): Promise<Credentials> {
   return { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey, region: p.region };
 }
 
-function getText(port: number, urlPath: string, agent: https.Agent | undefined): Promise<string> {
+function getText(port: number, urlPath: string, agent: https.Agent | undefined, headers: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const onAnswer = (res: http.IncomingMessage) => {
       const chunks: Buffer[] = [];
@@ -240,7 +243,7 @@ function getText(port: number, urlPath: string, agent: https.Agent | undefined):
       res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks).toString('utf8')) : reject(new Error(`GET ${urlPath}: HTTP ${res.statusCode}`))));
       res.on('error', reject);
     };
-    const o = { host: '127.0.0.1', port, path: urlPath, timeout: 5_000 };
+    const o = { host: '127.0.0.1', port, path: urlPath, timeout: 5_000, headers };
     const req = agent ? https.get({ ...o, agent }, onAnswer) : http.get(o, onAnswer);
     req.on('timeout', () => req.destroy(new Error(`GET ${urlPath} timed out`)));
     req.on('error', reject);
@@ -255,13 +258,13 @@ function metricValue(text: string, name: string, label: string, value: string): 
 
 /** Records the gateway has accepted into `stream` since it started. */
 async function gatewayCount(gw: GatewayHandle, stream: string): Promise<number> {
-  return metricValue(await getText(gw.port, '/metrics', gw.metricsAgent), 'tributary_streams_incoming_records_total', 'stream', stream);
+  return metricValue(await getText(gw.port, '/metrics', gw.metricsAgent, gw.metricsAuth), 'tributary_streams_incoming_records_total', 'stream', stream);
 }
 
 /** PutRecords requests the gateway has answered 200 since it started (all streams). */
 async function gatewayPutRecordsRequests(gw: GatewayHandle): Promise<number> {
   let n = 0;
-  for (const line of (await getText(gw.port, '/metrics', gw.metricsAgent)).split('\n')) {
+  for (const line of (await getText(gw.port, '/metrics', gw.metricsAgent, gw.metricsAuth)).split('\n')) {
     if (line.startsWith('tributary_requests_total{') && line.includes('action="PutRecords"') && line.includes('outcome="ok"')) n += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return n;

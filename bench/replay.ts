@@ -60,6 +60,8 @@ interface Gw {
   endpoint: Endpoint;
   profile: string;
   agent: https.Agent;
+  /** GET /metrics needs the gateway's metrics token (issue #11). */
+  metricsToken: string;
 }
 
 async function startGateway(dataDir: string): Promise<Gw> {
@@ -71,12 +73,12 @@ async function startGateway(dataDir: string): Promise<Gw> {
   while (!fs.existsSync(profile)) await new Promise((r) => setTimeout(r, 25));
   const p = JSON.parse(fs.readFileSync(profile, 'utf8')) as Credentials;
   const ca = fs.readFileSync(caFile);
-  return { server, port, profile, endpoint: { port, credentials: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey, region: p.region }, tls: { ca } }, agent: new https.Agent({ keepAlive: true, ca, maxSockets: 1 }) };
+  return { server, port, profile, endpoint: { port, credentials: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey, region: p.region }, tls: { ca } }, agent: new https.Agent({ keepAlive: true, ca, maxSockets: 1 }), metricsToken: fs.readFileSync(path.join(dataDir, 'metrics.token'), 'utf8').trim() };
 }
 
 async function incoming(gw: Gw, stream: string): Promise<number> {
   const text = await new Promise<string>((resolve, reject) => {
-    https.get({ host: '127.0.0.1', port: gw.port, path: '/metrics', agent: gw.agent }, (res) => {
+    https.get({ host: '127.0.0.1', port: gw.port, path: '/metrics', agent: gw.agent, headers: { authorization: `Bearer ${gw.metricsToken}` } }, (res) => {
       let s = '';
       res.on('data', (c: Buffer) => (s += c.toString()));
       res.on('end', () => resolve(s));

@@ -7,8 +7,9 @@
  * CPU that SigV4 verification takes; writes the JSON to
  * bench/results/streams-latest.json.
  *
- *   npm run bench -- streams [--quick] [--only tributary,ceiling]
+ *   npm run bench -- streams [--quick] [--only tributary,ceiling] [--rounds N] [--baseline <git ref>] [--fsync <policy>]
  *   npm run bench -- streams --profile [--https] [--quick]   (CPU profile of the gateway under 1 KiB PutRecords)
+ *   npm run bench -- streams --prepare [--quick]   (the offload worker's CPU per record, in process)
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -19,10 +20,12 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { loadBundleSourceMap, summarizeCpuProfile, type CpuProfile, type ProfileSummary } from './lib/cpu-profile.ts';
 import { anyCredentials, createStreamActive, type Credentials, type Endpoint, type TlsInfo } from './lib/kinesis-http.ts';
+import { buildBaseline, type BaselineBuild } from './lib/streams-baseline.ts';
 import { buildIfStale, cleanupSync, installCleanupHooks, readMachineBusySeconds, removeTempDir, sparePort, spawnServer, tempDir, waitReady, type ServerProcess } from './lib/servers.ts';
 import { putRecordBodies, putRecordLatency, putRecordsBodies, putThroughput, readBack, type LatencyResult, type PutBatch, type PutThroughputResult, type ReadBackResult } from './lib/streams-load.ts';
 import { measureSigV4, type SigV4CaseResult } from './lib/sigv4-cost.ts';
-import { checkTargets, estimateSigV4Share, formatChecks, formatProfile, formatSigV4Estimate, formatTable } from './lib/streams-report.ts';
+import { formatPrepare, measurePrepare } from './lib/streams-prepare.ts';
+import { checkTargets, estimateSigV4Share, formatChecks, formatProfile, formatRounds, formatSigV4Estimate, formatTable } from './lib/streams-report.ts';
 import { sigv4Cases } from './sigv4.ts';
 
 export const description = 'Data Streams: PutRecords/GetRecords throughput, PutRecord latency, RSS — gateway vs kinesalite vs a ceiling server';
@@ -60,7 +63,7 @@ export const settings = Object.freeze({
   sigv4Warmup: 50,
 });
 
-export const serverNames = ['tributary', 'tributary-https', 'kinesalite-memory', 'kinesalite-leveldb', 'ceiling'] as const;
+export const serverNames = ['tributary', 'tributary-baseline', 'tributary-https', 'kinesalite-memory', 'kinesalite-leveldb', 'ceiling'] as const;
 export type ServerName = (typeof serverNames)[number];
 
 interface ServerSpec {
@@ -83,13 +86,28 @@ interface ServerSpec {
  * With `tls` false it serves plain HTTP, as the other servers speak; it
  * verifies the signature of every request either way.
  */
-const gatewayArgs = (port: number, dir: string, tls: boolean) =>
-  ['dist/tributary.mjs', 'gateway', 'start', '--data', dir, '--port', String(port), '--no-limits', ...(tls ? [] : ['--insecure-http']), '--log-level', 'warn'];
+const gatewayArgs = (port: number, dir: string, tls: boolean, bundle = 'dist/tributary.mjs') =>
+  [bundle, 'gateway', 'start', '--data', dir, '--port', String(port), '--no-limits', ...(tls ? [] : ['--insecure-http']), '--log-level', 'warn', ...gatewayExtraArgs];
+
+/** `--fsync <policy>` (diagnosis): passed to every gateway column; the default policy, always, otherwise. */
+let gatewayExtraArgs: string[] = [];
+/** `--baseline <ref>`: the bundle the tributary-baseline column runs. */
+let baseline: BaselineBuild | undefined;
 
 const specs: Record<ServerName, ServerSpec> = {
   tributary: {
     name: 'tributary',
     args: (port, dir) => gatewayArgs(port, dir, false),
+    needsDir: true,
+    ready: { path: '/health', statusOk: 200 },
+    readable: true,
+    credentials: (dir) => operatorCredentials(dir),
+    tls: false,
+  },
+  'tributary-baseline': {
+    name: 'tributary-baseline',
+    // The same as tributary, from the bundle --baseline built: the code before a change, in the same run.
+    args: (port, dir) => gatewayArgs(port, dir, false, baseline!.bundle),
     needsDir: true,
     ready: { path: '/health', statusOk: 200 },
     readable: true,
@@ -178,6 +196,8 @@ export interface ServerResult {
   putRecords1KiB?: WithCpu<PutThroughputResult>;
   getRecords?: WithCpu<ReadBackResult & { recordsExpected: number }> | 'n/a';
   putRecordLatency?: WithCpu<LatencyResult>;
+  /** VmRSS once the server is up, its stream created, and a second has passed: before any load. */
+  idleRssMB?: number;
   peakRssMB?: number;
   exit?: string;
 }
@@ -256,6 +276,8 @@ async function benchServer(spec: ServerSpec, bodies: Bodies, timing: Timing): Pr
   const alive = () => server.alive();
   const put = { concurrency: settings.putRecordsConcurrency, alive };
   try {
+    await new Promise((r) => setTimeout(r, 1000));
+    result.idleRssMB = readRssMB(server.child.pid!);
     const warmup = await putThroughput(endpoint, bodies.small, { ...put, durationMs: warmupMs });
     requireAlive(server);
     result.putRecords100B = await withCpu(server, () => putThroughput(endpoint, bodies.small, { ...put, durationMs: phaseMs }));
@@ -323,44 +345,62 @@ function writeResults(file: string, doc: unknown): void {
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, profile: { type: 'boolean', default: false }, https: { type: 'boolean', default: false } },
+    options: {
+      quick: { type: 'boolean', default: false }, only: { type: 'string' }, profile: { type: 'boolean', default: false }, https: { type: 'boolean', default: false },
+      rounds: { type: 'string', default: '1' }, baseline: { type: 'string' }, fsync: { type: 'string' }, prepare: { type: 'boolean', default: false },
+    },
     strict: true,
   });
   if (values.https && !values.profile) throw new Error('--https goes with --profile (the comparison runs tributary-https anyway)');
-  const only = values.only?.split(',').map((s) => s.trim());
-  for (const name of only ?? []) if (!(serverNames as readonly string[]).includes(name)) throw new Error(`--only: unknown server "${name}" (known: ${serverNames.join(', ')})`);
+  const listed = values.only?.split(',').map((s) => s.trim());
+  for (const name of listed ?? []) if (!(serverNames as readonly string[]).includes(name)) throw new Error(`--only: unknown server "${name}" (known: ${serverNames.join(', ')})`);
+  if (listed?.includes('tributary-baseline') && !values.baseline) throw new Error('--only tributary-baseline needs --baseline <git ref>');
+  // Without --baseline there is no baseline column; with it, the column runs even when --only leaves it out.
+  const only: string[] = values.baseline
+    ? (listed && !listed.includes('tributary-baseline') ? [...listed, 'tributary-baseline'] : listed ?? [...serverNames])
+    : (listed ?? serverNames.filter((n) => n !== 'tributary-baseline'));
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error(`--rounds: a whole number from 1 to 20, not ${values.rounds}`);
+  if (values.fsync) gatewayExtraArgs = ['--fsync', values.fsync];
+  if (values.prepare) return prepareOnly(values.quick);
   installCleanupHooks();
   try {
-    if (values.profile || !only || only.some((name) => name.startsWith('tributary'))) {
+    if (values.profile || only.some((name) => name.startsWith('tributary'))) {
       buildIfStale(root, 'dist/tributary.mjs', ['bin', 'gateway', 'sdk', 'scripts/build.mjs', 'package.json']);
     }
+    if (values.baseline && !values.profile) baseline = buildBaseline(root, values.baseline);
     const timing: Timing = values.quick
       ? { phaseMs: settings.phaseMsQuick, warmupMs: settings.warmupMsQuick, readBackMsMax: settings.readBackMsMaxQuick }
       : { phaseMs: settings.phaseMsFull, warmupMs: settings.warmupMsFull, readBackMsMax: settings.readBackMsMaxFull };
     if (values.profile) return await profileGateway(timing, values.https ? specs['tributary-https'] : specs.tributary);
-    await compare(timing, values.quick, only);
+    await compare(timing, values.quick, only, rounds);
   } finally {
     cleanupSync();
   }
 }
 
-async function compare(timing: Timing, quick: boolean, only: string[] | undefined): Promise<void> {
+async function compare(timing: Timing, quick: boolean, only: string[], roundCount: number): Promise<void> {
   const { phaseMs } = timing;
   const started = Date.now();
   const host = machine();
   const bodies = buildBodies();
-  const sigv4 = only && !only.some((name) => name.startsWith('tributary')) ? undefined : timeSigV4(bodies);
-  const servers: Partial<Record<ServerName, ServerResult>> = {};
-  for (const name of serverNames) {
-    if (only && !only.includes(name)) continue;
-    log(`[${name}]`);
-    const t0 = Date.now();
-    servers[name] = await benchServer(specs[name], bodies, timing);
-    log(`  (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-    if (servers[name]!.status !== 'ok') log(`  ${servers[name]!.status.toUpperCase()}: ${servers[name]!.error}`);
+  const sigv4 = only.some((name) => name.startsWith('tributary')) ? timeSigV4(bodies) : undefined;
+  // With --rounds N the servers run in the same order N times, so each round compares them under about the same machine load.
+  const rounds: Array<Partial<Record<ServerName, ServerResult>>> = [];
+  for (let round = 1; round <= roundCount; round++) {
+    const servers: Partial<Record<ServerName, ServerResult>> = {};
+    for (const name of serverNames) {
+      if (!only.includes(name)) continue;
+      log(`[${name}${roundCount > 1 ? `, round ${round} of ${roundCount}` : ''}]`);
+      const t0 = Date.now();
+      servers[name] = await benchServer(specs[name], bodies, timing);
+      log(`  (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      if (servers[name]!.status !== 'ok') log(`  ${servers[name]!.status.toUpperCase()}: ${servers[name]!.error}`);
+    }
+    rounds.push(servers);
   }
-  const checks = checkTargets(servers);
-  const sigv4Share = sigv4 && estimateSigV4Share(servers, sigv4);
+  const checks = rounds.map((servers) => checkTargets(servers));
+  const sigv4Share = sigv4 && estimateSigV4Share(rounds[0]!, sigv4);
   const doc = {
     benchmark: 'streams',
     startedAt: new Date(started).toISOString(),
@@ -370,27 +410,58 @@ async function compare(timing: Timing, quick: boolean, only: string[] | undefine
     warmupS: timing.warmupMs / 1000,
     machine: host,
     gatewaySource: gatewaySource(),
+    ...(baseline ? { baseline: { ref: baseline.ref, commit: baseline.commit } } : {}),
     settings: {
       ...settings,
-      tributary: 'fsync always (durable acknowledgements); --no-limits (per-shard throughput limits off: this load far exceeds AWS\'s 1 MiB/s / 1,000 records/s per shard); --insecure-http (plain HTTP like the others; SigV4 still verified)',
+      tributary: `fsync ${gatewayExtraArgs[1] ?? 'always (durable acknowledgements)'}; --no-limits (per-shard throughput limits off: this load far exceeds AWS's 1 MiB/s / 1,000 records/s per shard); --insecure-http (plain HTTP like the others; SigV4 still verified)`,
       'tributary-https': 'as tributary, without --insecure-http: HTTPS (its default), client offers ALPN http/1.1 only and trusts <data>/tls/ca.crt; SigV4 verified',
+      ...(baseline ? { 'tributary-baseline': `as tributary, the bundle built from ${baseline.ref} (${baseline.commit})` } : {}),
     },
-    servers,
-    checks,
+    // The first round's results (the only ones without --rounds); every round's in `rounds`.
+    servers: rounds[0]!,
+    checks: checks[0]!,
+    ...(roundCount > 1 ? { rounds: rounds.map((servers, i) => ({ servers, checks: checks[i]! })) } : {}),
     sigv4: sigv4 && { measuredInBenchProcess: sigv4, estimates: sigv4Share },
     loadAverage1mAtEnd: Number(os.loadavg()[0]!.toFixed(2)),
   };
   writeResults('streams-latest.json', doc);
   process.stdout.write(JSON.stringify(doc) + '\n\n');
-  process.stdout.write(formatTable(servers, { phaseS: phaseMs / 1000, latencyRatePerS: settings.latencyRatePerS }) + '\n');
+  for (const [i, servers] of rounds.entries()) {
+    if (roundCount > 1) process.stdout.write(`Round ${i + 1} of ${roundCount}\n`);
+    process.stdout.write(formatTable(servers, { phaseS: phaseMs / 1000, latencyRatePerS: settings.latencyRatePerS }) + '\n\n');
+  }
   process.stdout.write('Note: tributary runs with --no-limits: this load is far beyond AWS\'s per-shard write limits (1 MiB/s and 1,000 records/s per shard),\n');
-  process.stdout.write('      which the gateway enforces by default; its fsync policy is the default, always (acknowledged = durable).\n');
+  process.stdout.write(`      which the gateway enforces by default; its fsync policy is ${gatewayExtraArgs.length ? `${gatewayExtraArgs[1]} (--fsync)` : 'the default, always (acknowledged = durable)'}.\n`);
   process.stdout.write('      tributary serves plain HTTP (--insecure-http) like the other servers; tributary-https is the same gateway on HTTPS,\n');
-  process.stdout.write('      its default (HTTP/1.1 by ALPN, keep-alive). Both verify the SigV4 signature of every request.\n\n');
-  process.stdout.write(formatChecks(checks) + '\n');
+  process.stdout.write('      its default (HTTP/1.1 by ALPN, keep-alive). Both verify the SigV4 signature of every request.\n');
+  if (baseline) process.stdout.write(`      tributary-baseline is the gateway built from ${baseline.ref} (${baseline.commit}), otherwise run as tributary.\n`);
+  process.stdout.write('\n');
+  for (const [i, c] of checks.entries()) process.stdout.write((roundCount > 1 ? `Round ${i + 1}: ` : '') + formatChecks(c) + '\n');
+  if (roundCount > 1) process.stdout.write('\n' + formatRounds(rounds) + '\n');
   if (sigv4 && sigv4Share) process.stdout.write('\n' + formatSigV4Estimate(sigv4, sigv4Share) + '\n');
   log(`results written to bench/results/streams-latest.json (${doc.wallS.toFixed(0)} s; load average ${host.loadAverage1mAtStart} at the start, ${doc.loadAverage1mAtEnd} at the end)`);
-  if (Object.values(servers).some((s) => s.status !== 'ok')) process.exitCode = 1;
+  if (rounds.some((servers) => Object.values(servers).some((r) => r.status !== 'ok'))) process.exitCode = 1;
+}
+
+/** --prepare: the offload worker's CPU per record, in this process (bench/lib/streams-prepare.ts); no servers. */
+function prepareOnly(quick: boolean): void {
+  const bodies = buildBodies();
+  const rounds = quick ? 5 : 15;
+  log(`[prepare] timing preparePutRecords in process, ${rounds} rounds`);
+  const figures = measurePrepare(bodies, { rounds, repeats: quick ? 2 : 5 });
+  const doc = { benchmark: 'streams-prepare', startedAt: new Date().toISOString(), machine: machine(), gatewaySource: gatewaySource(), rounds, figures, loadAverage1mAtEnd: Number(os.loadavg()[0]!.toFixed(2)) };
+  writeResults('streams-prepare-latest.json', doc);
+  process.stdout.write(JSON.stringify(doc) + '\n\n' + formatPrepare(figures, rounds) + '\n');
+}
+
+/** VmRSS from /proc/<pid>/status in MB (10^6 bytes); undefined when it cannot be read. */
+function readRssMB(pid: number): number | undefined {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? (Number(m[1]) * 1024) / 1e6 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -423,15 +494,27 @@ async function profileGateway(timing: Timing, spec: ServerSpec): Promise<void> {
     if (exit !== 'exit code 0') log(`gateway did not exit cleanly on SIGINT: ${exit}\n${server.outputTail()}`);
     if (dir) removeTempDir(dir);
   }
-  const file = fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
-  if (!file) throw new Error(`no .cpuprofile written in ${profileDir}`);
-  const profile = JSON.parse(fs.readFileSync(path.join(profileDir, file), 'utf8')) as CpuProfile;
+  // One profile per thread: the main thread's (thread id 0 in the file name) and each offload worker's.
+  const files = fs.readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile')).sort((a, b) => threadOf(a) - threadOf(b));
+  if (!files.length) throw new Error(`no .cpuprofile written in ${profileDir}`);
   fs.mkdirSync(resultsDir, { recursive: true });
-  fs.copyFileSync(path.join(profileDir, file), path.join(resultsDir, 'streams-gateway.cpuprofile'));
+  const sourceMaps = new Map([...loadBundleSourceMap(path.join(root, 'dist/tributary.mjs')), ...loadBundleSourceMap(path.join(root, 'dist/offload-worker.mjs'))]);
+  const threads: Array<{ thread: string; file: string; summary: ProfileSummary }> = [];
+  for (const [i, file] of files.entries()) {
+    const thread = i === 0 ? 'main' : `worker ${i}`;
+    const kept = i === 0 ? 'streams-gateway.cpuprofile' : `streams-gateway-worker${i}.cpuprofile`;
+    const profile = JSON.parse(fs.readFileSync(path.join(profileDir, file), 'utf8')) as CpuProfile;
+    fs.copyFileSync(path.join(profileDir, file), path.join(resultsDir, kept));
+    threads.push({ thread, file: kept, summary: summarizeCpuProfile(profile, { top: 15, root, sourceMaps }) });
+  }
   removeTempDir(profileDir);
-  const summary: ProfileSummary = summarizeCpuProfile(profile, { top: 15, root, sourceMaps: loadBundleSourceMap(path.join(root, 'dist/tributary.mjs')) });
-  writeResults('streams-profile.json', { server: spec.name, load, summary });
+  writeResults('streams-profile.json', { server: spec.name, load, threads });
   process.stdout.write(`${spec.name} under PutRecords 1 KiB: ${fmt(load.recordsPerS)} records/s, ${load.mibPerS.toFixed(1)} MiB/s, ${load.requestsFailed} failed requests, ${fmtCpu(load.cpu)}\n`);
-  process.stdout.write(formatProfile(summary) + '\n');
-  log('profile written to bench/results/streams-gateway.cpuprofile (open in Chrome DevTools), summary in streams-profile.json');
+  for (const t of threads) process.stdout.write(`\n[${t.thread} thread, bench/results/${t.file}]\n${formatProfile(t.summary)}\n`);
+  log('profiles written to bench/results/streams-gateway*.cpuprofile (open in Chrome DevTools), summary in streams-profile.json');
+}
+
+/** The thread id in a --cpu-prof file name (CPU.<date>.<time>.<pid>.<tid>.<seq>.cpuprofile); 0 is the main thread. */
+function threadOf(file: string): number {
+  return Number(file.split('.').at(-3));
 }

@@ -12,6 +12,9 @@ import { readStatus } from '../agent/status.ts';
 import { createNotifier } from '../agent/systemd-notify.ts';
 import { createLogger } from '../sdk/log.ts';
 import { exportBuffer, inspectBuffer, verifyBuffer } from '../agent/buffer/index.ts';
+import { cameraRingDir, exportCameraRange, listRing } from '../agent/camera/index.ts';
+import { ringKey } from '../agent/camera/fragment-file.ts';
+import { parseTime } from './video-playback-commands.ts';
 import { AwsError, TributaryError } from '../sdk/protocol/errors.ts';
 
 const program = new Command('tributary-agent')
@@ -123,15 +126,86 @@ const buffer = program.command('buffer').description('Inspect, verify and export
 const bufferCommand = (spec: string, description: string) =>
   buffer.command(spec).description(description).option('-c, --config <file>', 'config file (for state.dir)', defaultConfig).option('--dir <dir>', 'buffer root directory (instead of the config)');
 
-bufferCommand('inspect', 'Depth, ages and segments per destination.').action(async (o: { config?: string; dir?: string }) => print(await inspectBuffer(bufferRoot(o))));
+bufferCommand('inspect', 'Depth, ages and segments per destination; fragments, bytes and time range per camera.').action(async (o: { config?: string; dir?: string }) => {
+  const root = bufferRoot(o);
+  const cameras = cameraRings(path.dirname(root));
+  print({ ...(await inspectBuffer(root)), ...(Object.keys(cameras).length ? { cameras } : {}) });
+});
 bufferCommand('verify', 'Check every record checksum; exit 1 on corruption.').action(async (o: { config?: string; dir?: string }) => {
   const r = await verifyBuffer(bufferRoot(o));
   print(r);
   if (!r.ok) process.exitCode = 1;
 });
-bufferCommand('export <destination> <file>', 'Write unsent records as JSON lines that offline replay reads.').action(async (destination: string, file: string, o: { config?: string; dir?: string }) => {
-  print(await exportBuffer(bufferRoot(o), destination, file));
+bufferCommand('export <destination> <file>', 'Write unsent records as JSON lines that offline replay reads; a progress bar on a terminal.').action(async (destination: string, file: string, o: { config?: string; dir?: string }) => {
+  const root = bufferRoot(o);
+  // On a terminal, a bar on stderr (stdout keeps the JSON result): a card's backlog can take minutes.
+  const total = process.stderr.isTTY ? (await inspectBuffer(root)).destinations.find((d) => d.destination === destination)?.depthRecords : undefined;
+  const bar = total ? await exportProgressBar(total) : undefined;
+  try {
+    const result = await exportBuffer(root, destination, file, bar ? { onProgress: (n) => bar.update(n) } : {});
+    bar?.stop();
+    print(result);
+  } catch (err) {
+    bar?.stop();
+    throw err;
+  }
 });
+
+/** A cli-progress bar of records exported (loaded only on a terminal: the daemon never needs it). */
+async function exportProgressBar(total: number): Promise<{ update(n: number): void; stop(): void }> {
+  const { default: cliProgress } = await import('cli-progress');
+  const bar = new cliProgress.SingleBar({
+    format: ' {bar} {percentage}% | {value}/{total} records | {rate} rec/s | ETA {eta_formatted}',
+    hideCursor: true, clearOnComplete: false, etaBuffer: 50, fps: 5, stream: process.stderr,
+  }, cliProgress.Presets.shades_classic);
+  const startedMs = Date.now();
+  bar.start(total, 0, { rate: 0 });
+  return {
+    update: (n) => bar.update(n, { rate: Math.round(n / Math.max(0.001, (Date.now() - startedMs) / 1000)) }),
+    stop: () => bar.stop(),
+  };
+}
+
+/** Per camera ring under <state>/camera: what `buffer inspect` shows. */
+function cameraRings(stateDir: string): Record<string, { fragments: number; bytes: number; oldestAt?: string; newestEndAt?: string }> {
+  const dir = path.join(stateDir, 'camera');
+  const out: Record<string, { fragments: number; bytes: number; oldestAt?: string; newestEndAt?: string }> = {};
+  for (const name of fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []) {
+    const entries = listRing(path.join(dir, name));
+    const last = entries.at(-1);
+    out[name] = {
+      fragments: entries.length, bytes: entries.reduce((n, e) => n + e.bytes, 0),
+      ...(entries[0] ? { oldestAt: new Date(entries[0].producerMs).toISOString() } : {}),
+      ...(last ? { newestEndAt: new Date(last.producerMs + last.durationMs).toISOString() } : {}),
+    };
+  }
+  return out;
+}
+
+buffer
+  .command('export-video <camera> <file>')
+  .description('Write a time range of a camera\'s buffered video (recorded, not yet uploaded) as one playable MKV file.')
+  .option('-c, --config <file>', 'config file (for state.dir)', defaultConfig)
+  .option('--state-dir <dir>', 'the agent\'s state directory (instead of the config)')
+  .option('--start <time>', 'from: now, -10m, epoch seconds or ISO 8601 (default: the oldest fragment)')
+  .option('--end <time>', 'to: as --start (default: the newest fragment)')
+  .option('--absolute', 'keep capture times (epoch ms) as the file\'s timecodes instead of starting at zero')
+  .action(async (camera: string, file: string, o: { config: string; stateDir?: string; start?: string; end?: string; absolute?: boolean }) => {
+    const stateDir = path.resolve(o.stateDir ?? loadAgentConfig(o.config).state.dir);
+    const dir = cameraRingDir(stateDir, camera);
+    if (!fs.existsSync(dir)) throw new TributaryError('CAMERA_NOT_FOUND', `no buffer for camera "${camera}" in ${path.join(stateDir, 'camera')} (cameras: ${Object.keys(cameraRings(stateDir)).join(', ') || 'none'})`);
+    const keyFile = path.join(stateDir, 'keys', 'buffer.key');
+    const key = fs.existsSync(keyFile) ? ringKey(fs.readFileSync(keyFile)) : undefined;
+    const result = await exportCameraRange(dir, file, {
+      ...(o.start ? { startMs: parseTime(o.start) * 1000 } : {}), ...(o.end ? { endMs: parseTime(o.end) * 1000 } : {}),
+      ...(key ? { key } : {}), ...(o.absolute ? { absolute: true } : {}),
+    });
+    print(result);
+    if (result.fragments === 0) {
+      process.stderr.write('tributary-agent: no fragments in that range\n');
+      process.exitCode = 1;
+    }
+  });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof TributaryError || err instanceof AwsError) {

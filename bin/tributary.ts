@@ -11,6 +11,7 @@ import { ConfigError, loadGatewayConfigFile } from '../gateway/config.ts';
 import { PrincipalStore, type SecurityDoc } from '../gateway/devices/principals.ts';
 import { ensureTls, gatewayDefaults, operatorProfileName, startGateway, type GatewayConfig, type OperatorProfile } from '../gateway/gateway.ts';
 import { provisionOperatorProfile } from '../gateway/devices/operator-profile.ts';
+import { loadOrCreateMetricsToken, metricsTokenFileName } from '../gateway/http/metrics-route.ts';
 import { createLogger } from '../gateway/log.ts';
 import { JsonFileStore, loadOrCreateSecret } from '../gateway/storage/local/metadata-store.ts';
 import { parseFsyncPolicy } from '../gateway/storage/types.ts';
@@ -117,7 +118,7 @@ serverOptions(gateway.command('start'))
   });
 
 serverOptions(gateway.command('init'))
-  .description('Create the gateway CA, its server certificate and operator credentials in the data directory, and print the CA fingerprint.')
+  .description('Create the gateway CA, its server certificate, operator credentials (with a client certificate) and the metrics token in the data directory, and print the CA fingerprint.')
   .option('--insecure-http', 'the gateway will serve plain HTTP (the profile gets an http:// endpoint)')
   .action(async (opts: ServerFlags) => {
     const config = effectiveConfig(opts);
@@ -135,7 +136,9 @@ serverOptions(gateway.command('init'))
       tls: tls ? { dir: path.join(dataDir, 'tls'), ca: tls.ca.toString('utf8') } : undefined,
     });
     const operator = created ?? 'existing';
-    print({ dataDir, caFingerprint: tls?.caFingerprint ?? null, caCertificate: tls ? path.join(dataDir, 'tls', 'ca.crt') : null, operatorProfile: profileFile, operatorAccessKeyId: operator });
+    const metricsTokenFile = config.metricsOpen ? null : config.metricsTokenFile ? path.resolve(config.metricsTokenFile) : path.join(dataDir, metricsTokenFileName);
+    if (metricsTokenFile) await loadOrCreateMetricsToken(metricsTokenFile);
+    print({ dataDir, caFingerprint: tls?.caFingerprint ?? null, caCertificate: tls ? path.join(dataDir, 'tls', 'ca.crt') : null, operatorProfile: profileFile, operatorAccessKeyId: operator, metricsTokenFile });
   });
 
 gateway

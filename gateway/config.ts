@@ -11,8 +11,11 @@ import { ConfigError, parseConfig, type Schema } from '../sdk/config/yaml-schema
 import type { S3BucketConfig } from './firehose/destinations/s3.ts';
 import { checkTableSchemas, tableSchemasSchema, type TableSchemas } from './firehose/format-conversion-config.ts';
 import { checkLambdaTargets, lambdasSchema } from './firehose/processors/lambda-config.ts';
+import { parseAllowList } from './firehose/http-endpoint-allow-list.ts';
 import { gatewayDefaults, type GatewayConfig } from './gateway.ts';
 import { analyticsLambdasSchema, checkAnalyticsLambdas } from './analytics/runtime/lambda-targets.ts';
+import type { StorageBackendName } from './storage/factory.ts';
+import { natsPrefixDefault, natsReplicasDefault, type NatsStorageConfig } from './storage/nats/config.ts';
 import { parseFsyncPolicy, type FsyncPolicy } from './storage/types.ts';
 
 export { ConfigError } from '../sdk/config/yaml-schema.ts';
@@ -53,6 +56,37 @@ const s3BucketSchema: Schema = {
   },
 };
 
+/** `storage.nats`: the JetStream cluster of the `nats` backend (docs/scaling.md). */
+const natsSchema: Schema = {
+  kind: 'object',
+  optional: true,
+  required: ['servers'],
+  fields: {
+    servers: { kind: 'list', item: { kind: 'string', pattern: /^(nats|tls):\/\/[^\s/]+$/, hint: 'a nats:// or tls:// URL' } },
+    credentials: { kind: 'string', hint: 'a NATS credentials file' },
+    user: { kind: 'string' },
+    password: { kind: 'string' },
+    token: { kind: 'string' },
+    tls: { kind: 'object', optional: true, fields: { ca: { kind: 'string' }, cert: { kind: 'string' }, key: { kind: 'string' } } },
+    replicas: { kind: 'integer', min: 1, max: 5, default: natsReplicasDefault },
+    prefix: { kind: 'string', pattern: /^[A-Za-z][A-Za-z0-9_-]{0,31}$/, hint: 'letters, digits, _ and -, up to 32', default: natsPrefixDefault },
+  },
+};
+
+/** One `firehose.httpEndpointsAllowed` entry: an http(s) URL, host optionally `*.<domain>` (http-endpoint-allow-list.ts). */
+const allowedUrlSchema: Schema = {
+  kind: 'custom',
+  describe: 'an http:// or https:// URL (host may start with *.)',
+  parse: (v) => {
+    try {
+      parseAllowList([v]);
+      return { ok: true, value: v };
+    } catch {
+      return { ok: false, error: 'must be an http:// or https:// URL (its host optionally *.<domain>; no query, fragment or credentials)' };
+    }
+  },
+};
+
 /** Splits `firehose.buckets` into directories and S3-compatible stores. */
 function setBuckets(c: GatewayConfig, v: Record<string, string | { s3: S3BucketConfig }>): void {
   c.firehoseBuckets = {};
@@ -86,6 +120,9 @@ const fields: Record<string, Record<string, Field>> = {
   },
   storage: {
     fsync: f<FsyncPolicy>(fsyncSchema, (c, v) => (c.fsync = v)),
+    /** `local` (default) or `nats`: where shard logs and metadata live (docs/storage.md, docs/scaling.md). */
+    backend: f<StorageBackendName>({ kind: 'enum', values: ['local', 'nats'] }, (c, v) => (c.storageBackend = v)),
+    nats: f<NatsStorageConfig>(natsSchema, (c, v) => (c.nats = { ...v, servers: [...v.servers] })),
     segmentBytesMax: f<number>(integer(64 * 1024, 1024 * 1024 * 1024), (c, v) => (c.segmentBytesMax = v)),
     segmentAgeMsMax: f<number>(integer(1000, 7 * 24 * 3600_000), (c, v) => (c.segmentAgeMsMax = v)),
     retentionCheckIntervalMs: f<number>(integer(100, 3600_000), (c, v) => (c.retentionCheckIntervalMs = v)),
@@ -111,7 +148,15 @@ const fields: Record<string, Record<string, Field>> = {
     /** Lambda ARN -> `{ url }` (HTTP transformer) or `{ module }` (local ES module) for the Lambda processor (docs/firehose.md, Processing). */
     lambdas: f<Parameters<typeof checkLambdaTargets>[0]>(lambdasSchema, (c, v) => (c.firehoseLambdas = checkLambdaTargets(v))),
     /** Redshift JDBC URL (without `?parameters`) -> PostgreSQL connection string, for Redshift destinations (docs/firehose.md). */
+    /** URLs HTTP endpoint destinations may post to (scheme, host, port; path prefix); unset: any (docs/security.md). */
+    httpEndpointsAllowed: f<string[]>({ kind: 'list', item: allowedUrlSchema }, (c, v) => (c.firehoseHttpEndpointsAllowed = v)),
     redshift: f<Record<string, string>>({ kind: 'map', value: { kind: 'string', pattern: /^postgres(ql)?:\/\/\S+$/, hint: 'a postgres:// connection string' }, keyPattern: /^jdbc:(redshift|postgresql):\/\/[^?\s]+$/, keyHint: 'a Redshift JDBC URL (jdbc:redshift://host:port/database)' }, (c, v) => (c.firehoseRedshift = v)),
+  },
+  metrics: {
+    /** Serve GET /metrics to anyone (trusted networks only); by default a scrape needs the metrics token (docs/security.md). */
+    open: f<boolean>(boolean, (c, v) => (c.metricsOpen = v)),
+    /** The metrics token's file (default <dataDir>/metrics.token, made at the first start). */
+    tokenFile: f<string>({ kind: 'string', pattern: /^\S+$/, hint: 'a file path' }, (c, v) => (c.metricsTokenFile = v)),
   },
   analytics: {
     /** Lambda ARN -> `{ url }`, `{ module }` or `{ mqtt, topic }` for input preprocessors and Lambda outputs (docs/analytics.md). */
@@ -145,6 +190,7 @@ export function parseGatewayConfig(text: string, file: string, base: GatewayConf
   for (const [section, values] of Object.entries(parsed)) {
     for (const [key, value] of Object.entries(values)) fields[section]![key]!.set(config, value as never);
   }
+  if (config.storageBackend === 'nats' && !config.nats) throw new ConfigError(`${file}: storage.backend is nats, so storage.nats.servers must name the cluster's servers`);
   return Object.freeze(config);
 }
 

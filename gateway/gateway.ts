@@ -14,6 +14,7 @@ import { createPairingEndpoint } from './devices/pairing-endpoint.ts';
 import { operatorProfileName, provisionOperatorProfile } from './devices/operator-profile.ts';
 import { PrincipalStore, type SecurityDoc } from './devices/principals.ts';
 import { listen } from './http/listener.ts';
+import { loadOrCreateMetricsToken, metricsRoute, metricsTokenFileName } from './http/metrics-route.ts';
 import { connectionsMaxDefault, connectionsPerAddressMaxDefault } from './http/connections.ts';
 import { leaseActions, leaseResourceOf, LeaseTables, type LeaseTablesDoc } from './leases/lease-tables.ts';
 import { OffloadPool } from './http/offload-pool.ts';
@@ -22,7 +23,8 @@ import { IdempotencyTable, idempotencyWindowMsDefault } from './streams/idempote
 import { createLogger, type Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { crc32cImplementation } from './storage/local/crc.ts';
-import { JsonFileStore, loadOrCreateSecret } from './storage/local/metadata-store.ts';
+import { openStorage, type StorageBackendName } from './storage/factory.ts';
+import type { NatsStorageConfig } from './storage/nats/config.ts';
 import { localShardLogDefaults } from './storage/local/shard-log.ts';
 import type { FsyncPolicy } from './storage/types.ts';
 import { streamsActions, streamsResourceOf, streamsTargetPrefix } from './streams/actions/index.ts';
@@ -44,7 +46,6 @@ import type { AnalyticsLambdaTarget } from './analytics/runtime/lambda-targets.t
 import type { StreamsContext } from './streams/shapes.ts';
 import { initTls, issueClientCertificate } from './tls/certificates.ts';
 import { restJsonBytesMaxDefault, restRoutes } from './http/rest.ts';
-import { LocalFragmentStore } from './storage/local/fragment-store.ts';
 import { VideoRegistry, type VideoDoc } from './video/registry.ts';
 import { videoService } from './video/service.ts';
 import { setupPlayback } from './video/playback/setup.ts';
@@ -64,6 +65,10 @@ export interface GatewayConfig {
   tlsNames: string[];
   tlsIps: string[];
   fsync: FsyncPolicy;
+  /** Where shard logs and metadata live: `local` (the data directory) or `nats` (a JetStream cluster, `nats` below). */
+  storageBackend: StorageBackendName;
+  /** `storage.nats`: the JetStream cluster of the `nats` backend. */
+  nats: NatsStorageConfig | undefined;
   /** Roll shard segments past this size... */
   segmentBytesMax: number;
   /** ...or age, so retention can delete whole segments. */
@@ -105,6 +110,8 @@ export interface GatewayConfig {
   firehoseSchemas: TableSchemas;
   /** Firehose: Lambda ARN -> HTTP transformer URL or local module (`firehose.lambdas`). */
   firehoseLambdas: Record<string, LambdaTarget>;
+  /** Firehose: the URLs HTTP endpoint destinations may post to (`firehose.httpEndpointsAllowed`); null: any. */
+  firehoseHttpEndpointsAllowed: string[] | null;
   /** Firehose: Redshift JDBC URL to PostgreSQL connection string for Redshift destinations (`firehose.redshift`; default none). */
   firehoseRedshift: Record<string, string>;
   /** Analytics: Lambda ARN -> HTTP endpoint, local module or MQTT topic for preprocessors and Lambda outputs (`analytics.lambdas`). */
@@ -112,6 +119,10 @@ export interface GatewayConfig {
   /** Analytics: applications this gateway holds at most (`analytics.applicationsMax`; AWS: 50 per Region). */
   analyticsApplicationsMax: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** `GET /metrics` for anyone (`metrics.open`); by default it needs the metrics token. */
+  metricsOpen: boolean;
+  /** Where the metrics token lives (`metrics.tokenFile`; empty: `<dataDir>/metrics.token`, made at the first start). */
+  metricsTokenFile: string;
 }
 
 export const gatewayDefaults: GatewayConfig = Object.freeze({
@@ -125,6 +136,8 @@ export const gatewayDefaults: GatewayConfig = Object.freeze({
   tlsNames: [],
   tlsIps: [],
   fsync: { kind: 'always' },
+  storageBackend: 'local',
+  nats: undefined,
   segmentBytesMax: localShardLogDefaults.segmentBytesMax,
   segmentAgeMsMax: localShardLogDefaults.segmentAgeMsMax,
   enforceLimits: true,
@@ -148,9 +161,12 @@ export const gatewayDefaults: GatewayConfig = Object.freeze({
   firehoseSchemas: {},
   firehoseLambdas: {},
   firehoseRedshift: {},
+  firehoseHttpEndpointsAllowed: null,
   analyticsLambdas: {},
   analyticsApplicationsMax: applicationsPerRegionDefault,
   logLevel: 'info',
+  metricsOpen: false,
+  metricsTokenFile: '',
 }) as GatewayConfig;
 
 export { operatorProfileName, writeOperatorProfile, type OperatorProfile } from './devices/operator-profile.ts';
@@ -166,6 +182,8 @@ export interface Gateway {
   /** Kinesis Video Streams: video streams and their fragment logs. */
   video: VideoRegistry;
   metrics: Metrics;
+  /** The bearer token `GET /metrics` needs (undefined with `metrics.open`). */
+  metricsToken: string | undefined;
   /** The CA fingerprint devices pin (undefined without TLS). */
   caFingerprint: string | undefined;
   /** Re-reads the certificate and key from the data directory (SIGHUP). */
@@ -193,12 +211,13 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   const log = options.log ?? createLogger({ level: config.logLevel });
   const dataDir = path.resolve(config.dataDir);
   await fsp.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const storage = await openStorage({ dataDir, storageBackend: config.storageBackend, ...(config.nats ? { nats: config.nats } : {}) }, log);
   const secrets = {
-    iteratorKey: await loadOrCreateSecret(path.join(dataDir, 'keys', 'iterator.key'), 32),
-    masterKey: await loadOrCreateSecret(path.join(dataDir, 'keys', 'master.key'), 32),
+    iteratorKey: await storage.secret('iterator', 32),
+    masterKey: await storage.secret('master', 32),
   };
-  const registry = await StreamRegistry.open({ ...config, dataDir }, new JsonFileStore(path.join(dataDir, 'metadata', 'streams.json')), secrets, log, options.now);
-  const principals = await PrincipalStore.open(new JsonFileStore<SecurityDoc>(path.join(dataDir, 'metadata', 'security.json')), registry.cipher);
+  const registry = await StreamRegistry.open({ ...config, dataDir }, storage.metadataStore('streams'), secrets, log, storage, options.now);
+  const principals = await PrincipalStore.open(storage.metadataStore<SecurityDoc>('security'), registry.cipher);
   if (options.operator && !principals.lookup(options.operator.accessKeyId)) {
     await principals.importOperator('operator', options.operator.accessKeyId, options.operator.secretAccessKey);
   }
@@ -211,6 +230,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   }
 
   const metrics = new Metrics();
+  const metricsToken = config.metricsOpen ? undefined : await loadOrCreateMetricsToken(config.metricsTokenFile ? path.resolve(config.metricsTokenFile) : path.join(dataDir, metricsTokenFileName));
   const idempotency = await IdempotencyTable.open(path.join(dataDir, 'metadata'), {
     windowMs: config.idempotencyWindowMs, fsync: config.fsync, now: options.now ?? Date.now, stream: (name) => registry.find(name),
   });
@@ -226,10 +246,10 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   const buckets = new BucketResolver({ dataDir, directories: config.firehoseBuckets, s3: config.firehoseS3Buckets, masterKey: secrets.masterKey });
   const firehoseRegistry = await FirehoseRegistry.open(
     { ...config, dataDir },
-    new JsonFileStore<FirehoseDoc>(path.join(dataDir, 'metadata', 'firehose.json')),
+    storage.metadataStore<FirehoseDoc>('firehose'),
     buckets,
     log,
-    { ...(options.now ? { now: options.now } : {}), sources: streamSources(registry), cipher: registry.cipher },
+    { ...(options.now ? { now: options.now } : {}), sources: streamSources(registry), cipher: registry.cipher, storage },
   );
   const firehose: RpcService = {
     targetPrefix: firehoseTargetPrefix,
@@ -242,10 +262,10 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   const analytics = await openAnalytics({
     dataDir, region: config.region, accountId: config.accountId, applicationsMax: config.analyticsApplicationsMax,
     lambdas: config.analyticsLambdas, firehoseLambdas: config.firehoseLambdas, streams: registry, firehose: firehoseRegistry,
-    buckets, s3Buckets: config.firehoseS3Buckets, engine: sqlEngine, log, ...(options.now ? { now: options.now } : {}),
+    buckets, s3Buckets: config.firehoseS3Buckets, engine: sqlEngine, log, storage, ...(options.now ? { now: options.now } : {}),
   });
   const adminCtx: AdminContext = { principals, caFingerprint: () => tls?.caFingerprint };
-  const leaseTables = await LeaseTables.open(new JsonFileStore<LeaseTablesDoc>(path.join(dataDir, 'metadata', 'leases.json')));
+  const leaseTables = await LeaseTables.open(storage.metadataStore<LeaseTablesDoc>('leases'));
   const admin: RpcService = {
     targetPrefix: adminTargetPrefix,
     signingName: adminSigningName,
@@ -256,14 +276,14 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       ...Object.fromEntries(Object.entries(leaseActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle(leaseTables, input) }])),
     },
   };
-  const fragmentStore = new LocalFragmentStore({ dir: path.join(dataDir, 'video'), cipher: registry.cipher, fsync: config.fsync, log });
-  const video = await VideoRegistry.open(new JsonFileStore<VideoDoc>(path.join(dataDir, 'metadata', 'video.json')), fragmentStore, {
+  const fragmentStore = storage.fragmentStore({ cipher: registry.cipher, fsync: config.fsync, log });
+  const video = await VideoRegistry.open(storage.metadataStore<VideoDoc>('video'), fragmentStore, {
     region: config.region, accountId: config.accountId, log, retentionCheckIntervalMs: config.retentionCheckIntervalMs, ...(options.now ? { now: options.now } : {}),
   });
   const videoCtx = { registry: video, url: '' };
   const guard = createGuard({ principals, region: config.region, accountId: config.accountId });
   const certificateOwner = (fingerprint: string) => principals.certificateOwner(fingerprint);
-  const playback = await setupPlayback({ dataDir, streams: video, guard, log, metrics, url: () => videoCtx.url, ...(options.now ? { now: options.now } : {}) });
+  const playback = await setupPlayback({ dataDir, streams: video, guard, log, metrics, videoMetrics: video.metrics, url: () => videoCtx.url, ...(options.now ? { now: options.now } : {}) });
   const offloadPool = config.offloadWorkers > 0 ? await OffloadPool.start(config.offloadWorkers, log) : undefined;
   const frontDoor = createFrontDoor({
     services: [streams, firehose, analytics.service, admin],
@@ -278,12 +298,13 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     routes: {
       ...restRoutes([videoService(videoCtx, playback.actions)], { guard, log, metrics, jsonBytesMax: restJsonBytesMaxDefault }),
       ...playback.routes,
-      '/metrics': (_req, res) => {
-        for (const rt of registry.list()) metrics.openShards.set({ stream: rt.meta.name }, rt.openShards.length);
-        const body = metrics.render() + firehoseRegistry.metrics.render() + analytics.metrics.render();
-        res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4', 'Content-Length': Buffer.byteLength(body) });
-        res.end(body);
-      },
+      '/metrics': metricsRoute({
+        token: metricsToken,
+        render: () => {
+          for (const rt of registry.list()) metrics.openShards.set({ stream: rt.meta.name }, rt.openShards.length);
+          return metrics.render() + firehoseRegistry.metrics.render() + analytics.metrics.render() + video.renderMetrics();
+        },
+      }),
       '/health': (_req, res) => {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.end('{"status":"ok"}');
@@ -313,7 +334,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     tls: tls ? { dir: tlsDir, ca: tls.ca.toString('utf8') } : undefined,
   });
   if (createdOperator) log.info('created operator credentials', { file: profileFile, accessKeyId: createdOperator });
-  log.info('gateway listening', { url, dataDir, tls: tls ? (config.tlsMutual ? 'mutual' : 'on') : 'off', caFingerprint: tls?.caFingerprint, fsync: config.fsync.kind, crc32c: crc32cImplementation });
+  log.info('gateway listening', { url, dataDir, storage: storage.backend, tls: tls ? (config.tlsMutual ? 'mutual' : 'on') : 'off', caFingerprint: tls?.caFingerprint, fsync: config.fsync.kind, crc32c: crc32cImplementation });
 
   let closing: Promise<void> | undefined;
   return {
@@ -326,6 +347,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     principals,
     video,
     metrics,
+    metricsToken,
     get caFingerprint() {
       return tls?.caFingerprint;
     },
@@ -351,6 +373,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
         await fragmentStore.close();
         buckets.close();
         await registry.close();
+        await storage.close();
       })();
       return closing;
     },

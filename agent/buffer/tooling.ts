@@ -154,7 +154,10 @@ export async function* readBufferRecords(root: string, destination: string, opti
  * `{"partitionKey","data"(base64),"capturedAt","source","seq"}` for offline
  * replay, streaming in bounded chunks. Corrupt stretches are skipped and listed.
  */
-export async function exportBuffer(root: string, destination: string, outFile: string, options: { encryptionKey?: Uint8Array } = {}): Promise<{ records: number; problems: string[] }> {
+export async function exportBuffer(
+  root: string, destination: string, outFile: string,
+  options: { encryptionKey?: Uint8Array; /** Called with the records written so far, after each chunk. */ onProgress?: (records: number) => void } = {},
+): Promise<{ records: number; problems: string[] }> {
   const records = readBufferRecords(root, destination, options);
   const first = await records.next(); // BUFFER_NOT_FOUND before the output file is made.
   const out = fs.openSync(outFile, 'w', 0o600);
@@ -169,9 +172,13 @@ export async function exportBuffer(root: string, destination: string, outFile: s
       }
       lines.push(JSON.stringify(recordLine(ev.value.record)));
       count++;
-      if (lines.length >= 256) lines = flushLines(out, lines);
+      if (lines.length >= 256) {
+        lines = flushLines(out, lines);
+        options.onProgress?.(count);
+      }
     }
     flushLines(out, lines);
+    options.onProgress?.(count);
     fs.fsyncSync(out);
   } finally {
     fs.closeSync(out);

@@ -16,37 +16,137 @@ export interface TargetCheck {
   detail: string;
 }
 
-/** Targets for the gateway, from the project's goals; informational, they do not change the exit code. */
+/** Targets for the gateway (issue #19); informational, they do not change the exit code. */
 export const targets = Object.freeze({
   putRecords1KiBVsKinesaliteMemoryMin: 10,
+  putRecords100BVsKinesaliteMemoryMin: 12,
   putRecords1KiBVsCeilingMin: 0.6,
-  putRecordLatencyP99MsMax: 10,
-  peakRssMBMax: 200,
+  putRecordLatencyP99MsMax: 5,
+  putRecordLatencyP99MsMaxHttps: 8,
+  /** Peak RSS under load at most the ceiling's in the same run. */
+  peakRssVsCeilingMax: 1,
+  idleRssMBMax: 100,
+  /** GetRecords records/s over the PutRecords records/s of the same records (both put phases together). */
+  getRecordsVsPutRecordsMin: 2,
   /** How much lower tributary-https's PutRecords 1 KiB records/s may be than tributary's (plain HTTP, also signed). */
   tlsCostPutRecords1KiBMax: 0.15,
 });
 
+type PutPhase = 'putRecords100B' | 'putRecords1KiB';
+
 export function checkTargets(servers: Servers): TargetCheck[] {
   const gw = servers.tributary;
-  const ours = gw?.putRecords1KiB?.recordsPerS;
-  const ratio = (name: string, other: number | undefined, min: number, label: string): TargetCheck => {
-    if (ours === undefined || other === undefined || other === 0) return { name, pass: null, detail: 'no data (server not run or failed)' };
+  const noData = (name: string, why = 'no data (server not run or failed)'): TargetCheck => ({ name, pass: null, detail: why });
+  const ratio = (phase: PutPhase, otherName: ServerName, min: number, label: 'x' | '%'): TargetCheck => {
+    const size = phase === 'putRecords1KiB' ? '1 KiB' : '100 B';
+    const name = `tributary PutRecords ${size} >= ${label === '%' ? `${100 * min}% of` : `${min}x`} ${otherName}`;
+    const ours = gw?.[phase]?.recordsPerS, other = servers[otherName]?.[phase]?.recordsPerS;
+    if (ours === undefined || other === undefined || other === 0) return noData(name);
     const r = ours / other;
     return { name, pass: r >= min, detail: `${fmtInt(ours)} vs ${fmtInt(other)} records/s = ${label === '%' ? `${(100 * r).toFixed(0)}%` : `${r.toFixed(1)}x`}` };
   };
-  const p99 = gw?.putRecordLatency?.p99Ms;
-  const rss = gw?.peakRssMB;
+  const latency = (server: 'tributary' | 'tributary-https', max: number): TargetCheck => {
+    const name = `${server} PutRecord p99 < ${max} ms`;
+    const p99 = servers[server]?.putRecordLatency?.p99Ms;
+    if (p99 === undefined || Number.isNaN(p99)) return noData(name);
+    return { name, pass: p99 < max, detail: `p99 ${p99.toFixed(2)} ms` };
+  };
+  const peak = (): TargetCheck => {
+    const name = 'tributary peak RSS <= ceiling peak RSS';
+    const ours = gw?.peakRssMB, other = servers.ceiling?.peakRssMB;
+    if (ours === undefined || other === undefined) return noData(name);
+    return { name, pass: ours <= other * targets.peakRssVsCeilingMax, detail: `${ours.toFixed(0)} vs ${other.toFixed(0)} MB` };
+  };
+  const idle = (): TargetCheck => {
+    const name = `tributary idle RSS < ${targets.idleRssMBMax} MB`;
+    const ours = gw?.idleRssMB;
+    if (ours === undefined) return noData(name);
+    return { name, pass: ours < targets.idleRssMBMax, detail: `${ours.toFixed(0)} MB after start and CreateStream, before any load` };
+  };
+  const reads = (): TargetCheck => {
+    const name = `tributary GetRecords >= ${targets.getRecordsVsPutRecordsMin}x its PutRecords rate`;
+    const g = gw?.getRecords, a = gw?.putRecords100B, b = gw?.putRecords1KiB;
+    if (!g || g === 'n/a' || !a || !b) return noData(name);
+    // The read-back reads both put phases' records (and the warm-up's), so compare with both phases together.
+    const putRate = (a.records + b.records) / (a.durationS + b.durationS);
+    const r = g.recordsPerS / putRate;
+    return { name, pass: r >= targets.getRecordsVsPutRecordsMin, detail: `${fmtInt(g.recordsPerS)} vs ${fmtInt(putRate)} records/s (both PutRecords phases together) = ${r.toFixed(1)}x` };
+  };
   return [
-    ratio(`tributary PutRecords 1 KiB >= ${targets.putRecords1KiBVsKinesaliteMemoryMin}x kinesalite-memory`, servers['kinesalite-memory']?.putRecords1KiB?.recordsPerS, targets.putRecords1KiBVsKinesaliteMemoryMin, 'x'),
-    ratio(`tributary PutRecords 1 KiB >= ${100 * targets.putRecords1KiBVsCeilingMin}% of ceiling`, servers.ceiling?.putRecords1KiB?.recordsPerS, targets.putRecords1KiBVsCeilingMin, '%'),
-    p99 === undefined || Number.isNaN(p99)
-      ? { name: `tributary PutRecord p99 < ${targets.putRecordLatencyP99MsMax} ms`, pass: null, detail: 'no data' }
-      : { name: `tributary PutRecord p99 < ${targets.putRecordLatencyP99MsMax} ms`, pass: p99 < targets.putRecordLatencyP99MsMax, detail: `p99 ${p99.toFixed(2)} ms` },
-    rss === undefined
-      ? { name: `tributary peak RSS < ${targets.peakRssMBMax} MB`, pass: null, detail: 'no data' }
-      : { name: `tributary peak RSS < ${targets.peakRssMBMax} MB`, pass: rss < targets.peakRssMBMax, detail: `${rss.toFixed(0)} MB` },
+    ratio('putRecords1KiB', 'kinesalite-memory', targets.putRecords1KiBVsKinesaliteMemoryMin, 'x'),
+    ratio('putRecords100B', 'kinesalite-memory', targets.putRecords100BVsKinesaliteMemoryMin, 'x'),
+    ratio('putRecords1KiB', 'ceiling', targets.putRecords1KiBVsCeilingMin, '%'),
+    latency('tributary', targets.putRecordLatencyP99MsMax),
+    latency('tributary-https', targets.putRecordLatencyP99MsMaxHttps),
+    peak(),
+    idle(),
+    reads(),
     tlsCost(gw, servers['tributary-https']),
+    ...baselineComparison(servers),
   ];
+}
+
+/** Not a target: the working tree's gateway against --baseline's, phase by phase, in records/s and server CPU per record. */
+function baselineComparison(servers: Servers): TargetCheck[] {
+  const a = servers.tributary, b = servers['tributary-baseline'];
+  if (!a || !b) return [];
+  const out: TargetCheck[] = [];
+  for (const [phase, label] of [['putRecords100B', '100 B'], ['putRecords1KiB', '1 KiB']] as const) {
+    const x = a[phase], y = b[phase];
+    if (!x || !y || !y.recordsPerS) continue;
+    out.push({
+      name: `(not a target) tributary vs tributary-baseline, PutRecords ${label}`,
+      pass: null,
+      detail: `${fmtInt(x.recordsPerS)} vs ${fmtInt(y.recordsPerS)} records/s = ${(x.recordsPerS / y.recordsPerS).toFixed(2)}x; server CPU ${cpuUsPerRecord(x).toFixed(1)} vs ${cpuUsPerRecord(y).toFixed(1)} µs/record`,
+    });
+  }
+  return out;
+}
+
+/** Server CPU (all threads) per acknowledged record, in µs. */
+export function cpuUsPerRecord(r: { cpu: CpuShare; recordsPerS: number }): number {
+  return r.recordsPerS ? (r.cpu.serverPct / 100 / r.recordsPerS) * 1e6 : NaN;
+}
+
+/** With --rounds: each round's headline ratios, and their range over the rounds. */
+export function formatRounds(rounds: Servers[]): string {
+  type Figure = [label: string, value: (s: Servers) => number | undefined, unit: 'x' | '%' | 'µs' | '/s'];
+  const rate = (name: ServerName, phase: PutPhase) => (s: Servers) => s[name]?.[phase]?.recordsPerS;
+  const over = (f: (s: Servers) => number | undefined, g: (s: Servers) => number | undefined) => (s: Servers) => {
+    const x = f(s), y = g(s);
+    return x === undefined || !y ? undefined : x / y;
+  };
+  const cpu = (name: ServerName, phase: PutPhase) => (s: Servers) => {
+    const r = s[name]?.[phase];
+    return r ? cpuUsPerRecord(r) : undefined;
+  };
+  const figures: Figure[] = [
+    ['tributary PutRecords 1 KiB records/s', rate('tributary', 'putRecords1KiB'), '/s'],
+    ['  / kinesalite-memory', over(rate('tributary', 'putRecords1KiB'), rate('kinesalite-memory', 'putRecords1KiB')), 'x'],
+    ['  / ceiling', over(rate('tributary', 'putRecords1KiB'), rate('ceiling', 'putRecords1KiB')), '%'],
+    ['  / tributary-baseline', over(rate('tributary', 'putRecords1KiB'), rate('tributary-baseline', 'putRecords1KiB')), 'x'],
+    ['  server CPU µs/record, tributary', cpu('tributary', 'putRecords1KiB'), 'µs'],
+    ['  server CPU µs/record, tributary-baseline', cpu('tributary-baseline', 'putRecords1KiB'), 'µs'],
+    ['  server CPU µs/record, ceiling', cpu('ceiling', 'putRecords1KiB'), 'µs'],
+    ['tributary PutRecords 100 B records/s', rate('tributary', 'putRecords100B'), '/s'],
+    ['  / kinesalite-memory', over(rate('tributary', 'putRecords100B'), rate('kinesalite-memory', 'putRecords100B')), 'x'],
+    ['  / ceiling', over(rate('tributary', 'putRecords100B'), rate('ceiling', 'putRecords100B')), '%'],
+    ['  / tributary-baseline', over(rate('tributary', 'putRecords100B'), rate('tributary-baseline', 'putRecords100B')), 'x'],
+    ['  server CPU µs/record, tributary', cpu('tributary', 'putRecords100B'), 'µs'],
+    ['  server CPU µs/record, tributary-baseline', cpu('tributary-baseline', 'putRecords100B'), 'µs'],
+  ];
+  const show = (v: number | undefined, unit: Figure[2]) =>
+    v === undefined || !Number.isFinite(v) ? '-' : unit === 'x' ? `${v.toFixed(2)}x` : unit === '%' ? `${(100 * v).toFixed(0)}%` : unit === 'µs' ? v.toFixed(1) : fmtInt(v);
+  const lines = [`Over ${rounds.length} rounds (each round ran every server once, in the same order):`];
+  const w = Math.max(...figures.map((f) => f[0].length));
+  for (const [label, value, unit] of figures) {
+    const vs = rounds.map((s) => value(s));
+    const known = vs.filter((v): v is number => v !== undefined && Number.isFinite(v)).sort((p, q) => p - q);
+    if (!known.length) continue;
+    const median = known[Math.floor((known.length - 1) / 2)]!;
+    lines.push(`  ${label.padEnd(w)}  ${vs.map((v) => show(v, unit).padStart(8)).join(' ')}   median ${show(median, unit)}, range ${show(known[0], unit)}-${show(known.at(-1), unit)}`);
+  }
+  return lines.join('\n');
 }
 
 /**
@@ -59,7 +159,6 @@ function tlsCost(plain: ServerResult | undefined, secure: ServerResult | undefin
   const a = plain?.putRecords1KiB, b = secure?.putRecords1KiB;
   if (!a || !b || a.recordsPerS === 0 || b.recordsPerS === 0) return { name, pass: null, detail: 'no data (tributary or tributary-https not run or failed)' };
   const cost = 1 - b.recordsPerS / a.recordsPerS;
-  const cpuUsPerRecord = (r: typeof a) => (r.cpu.serverPct / 100 / r.recordsPerS) * 1e6;
   const cpuA = cpuUsPerRecord(a), cpuB = cpuUsPerRecord(b);
   return {
     name,
@@ -144,6 +243,7 @@ function rows(latencyRatePerS: number): Row[] {
     ['', 'MiB/s', (r) => r[key] && fmtFixed(1)(r[key].mibPerS)],
     ['', 'failed records', (r) => r[key] && fmtInt(r[key].recordsFailed)],
     ['', 'CPU % server/bench/other', (r) => r[key] && fmtCpu(r[key].cpu)],
+    ['', 'server CPU µs/record', (r) => r[key] && fmtFixed(1)(cpuUsPerRecord(r[key]))],
   ];
   const get = (f: (g: Exclude<ServerResult['getRecords'], 'n/a' | undefined>) => string): Cell => (r) =>
     r.getRecords === 'n/a' ? 'n/a' : r.getRecords && f(r.getRecords);
@@ -161,6 +261,7 @@ function rows(latencyRatePerS: number): Row[] {
     ['', 'achieved /s', lat((l) => fmtInt(l.achievedPerS))],
     ['', 'failed', lat((l) => fmtInt(l.failed))],
     ['', 'CPU % server/bench/other', lat((l) => fmtCpu(l.cpu))],
+    ['Idle RSS', 'MB', (r) => r.idleRssMB === undefined ? undefined : fmtInt(r.idleRssMB)],
     ['Peak RSS', 'MB', (r) => r.peakRssMB === undefined ? undefined : fmtInt(r.peakRssMB)],
     ['Status', '', (r) => r.status],
   ];

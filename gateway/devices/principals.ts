@@ -226,13 +226,8 @@ export class PrincipalStore {
    * (wrong, used or expired code alike) so callers cannot tell them apart.
    */
   async redeem(code: string, publicKey: string): Promise<{ principal: Principal; secretAccessKey: string } | undefined> {
-    const h = Buffer.from(hashCode(code), 'hex');
     const now = this.now();
-    let match: PairingCode | undefined;
-    for (const c of this.doc.pairingCodes) {
-      // Compare every entry in constant time so the timing says nothing either.
-      if (timingSafeEqual(Buffer.from(c.codeHash, 'hex'), h) && c.usedMs === undefined && c.expiresMs > now) match = c;
-    }
+    const match = this.pendingCode(code, now);
     if (!match) return undefined;
     // A device paired since the code was made may have taken an overlapping name: the code stays unused.
     if ([...this.activeDeviceNames()].some((n) => deviceNamesOverlap(n, match!.name))) return undefined;
@@ -245,6 +240,21 @@ export class PrincipalStore {
       this.index(existing, false);
     }
     return this.add({ kind: 'device', name: match.name, policy: match.policy, deviceId: randomUUID(), publicKey });
+  }
+
+  /** Whether a code would redeem now (it stays unused): the pairing endpoint's cheap first check. */
+  redeemable(code: string): boolean {
+    return this.pendingCode(code, this.now()) !== undefined;
+  }
+
+  /** The unused, unexpired code matching `code`, compared with every entry in constant time so the timing says nothing. */
+  private pendingCode(code: string, now: number): PairingCode | undefined {
+    const h = Buffer.from(hashCode(code), 'hex');
+    let match: PairingCode | undefined;
+    for (const c of this.doc.pairingCodes) {
+      if (timingSafeEqual(Buffer.from(c.codeHash, 'hex'), h) && c.usedMs === undefined && c.expiresMs > now) match = c;
+    }
+    return match;
   }
 
   private activeDeviceNames(): Set<string> {

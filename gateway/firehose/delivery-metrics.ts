@@ -28,6 +28,7 @@ export class RoutedDeliveryMetrics {
       this.httpRecords.inc(l, r.httpRecords);
       this.httpBytes.inc(l, e.bytes);
       this.httpSuccess.inc(l);
+      this.httpAttempts.inc(l); // The answered attempt; the failed ones are counted as they fail.
       this.httpDataFreshness.set(l, e.oldestAgeMs / 1000);
     }
     if (r.backupRecords !== undefined) {

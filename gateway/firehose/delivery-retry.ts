@@ -106,6 +106,8 @@ export interface RouteContext {
   expired: boolean;
   sourceArn: string;
   now: number;
+  /** The operator's allow-list (`firehose.httpEndpointsAllowed`): a URL it does not allow is never posted to. */
+  httpEndpointAllowed?: (url: string) => boolean;
 }
 
 export interface RouteResult {
@@ -131,7 +133,7 @@ export async function routeBatch(c: RouteContext): Promise<RouteResult | undefin
   if (!c.batch.sent) {
     if (c.expired) Object.assign(out, await writeErrorOutput(c, 'http-endpoint-failed'));
     else {
-      await postRecords(c.http, { requestId: c.batch.requestId, timestampMs: c.now, records: c.records.map((r) => r.data), sourceArn: c.sourceArn });
+      await postRecords(c.http, { requestId: c.batch.requestId, timestampMs: c.now, records: c.records.map((r) => r.data), sourceArn: c.sourceArn }, c.httpEndpointAllowed ? { allowed: c.httpEndpointAllowed } : {});
       out.httpRecords = c.records.length;
     }
     c.batch.sent = true;

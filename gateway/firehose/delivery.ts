@@ -19,7 +19,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log.ts';
-import type { LocalShardLog } from '../storage/local/shard-log.ts';
+import type { ShardLog } from '../storage/types.ts';
 import type { StoredRecord } from '../storage/types.ts';
 import { writeFileAtomic } from '../storage/local/segment.ts';
 import { compress, compressionExtension } from './compression.ts';
@@ -59,7 +59,7 @@ export interface DeliveryEvent {
 
 export interface DeliveryWorkerOptions {
   name: string;
-  staging: LocalShardLog;
+  staging: ShardLog;
   checkpointFile: string;
   /** The current destination config and version (UpdateDestination changes them between objects). */
   config: () => { destination: ExtendedS3Wire; versionId: number; httpEndpoint?: HttpEndpointWire | undefined };
@@ -79,6 +79,8 @@ export interface DeliveryWorkerOptions {
   schemas?: TableSchemas | undefined;
   /** What the Lambda processor needs: the gateway's Lambda ARN mapping, this delivery stream's ARN and the Region. */
   processing?: PipelineContext;
+  /** The operator's allow-list for HTTP endpoint URLs (`firehose.httpEndpointsAllowed`), checked before every post. */
+  httpEndpointAllowed?: (url: string) => boolean;
 }
 
 interface PendingAppend {
@@ -262,7 +264,7 @@ export class DeliveryWorker {
     const target = this.o.destinations.forBucket(destination.BucketARN);
     const expired = this.retry.expired(now, this.retryMs());
     const sourceArn = this.o.deliveryStreamArn ?? this.o.name;
-    const routed = await routeBatch({ records: processed.ok, destination, http: httpEndpoint, base, target, batch, expired, sourceArn, now });
+    const routed = await routeBatch({ records: processed.ok, destination, http: httpEndpoint, base, target, batch, expired, sourceArn, now, ...(this.o.httpEndpointAllowed ? { httpEndpointAllowed: this.o.httpEndpointAllowed } : {}) });
     let key = routed?.key ?? '';
     let objectBytes = routed?.objectBytes ?? 0;
     if (partitions && !routed) ({ key, objectBytes } = await putPartitions(partitions, { destination, base, target, now }));

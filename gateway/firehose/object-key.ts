@@ -10,6 +10,7 @@
  * developer guide's "Custom Prefixes for Amazon S3 Objects" describes.
  */
 import { AwsError } from '../../sdk/protocol/errors.ts';
+import { keyEscapes } from './destinations/filesystem.ts';
 
 export type ErrorOutputType = 'processing-failed' | 'format-conversion-failed' | 'AmazonOpenSearchService-failed' | 'splunk-failed' | 'http-endpoint-failed' | 's3-failed' | 'partitioning-failed' | 'redshift-failed';
 
@@ -47,7 +48,14 @@ export function objectName(ctx: KeyContext): string {
   return `${ctx.name}-${ctx.version}-${stamp}-${ctx.uuid}${ctx.extension}`;
 }
 
-/** Java DateTimeFormatter letters in the subset the developer guide's examples use. */
+/**
+ * Java DateTimeFormatter letters in the subset the developer guide's examples
+ * use, with the counts Java gives the same meaning (checked at create time by
+ * timestampPatternProblem): y, yy (two digits), yyyy...; M, MM; d, dd; H, HH;
+ * m, mm; s, ss; S... (fraction of the second, up to 9 digits).
+ */
+const timestampLettersMax: Record<string, number> = { y: 9, M: 2, d: 2, H: 2, m: 2, s: 2, S: 9 };
+
 export function formatTimestamp(pattern: string, ms: number): string {
   const d = new Date(ms);
   const fields: Record<string, (n: number) => string> = {
@@ -57,15 +65,15 @@ export function formatTimestamp(pattern: string, ms: number): string {
     H: (n) => pad(d.getUTCHours(), n),
     m: (n) => pad(d.getUTCMinutes(), n),
     s: (n) => pad(d.getUTCSeconds(), n),
-    S: (n) => pad(d.getUTCMilliseconds(), 3).slice(0, n),
+    S: (n) => (pad(d.getUTCMilliseconds(), 3) + '000000').slice(0, n),
   };
   let out = '';
   for (let i = 0; i < pattern.length; ) {
     const c = pattern[i]!;
     if (c === "'") {
-      const end = pattern.indexOf("'", i + 1);
-      out += end < 0 ? pattern.slice(i + 1) : pattern.slice(i + 1, end);
-      i = end < 0 ? pattern.length : end + 1;
+      const { text, next } = quoted(pattern, i);
+      out += text;
+      i = next;
       continue;
     }
     let n = 1;
@@ -77,14 +85,69 @@ export function formatTimestamp(pattern: string, ms: number): string {
   return out;
 }
 
+/**
+ * Java's quoting: `''` is one quote; otherwise the text up to the next lone
+ * quote, in which `''` is a quote too. `closed` is false when the pattern
+ * ends inside the quotes.
+ */
+function quoted(pattern: string, start: number): { text: string; next: number; closed: boolean } {
+  if (pattern[start + 1] === "'") return { text: "'", next: start + 2, closed: true };
+  let text = '';
+  for (let i = start + 1; i < pattern.length; i++) {
+    if (pattern[i] !== "'") text += pattern[i];
+    else if (pattern[i + 1] === "'") text += "'", i++;
+    else return { text, next: i + 1, closed: true };
+  }
+  return { text, next: pattern.length, closed: false };
+}
+
+/** Why a `!{timestamp:...}` pattern cannot be evaluated here as Java's DateTimeFormatter would, or undefined. */
+export function timestampPatternProblem(pattern: string): string | undefined {
+  for (let i = 0; i < pattern.length; ) {
+    const c = pattern[i]!;
+    if (c === "'") {
+      const q = quoted(pattern, i);
+      if (!q.closed) return 'the pattern ends inside a quoted text';
+      i = q.next;
+      continue;
+    }
+    let n = 1;
+    while (pattern[i + n] === c) n++;
+    if ('[]{}#'.includes(c)) return `${c} is reserved`;
+    if (/[A-Za-z]/.test(c)) {
+      const max = timestampLettersMax[c];
+      if (max === undefined) return `the pattern letter ${c} is not supported by this gateway (supported: y, M, d, H, m, s, S)`;
+      if (n > max) return `${c.repeat(n)} is not supported by this gateway (at most ${max} ${c})`;
+    }
+    i += n;
+  }
+  return undefined;
+}
+
 export function hasExpressions(prefix: string | undefined): boolean {
   return prefix !== undefined && /!\{/.test(prefix);
 }
 
+/** AWS Firehose developer guide, custom prefixes: neither prefix "can be greater than 512 characters after they're evaluated". */
+export const evaluatedPrefixLengthMax = 512;
+
+/**
+ * AWS's wording for a prefix that breaks one of the developer guide's
+ * semantic rules, as captured from CreateDeliveryStream (typo included):
+ * "Ths supplied prefix(es) do not satisfy the following constraint:
+ * ErrorOutputPrefix cannot be null or empty when Prefix contains expressions".
+ */
+function constraint(rule: string): AwsError {
+  return new AwsError('InvalidArgumentException', `Ths supplied prefix(es) do not satisfy the following constraint: ${rule}`);
+}
+
 /**
  * Checks a Prefix / ErrorOutputPrefix pair as CreateDeliveryStream and
- * UpdateDestination do: only the supported namespaces, and an
- * ErrorOutputPrefix whenever the Prefix holds expressions.
+ * UpdateDestination do: only the supported namespaces, timestamp patterns
+ * this gateway evaluates as Java would, an ErrorOutputPrefix whenever the
+ * Prefix holds expressions (and then one naming the error output type), and,
+ * evaluated, at most 512 characters that stay inside the bucket (issue #11:
+ * `!{timestamp:'../..'}` used to pass here and fail every delivery after).
  */
 export function checkPrefixes(prefix: string | undefined, errorPrefix: string | undefined): void {
   for (const [field, value] of [['Prefix', prefix], ['ErrorOutputPrefix', errorPrefix]] as const) {
@@ -94,12 +157,33 @@ export function checkPrefixes(prefix: string | undefined, errorPrefix: string | 
       const partitionKey = (ns === 'partitionKeyFromQuery' || ns === 'partitionKeyFromLambda') && arg!.length > 0 && field === 'Prefix';
       const ok = partitionKey || (ns === 'timestamp' ? arg!.length > 0 : ns === 'firehose' && (arg === 'random-string' || (arg === 'error-output-type' && field === 'ErrorOutputPrefix')));
       if (!ok) throw new AwsError('InvalidArgumentException', `The expression ${all} in ${field} is not supported.`);
+      const problem = ns === 'timestamp' ? timestampPatternProblem(arg!) : undefined;
+      // Not observed on AWS (which takes any DateTimeFormatter pattern); worded as the line above.
+      if (problem) throw new AwsError('InvalidArgumentException', `The expression ${all} in ${field} is not a timestamp format this gateway evaluates: ${problem}.`);
     }
     if (/!\{/.test(value.replace(expression, ''))) throw new AwsError('InvalidArgumentException', `${field} contains an unterminated or malformed expression.`);
   }
-  if (hasExpressions(prefix) && !errorPrefix) {
-    throw new AwsError('InvalidArgumentException', 'ErrorOutputPrefix cannot be null or empty when Prefix contains expressions.');
+  if (hasExpressions(prefix) && !errorPrefix) throw constraint('ErrorOutputPrefix cannot be null or empty when Prefix contains expressions');
+  if (hasExpressions(errorPrefix) && !errorPrefix!.includes('!{firehose:error-output-type}')) {
+    throw constraint('ErrorOutputPrefix must contain !{firehose:error-output-type} when it contains expressions');
   }
+  for (const [field, value] of [['Prefix', prefix], ['ErrorOutputPrefix', errorPrefix]] as const) {
+    if (!value || !hasExpressions(value)) continue;
+    // Evaluated with the longest error output type; partition keys, known only at delivery, as one character
+    // (their values are checked then: partitioning.ts).
+    const evaluated = evaluate(value, sampleContext(value));
+    if (evaluated.length > evaluatedPrefixLengthMax) throw constraint(`${field} cannot be greater than ${evaluatedPrefixLengthMax} characters after it is evaluated`);
+    if (keyEscapes(evaluated + 'x')) throw new AwsError('InvalidArgumentException', `Prefix ${value} would leave the bucket's directory on this gateway.`);
+  }
+}
+
+/** A context to evaluate a prefix with at create time: the longest values where lengths vary. */
+function sampleContext(prefix: string): KeyContext {
+  const keys = Object.fromEntries([...prefix.matchAll(expression)].map((m) => [m[2]!, 'x']));
+  return {
+    timeMs: Date.UTC(2026, 11, 31, 23, 59, 59, 999), name: 'x', version: 1, uuid: 'x', randomString: 'x'.repeat(11), extension: '',
+    errorOutputType: 'AmazonOpenSearchService-failed', partitionKeys: { query: keys, lambda: keys },
+  };
 }
 
 function evaluate(prefix: string, ctx: KeyContext): string {

@@ -6,14 +6,15 @@
  * Streams registry's: CREATING -> ACTIVE, DELETING -> gone, and ENABLING /
  * DISABLING for encryption.
  */
+import { httpEndpointAllowed, parseAllowList, type AllowEntry } from './http-endpoint-allow-list.ts';
 import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { firehoseErrors } from '../../sdk/protocol/firehose/errors.ts';
 import * as limits from '../../sdk/protocol/firehose/limits.ts';
 import type { Logger } from '../log.ts';
-import type { JsonFileStore } from '../storage/local/metadata-store.ts';
-import { LocalShardLog } from '../storage/local/shard-log.ts';
+import { localStorage, type Storage } from '../storage/factory.ts';
+import type { MetadataStore, ShardLog } from '../storage/types.ts';
 import type { FsyncPolicy } from '../storage/types.ts';
 import type { RecordCipher } from '../streams/encryption.ts';
 import { DeliveryWorker, type DeliveryEvent } from './delivery.ts';
@@ -43,6 +44,8 @@ export interface FirehoseConfig {
   firehoseLambdas?: Readonly<Record<string, LambdaTarget>>;
   /** Redshift JDBC URL -> PostgreSQL connection string (`firehose.redshift`). */
   firehoseRedshift?: Readonly<Record<string, string>>;
+  /** The URLs HTTP endpoint destinations may post to (`firehose.httpEndpointsAllowed`); null or absent: any. */
+  firehoseHttpEndpointsAllowed?: readonly string[] | null;
 }
 
 export interface FirehoseDoc {
@@ -67,7 +70,7 @@ export class DeliveryStreamRuntime {
   readonly recordIdPrefix = randomBytes(24).toString('hex');
   constructor(
     public meta: DeliveryStreamMeta,
-    readonly staging: LocalShardLog,
+    readonly staging: ShardLog,
   ) {}
 }
 
@@ -78,14 +81,23 @@ export class FirehoseRegistry {
 
   private constructor(
     readonly config: FirehoseConfig,
-    private readonly store: JsonFileStore<FirehoseDoc>,
+    private readonly store: MetadataStore<FirehoseDoc>,
     readonly destinations: DestinationResolver,
     readonly log: Logger,
     readonly now: () => number,
     private readonly onDelivered?: (name: string, e: DeliveryEvent) => void,
     readonly sources?: SourceStreams,
     private readonly cipher?: RecordCipher,
+    private readonly storage: Storage = localStorage(config.dataDir),
   ) {}
+
+  private allowList: AllowEntry[] | undefined | null = null;
+
+  /** Whether the operator's allow-list (`firehose.httpEndpointsAllowed`) lets HTTP endpoint destinations post to `url`. */
+  httpEndpointAllowed(url: string): boolean {
+    if (this.allowList === null) this.allowList = this.config.firehoseHttpEndpointsAllowed ? parseAllowList(this.config.firehoseHttpEndpointsAllowed) : undefined;
+    return httpEndpointAllowed(this.allowList, url);
+  }
 
   get accountId(): string {
     return this.config.accountId;
@@ -93,12 +105,12 @@ export class FirehoseRegistry {
 
   static async open(
     config: FirehoseConfig,
-    store: JsonFileStore<FirehoseDoc>,
+    store: MetadataStore<FirehoseDoc>,
     destinations: DestinationResolver,
     log: Logger,
-    options: { now?: () => number; onDelivered?: (name: string, e: DeliveryEvent) => void; sources?: SourceStreams; cipher?: RecordCipher } = {},
+    options: { now?: () => number; onDelivered?: (name: string, e: DeliveryEvent) => void; sources?: SourceStreams; cipher?: RecordCipher; storage?: Storage } = {},
   ): Promise<FirehoseRegistry> {
-    const reg = new FirehoseRegistry(config, store, destinations, log, options.now ?? Date.now, options.onDelivered, options.sources, options.cipher);
+    const reg = new FirehoseRegistry(config, store, destinations, log, options.now ?? Date.now, options.onDelivered, options.sources, options.cipher, options.storage);
     const doc = (await store.load()) ?? { deliveryStreams: [] };
     for (const meta of doc.deliveryStreams) {
       const rt = await reg.openRuntime(meta);
@@ -109,6 +121,9 @@ export class FirehoseRegistry {
       if (meta.encryption.Status === 'DISABLING') meta.encryption = { Status: 'DISABLED' };
       delete meta.statusUntilMs;
       if (meta.status === 'DELETING') reg.transition(rt, 0, 'GONE');
+      if (meta.httpEndpoint && !reg.httpEndpointAllowed(meta.httpEndpoint.EndpointConfiguration.Url)) {
+        log.warn('delivery stream posts to a URL firehose.httpEndpointsAllowed does not allow: nothing is sent; its records go to the error output', { deliveryStream: meta.name, url: withoutCredentials(meta.httpEndpoint.EndpointConfiguration.Url) });
+      }
     }
     await reg.persist();
     return reg;
@@ -120,7 +135,7 @@ export class FirehoseRegistry {
 
   private async openRuntime(meta: DeliveryStreamMeta, sourceStart?: SourcePositions): Promise<DeliveryStreamRuntime> {
     const dir = this.dirOf(meta);
-    const staging = await LocalShardLog.open(path.join(dir, 'staging'), {
+    const staging = await this.storage.openStagingLog(['firehose', meta.dir, 'staging'], {
       fsync: this.config.fsync,
       segmentBytesMax: stagingSegmentBytesMax,
       segmentAgeMsMax: stagingSegmentAgeMsMax,
@@ -134,6 +149,7 @@ export class FirehoseRegistry {
       checkpointFile: path.join(dir, 'checkpoint.json'),
       config: () => ({ destination: rt.meta.destination, versionId: rt.meta.versionId, httpEndpoint: rt.meta.httpEndpoint }),
       deliveryStreamArn: deliveryStreamArn(this.config.region, this.config.accountId, meta.name),
+      httpEndpointAllowed: (url: string) => this.httpEndpointAllowed(url),
       ...(this.config.firehoseS3RetryMs !== undefined ? { s3RetryMs: this.config.firehoseS3RetryMs } : {}),
       destinations: meta.redshift ? (rt.redshift = this.redshiftDestination(rt)) : this.destinations,
       log: this.log,
@@ -365,4 +381,16 @@ export class FirehoseRegistry {
 /** The stream name at the end of a Kinesis stream ARN (`arn:aws:kinesis:<region>:<account>:stream/<name>`). */
 export function sourceStreamName(arn: string): string {
   return arn.slice(arn.lastIndexOf('/') + 1);
+}
+
+/** A URL as it may be logged: without a user name or password in it. */
+function withoutCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.href;
+  } catch {
+    return '(not a URL)';
+  }
 }

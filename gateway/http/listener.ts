@@ -41,11 +41,33 @@ export interface Listener {
 const plainHttpMessage = 'This port serves HTTPS. Use an https:// endpoint URL instead.\n';
 const plainHttpToTlsPort = `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(plainHttpMessage)}\r\n\r\n${plainHttpMessage}`;
 
-/** Node's defaults with the TLS 1.3 suites reordered: AES-128-GCM first. */
-const cipherPreference = [
+/**
+ * What the gateway offers. TLS 1.3: its three suites, AES-128-GCM first.
+ * TLS 1.2: forward-secret (ECDHE) AEAD suites only, for ECDSA certificates
+ * (the gateway's own) and RSA ones (an operator's): no CBC or SHA-1, no CCM
+ * or CCM8, no ARIA, no finite-field DHE (issue #11, item 9: Node's default
+ * list ends in `HIGH`, which offers all of those). Every client from the last
+ * decade speaks one of these (Mozilla's "intermediate" configuration is the
+ * same list).
+ */
+export const cipherPreference = [
   'TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256',
-  ...tls.DEFAULT_CIPHERS.split(':').filter((c) => !c.startsWith('TLS_')),
+  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
+
+/** The secure context's options: at the start and on every reload. */
+function secureContextOptions(material: TlsMaterial): tls.SecureContextOptions {
+  return {
+    key: material.key,
+    cert: material.cert,
+    ca: material.ca,
+    // TLS 1.2 at least; prefer AES-128-GCM, strong and cheaper per byte than AES-256 on bulk uploads.
+    minVersion: 'TLSv1.2',
+    ciphers: cipherPreference,
+    honorCipherOrder: true,
+  };
+}
 
 export async function listen(listener: http.RequestListener, o: ListenerOptions): Promise<Listener> {
   const guard = new ConnectionGuard({ connectionsMax: o.connectionsMax, connectionsPerAddressMax: o.connectionsPerAddressMax, log: o.log, ...(o.onShed ? { onShed: o.onShed } : {}) });
@@ -60,17 +82,11 @@ export async function listen(listener: http.RequestListener, o: ListenerOptions)
   const secure = o.tls
     ? http2.createSecureServer(
         {
-          key: o.tls.material.key,
-          cert: o.tls.material.cert,
-          ca: o.tls.material.ca,
+          ...secureContextOptions(o.tls.material),
           allowHTTP1: true,
           maxSessionMemory: 64,
           settings: h2Settings,
           handshakeTimeout: handshakeMsMax,
-          // TLS 1.2 at least; prefer AES-128-GCM, strong and cheaper per byte than AES-256 on bulk uploads.
-          minVersion: 'TLSv1.2',
-          ciphers: cipherPreference,
-          honorCipherOrder: true,
           // Mutual TLS asks every client for a certificate but decides per request
           // (the front door), so that devices without one yet can still pair.
           requestCert: o.tls.mutual,
@@ -151,7 +167,9 @@ export async function listen(listener: http.RequestListener, o: ListenerOptions)
     port: (server.address() as net.AddressInfo).port,
     reloadTls(material) {
       if (!secure || !o.tls) throw new Error('TLS is off: nothing to reload');
-      secure.setSecureContext({ key: material.key, cert: material.cert, ca: material.ca });
+      // Everything the context holds, not only the new files: setSecureContext resets what it is not given
+      // (the suites would fall back to Node's defaults, CBC and all).
+      secure.setSecureContext(secureContextOptions(material));
     },
     closeConnections() {
       guard.close();

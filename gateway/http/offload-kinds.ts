@@ -35,10 +35,10 @@ export function offloadedInput(kind: OffloadKind, value: PreparedPutRecords | Pr
   return putRecordsInput(value as PreparedPutRecords);
 }
 
-/** The buffers a result transfers (not copies) back to the main thread: every typed array at its top level. */
+/** The buffers a result transfers (not copies) back to the main thread: every typed array at its top level (each owns its ArrayBuffer). */
 export function transferOf(result: OffloadResult): ArrayBuffer[] {
   if (!result.ok) return [];
-  return Object.values(result.value).filter((v): v is Uint8Array => v instanceof Uint8Array).map((v) => v.buffer as ArrayBuffer);
+  return Object.values(result.value).filter((v): v is ArrayBufferView => ArrayBuffer.isView(v)).map((v) => v.buffer as ArrayBuffer);
 }
 
 function prepareRecordBatch(job: OffloadJob, shape: StructureShape): OffloadResult {

@@ -10,7 +10,22 @@ export const contentTypeCbor = 'application/x-amz-cbor-1.1';
 
 export type WireFormat = 'json' | 'cbor';
 
+/**
+ * An answer that writes its own JSON (PutRecords' hundreds of entries, from a
+ * compact form) and gives its plain value for CBOR; its JSON must be what
+ * `toJsonText` makes of that value.
+ */
+export const selfEncoding = Symbol('selfEncoding');
+export interface SelfEncoding {
+  [selfEncoding]: { json(): Buffer; value(): unknown };
+}
+
+function isSelfEncoding(value: unknown): value is SelfEncoding {
+  return typeof value === 'object' && value !== null && selfEncoding in value;
+}
+
 export function encodeBody(format: WireFormat, value: unknown): Buffer {
+  if (isSelfEncoding(value)) return format === 'cbor' ? cborEncode(value[selfEncoding].value()) : value[selfEncoding].json();
   return format === 'cbor' ? cborEncode(value) : Buffer.from(toJsonText(value), 'utf8');
 }
 

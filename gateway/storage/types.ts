@@ -19,6 +19,20 @@ export interface AppendEntry {
   flags: number;
 }
 
+/**
+ * Records already laid out as the local shard log's frames
+ * (local/record-codec.ts), with flags, counter, arrival time and CRC still to
+ * stamp: record i's frame is `frames[frameOff[i], frameOff[i + 1])` and
+ * `tailCrc[i]` is the CRC-32C of its bytes after the frame header (partition
+ * key and data). The offload workers build them, so that the main thread
+ * neither copies nor sums a record's bytes.
+ */
+export interface RecordFramesView {
+  frames: Buffer;
+  frameOff: Int32Array;
+  tailCrc: Uint32Array;
+}
+
 export interface AppendResult {
   /** Counter of the first entry; the rest follow consecutively. */
   firstCounter: number;
@@ -53,11 +67,26 @@ export interface ShardLog {
   readonly lastArrivalMs: number;
   /** Appends in order; counters and arrival time are assigned synchronously. */
   append(entries: AppendEntry[]): AppendResult;
+  /**
+   * The same as `append` for the records `order` lists (indices into
+   * `frames`), in that order, each with `flags`: no object per record, and
+   * the frames are stamped in place and written as they are, so the caller
+   * must leave those bytes alone until `durable` settles. Optional: the
+   * write path falls back to `append` without it (a backend that stores
+   * another format).
+   */
+  appendFrames?(frames: RecordFramesView, order: Int32Array, flags: number): AppendResult;
   read(fromCounter: number, options: ReadOptions): Promise<ReadResult>;
   /** The first counter whose record arrived at or after `ms` (`nextCounter` when none). */
   counterAtTime(ms: number): Promise<number>;
   /** The oldest counter still stored. */
   firstCounter(): number;
+  /**
+   * The stream's retention changed: a backend that expires records by itself
+   * (JetStream's `max_age`) must keep them at least this long from now on.
+   * Backends whose records go only through `trimBefore` do not implement it.
+   */
+  setRetentionMs?(ms: number): Promise<void>;
   /** Drops whole segments whose newest record arrived before `ms`. */
   trimBefore(ms: number): Promise<number>;
   /** Waits for pending writes, then closes files. */

@@ -32,7 +32,8 @@ import { AwsError } from '../../sdk/protocol/errors.ts';
 import { idempotencyHeader, staleBatchMessage } from '../../sdk/protocol/idempotency.ts';
 import { crc32cRange } from '../storage/local/crc.ts';
 import type { FsyncPolicy } from '../storage/types.ts';
-import type { StreamRuntime } from './model.ts';
+import type { ShardRuntime, StreamRuntime } from './model.ts';
+import { PutRecordsReply } from './put-reply.ts';
 import type { PutResult } from './write-path.ts';
 
 export { idempotencyHeader };
@@ -245,19 +246,7 @@ export class IdempotencyTable {
     if (rt.meta.dir !== e.streamDir) return undefined;
     const shards = e.trace.groups.map((g) => rt.shards.find((s) => s.id === g.shardId));
     if (shards.some((s) => s === undefined)) return undefined;
-    const next = new Array<number>(e.trace.groups.length).fill(0);
-    let failed = 0;
-    const Records: PutResult[] = Array.from(e.trace.slots, (slot) => {
-      if (slot < 0) {
-        failed++;
-        const [ErrorCode, ErrorMessage] = e.trace.errors[-1 - slot]!;
-        return { ErrorCode, ErrorMessage };
-      }
-      const g = e.trace.groups[slot]!;
-      const k = next[slot]!++;
-      return { ShardId: g.shardId, SequenceNumber: shards[slot]!.sequenceNumber(g.firstCounter + k, g.arrivalMs) };
-    });
-    return { FailedRecordCount: failed, Records, EncryptionType: e.encryptionType };
+    return new PutRecordsReply(e.trace, shards as ShardRuntime[], e.encryptionType);
   }
 
   private encode(id: string, e: Entry): Buffer {

@@ -149,6 +149,20 @@ export class StreamRuntime {
     return shards[lo]!;
   }
 
+  /** `route` for the 16-byte hash key at `at` of `keys`, without a Buffer for it. */
+  routeAt(keys: Buffer, at: number): ShardRuntime {
+    const shards = this.openShards;
+    let lo = 0;
+    let hi = shards.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      // The shard's start key <= the hash key.
+      if (keys.compare(shards[mid]!.startKey, 0, 16, at, at + 16) >= 0) lo = mid;
+      else hi = mid - 1;
+    }
+    return shards[lo]!;
+  }
+
   children(index: number): ShardRuntime[] {
     return this.shards.filter((s) => s.meta.parentIndex === index || s.meta.adjacentParentIndex === index);
   }

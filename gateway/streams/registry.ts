@@ -4,12 +4,10 @@
  * retention. Actions call into this; it knows nothing of HTTP.
  */
 import { randomBytes } from 'node:crypto';
-import fsp from 'node:fs/promises';
-import path from 'node:path';
 import { AwsError, streamErrors } from '../../sdk/protocol/errors.ts';
 import { evenHashKeyRanges, hashKeyToBigInt } from '../../sdk/protocol/streams/hash-key.ts';
 import * as limits from '../../sdk/protocol/streams/limits.ts';
-import { LocalShardLog } from '../storage/local/shard-log.ts';
+import type { Storage } from '../storage/factory.ts';
 import type { GatewayConfig } from '../gateway.ts';
 import type { MetadataStore, ShardLog } from '../storage/types.ts';
 import type { Logger } from '../log.ts';
@@ -44,6 +42,7 @@ export class StreamRegistry {
     private readonly store: MetadataStore<MetadataDoc>,
     secrets: { iteratorKey: Buffer; masterKey: Buffer },
     readonly log: Logger,
+    private readonly storage: Storage,
     now?: () => number,
   ) {
     this.iterators = new IteratorCodec(secrets.iteratorKey);
@@ -56,13 +55,14 @@ export class StreamRegistry {
     store: MetadataStore<MetadataDoc>,
     secrets: { iteratorKey: Buffer; masterKey: Buffer },
     log: Logger,
+    storage: Storage,
     now?: () => number,
   ): Promise<StreamRegistry> {
-    const reg = new StreamRegistry(config, store, secrets, log, now);
+    const reg = new StreamRegistry(config, store, secrets, log, storage, now);
     const doc = await store.load();
     for (const meta of doc?.streams ?? []) {
       if (meta.status === 'DELETING') {
-        await fsp.rm(reg.streamDir(meta), { recursive: true, force: true });
+        await storage.removeShardLogs(['streams', meta.dir]);
         continue;
       }
       // A transition cut short by a restart completes now.
@@ -88,14 +88,10 @@ export class StreamRegistry {
     return `arn:aws:kinesis:${this.config.region}:${this.config.accountId}:stream/${name}`;
   }
 
-  private streamDir(meta: StreamMeta): string {
-    return path.join(this.config.dataDir, 'streams', meta.dir);
-  }
-
   private async openLog(meta: StreamMeta, shard: ShardMeta): Promise<ShardLog> {
-    const dir = path.join(this.streamDir(meta), `shard-${String(shard.index).padStart(6, '0')}`);
-    return LocalShardLog.open(dir, {
+    return this.storage.openShardLog(['streams', meta.dir, `shard-${String(shard.index).padStart(6, '0')}`], {
       fsync: this.config.fsync,
+      retentionMs: meta.retentionHours * 3600_000,
       segmentBytesMax: this.config.segmentBytesMax,
       segmentAgeMsMax: this.config.segmentAgeMsMax,
       now: this.now,
@@ -250,7 +246,7 @@ export class StreamRegistry {
     this.streams.delete(rt.meta.name);
     await this.persist();
     for (const s of rt.shards) await s.log.close();
-    await fsp.rm(this.streamDir(rt.meta), { recursive: true, force: true });
+    await this.storage.removeShardLogs(['streams', rt.meta.dir]);
     this.log.info('stream deleted', { stream: rt.meta.name });
   }
 

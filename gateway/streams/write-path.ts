@@ -2,15 +2,25 @@
  * The write path shared by PutRecord and PutRecords: route each record to its
  * shard by hash key, apply the per-shard limits, encrypt when the stream is
  * encrypted, append shard by shard, and answer once every append is durable.
+ *
+ * Records travel as frames (`RecordFrames`), as the offload workers hand
+ * them over: a request of 500 records costs a handful of objects rather than
+ * thousands, and the main thread neither copies nor sums a record's bytes.
+ * The outcome is the compact `PutTrace` (shard groups, and per record its
+ * group or error) that the idempotency table also keeps; `PutRecordsReply`
+ * turns it into the wire answer.
  */
 import { AwsError } from '../../sdk/protocol/errors.ts';
 import { hashKeyFromDecimal, hashKeyOfPartitionKey } from '../../sdk/protocol/streams/hash-key.ts';
-import type { AppendEntry } from '../storage/types.ts';
+import type { AppendEntry, AppendResult, RecordFramesView } from '../storage/types.ts';
+import { crc32cRange } from '../storage/local/crc.ts';
+import { frameHeaderBytes, frameTemplate } from '../storage/local/record-codec.ts';
 import type { ShardRuntime, StreamRuntime } from './model.ts';
 import type { PutTrace } from './idempotency.ts';
 import type { StreamRegistry } from './registry.ts';
 import { sealRecord } from './encryption.ts';
 import { notifyWhenDurable } from './shard-wakeups.ts';
+import { PutRecordsReply } from './put-reply.ts';
 
 export interface PutEntry {
   Data: Buffer;
@@ -22,87 +32,224 @@ export type PutResult =
   | { ShardId: string; SequenceNumber: string }
   | { ErrorCode: string; ErrorMessage: string };
 
+/**
+ * A request's records, each already laid out as a shard-log frame
+ * (storage/local/record-codec.ts) that the shard log only has to stamp with
+ * counter, arrival time and CRC (RecordFramesView): the offload workers build
+ * them from the request body. `hashKeys` (16 bytes per record) are the hash
+ * keys a worker already derived, valid where `hashKeyValid[i]` is 1; a 0
+ * there, or no `hashKeys`, means: derive here (and report a bad ExplicitHashKey).
+ */
+export class RecordFrames implements RecordFramesView {
+  constructor(
+    readonly count: number,
+    readonly frames: Buffer,
+    readonly frameOff: Int32Array,
+    readonly tailCrc: Uint32Array,
+    readonly explicitHashKeys: ReadonlyArray<string | undefined> | undefined,
+    readonly hashKeys?: Buffer,
+    readonly hashKeyValid?: Uint8Array,
+  ) {}
+
+  static fromEntries(entries: readonly PutEntry[]): RecordFrames {
+    const f = framesOfEntries(entries);
+    let explicit: Array<string | undefined> | undefined;
+    entries.forEach((e, i) => {
+      if (e.ExplicitHashKey !== undefined) (explicit ??= new Array<string | undefined>(entries.length))[i] = e.ExplicitHashKey;
+    });
+    return new RecordFrames(entries.length, f.frames, f.frameOff, f.tailCrc, explicit);
+  }
+
+  keyBytes(i: number): number {
+    const at = this.frameOff[i]!;
+    return this.frames[at + 10]! | (this.frames[at + 11]! << 8);
+  }
+
+  dataBytes(i: number): number {
+    return this.frameOff[i + 1]! - this.frameOff[i]! - frameHeaderBytes - this.keyBytes(i);
+  }
+
+  /** Partition key and data bytes of all records (what PutRecords' 5 MiB limit counts). */
+  payloadBytes(): number {
+    return this.frameOff[this.count]! - frameHeaderBytes * this.count;
+  }
+
+  partitionKey(i: number): string {
+    const at = this.frameOff[i]! + frameHeaderBytes;
+    return this.frames.toString('utf8', at, at + this.keyBytes(i));
+  }
+
+  dataOf(i: number): Buffer {
+    return this.frames.subarray(this.frameOff[i]! + frameHeaderBytes + this.keyBytes(i), this.frameOff[i + 1]!);
+  }
+}
+
+/**
+ * Frames for records given as objects, in buffers of their own (so that a
+ * worker can transfer them): one frame per entry, and each one's tail CRC.
+ */
+export function framesOfEntries(entries: ReadonlyArray<{ PartitionKey: string; Data: Buffer }>): RecordFramesView {
+  const n = entries.length;
+  const frameOff = new Int32Array(new ArrayBuffer(4 * (n + 1)));
+  const keyBytes = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const e = entries[i]!;
+    keyBytes[i] = Buffer.byteLength(e.PartitionKey, 'utf8');
+    frameOff[i + 1] = frameOff[i]! + frameHeaderBytes + keyBytes[i]! + e.Data.length;
+  }
+  const frames = Buffer.from(new ArrayBuffer(frameOff[n]!));
+  const tailCrc = new Uint32Array(new ArrayBuffer(4 * n));
+  for (let i = 0; i < n; i++) {
+    const e = entries[i]!;
+    const at = frameOff[i]!;
+    frameTemplate(frames, at, keyBytes[i]!, e.Data.length);
+    frames.write(e.PartitionKey, at + frameHeaderBytes, 'utf8');
+    e.Data.copy(frames, at + frameHeaderBytes + keyBytes[i]!);
+    tailCrc[i] = crc32cRange(frames, at + frameHeaderBytes, frameOff[i + 1]!);
+  }
+  return { frames, frameOff, tailCrc };
+}
+
 export function throttledMessage(reg: StreamRegistry, rt: StreamRuntime, shard: ShardRuntime): string {
   return `Rate exceeded for shard ${shard.id} in stream ${rt.meta.name} under account ${reg.accountId}.`;
 }
 
+function badHashKey(value: string): AwsError {
+  return new AwsError('InvalidArgumentException', `Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was ${value}`);
+}
+
 /**
- * The shard each entry goes to; a bad ExplicitHashKey fails the whole request,
- * as on AWS. `precomputed` holds hash keys an offload worker already derived.
+ * The shard each record goes to; a bad ExplicitHashKey fails the whole
+ * request (the first one in request order is named), as on AWS.
  */
-export function routeEntries(rt: StreamRuntime, entries: PutEntry[], precomputed?: Array<Buffer | undefined>): ShardRuntime[] {
-  return entries.map((e, i) => {
-    let key: Buffer | undefined = precomputed?.[i];
-    if (key) return rt.route(key);
+export function routeFrames(rt: StreamRuntime, cols: RecordFrames): ShardRuntime[] {
+  const out = new Array<ShardRuntime>(cols.count);
+  const { hashKeys, hashKeyValid, explicitHashKeys } = cols;
+  for (let i = 0; i < cols.count; i++) {
+    if (hashKeys && hashKeyValid![i]) {
+      out[i] = rt.routeAt(hashKeys, 16 * i);
+      continue;
+    }
+    const explicit = explicitHashKeys?.[i];
+    let key: Buffer | undefined;
+    if (explicit !== undefined) {
+      key = hashKeyFromDecimal(explicit);
+      if (!key) throw badHashKey(explicit);
+    } else key = hashKeyOfPartitionKey(cols.partitionKey(i));
+    out[i] = rt.route(key);
+  }
+  return out;
+}
+
+/** The shard of each entry (PutRecord, analytics outputs); see routeFrames. */
+export function routeEntries(rt: StreamRuntime, entries: PutEntry[]): ShardRuntime[] {
+  return entries.map((e) => {
     if (e.ExplicitHashKey !== undefined) {
-      key = hashKeyFromDecimal(e.ExplicitHashKey);
-      if (!key) {
-        throw new AwsError('InvalidArgumentException', `Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was ${e.ExplicitHashKey}`);
-      }
-    } else key = hashKeyOfPartitionKey(e.PartitionKey);
-    return rt.route(key);
+      const key = hashKeyFromDecimal(e.ExplicitHashKey);
+      if (!key) throw badHashKey(e.ExplicitHashKey);
+      return rt.route(key);
+    }
+    return rt.route(hashKeyOfPartitionKey(e.PartitionKey));
   });
 }
 
 /**
- * Appends the entries shard by shard and resolves once all are durable.
- * `trace`, when given, receives the shard groups and per-entry outcome in
- * compact form (the idempotency table remembers answers that way).
+ * Appends the records shard by shard, in request order within each shard,
+ * and resolves once all are durable. `trace`, when given, is filled in (the
+ * idempotency table remembers it); the reply is built from it either way.
  */
-export async function putEntries(reg: StreamRegistry, rt: StreamRuntime, entries: PutEntry[], shards: ShardRuntime[], trace?: PutTrace): Promise<PutResult[]> {
+export async function putFrames(reg: StreamRegistry, rt: StreamRuntime, cols: RecordFrames, shards: ShardRuntime[], trace?: PutTrace): Promise<PutRecordsReply> {
   const now = reg.now();
-  const results: PutResult[] = new Array(entries.length);
+  const n = cols.count;
   const enc = rt.meta.encryption;
   let flags = 0;
   if (enc.type === 'KMS') {
-    let slot = rt.meta.keyIds.indexOf(enc.keyId);
+    const slot = rt.meta.keyIds.indexOf(enc.keyId);
     if (slot < 0) throw new Error('encryption key slot missing'); // StartStreamEncryption records it
     flags = slot + 1;
   }
+  const t: PutTrace = trace ?? { groups: [], slots: new Int32Array(0), errors: [] };
+  const slots = new Int32Array(n);
+  t.slots = slots;
+  // Per record its group (the shard's, numbered in order of first appearance) or -1 when refused.
+  const groupShards: ShardRuntime[] = [];
+  const groupSizes: number[] = [];
   let throttledShards: Set<ShardRuntime> | undefined;
-  // Group per shard, keeping request order within each shard.
-  const groups = new Map<ShardRuntime, { entries: AppendEntry[]; positions: number[] }>();
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i]!;
+  let lastShard: ShardRuntime | undefined;
+  let lastGroup = -1;
+  for (let i = 0; i < n; i++) {
     const shard = shards[i]!;
     if (reg.config.enforceLimits) {
-      const bytes = e.Data.length + Buffer.byteLength(e.PartitionKey);
+      const bytes = cols.dataBytes(i) + cols.keyBytes(i);
       // Once a shard refuses a record of this request, it refuses the rest of the request's records too:
       // a key's later records are never stored ahead of a refused earlier one.
       if (throttledShards?.has(shard) || !shard.writeRecords.tryTake(1, now) || !shard.writeBytes.tryTake(bytes, now)) {
         (throttledShards ??= new Set()).add(shard);
-        results[i] = { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: throttledMessage(reg, rt, shard) };
+        slots[i] = -1;
         continue;
       }
     }
-    let g = groups.get(shard);
-    if (!g) {
-      g = { entries: [], positions: [] };
-      groups.set(shard, g);
+    let g: number;
+    if (shard === lastShard) g = lastGroup;
+    else {
+      g = groupShards.indexOf(shard);
+      if (g < 0) {
+        g = groupShards.push(shard) - 1;
+        groupSizes.push(0);
+      }
+      lastShard = shard;
+      lastGroup = g;
     }
-    g.entries.push(flags ? { ...sealRecord(reg.cipher, enc.type === 'KMS' ? enc.keyId : '', e.PartitionKey, e.Data), flags } : { partitionKey: e.PartitionKey, data: e.Data, flags });
-    g.positions.push(i);
+    slots[i] = g;
+    groupSizes[g]!++;
+  }
+  // Each group's records in request order, one after another in `order`.
+  const starts = new Int32Array(groupShards.length + 1);
+  for (let g = 0; g < groupShards.length; g++) starts[g + 1] = starts[g]! + groupSizes[g]!;
+  const order = new Int32Array(starts[groupShards.length]!);
+  const fill = starts.slice(0, groupShards.length);
+  for (let i = 0; i < n; i++) {
+    const g = slots[i]!;
+    if (g >= 0) order[fill[g]!++] = i;
   }
   const waits: Promise<void>[] = [];
-  if (trace) trace.slots = new Int32Array(entries.length);
-  for (const [shard, g] of groups) {
-    const r = shard.log.append(g.entries);
+  for (let g = 0; g < groupShards.length; g++) {
+    const shard = groupShards[g]!;
+    const r = flags
+      ? shard.log.append(sealedEntries(reg, enc.type === 'KMS' ? enc.keyId : '', cols, order, starts[g]!, starts[g + 1]!, flags))
+      : appendFrames(shard, cols, order, starts[g]!, starts[g + 1]!);
     waits.push(r.durable);
     notifyWhenDurable(shard, r.durable);
-    if (trace) {
-      const slot = trace.groups.push({ shardId: shard.id, firstCounter: r.firstCounter, count: g.positions.length, arrivalMs: r.arrivalMs }) - 1;
-      for (const i of g.positions) trace.slots[i] = slot;
-    }
-    const prefix = shard;
-    for (let k = 0; k < g.positions.length; k++) {
-      results[g.positions[k]!] = { ShardId: prefix.id, SequenceNumber: shard.sequenceNumber(r.firstCounter + k, r.arrivalMs) };
-    }
+    t.groups.push({ shardId: shard.id, firstCounter: r.firstCounter, count: groupSizes[g]!, arrivalMs: r.arrivalMs });
   }
-  if (trace) {
-    results.forEach((r, i) => {
-      if ('ErrorCode' in r) trace.slots[i] = -1 - (trace.errors.push([r.ErrorCode, r.ErrorMessage]) - 1);
-    });
+  for (let i = 0; i < n; i++) {
+    if (slots[i] === -1) {
+      const message = throttledMessage(reg, rt, shards[i]!);
+      slots[i] = -1 - (t.errors.push(['ProvisionedThroughputExceededException', message]) - 1);
+    }
   }
   await Promise.all(waits);
-  return results;
+  return new PutRecordsReply(t, groupShards, enc.type);
+}
+
+function appendFrames(shard: ShardRuntime, cols: RecordFrames, order: Int32Array, from: number, to: number): AppendResult {
+  if (shard.log.appendFrames) return shard.log.appendFrames(cols, order.subarray(from, to), 0);
+  const entries: AppendEntry[] = [];
+  for (let k = from; k < to; k++) entries.push({ partitionKey: cols.partitionKey(order[k]!), data: cols.dataOf(order[k]!), flags: 0 });
+  return shard.log.append(entries);
+}
+
+function sealedEntries(reg: StreamRegistry, keyId: string, cols: RecordFrames, order: Int32Array, from: number, to: number, flags: number): AppendEntry[] {
+  const entries: AppendEntry[] = [];
+  for (let k = from; k < to; k++) {
+    const i = order[k]!;
+    entries.push({ ...sealRecord(reg.cipher, keyId, cols.partitionKey(i), cols.dataOf(i)), flags });
+  }
+  return entries;
+}
+
+/** putFrames for records as objects (PutRecord, analytics outputs): the per-record results in request order. */
+export async function putEntries(reg: StreamRegistry, rt: StreamRuntime, entries: PutEntry[], shards: ShardRuntime[], trace?: PutTrace): Promise<PutResult[]> {
+  const reply = await putFrames(reg, rt, RecordFrames.fromEntries(entries), shards, trace);
+  return reply.Records;
 }

@@ -13,6 +13,7 @@ import { videoErrors } from '../../sdk/protocol/errors.ts';
 import * as limits from '../../sdk/protocol/video/limits.ts';
 import type { Logger } from '../log.ts';
 import type { FragmentLog, FragmentStore, MetadataStore } from '../storage/types.ts';
+import { VideoMetrics } from './metrics.ts';
 
 export interface VideoStreamMeta {
   name: string;
@@ -83,6 +84,8 @@ export class VideoRegistry {
   private saving: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   readonly now: () => number;
+  /** Ingest and read metrics (CloudWatch names), rendered on the gateway's /metrics page. */
+  readonly metrics = new VideoMetrics();
 
   private constructor(
     private readonly store: MetadataStore<VideoDoc>,
@@ -107,6 +110,11 @@ export class VideoRegistry {
 
   private openLog(s: VideoStream): Promise<FragmentLog> {
     return this.fragmentStore.open(s.key, { keyId: s.meta.kmsKeyId, persist: s.meta.dataRetentionInHours > 0 });
+  }
+
+  /** The video part of the gateway's /metrics page. */
+  renderMetrics(): string {
+    return this.metrics.render(this.list().map((s) => ({ name: s.name, storedFragments: s.fragments.list().length })));
   }
 
   list(): VideoStream[] {

@@ -25,6 +25,9 @@ import * as listFragments from './archive/list-fragments.ts';
 import { putMediaAction } from './ingest/put-media.ts';
 import { getMediaAction } from './media/get-media.ts';
 import type { VideoCall, VideoContext } from './shapes.ts';
+import { videoErrors } from '../../sdk/protocol/errors.ts';
+import { controlPlaneRequestsPerSecondMax } from '../../sdk/protocol/video/limits.ts';
+import { CallRate, clientLimitMessage } from './call-rate.ts';
 
 export const videoSigningName = 'kinesisvideo';
 
@@ -59,12 +62,21 @@ export function reachedAs(req: http.IncomingMessage): { host?: string; secure: b
   return { ...(typeof host === 'string' ? { host } : {}), secure: Boolean((req.socket as { encrypted?: boolean }).encrypted) };
 }
 
-/** A JSON action of this service from an action module. */
-export function videoAction(ctx: VideoContext, name: string, mod: ActionModule): RestAction {
+/** A JSON action of this service from an action module; `rate` applies the control plane's quotas when given. */
+export function videoAction(ctx: VideoContext, name: string, mod: ActionModule, rate?: CallRate): RestAction {
+  const quota = controlPlaneRequestsPerSecondMax[name];
   return {
     name,
     shape: mod.shape,
-    handle: ({ input, caller, req }) => mod.handle(ctx, input, { caller, ...reachedAs(req) }),
+    handle: ({ input, caller, req }) => {
+      if (rate && quota) {
+        // The account-level quota first, then the stream's (a call counts against both, as AWS words it).
+        const stream = videoResourceOf(name, input);
+        const admitted = rate.admit(`${name}`, quota.account) && (quota.stream === undefined || stream === '*' || rate.admit(`${name} ${stream}`, quota.stream));
+        if (!admitted) throw videoErrors.clientLimit(clientLimitMessage);
+      }
+      return mod.handle(ctx, input, { caller, ...reachedAs(req) });
+    },
   };
 }
 
@@ -76,7 +88,8 @@ export function videoResourceOf(_action: string, input: Record<string, unknown>)
 
 export function videoService(ctx: VideoContext, extraActions: Record<string, RestAction> = {}): RestService {
   const actions: Record<string, RestAction> = {};
-  for (const [path, [name, mod]] of Object.entries(controlPlane)) actions[path] = videoAction(ctx, name, mod);
+  const rate = new CallRate(ctx.registry.now);
+  for (const [path, [name, mod]] of Object.entries(controlPlane)) actions[path] = videoAction(ctx, name, mod, rate);
   actions['/putMedia'] = putMediaAction(ctx.registry);
   actions['/getMedia'] = getMediaAction(ctx.registry);
   for (const [path, action] of Object.entries(extraActions)) {

@@ -12,7 +12,8 @@ import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pai
 import { TributaryError } from '../protocol/errors.ts';
 
 export type Schema =
-  | { kind: 'object'; fields: Record<string, Schema>; required?: string[]; renamed?: Record<string, string> }
+  /** `optional`: an absent object stays absent (by default it is filled with its fields' defaults). */
+  | { kind: 'object'; fields: Record<string, Schema>; required?: string[]; renamed?: Record<string, string>; optional?: boolean }
   | { kind: 'list'; item: Schema; min?: number; max?: number }
   | { kind: 'map'; value: Schema; keyPattern?: RegExp; keyHint?: string }
   | { kind: 'string'; pattern?: RegExp; hint?: string; default?: string }
@@ -121,7 +122,9 @@ function checkObject(schema: Schema & { kind: 'object' }, node: Node | null, pat
     if (seen.has(key) && out[key] !== undefined) continue;
     const full = path ? `${path}.${key}` : key;
     if (schema.required?.includes(key)) throw new ConfigError(`${ctx.file}:${line}: ${full} is required`);
-    if (field.kind === 'object') out[key] = checkObject(field, null, full, ctx, line);
+    if (field.kind === 'object') {
+      if (!field.optional) out[key] = checkObject(field, null, full, ctx, line);
+    }
     else if ('default' in field && field.default !== undefined) out[key] = field.kind === 'custom' ? (field.parse(field.default) as { value: unknown }).value : field.default;
   }
   return out;

@@ -1,6 +1,7 @@
 /**
  * VideoProducer: sends MKV to a Kinesis Video stream with PutMedia (the
- * gateway's, or AWS's), tracks the acknowledgements of every fragment, and
+ * gateway's, or AWS's) from a byte stream, a file or an ffmpeg process it
+ * runs (`putFfmpeg`), tracks the acknowledgements of every fragment, and
  * survives lost connections.
  *
  * How resume works: the producer reads its source with the same MKV reader
@@ -27,14 +28,17 @@
  * const producer = new VideoProducer({ endpoint: 'https://gateway:4567', region: 'us-east-1', credentials, streamName: 'cam-front' });
  * const { fragments } = await producer.put(fs.createReadStream('clip.mkv'));
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import path from 'node:path';
 import { AwsError, TributaryError } from '../protocol/errors.ts';
 import { concat, MkvId, MkvReader, type MkvEvent } from '../protocol/mkv/index.ts';
 import { encodeId, unknownSize8 } from '../protocol/mkv/vint.ts';
 import { signRequest, unsignedPayload } from '../protocol/sigv4.ts';
 import { AckDecoder, isRetryableAck, type Ack } from '../protocol/video/acks.ts';
+import { locateFfmpeg, type FfmpegLocation } from './ffmpeg.ts';
 
 export interface VideoProducerOptions {
   endpoint: string;
@@ -57,6 +61,17 @@ export interface VideoProducerOptions {
   /** Unacknowledged bytes kept for resending; past it the source is not read (default 256 MiB). */
   bufferBytesMax?: number;
   onAck?(ack: Ack): void;
+  /**
+   * Paces the request body (a link shared with other traffic, or capped):
+   * called before each piece of at most `writePieceBytes` of a fragment is
+   * written (the stream header goes with the first piece), and the piece
+   * waits for the promise; a rejection fails the upload. While it is given,
+   * the source is read at most one fragment ahead of the body. Without it,
+   * each fragment is written whole as soon as it is read.
+   */
+  beforeWrite?(piece: { bytes: number; timecode: number; first: boolean }): Promise<void> | void;
+  /** With `beforeWrite`: the largest piece written at a time (default 64 KiB). */
+  writePieceBytes?: number;
 }
 
 export interface PutResult {
@@ -92,7 +107,58 @@ export class VideoProducer {
   async put(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<PutResult> {
     return new Upload(this.o, this.producerStartMs).run(source);
   }
+
+  /**
+   * Runs ffmpeg and sends what it encodes. `args` are its input and encoding
+   * options; the producer adds the output: MKV on stdout with one Cluster per
+   * keyframe (`-f matroska -cluster_time_limit ... -cluster_size_limit ...
+   * pipe:1`), so a GOP is a fragment. Resolves once ffmpeg has finished and
+   * every fragment is acknowledged; rejects with FFMPEG_FAILED (the end of its
+   * stderr) when ffmpeg fails, and stops ffmpeg when the upload fails. For a
+   * source that never ends (a camera), `signal` stops it: ffmpeg is asked to
+   * finish (SIGINT: it closes the last Cluster), the rest is sent, and the
+   * promise resolves.
+   *
+   * @example
+   * const stop = new AbortController();
+   * const done = producer.putFfmpeg(['-f', 'v4l2', '-i', '/dev/video0', '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-g', '60'], { signal: stop.signal });
+   * // later: stop.abort(); const { fragments } = await done;
+   */
+  async putFfmpeg(args: readonly string[], o: { signal?: AbortSignal; ffmpeg?: FfmpegLocation } = {}): Promise<PutResult> {
+    const ff = o.ffmpeg ?? locateFfmpeg();
+    const child = spawn(ff.ffmpeg, ['-hide_banner', '-nostdin', '-loglevel', 'error', ...args, ...ffmpegMkvOutputArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString('utf8')).slice(-4000)));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+      child.once('error', (error) => resolve({ code: null, signal: null, error }));
+      child.once('close', (code, signal) => resolve({ code, signal }));
+    });
+    let stopped = false;
+    const stop = () => {
+      stopped = true;
+      child.kill('SIGINT');
+    };
+    if (o.signal?.aborted) stop();
+    o.signal?.addEventListener('abort', stop, { once: true });
+    async function* encoded(): AsyncGenerator<Uint8Array> {
+      for await (const chunk of child.stdout) yield chunk as Buffer;
+      const r = await exited;
+      // Asked to stop, ffmpeg exits with 255 once it has written the end of its output.
+      if (r.error || (r.code !== 0 && !(stopped && r.code === 255)) || (r.signal && !stopped)) {
+        throw new TributaryError('FFMPEG_FAILED', `${path.basename(ff.ffmpeg)} ${r.error ? `could not start: ${r.error.message}` : `exited with ${r.code ?? r.signal}`}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`, r.error ? { cause: r.error } : undefined);
+      }
+    }
+    try {
+      return await this.put(encoded());
+    } finally {
+      o.signal?.removeEventListener('abort', stop);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  }
 }
+
+/** ffmpeg output options for PutMedia: MKV on stdout, a new Cluster at every keyframe (never earlier: the limits are out of reach). */
+export const ffmpegMkvOutputArgs: readonly string[] = Object.freeze(['-f', 'matroska', '-cluster_time_limit', '100000', '-cluster_size_limit', '100000000', 'pipe:1']);
 
 /** One `put`: the source's fragments, the connection, and the acks. */
 class Upload {
@@ -121,7 +187,7 @@ class Upload {
     try {
       for await (const chunk of source) {
         this.accept(this.reader.push(chunk));
-        while (this.pendingBytes > (this.o.bufferBytesMax ?? 256 * 1024 * 1024) && !this.failure) await this.changed();
+        while ((this.pendingBytes > (this.o.bufferBytesMax ?? 256 * 1024 * 1024) || this.writeBehind()) && !this.failure) await this.changed();
         if (this.failure) throw this.failure;
       }
       this.accept(this.reader.end());
@@ -136,6 +202,12 @@ class Upload {
     } finally {
       this.conn?.destroy();
     }
+  }
+
+  /** A paced body is more than one fragment behind the source. */
+  private writeBehind(): boolean {
+    if (!this.o.beforeWrite) return false;
+    return (this.conn ? this.conn.unwritten : this.pending.length) > 1;
   }
 
   private changed(): Promise<void> {
@@ -179,6 +251,8 @@ class Upload {
     const conn = new Connection(this.o, this.timecodeType ?? 'RELATIVE', this.producerStartMs, {
       ack: (ack) => this.onAck(ack),
       closed: (err) => this.onClosed(conn, err),
+      written: () => this.notify(),
+      failed: (err) => this.fail(err),
     });
     this.conn = conn;
     for (const p of this.pending) conn.send(p);
@@ -230,13 +304,26 @@ class Upload {
 }
 
 /** One PutMedia request: writes fragments to its body, parses acks from its answer. */
+interface ConnectionEvents {
+  ack(a: Ack): void;
+  closed(err?: Error): void;
+  /** A paced fragment is written whole. */
+  written(): void;
+  /** `beforeWrite` rejected. */
+  failed(err: Error): void;
+}
+
 class Connection {
   private readonly req: http.ClientRequest;
   private lastHeader: Uint8Array | undefined;
   private closed = false;
   private ended = false;
+  /** Paced: fragments not yet written whole, the first being written; the body ends after them. */
+  private readonly queue: Pending[] = [];
+  private pumping = false;
+  private endWanted = false;
 
-  constructor(o: VideoProducerOptions, timecodeType: 'ABSOLUTE' | 'RELATIVE', producerStartMs: number, on: { ack(a: Ack): void; closed(err?: Error): void }) {
+  constructor(private readonly o: VideoProducerOptions, timecodeType: 'ABSOLUTE' | 'RELATIVE', producerStartMs: number, private readonly on: ConnectionEvents) {
     const url = new URL('/putMedia', o.endpoint);
     const headers = signRequest({
       method: 'POST', url, body: '', payloadHash: unsignedPayload,
@@ -302,8 +389,18 @@ class Connection {
     this.req.on('close', () => setImmediate(close));
   }
 
+  /** Fragments not yet written whole (paced bodies; 0 otherwise). */
+  get unwritten(): number {
+    return this.queue.length;
+  }
+
   send(p: Pending): void {
-    if (this.closed || this.ended) return;
+    if (this.closed || this.ended || this.endWanted) return;
+    if (this.o.beforeWrite) {
+      this.queue.push(p);
+      void this.pump();
+      return;
+    }
     if (p.header !== this.lastHeader) {
       this.req.write(p.header);
       this.lastHeader = p.header;
@@ -311,9 +408,56 @@ class Connection {
     this.req.write(p.cluster);
   }
 
-  /** No more fragments: ends the request body (acks keep coming). */
+  /** Writes the queued fragments piece by piece, each when `beforeWrite` lets it, and waits for the socket to drain. */
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    const size = Math.max(1, this.o.writePieceBytes ?? 64 * 1024);
+    try {
+      while (this.queue.length > 0 && !this.closed) {
+        const p = this.queue[0]!;
+        for (let off = 0; off < p.cluster.length; off += size) {
+          const piece = p.cluster.subarray(off, off + size);
+          const header = off === 0 && p.header !== this.lastHeader ? p.header : undefined;
+          await this.o.beforeWrite!({ bytes: piece.length + (header?.length ?? 0), timecode: p.timecode, first: off === 0 });
+          if (this.closed) return;
+          if (header) {
+            this.req.write(header);
+            this.lastHeader = header;
+          }
+          if (!this.req.write(piece)) await this.drained();
+          if (this.closed) return;
+        }
+        this.queue.shift();
+        this.on.written();
+      }
+      if (this.endWanted) this.endBody();
+    } catch (err) {
+      this.on.failed(err as Error);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.req.off('drain', done);
+        this.req.off('close', done);
+        resolve();
+      };
+      this.req.once('drain', done);
+      this.req.once('close', done);
+    });
+  }
+
+  /** No more fragments: ends the request body once what is queued is written (acks keep coming). */
   endBody(): void {
     if (this.ended || this.closed) return;
+    if (this.queue.length > 0) {
+      this.endWanted = true;
+      return;
+    }
     this.ended = true;
     this.req.end();
   }

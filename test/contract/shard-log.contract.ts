@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FsyncPolicy, ShardLog, StoredRecord } from '../../gateway/storage/types.ts';
+import { framesOfEntries } from '../../gateway/streams/write-path.ts';
 import { partitionKeyOf, payloadOf, type ShardLogOpenOptions, type StorageBackend } from './backend.ts';
 
 const childScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'storage-child.ts');
@@ -110,6 +111,47 @@ export function shardLogContract(backend: StorageBackend): void {
       expect(past.records).toEqual([]);
       expect(past.nextCounter).toBe(100);
       await log.close();
+    });
+
+    it('stores records appended as prepared frames (appendFrames, where a backend has it) exactly as append does, interleaved with it', async () => {
+      const { log, location } = await open();
+      if (!log.appendFrames) return void (await log.close());
+      // 60 records as frames in scrambled order; each append takes some of them in the order `order` gives.
+      const total = 60;
+      const scrambled = Array.from({ length: total }, (_, k) => (k * 37) % total);
+      // Frame j holds the record that will get counter counterOf[j].
+      const counterOf = new Int32Array(total);
+      scrambled.forEach((slot, counter) => (counterOf[slot] = counter));
+      const frames = () => framesOfEntries(Array.from(counterOf, (c) => ({ PartitionKey: partitionKeyOf(c), Data: payloadOf(c) })));
+      const view = frames();
+      const pending: Array<Promise<void>> = [];
+      for (let counter = 0; counter < total;) {
+        if (counter % 3 === 2) {
+          // Every third append goes through append, to show the two interleave.
+          const r = log.append([{ partitionKey: partitionKeyOf(counter), data: payloadOf(counter), flags: 0 }]);
+          expect(r.firstCounter).toBe(counter);
+          pending.push(r.durable);
+          counter++;
+          continue;
+        }
+        const n = Math.min(1 + (counter % 5), total - counter);
+        const r = log.appendFrames(view, Int32Array.from(scrambled.slice(counter, counter + n)), 0);
+        expect(r.firstCounter).toBe(counter);
+        pending.push(r.durable);
+        counter += n;
+      }
+      await Promise.all(pending);
+      expectIntact((await log.read(0, everything)).records, 0, total);
+      // Adjacent frames in order (written as one piece), the flags with every record, and everything survives a reopen.
+      const flagged = log.appendFrames(frames(), Int32Array.of(3, 4, 5), 3);
+      await flagged.durable;
+      await log.close();
+      const again = (await open({}, location)).log;
+      const all = (await again.read(0, everything)).records;
+      expectIntact(all.slice(0, total), 0, total);
+      expect(all.slice(total).map((r) => [r.counter, r.flags, r.partitionKey])).toEqual([3, 4, 5].map((j, k) => [total + k, 3, partitionKeyOf(counterOf[j]!)]));
+      expect(all.slice(total).every((r, k) => r.data.equals(payloadOf(counterOf[3 + k]!)))).toBe(true);
+      await again.close();
     });
 
     it('keeps every record and the counter across close and reopen, and continues after them', async () => {

@@ -7,7 +7,12 @@ import fs from 'node:fs';
 import http2 from 'node:http2';
 import net from 'node:net';
 import path from 'node:path';
+import https from 'node:https';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { FirehoseClient } from '@aws-sdk/client-firehose';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { pairDevice } from '../../sdk/devices/pairing.ts';
+import { JsonRpcClient } from '../../sdk/http/json-rpc-client.ts';
 import { spawnGateway, type SpawnedGateway } from './spawn-gateway.ts';
 import { tempDir } from './gateway.ts';
 
@@ -33,6 +38,37 @@ export async function spawnTestGateway(args: string[] = [], o: { tls?: boolean; 
 
 export function sdkClient(url: string, keys: Keys): KinesisClient {
   return new KinesisClient({ endpoint: url, region: 'us-east-1', credentials: { ...keys }, maxAttempts: 1 });
+}
+
+/** Stock SDK clients and the admin API for a spawned TLS gateway, trusting its CA; devices paired as a device does. */
+export function tlsTools(gw: { url: string; dataDir: string; operator: Keys }) {
+  const ca = fs.readFileSync(path.join(gw.dataDir, 'tls', 'ca.crt'), 'utf8');
+  const handler = () => new NodeHttpHandler({ httpsAgent: new https.Agent({ ca }) });
+  return {
+    ca,
+    kinesis: (keys: Keys = gw.operator) => new KinesisClient({ endpoint: gw.url, region: 'us-east-1', credentials: { ...keys }, maxAttempts: 1, requestHandler: handler() }),
+    firehose: (keys: Keys = gw.operator) => new FirehoseClient({ endpoint: gw.url, region: 'us-east-1', credentials: { ...keys }, maxAttempts: 1, requestHandler: handler() }),
+    /** One call to the gateway's admin API (Tributary_20261125) as the operator. */
+    async admin<T = Record<string, unknown>>(action: string, input: unknown): Promise<T> {
+      const c = new JsonRpcClient({ endpoint: gw.url, region: 'us-east-1', service: 'tributary', targetPrefix: 'Tributary_20261125', credentials: gw.operator, ca });
+      try {
+        return await c.call<T>(action, input);
+      } finally {
+        c.close();
+      }
+    },
+    /** Pairs a device over the wire (pairing code from the admin API, then /pairing) and returns its keys. */
+    async pair(name: string, policy: string): Promise<Keys> {
+      const c = new JsonRpcClient({ endpoint: gw.url, region: 'us-east-1', service: 'tributary', targetPrefix: 'Tributary_20261125', credentials: gw.operator, ca });
+      try {
+        const { Code, CaFingerprint } = await c.call<{ Code: string; CaFingerprint: string }>('CreatePairingCode', { DeviceName: name, Policy: policy });
+        const creds = await pairDevice({ endpoint: gw.url, code: Code, caFingerprint: CaFingerprint });
+        return { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey };
+      } finally {
+        c.close();
+      }
+    },
+  };
 }
 
 /** Opens a TCP connection and writes `text`; resolves once written. The socket is left open. */

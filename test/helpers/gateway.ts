@@ -26,6 +26,13 @@ export async function testGateway(overrides: Partial<GatewayConfig> = {}, option
   return Object.assign(gw, { dataDir });
 }
 
+/** GET /metrics as a scraper with the gateway's metrics token does (issue #11: the page needs it). */
+export async function metricsText(gw: { url: string; metricsToken: string | undefined }): Promise<string> {
+  const res = await fetch(`${gw.url}/metrics`, { headers: gw.metricsToken ? { authorization: `Bearer ${gw.metricsToken}` } : {} });
+  if (res.status !== 200) throw new Error(`GET /metrics: HTTP ${res.status}`);
+  return res.text();
+}
+
 export function kinesisClient(url: string, credentials: { accessKeyId: string; secretAccessKey: string } = testOperator): KinesisClient {
   return new KinesisClient({
     endpoint: url,

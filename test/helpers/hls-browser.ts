@@ -55,11 +55,13 @@ export interface PlaybackReport {
 }
 
 /** Chromium with a new empty profile and the flags for headless media playback. */
-export async function launchChromium(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+export async function launchChromium(o: { ignoreHttpsErrors?: boolean } = {}): Promise<{ context: BrowserContext; close(): Promise<void> }> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'trb-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
     headless: true,
+    // A gateway with its own test CA (TLS): the player trusts it as a device that pinned the CA would.
+    ...(o.ignoreHttpsErrors ? { ignoreHTTPSErrors: true } : {}),
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--autoplay-policy=no-user-gesture-required',
       '--disable-background-networking', '--disable-component-update', '--disable-default-apps', '--disable-sync',

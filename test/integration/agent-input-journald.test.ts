@@ -8,6 +8,7 @@ import { DiskBuffer, type AppendRecord, type BufferedRecord } from '../../agent/
 import { contentPartitionKey, type RecordSink } from '../../agent/inputs/common.ts';
 import { JournaldInput, journalctlArgs, parseJournaldInputConfig, type JournaldInputEvent } from '../../agent/inputs/journald.ts';
 import { TributaryError } from '../../sdk/protocol/errors.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /** Debian 12: package systemd-journal-remote. */
 const journalRemote = '/lib/systemd/systemd-journal-remote';
@@ -39,7 +40,9 @@ async function setup(): Promise<Setup> {
 
 interface Entry { unit: string; message: string | Buffer; host?: string; boot?: string }
 
-let clockUs = Date.now() * 1000;
+// Entries are dated in the past: systemd-journal-remote refuses to append to a file whose last entry lies in the future
+// ("corrupted or uncleanly shut down"), renames it away and starts a new one, which a journalctl --file does not follow.
+let clockUs = (Date.now() - 3_600_000) * 1000;
 let monotonicUs = 1_000_000;
 
 /** Writes entries (Journal Export Format, binary-safe) into a journal file through systemd-journal-remote; appends when it exists. */
@@ -82,19 +85,25 @@ async function records(b: DiskBuffer): Promise<BufferedRecord[]> {
 }
 
 const message = (r: BufferedRecord): string => (JSON.parse(Buffer.from(r.data).toString()) as { MESSAGE: string }).MESSAGE;
+const cursorOf = (r: BufferedRecord): string => (JSON.parse(Buffer.from(r.data).toString()) as { __CURSOR: string }).__CURSOR;
 
-/** Waits for n records, then a while longer so that a duplicate would show up. */
-async function waitForCount(b: DiskBuffer, n: number, timeoutMs = 20_000): Promise<BufferedRecord[]> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const got = await records(b);
-    if (got.length >= n) {
-      await new Promise((r) => setTimeout(r, 500));
-      return records(b);
-    }
-    if (Date.now() > until) throw new Error(`timed out with ${got.length} of ${n} records`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+async function waitForCount(b: DiskBuffer, n: number): Promise<BufferedRecord[]> {
+  return waitFor(`${n} records`, async () => { const got = await records(b); return got.length >= n && got; });
+}
+
+let markers = 0;
+const isMarker = (r: BufferedRecord): boolean => { const m: unknown = message(r); return typeof m === 'string' && m.startsWith('marker '); };
+const withoutMarkers = (rs: BufferedRecord[]): BufferedRecord[] => rs.filter((r) => !isMarker(r));
+
+/**
+ * Writes a marker entry after the entries under test and waits for it in the buffer: the journal is read in order,
+ * so whatever the input does with the entries before the marker (a duplicate included) has been done by then.
+ * Returns every record, the marker included (`withoutMarkers` drops markers).
+ */
+async function settle(s: Setup, o: { unit?: string; file?: string; boot?: string } = {}): Promise<BufferedRecord[]> {
+  const text = `marker ${++markers}`;
+  writeJournal(o.file ?? path.join(s.journalDir, 'system.journal'), [{ unit: o.unit ?? 'a.service', message: text, ...(o.boot ? { boot: o.boot } : {}) }]);
+  return waitFor(`the entry "${text}"`, async () => { const rs = await records(s.buffer); return rs.some((r) => message(r) === text) && rs; });
 }
 
 function checkpoint(s: Setup): string | undefined {
@@ -108,7 +117,8 @@ describe('agent journald input', () => {
     const file = path.join(s.journalDir, 'system.journal');
     const stamps = writeJournal(file, [...msgs('a.service', 0, 3), ...msgs('b.service', 0, 3), ...msgs('a.service', 3, 2)]);
     const input = await startInput(s, { units: ['a.service'] });
-    const got = await waitForCount(s.buffer, 5);
+    const all = await settle(s);
+    const got = withoutMarkers(all);
     expect(got.map(message)).toEqual(texts('a.service', 0, 5));
     const r = got[0]!;
     // The default key (issue #15): a hash of the entry, so a backlog spreads over the shards.
@@ -117,9 +127,9 @@ describe('agent journald input', () => {
     const entry = JSON.parse(Buffer.from(r.data).toString()) as Record<string, string>;
     expect(entry).toMatchObject({ _SYSTEMD_UNIT: 'a.service', _HOSTNAME: 'pi-17', PRIORITY: '6', __REALTIME_TIMESTAMP: String(stamps[0]) });
     expect(entry.__CURSOR).toMatch(/^s=/);
-    expect(input.counters()).toMatchObject({ received: 5, buffered: 5, failed: 0 });
+    expect(input.counters()).toMatchObject({ received: 6, buffered: 6, failed: 0 }); // The five and the marker.
     await input.stop();
-    expect(checkpoint(s)).toBe((JSON.parse(Buffer.from(got[4]!.data).toString()) as { __CURSOR: string }).__CURSOR);
+    expect(checkpoint(s)).toBe(cursorOf(all.at(-1)!));
   });
 
   it('follows entries appended while it runs, in batches, and keys by hostname when asked', async () => {
@@ -129,8 +139,8 @@ describe('agent journald input', () => {
     await startInput(s, { files: [file], directory: undefined, partitionKey: { hostname: true } });
     await waitForCount(s.buffer, 2);
     writeJournal(file, msgs('b.service', 0, 1000));
-    const got = await waitForCount(s.buffer, 1002);
-    expect(got.map(message)).toEqual([...texts('a.service', 0, 2), ...texts('b.service', 0, 1000)]);
+    const got = await settle(s, { file });
+    expect(withoutMarkers(got).map(message)).toEqual([...texts('a.service', 0, 2), ...texts('b.service', 0, 1000)]);
     expect(new Set(got.map((r) => r.partitionKey))).toEqual(new Set(['pi-17']));
   });
 
@@ -139,19 +149,20 @@ describe('agent journald input', () => {
     const file = path.join(s.journalDir, 'system.journal');
     writeJournal(file, [...msgs('a.service', 0, 5), ...msgs('b.service', 0, 5)]);
     const first = await startInput(s, { units: ['a.service'] });
-    await waitForCount(s.buffer, 5);
+    await settle(s);
     await first.stop();
     writeJournal(file, [...msgs('b.service', 5, 3), ...msgs('a.service', 5, 3)]);
     writeJournal(path.join(s.journalDir, 'remote-2.journal'), msgs('a.service', 8, 4)); // A second file, newer entries.
     const second = await startInput(s, { units: ['a.service'] });
-    expect((await waitForCount(s.buffer, 12)).map(message)).toEqual(texts('a.service', 0, 12));
-    expect(second.counters().received).toBe(7);
+    const all = await settle(s);
+    expect(withoutMarkers(all).map(message)).toEqual(texts('a.service', 0, 12));
+    expect(second.counters().received).toBe(8); // Seven and the marker.
     await second.stop();
     // The filter changed between runs: the checkpointed entry is not one of b's, and still the first b after it is kept
     // (journalctl's own --after-cursor would skip it).
     writeJournal(file, msgs('b.service', 8, 3));
     await startInput(s, { units: ['b.service'] });
-    expect((await waitForCount(s.buffer, 15)).slice(12).map(message)).toEqual(texts('b.service', 8, 3));
+    expect(withoutMarkers(await settle(s, { unit: 'b.service' })).slice(12).map(message)).toEqual(texts('b.service', 8, 3));
   });
 
   it('continues across a reboot: what the old boot logged after the checkpoint comes before the new boot', async () => {
@@ -159,34 +170,41 @@ describe('agent journald input', () => {
     const file = path.join(s.journalDir, 'system.journal');
     writeJournal(file, msgs('a.service', 0, 3));
     const first = await startInput(s);
-    await waitForCount(s.buffer, 3);
+    await settle(s);
     await first.stop();
     writeJournal(file, msgs('a.service', 3, 2)); // The old boot's last words, unread when the device went down.
     monotonicUs = 1_000_000;
     writeJournal(file, msgs('a.service', 5, 2).map((e) => ({ ...e, boot: 'fedcba9876543210fedcba9876543210' })));
     await startInput(s);
-    expect((await waitForCount(s.buffer, 7)).map(message)).toEqual(texts('a.service', 0, 7));
+    expect(withoutMarkers(await settle(s, { boot: 'fedcba9876543210fedcba9876543210' })).map(message)).toEqual(texts('a.service', 0, 7));
   });
 
   it('waits for journal files to appear in an empty directory', async () => {
     const s = await setup();
-    await startInput(s);
-    await new Promise((r) => setTimeout(r, 300));
+    const events: JournaldInputEvent[] = [];
+    await startInput(s, {}, s.buffer, events);
+    await waitFor('journalctl running on the empty directory', () => events.some((e) => e.kind === 'started'));
     writeJournal(path.join(s.journalDir, 'system.journal'), msgs('a.service', 0, 2));
-    expect((await waitForCount(s.buffer, 2)).map(message)).toEqual(texts('a.service', 0, 2));
+    expect(withoutMarkers(await settle(s)).map(message)).toEqual(texts('a.service', 0, 2));
   });
 
   it('startAt end skips the entries already in the journal, even across a restart before anything new came', async () => {
     const s = await setup();
     const file = path.join(s.journalDir, 'system.journal');
     writeJournal(file, msgs('a.service', 0, 5));
-    const first = await startInput(s, { startAt: 'end' });
-    await new Promise((r) => setTimeout(r, 500));
+    const events: JournaldInputEvent[] = [];
+    const first = await startInput(s, { startAt: 'end' }, s.buffer, events);
+    // The last entry's cursor is the checkpoint before anything is read, and journalctl starts there.
+    const tail = checkpoint(s);
+    expect(tail).toMatch(/^s=/);
+    await waitFor('journalctl started', () => events.find((e) => e.kind === 'started'));
+    expect(events.find((e) => e.kind === 'started')).toMatchObject({ cursor: tail });
     await first.stop();
     writeJournal(file, msgs('a.service', 5, 3)); // Written while stopped: kept.
     await startInput(s, { startAt: 'end' });
     writeJournal(file, msgs('a.service', 8, 2));
-    expect((await waitForCount(s.buffer, 5)).map(message)).toEqual(texts('a.service', 5, 5));
+    // Entries 0-4, had either run read them, would be in the buffer before the marker.
+    expect(withoutMarkers(await settle(s)).map(message)).toEqual(texts('a.service', 5, 5));
   });
 
   it('advances the cursor only after the append resolved, and reads a failed append again', async () => {
@@ -196,8 +214,10 @@ describe('agent journald input', () => {
     let release: () => void = () => {};
     const held = new Promise<void>((r) => { release = r; });
     let failures = 2;
+    let appending = false;
     const sink: RecordSink = {
       async append(rs: AppendRecord[]) {
+        appending = true;
         await held;
         if (failures-- > 0) throw new TributaryError('BUFFER_FULL', 'full (test)');
         return s.buffer.append(rs);
@@ -205,25 +225,28 @@ describe('agent journald input', () => {
     };
     const events: JournaldInputEvent[] = [];
     const input = await startInput(s, {}, sink, events);
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor('the first append', () => appending);
     expect(checkpoint(s)).toBeUndefined(); // Read, but not durable yet.
     release();
-    const got = await waitForCount(s.buffer, 20);
-    expect(got.map(message)).toEqual(texts('a.service', 0, 20));
-    expect(input.counters()).toMatchObject({ failed: 2, buffered: 20 });
+    const all = await settle(s);
+    expect(withoutMarkers(all).map(message)).toEqual(texts('a.service', 0, 20));
+    expect(input.counters()).toMatchObject({ failed: 2, buffered: 21 }); // The twenty and the marker.
     expect(input.counters().restarts).toBeGreaterThanOrEqual(2);
     expect(events.filter((e) => e.kind === 'append-failed')).toEqual([
       { kind: 'append-failed', code: 'BUFFER_FULL' }, { kind: 'append-failed', code: 'BUFFER_FULL' },
     ]);
-    expect(checkpoint(s)).toBe(input.committedCursor());
-    expect(checkpoint(s)).toBe((JSON.parse(Buffer.from(got[19]!.data).toString()) as { __CURSOR: string }).__CURSOR);
+    // The checkpoint file is written after the append resolved.
+    await waitFor('the checkpoint at the last record', () => checkpoint(s) === cursorOf(all.at(-1)!));
+    expect(input.committedCursor()).toBe(checkpoint(s));
   });
 
   it('decodes binary fields for routing and keeps them as journalctl byte arrays in the data', async () => {
     const s = await setup();
     writeJournal(path.join(s.journalDir, 'system.journal'), [{ unit: 'c.service', message: Buffer.from([0x62, 0x69, 0x6e, 0x00, 0xff]) }]);
     await startInput(s, { partitionKey: { fixed: 'fleet' } });
-    const [r] = await waitForCount(s.buffer, 1);
+    const got = withoutMarkers(await settle(s));
+    expect(got).toHaveLength(1);
+    const [r] = got;
     expect((JSON.parse(Buffer.from(r!.data).toString()) as { MESSAGE: unknown }).MESSAGE).toEqual([0x62, 0x69, 0x6e, 0x00, 0xff]);
     expect([r!.source, r!.partitionKey]).toEqual(['journald:c.service', 'fleet']);
   });
@@ -232,8 +255,7 @@ describe('agent journald input', () => {
     const s = await setup();
     const events: JournaldInputEvent[] = [];
     const input = await startInput(s, { files: ['/nonexistent/x.journal'], directory: undefined }, s.buffer, events);
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(input.counters().restarts).toBeGreaterThanOrEqual(2);
+    await waitFor('two restarts', () => input.counters().restarts >= 2);
     const exited = events.find((e) => e.kind === 'exited');
     expect(exited).toMatchObject({ kind: 'exited', code: 1 });
     expect(events.some((e) => e.kind === 'stderr')).toBe(true);

@@ -40,8 +40,11 @@ beforeAll(async () => {
   s3.destroy();
   const dir = tempDir('trb-kda-lambda-');
   const clean = path.join(dir, 'clean.mjs');
-  fs.writeFileSync(clean, `export default async function (event) {
-    return { records: event.records.map((r) => {
+  // A record marked garble is left out of the first answer (a broken contract): AWS retries the invocation until it succeeds.
+  fs.writeFileSync(clean, `let garbled = 0;
+  export default async function (event) {
+    const broken = event.records.some((r) => JSON.parse(Buffer.from(r.data, 'base64').toString()).garble) && garbled++ === 0;
+    return { records: event.records.filter((r) => !(broken && JSON.parse(Buffer.from(r.data, 'base64').toString()).garble)).map((r) => {
       const d = JSON.parse(Buffer.from(r.data, 'base64').toString());
       if (d.drop) return { recordId: r.recordId, result: 'Dropped' };
       if (d.fail) return { recordId: r.recordId, result: 'ProcessingFailed' };
@@ -69,6 +72,7 @@ it('reads a delivery stream through a preprocessor, joins S3 reference data, wri
   await createActiveDeliveryStream(fh, { DeliveryStreamName: 'ingest', ExtendedS3DestinationConfiguration: bucket('ingest-bucket') });
   await createActiveDeliveryStream(fh, { DeliveryStreamName: 'archive', ExtendedS3DestinationConfiguration: bucket('archive-bucket') });
   await createActiveStream(k, 'enriched', 1);
+  await createActiveStream(k, 'kda-errors', 1);
   const put = (records: object[]) => fh.send(new PutRecordBatchCommand({ DeliveryStreamName: 'ingest', Records: records.map((r) => ({ Data: Buffer.from(JSON.stringify(r)) })) }));
 
   const processing = { InputLambdaProcessor: { ResourceARN: functionArn('clean'), RoleARN: role } };
@@ -84,6 +88,7 @@ it('reads a delivery stream through a preprocessor, joins S3 reference data, wri
     Outputs: [
       { Name: 'ENRICHED', KinesisStreamsOutput: { ResourceARN: streamArn('enriched'), RoleARN: role }, DestinationSchema: { RecordFormatType: 'JSON' } },
       { Name: 'ENRICHED', KinesisFirehoseOutput: { ResourceARN: deliveryStreamArn('archive'), RoleARN: role }, DestinationSchema: { RecordFormatType: 'CSV' } },
+      { Name: 'error_stream', KinesisStreamsOutput: { ResourceARN: streamArn('kda-errors'), RoleARN: role }, DestinationSchema: { RecordFormatType: 'JSON' } },
     ],
   }));
   const { AddApplicationReferenceDataSourceCommand } = await import('@aws-sdk/client-kinesis-analytics');
@@ -107,20 +112,25 @@ it('reads a delivery stream through a preprocessor, joins S3 reference data, wri
   const rows = async () => (await readStream(k, 'enriched')).map((r) => JSON.parse(r.data) as { ticker: string; price: number; company: string | null });
   const until = (n: number) => waitFor(`${n} enriched rows`, async () => (await rows()).length >= n, 20_000);
 
-  // 1. Preprocessed (upper-cased; one dropped, one failed) and joined.
-  await put([{ ticker: 'amzn', price: 42 }, { ticker: 'was', price: 7 }, { ticker: 'xyz', price: 1, drop: true }, { ticker: 'bad', price: 3, fail: true }, { ticker: 'new', price: 12 }]);
-  await until(3);
+  // 1. Preprocessed (upper-cased; one dropped, one failed, one in a batch whose first answer broke the contract) and joined.
+  const bad = { ticker: 'bad', price: 3, fail: true };
+  await put([{ ticker: 'amzn', price: 42 }, { ticker: 'was', price: 7 }, { ticker: 'xyz', price: 1, drop: true }, bad, { ticker: 'gbl', price: 20, garble: true }, { ticker: 'new', price: 12 }]);
+  await until(4);
   const l = 'application="enrich",input="1.1"';
-  expect(gw.analytics.metrics.inputOk.values.get(l)).toBe(3);
+  expect(gw.analytics.metrics.inputOk.values.get(l)).toBe(4);
   expect(gw.analytics.metrics.inputDropped.values.get(l)).toBe(1);
   expect(gw.analytics.metrics.inputFailed.values.get(l)).toBe(1);
+  // The ProcessingFailed record is a row of error_stream, its bytes in DATA_ROW as hex.
+  let errors: Array<Record<string, unknown>> = [];
+  await waitFor('the error_stream row', async () => (errors = (await readStream(k, 'kda-errors')).map((r) => JSON.parse(r.data) as Record<string, unknown>)).length >= 1, 20_000);
+  expect(errors).toEqual([expect.objectContaining({ ERROR_LEVEL: 'ERROR', ERROR_NAME: 'Lambda.ProcessingFailedStatus', DATA_ROW: Buffer.from(JSON.stringify(bad)).toString('hex'), PUMP_NAME: null })]);
 
   // 2. New code while running: UPDATING, then RUNNING at the same input position.
   const version = (await ka.send(new DescribeApplicationCommand({ ApplicationName: 'enrich' }))).ApplicationDetail!.ApplicationVersionId!;
   await ka.send(new UpdateApplicationCommand({ ApplicationName: 'enrich', CurrentApplicationVersionId: version, ApplicationUpdate: { ApplicationCodeUpdate: code('WHERE s."price" > 10') } }));
   await waitStatus(ka, 'enrich', 'RUNNING');
   await put([{ ticker: 'amzn', price: 50 }, { ticker: 'was', price: 5 }]);
-  await until(4);
+  await until(5);
 
   // 3. Stopped, records arrive, started at LAST_STOPPED_POINT: they are processed.
   await ka.send(new StopApplicationCommand({ ApplicationName: 'enrich' }));
@@ -128,11 +138,12 @@ it('reads a delivery stream through a preprocessor, joins S3 reference data, wri
   await put([{ ticker: 'amzn', price: 60 }]);
   await ka.send(new StartApplicationCommand({ ApplicationName: 'enrich', InputConfigurations: [{ Id: '1.1', InputStartingPositionConfiguration: { InputStartingPosition: 'LAST_STOPPED_POINT' } }] }));
   await waitStatus(ka, 'enrich', 'RUNNING');
-  await until(5);
+  await until(6);
 
   expect(await rows()).toEqual([
     { ticker: 'AMZN', price: 42, company: 'Amazon' },
     { ticker: 'WAS', price: 7, company: 'Wasabi' },
+    { ticker: 'GBL', price: 20, company: null },
     { ticker: 'NEW', price: 12, company: null },
     { ticker: 'AMZN', price: 50, company: 'Amazon' },
     { ticker: 'AMZN', price: 60, company: 'Amazon' },
@@ -140,6 +151,6 @@ it('reads a delivery stream through a preprocessor, joins S3 reference data, wri
   // The same rows as CSV lines in the archive delivery stream's bucket.
   const archiveDir = path.join(gw.dataDir, 'firehose-buckets', 'archive-bucket');
   const archived = () => (fs.existsSync(archiveDir) ? fs.readdirSync(archiveDir, { recursive: true }).map(String).filter((f) => fs.statSync(path.join(archiveDir, f)).isFile()).map((f) => fs.readFileSync(path.join(archiveDir, f), 'utf8')).join('') : '');
-  await waitFor('the archive objects', () => archived().split('\n').filter(Boolean).length >= 5, 20_000);
-  expect(archived().split('\n').filter(Boolean).sort()).toEqual(['AMZN,42.0,Amazon', 'AMZN,50.0,Amazon', 'AMZN,60.0,Amazon', 'NEW,12.0,', 'WAS,7.0,Wasabi']);
+  await waitFor('the archive objects', () => archived().split('\n').filter(Boolean).length >= 6, 20_000);
+  expect(archived().split('\n').filter(Boolean).sort()).toEqual(['AMZN,42.0,Amazon', 'AMZN,50.0,Amazon', 'AMZN,60.0,Amazon', 'GBL,20.0,', 'NEW,12.0,', 'WAS,7.0,Wasabi']);
 });

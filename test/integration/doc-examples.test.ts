@@ -18,6 +18,7 @@ import { agentBundlePath, repoRoot, tributaryBundle } from '../helpers/bundles.t
 import { createSandbox, type Sandbox } from '../helpers/sandbox.ts';
 import { spawnGateway, type SpawnedGateway } from '../helpers/spawn-gateway.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { probe } from '../helpers/video-fragments.ts';
 
 const example = (file: string) => fs.readFileSync(path.join(repoRoot, 'examples', file), 'utf8');
 
@@ -197,6 +198,24 @@ describe('docs/security.md, docs/agent.md, docs/gateway.md, docs/analytics.md, d
     const out = await runUntil(box, example('analytics/heat.sh'), work.dir, /"data":\{"device":"pi-01","temperature":35\.5\}/);
     expect(out).toContain('"ApplicationName": "heat"');
   }, 120_000);
+
+  it('sends a test camera from ffmpeg and plays it back: HLS, a clip, images (video.md)', async () => {
+    const put = await box.run(example('video/ingest.sh'), { cwd: work.dir });
+    expect(put, put.stderr).toMatchObject({ code: 0 });
+    // The create's answer, then put's summary: 10 s in 2 s fragments.
+    expect(put.stdout).toContain('"StreamARN"');
+    expect(JSON.parse(put.stdout.slice(put.stdout.lastIndexOf('\n{\n')))).toMatchObject({ stream: 'cam-yard', fragments: 5, reconnects: 0 });
+    const play = await box.run(example('video/playback.sh'), { cwd: work.dir });
+    expect(play, play.stderr).toMatchObject({ code: 0 });
+    expect(play.stdout).toContain('h264,1280,720\n');
+    // The clip holds every frame; by arrival time, a camera that sent slower than real time leaves gaps that lengthen it.
+    expect(Number(/^(\d+\.\d+)$/m.exec(play.stdout)![1])).toBeGreaterThanOrEqual(9.9);
+    expect(probe(path.join(work.dir, 'yard.mp4'))).toMatchObject({ codec: 'h264', width: 1280, height: 720, frames: 300 });
+    const images = JSON.parse(play.stdout.slice(play.stdout.lastIndexOf('\n{\n'))) as { saved: number };
+    // One image per 2 s the camera covered (its 10 s, as it arrived), NO_MEDIA for the rest of the minute.
+    expect(images.saved).toBeGreaterThanOrEqual(4);
+    expect(fs.readdirSync(path.join(work.dir, 'frames')).length).toBe(images.saved);
+  }, 180_000);
 
   it('creates, lists, describes and deletes a video stream (video.md)', async () => {
     const r = await box.run(example('video/streams.sh'), { cwd: work.dir });

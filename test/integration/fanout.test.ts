@@ -492,7 +492,7 @@ describe('FanOutShardSource', () => {
     }
   });
 
-  it('delivers records within a few milliseconds of their put (p50/p99)', async () => {
+  it('pushes records as they land (put-to-event p50 and p99 reported)', async () => {
     const s = fresh('latency');
     await createActiveStream(client, s, 1);
     const source = sourceFor(gw, 'latency-reader');
@@ -534,8 +534,9 @@ describe('FanOutShardSource', () => {
     const p50 = latencies[Math.floor(n * 0.5)]!;
     const p99 = latencies[Math.floor(n * 0.99)]!;
     console.log(`fan-out put->event latency over ${n} records: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms (lifetime ${lifetimeMs} ms, renewals included)`);
-    // The target is p99 < 200 ms (issue #5); alone this measures well under it. The bound here leaves
-    // room for a loaded CI machine running other test files at the same time.
-    expect(p99).toBeLessThan(500);
+    // Records are pushed as they land, not picked up by a timer: delivery on a 1 s poll (GetRecords' pace) or at each
+    // renewal would put the median at 500 ms or more. The median, not the tail, so a busy machine's stalls cannot
+    // decide it; the p99 target (< 200 ms, issue #5) is measured by `npm run bench -- sdk` (docs/benchmarks.md).
+    expect(p50).toBeLessThan(250);
   }, 30_000);
 });

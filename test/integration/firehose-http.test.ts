@@ -18,8 +18,9 @@ import {
 } from '@aws-sdk/client-firehose';
 import { listObjects } from '../../gateway/firehose/destinations/filesystem.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
-import { testGateway } from '../helpers/gateway.ts';
+import { testGateway, metricsText } from '../helpers/gateway.ts';
 import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const role = 'arn:aws:iam::000000000000:role/firehose';
 const accessKey = 'k3y-for-the-endpoint';
@@ -63,15 +64,15 @@ afterAll(async () => {
   await new Promise((r) => endpoint.close(r));
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
+/**
+ * Waits until /metrics shows every line given and returns the exposition. A delivery's checkpoint, and its metrics
+ * with it, move a moment after the endpoint answered or the object was written; a wrong value never shows up.
+ */
+async function metricsWith(...lines: string[]): Promise<string> {
+  return waitFor(`metrics showing ${lines.join(' and ')}`, async () => {
+    const m = await metricsText(gw);
+    return lines.every((l) => m.includes(l)) && m;
+  });
 }
 
 const createActive = (input: CreateDeliveryStreamCommandInput) => createActiveDeliveryStream(client, input);
@@ -123,8 +124,12 @@ describe('HTTP endpoint destination', () => {
     expect(s.body.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(Math.abs(s.body.timestamp - Date.now())).toBeLessThan(10_000);
     expect(decoded(s)).toEqual(data);
-    // FailedDataOnly: nothing in the backup bucket.
-    await sleep(200);
+    const metrics = await metricsWith(
+      'tributary_firehose_DeliveryToHttpEndpoint_Records{delivery_stream="spec"} 20\n',
+      'tributary_firehose_DeliveryToHttpEndpoint_Success{delivery_stream="spec"} 1\n',
+    );
+    expect(metrics).toMatch(/tributary_firehose_DeliveryToHttpEndpoint_DataFreshness\{delivery_stream="spec"\} [\d.]+\n/);
+    // FailedDataOnly: the batch is done, and nothing is in the backup bucket.
     expect(listObjects(bucketDir('backup-spec'))).toEqual([]);
 
     const d = await client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: 'spec' }));
@@ -138,16 +143,6 @@ describe('HTTP endpoint destination', () => {
     expect(h.BufferingHints).toEqual({ SizeInMBs: 1, IntervalInSeconds: 0 });
     expect(h.S3DestinationDescription?.BucketARN).toBe('arn:aws:s3:::backup-spec');
     expect(h.S3DestinationDescription?.BufferingHints).toEqual({ SizeInMBs: 5, IntervalInSeconds: 300 });
-
-    // The request is answered a moment before the checkpoint (and the metrics) move.
-    let metrics = '';
-    for (let i = 0; i < 40 && !metrics.includes('DeliveryToHttpEndpoint_Records{delivery_stream="spec"}'); i++) {
-      metrics = await (await fetch(`${gw.url}/metrics`)).text();
-      await sleep(50);
-    }
-    expect(metrics).toContain('tributary_firehose_DeliveryToHttpEndpoint_Records{delivery_stream="spec"} 20\n');
-    expect(metrics).toContain('tributary_firehose_DeliveryToHttpEndpoint_Success{delivery_stream="spec"} 1\n');
-    expect(metrics).toMatch(/tributary_firehose_DeliveryToHttpEndpoint_DataFreshness\{delivery_stream="spec"\} [\d.]+\n/);
   });
 
   it('uses AWS defaults and sends no Content-Encoding or attribute headers when not configured', async () => {
@@ -185,30 +180,30 @@ describe('HTTP endpoint destination', () => {
   });
 
   it('retries a failing endpoint with the same request id and delivers once it recovers', async () => {
-    const failUntil = Date.now() + 1500;
+    let failures = 2;
     let acknowledged = 0;
     answer.set('/recover', (s) => {
-      if (Date.now() < failUntil) return { status: 500, body: { requestId: s.body.requestId, errorMessage: 'busy' } };
+      if (failures > 0) {
+        failures--;
+        return { status: 500, body: { requestId: s.body.requestId, errorMessage: 'busy' } };
+      }
       acknowledged++;
       return { status: 200, body: { requestId: s.body.requestId, timestamp: Date.now() } };
     });
     await createActive(httpStream('recover', { RetryOptions: { DurationInSeconds: 30 } }));
     const data = records('recover', 10);
     await put('recover', data);
-    await waitFor('recovery', () => acknowledged === 1);
-    let metrics = '';
-    for (let i = 0; i < 40 && !metrics.includes('DeliveryToHttpEndpoint_Records{delivery_stream="recover"}'); i++) {
-      metrics = await (await fetch(`${gw.url}/metrics`)).text();
-      await sleep(50);
-    }
-    expect(metrics).toContain('tributary_firehose_DeliveryToHttpEndpoint_Records{delivery_stream="recover"} 10\n');
-    expect(metrics).toMatch(/tributary_firehose_DeliveryToHttpEndpoint_Attempts\{delivery_stream="recover"\} [2-9]\n/);
-    await sleep(300);
-    expect(acknowledged).toBe(1); // delivered once, not again
+    await metricsWith(
+      'tributary_firehose_DeliveryToHttpEndpoint_Records{delivery_stream="recover"} 10\n',
+      'tributary_firehose_DeliveryToHttpEndpoint_Attempts{delivery_stream="recover"} 3\n', // Two failed, one answered.
+    );
+    // A later batch: had the first been delivered again, that would have come before it.
+    await put('recover', ['after']);
+    await waitFor('the later batch', () => acknowledged === 2);
     const reqs = forPath('recover');
-    expect(reqs.length).toBeGreaterThanOrEqual(3);
-    expect(new Set(reqs.map((s) => s.body.requestId)).size).toBe(1);
-    for (const s of reqs) expect(decoded(s)).toEqual(data);
+    expect(reqs.map(decoded)).toEqual([data, data, data, ['after']]);
+    expect(new Set(reqs.slice(0, 3).map((s) => s.body.requestId)).size).toBe(1);
+    expect(reqs[3]!.body.requestId).not.toBe(reqs[0]!.body.requestId);
     expect(errorLines('backup-recover', 'errors/')).toEqual([]);
   });
 
@@ -229,8 +224,7 @@ describe('HTTP endpoint destination', () => {
     expect(lines[0]!.attemptsMade).toBeGreaterThanOrEqual(2);
     // The key carries the error output type and the hour path.
     expect(listObjects(bucketDir('backup-down'))[0]).toMatch(/^errors\/http-endpoint-failed\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/down-1-/);
-    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
-    expect(metrics).toContain('tributary_firehose_DeliveryToErrorOutput_Records{delivery_stream="down",error_output_type="http-endpoint-failed"} 50\n');
+    await metricsWith('tributary_firehose_DeliveryToErrorOutput_Records{delivery_stream="down",error_output_type="http-endpoint-failed"} 50\n');
   });
 
   it('counts an answer naming the wrong request id as a failure', async () => {
@@ -282,8 +276,7 @@ describe('HTTP endpoint destination', () => {
     });
     expect(keys.every((k) => /^all\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/alldata-1-.*\.gz$/.test(k))).toBe(true);
     expect(forPath('alldata').flatMap(decoded)).toEqual([...first, ...second]);
-    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
-    expect(metrics).toContain('tributary_firehose_BackupToS3_Records{delivery_stream="alldata"} 60\n');
+    await metricsWith('tributary_firehose_BackupToS3_Records{delivery_stream="alldata"} 60\n');
   });
 
   it('refuses values outside the model with ValidationException and https-less garbage with InvalidArgumentException', async () => {
@@ -317,8 +310,7 @@ describe('S3 destination retry duration (firehose.s3RetryMs)', () => {
     });
     expect(lines.map((l) => Buffer.from(String(l.rawData), 'base64').toString('utf8'))).toEqual(data);
     expect(String(lines[0]!.errorCode)).toMatch(/^S3\./);
-    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
-    expect(metrics).toContain('tributary_firehose_DeliveryToErrorOutput_Records{delivery_stream="s3retry",error_output_type="s3-failed"} 5\n');
+    const metrics = await metricsWith('tributary_firehose_DeliveryToErrorOutput_Records{delivery_stream="s3retry",error_output_type="s3-failed"} 5\n');
     expect(metrics).not.toContain('tributary_firehose_DeliveryToS3_Records{delivery_stream="s3retry"}');
   });
 });

@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-firehose';
 import { listObjects } from '../../gateway/firehose/destinations/filesystem.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
-import { tempDir, testGateway } from '../helpers/gateway.ts';
+import { tempDir, testGateway, metricsText } from '../helpers/gateway.ts';
 import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
 
 const role = 'arn:aws:iam::000000000000:role/firehose';
@@ -170,7 +170,7 @@ describe('Lambda processor with an HTTP transformer', () => {
     expect(line.attemptEndingTimestamp as number).toBeGreaterThanOrEqual(line.arrivalTimestamp as number);
 
     // Dropped records are counted, not delivered (flush resolves once the checkpoint, and so the metrics, moved).
-    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    const metrics = await metricsText(gw);
     expect(metrics).toContain('tributary_firehose_Processing_DroppedRecords{delivery_stream="upper"} 1\n');
     expect(metrics).toContain('tributary_firehose_Processing_FailedRecords{delivery_stream="upper"} 1\n');
     expect(metrics).toContain('tributary_firehose_SucceedProcessing_Records{delivery_stream="upper"} 3\n');

@@ -19,7 +19,7 @@ import { listObjects } from '../../gateway/firehose/destinations/filesystem.ts';
 import { parseCopyOptions, rowsOf } from '../../gateway/firehose/redshift-copy.ts';
 import { parseGatewayConfig } from '../../gateway/config.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
-import { tempDir, testGateway } from '../helpers/gateway.ts';
+import { tempDir, testGateway, metricsText } from '../helpers/gateway.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
 
@@ -190,7 +190,7 @@ describe('Redshift destination: delivery', () => {
     expect(objects[0]).toMatch(/^\d{4}\/\d{2}\/\d{2}\/\d{2}\/rs-json-1-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9a-f-]{36}$/);
     const loads = await rows("SELECT delivery_stream, object_key, first_counter, end_counter, rows_loaded FROM tributary_firehose_loads WHERE delivery_stream LIKE 'rs-json-%'");
     expect(loads).toEqual([{ delivery_stream: expect.stringMatching(/^rs-json-[0-9a-f]{12}$/), object_key: objects[0], first_counter: '0', end_counter: '3', rows_loaded: '3' }]);
-    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    const metrics = await metricsText(gw);
     expect(metrics).toContain('tributary_firehose_DeliveryToRedshift_Records{delivery_stream="rs-json"} 3\n');
     expect(metrics).toContain('tributary_firehose_DeliveryToRedshift_Success{delivery_stream="rs-json"} 1\n');
   });
@@ -275,7 +275,7 @@ describe('Redshift destination: delivery', () => {
     // The object with the bad row loaded nothing (one transaction), and nothing is recorded as loaded.
     expect(await rows('SELECT id FROM events WHERE id IN (10, 11)')).toEqual([]);
     expect(await rows("SELECT object_key FROM tributary_firehose_loads WHERE delivery_stream LIKE 'rs-badrow-%'")).toEqual([]);
-    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    const metrics = await metricsText(gw);
     expect(metrics).toMatch(/tributary_firehose_DeliveryToRedshift_FailedAttempts\{delivery_stream="rs-badrow"\} [2-9]/);
     expect(metrics).toContain('tributary_firehose_DeliveryToRedshift_SkippedObjects{delivery_stream="rs-badrow"} 1\n');
   });

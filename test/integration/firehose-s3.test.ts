@@ -17,7 +17,7 @@ import { parseGatewayConfig } from '../../gateway/config.ts';
 import { S3Destination, s3MultipartThresholdBytes } from '../../gateway/firehose/destinations/s3.ts';
 import { decryptObject, isEncryptedObject } from '../../gateway/firehose/object-encryption.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
-import { tempDir, testGateway } from '../helpers/gateway.ts';
+import { tempDir, testGateway, metricsText } from '../helpers/gateway.ts';
 import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
 
 const role = 'arn:aws:iam::000000000000:role/firehose';
@@ -209,7 +209,7 @@ describe('Firehose to an S3-compatible store (s3rver)', () => {
     await put('s3-outage', lines);
     // Several attempts fail (the SDK's own retries, then the worker's backoff) while the store is down.
     const failedAttempts = async () => {
-      const text = await (await fetch(`${gw.url}/metrics`)).text();
+      const text = await metricsText(gw);
       const attempts = Number(/tributary_firehose_DeliveryToS3_Attempts\{delivery_stream="s3-outage"\} (\d+)/.exec(text)?.[1] ?? 0);
       const success = Number(/tributary_firehose_DeliveryToS3_Success\{delivery_stream="s3-outage"\} (\d+)/.exec(text)?.[1] ?? 0);
       return attempts - success;

@@ -6,6 +6,7 @@ import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { describe, expect, it } from 'vitest';
 import { Counter, Gauge, Histogram, Metrics } from '../../gateway/metrics.ts';
 import { FirehoseMetrics } from '../../gateway/firehose/metrics.ts';
+import { VideoMetrics } from '../../gateway/video/metrics.ts';
 import { createActiveStream, kinesisClient, testGateway } from '../helpers/gateway.ts';
 import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
 
@@ -54,18 +55,20 @@ describe('the metrics the gateway serves', () => {
     'process_resident_memory_bytes', 'nodejs_heap_used_bytes', 'nodejs_heap_total_bytes', 'nodejs_external_memory_bytes',
     'tributary_streams_open_shards', 'tributary_firehose_DeliveryToS3_DataFreshness', 'tributary_firehose_DeliveryToHttpEndpoint_DataFreshness',
     'tributary_analytics_MillisBehindLatest', 'tributary_analytics_Output_PendingRecords',
+    'tributary_kinesisvideo_PutMedia_ActiveConnections', 'tributary_kinesisvideo_GetMedia_MillisBehindNow', 'tributary_kinesisvideo_StoredFragments',
   ]);
   const expectTypes = (families: Family[]) => {
     expect(families.length).toBeGreaterThan(10);
     for (const f of families) {
-      const want = f.name.endsWith('_duration_seconds') ? 'HISTOGRAM' : gauges.has(f.name) ? 'GAUGE' : 'COUNTER';
+      // Histograms are the latencies: tributary_request_duration_seconds, tributary_kinesisvideo_*Latency_seconds.
+      const want = f.name.endsWith('_seconds') ? 'HISTOGRAM' : gauges.has(f.name) ? 'GAUGE' : 'COUNTER';
       expect(`${f.name} ${f.type}`).toBe(`${f.name} ${want}`);
     }
     expect(new Set(families.map((f) => f.name)).size).toBe(families.length);
   };
 
   it('types every family right in the classes', () => {
-    expectTypes(parse(new Metrics().render() + new FirehoseMetrics().render()));
+    expectTypes(parse(new Metrics().render() + new FirehoseMetrics().render() + new VideoMetrics().render([{ name: 'cam', storedFragments: 1 }])));
   });
 
   it('serves a parseable /metrics with the right types after real traffic', async () => {
@@ -79,7 +82,7 @@ describe('the metrics the gateway serves', () => {
       await createActiveDeliveryStream(firehose, { DeliveryStreamName: 'metrics-fh', ExtendedS3DestinationConfiguration: { RoleARN: 'arn:aws:iam::000000000000:role/f', BucketARN: 'arn:aws:s3:::metrics-bucket' } });
       await firehose.send(new FirehosePutRecordCommand({ DeliveryStreamName: 'metrics-fh', Record: { Data: Buffer.from('y') } }));
       const text = await new Promise<string>((resolve, reject) => {
-        http.get(`${gw.url}/metrics`, (res) => {
+        http.get(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${gw.metricsToken}` } }, (res) => {
           expect(res.headers['content-type']).toBe('text/plain; version=0.0.4');
           let body = '';
           res.setEncoding('utf8');

@@ -1,11 +1,12 @@
 // Issue #11, item 7: proves that with stream encryption on, nothing derived
 // from the stream lies in the clear under the gateway's data directory. A real
-// gateway stores records with marker partition keys and marker data
-// (PutRecord, offloaded PutRecords, an idempotent PutRecords) in an encrypted
-// stream that a Firehose delivery stream reads; the test then reads every
-// file under the data directory and finds neither marker, while GetRecords
-// still answers the right partition keys and data, and the objects delivered
-// to a bucket outside the data directory hold the records.
+// `tributary gateway start` child process stores records with marker partition
+// keys and marker data (PutRecord, offloaded PutRecords, an idempotent
+// PutRecords) in an encrypted stream that a Firehose delivery stream reads;
+// the test then reads every file under the data directory and finds neither
+// marker, while GetRecords still answers the right partition keys and data,
+// and the objects delivered to a bucket outside the data directory hold the
+// records.
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -13,20 +14,32 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateStreamCommand, GetRecordsCommand, GetShardIteratorCommand, PutRecordCommand, PutRecordsCommand, StartStreamEncryptionCommand,
 } from '@aws-sdk/client-kinesis';
-import { CreateDeliveryStreamCommand, UpdateDestinationCommand } from '@aws-sdk/client-firehose';
-import { kinesisClient, tempDir, testGateway, testOperator, waitActive } from '../helpers/gateway.ts';
+import { UpdateDestinationCommand } from '@aws-sdk/client-firehose';
+import { tempDir, waitActive } from '../helpers/gateway.ts';
 import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
+import { sdkClient, spawnTestGateway } from '../helpers/attack.ts';
 import { idempotencyHeader } from '../../sdk/protocol/idempotency.ts';
 import { signRequest } from '../../sdk/protocol/sigv4.ts';
 
-type TestGateway = Awaited<ReturnType<typeof testGateway>>;
-let gw: TestGateway;
+let gw: Awaited<ReturnType<typeof spawnTestGateway>>;
 let outside: string;
 beforeAll(async () => {
   outside = tempDir('trb-out-');
-  gw = await testGateway({ enforceLimits: false, firehoseBuckets: { out: outside } });
+  const config = path.join(tempDir('trb-conf-'), 'gateway.yaml');
+  fs.writeFileSync(config, `firehose:\n  buckets:\n    out: ${outside}\n`);
+  gw = await spawnTestGateway(['--config', config]);
 });
-afterAll(() => gw?.close());
+afterAll(async () => {
+  await gw?.kill();
+});
+
+/** A counter of the gateway's /metrics (read with its metrics token). */
+async function metric(name: string, labels: string): Promise<number> {
+  const token = fs.readFileSync(path.join(gw.dataDir, 'metrics.token'), 'utf8').trim();
+  const text = await (await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}} `));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
 
 const pkMarker = 'PKMARKER-c41b7e';
 const dataMarker = 'DATAMARKER-9f03aa';
@@ -35,9 +48,9 @@ function filesUnder(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true, recursive: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
 }
 
-async function waitFor<T>(what: string, f: () => T | undefined): Promise<T> {
+async function waitFor<T>(what: string, f: () => T | undefined | Promise<T | undefined>): Promise<T> {
   for (let i = 0; i < 400; i++) {
-    const v = f();
+    const v = await f();
     if (v !== undefined) return v;
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -48,7 +61,7 @@ function putIdempotent(body: string): Promise<number> {
   const url = new URL(gw.url);
   const headers = signRequest({
     method: 'POST', url: new URL('/', url), headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Kinesis_20131202.PutRecords', [idempotencyHeader]: 'producer-1/1' },
-    body, ...testOperator, region: 'us-east-1', service: 'kinesis', now: Date.now(),
+    body, ...gw.operator, region: 'us-east-1', service: 'kinesis', now: Date.now(),
   });
   return new Promise((resolve, reject) => {
     const req = http.request({ host: url.hostname, port: url.port, method: 'POST', path: '/', headers: { ...headers, host: url.host, 'content-length': Buffer.byteLength(body) } }, (res) => {
@@ -62,12 +75,12 @@ function putIdempotent(body: string): Promise<number> {
 
 describe('encryption at rest (issue #11, item 7)', () => {
   it('keeps partition keys, data and Firehose staging of an encrypted stream out of every file in the data directory', async () => {
-    const k = kinesisClient(gw.url);
+    const k = sdkClient(gw.url, gw.operator);
     await k.send(new CreateStreamCommand({ StreamName: 'secret', ShardCount: 2 }));
     await waitActive(k, 'secret');
     await k.send(new StartStreamEncryptionCommand({ StreamName: 'secret', EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' }));
     await waitActive(k, 'secret');
-    const f = firehoseClient(gw.url);
+    const f = firehoseClient(gw.url, gw.operator);
     await createActiveDeliveryStream(f, {
       DeliveryStreamName: 'copy', DeliveryStreamType: 'KinesisStreamAsSource',
       KinesisStreamSourceConfiguration: { KinesisStreamARN: 'arn:aws:kinesis:us-east-1:000000000000:stream/secret', RoleARN: 'arn:aws:iam::000000000000:role/f' },
@@ -79,7 +92,7 @@ describe('encryption at rest (issue #11, item 7)', () => {
     expect(await putIdempotent(JSON.stringify({ StreamName: 'secret', Records: [{ PartitionKey: `${pkMarker}-4`, Data: Buffer.from(`${dataMarker}-4`).toString('base64') }] }))).toBe(200);
 
     // The delivery stream has staged all five.
-    await waitFor('staging', () => (gw.firehose.metrics.incomingRecords.values.get('delivery_stream="copy"') === 5 ? true : undefined));
+    await waitFor('staging', async () => ((await metric('tributary_firehose_IncomingRecords', 'delivery_stream="copy"')) === 5 ? true : undefined));
     const leaks = filesUnder(gw.dataDir).filter((file) => {
       const bytes = fs.readFileSync(file);
       return bytes.includes(pkMarker) || bytes.includes(dataMarker);

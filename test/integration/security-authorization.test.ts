@@ -1,36 +1,33 @@
 // Issue #11, items 3, 4 and 5: proves that policies hold for every resource a
-// call touches, with a real gateway and the stock AWS SDK clients signing as
-// paired devices. A device allowed `firehose:*` on its own names cannot make a
-// delivery stream read another device's stream or write to buckets its policy
-// does not name (item 3); a device cannot describe or deregister another
-// device's consumer by pairing its ConsumerARN with its own StreamARN, and a
-// mismatched pair is refused even for an operator (item 4); the built-in
-// device policy no longer lets `dev` write `dev-b`, and pairing refuses names
-// whose resources would overlap (item 5).
-import { randomBytes } from 'node:crypto';
+// call touches, against a real `tributary gateway start` child process over
+// TLS, with the stock AWS SDK clients signing as devices paired over the wire.
+// A device allowed `firehose:*` on its own names cannot make a delivery stream
+// read another device's stream or write to buckets its policy does not name,
+// nor can one allowed `kinesisanalytics:*` sample another device's stream
+// with DiscoverInputSchema or make an application read it (item 3); a device cannot describe or deregister another device's consumer
+// by pairing its ConsumerARN with its own StreamARN, and a mismatched pair is
+// refused even for an operator (item 4); the built-in device policy no longer
+// lets `dev` write `dev-b`, and pairing refuses names whose resources would
+// overlap (item 5).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateStreamCommand, DeregisterStreamConsumerCommand, DescribeStreamConsumerCommand, PutRecordCommand, RegisterStreamConsumerCommand,
 } from '@aws-sdk/client-kinesis';
-import { CreateDeliveryStreamCommand, UpdateDestinationCommand, type FirehoseClient } from '@aws-sdk/client-firehose';
-import { kinesisClient, testGateway, waitActive } from '../helpers/gateway.ts';
-import { firehoseClient } from '../helpers/firehose.ts';
-import { parsePolicy } from '../../gateway/devices/policies.ts';
-import { JsonRpcClient } from '../../sdk/http/json-rpc-client.ts';
-import { testOperator } from '../helpers/gateway.ts';
+import { CreateDeliveryStreamCommand, DescribeDeliveryStreamCommand, UpdateDestinationCommand, type FirehoseClient } from '@aws-sdk/client-firehose';
+import { CreateApplicationCommand, DescribeApplicationCommand, DiscoverInputSchemaCommand } from '@aws-sdk/client-kinesis-analytics';
+import { waitActive } from '../helpers/gateway.ts';
+import { analyticsClient, tickerInput } from '../helpers/analytics.ts';
+import { spawnTestGateway, tlsTools } from '../helpers/attack.ts';
 
-type TestGateway = Awaited<ReturnType<typeof testGateway>>;
-let gw: TestGateway;
-const op = () => kinesisClient(gw.url);
+let gw: Awaited<ReturnType<typeof spawnTestGateway>>;
+let tools: ReturnType<typeof tlsTools>;
+const op = () => tools.kinesis();
 const role = 'arn:aws:iam::000000000000:role/firehose';
 const denied = (user: string, action: string, arn: string) =>
   `User: arn:aws:iam::000000000000:user/${user} is not authorized to perform: ${action} on resource: ${arn} because no identity-based policy allows the ${action} action`;
 
-async function device(name: string, policy: string): Promise<{ accessKeyId: string; secretAccessKey: string }> {
-  const { code } = await gw.principals.createPairingCode(name, policy, 60_000);
-  const paired = await gw.principals.redeem(code, randomBytes(32).toString('base64'));
-  return { accessKeyId: paired!.principal.accessKeyId, secretAccessKey: paired!.secretAccessKey };
-}
+const device = (name: string, policy: string) => tools.pair(name, policy);
+const putPolicy = (name: string, doc: unknown) => tools.admin('PutPolicy', { Name: name, Document: JSON.stringify(doc) });
 
 async function errorOf(p: Promise<unknown>): Promise<{ name: string; message: string }> {
   try {
@@ -49,22 +46,25 @@ async function stream(name: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  gw = await testGateway({ enforceLimits: false });
+  gw = await spawnTestGateway([], { tls: true });
+  tools = tlsTools(gw);
 });
-afterAll(() => gw?.close());
+afterAll(async () => {
+  await gw?.kill();
+});
 
 describe('Firehose authorizes the source stream and the destinations (issue #11, item 3)', () => {
   let thief: FirehoseClient;
   beforeAll(async () => {
-    await gw.principals.putPolicy(parsePolicy('firehose-own', {
+    await putPolicy('firehose-own', {
       statements: [
         { actions: ['firehose:*', 'kinesis:*'], resources: ['deliverystream/*-${device}', 'stream/*-${device}'] },
         { actions: ['s3:PutObject'], resources: ['bucket/*-${device}'] },
         { actions: ['firehose:DeliverToHttpEndpoint'], resources: ['httpendpoint/http://127.0.0.1:*'] },
       ],
-    }));
+    });
     await device('victim', 'device');
-    thief = firehoseClient(gw.url, await device('thief', 'firehose-own'));
+    thief = tools.firehose(await device('thief', 'firehose-own'));
     await stream('telemetry-victim');
     await stream('telemetry-thief');
   });
@@ -79,7 +79,7 @@ describe('Firehose authorizes the source stream and the destinations (issue #11,
       },
     })));
     expect(err).toEqual({ name: 'AccessDeniedException', message: denied('thief', 'kinesis:DescribeStream', 'arn:aws:kinesis:us-east-1:000000000000:stream/telemetry-victim') });
-    expect(gw.firehose.streams.has('steal-thief')).toBe(false);
+    expect((await errorOf(tools.firehose().send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: 'steal-thief' })))).name).toBe('ResourceNotFoundException');
   });
 
   it('refuses buckets and endpoints the policy does not name, and allows its own', async () => {
@@ -109,13 +109,41 @@ describe('Firehose authorizes the source stream and the destinations (issue #11,
   });
 });
 
+describe('Analytics authorizes the streams an application reads and writes (issue #11, item 3)', () => {
+  it("refuses sampling another device's stream and an application reading it", async () => {
+    await putPolicy('analytics-own', {
+      statements: [
+        { actions: ['kinesisanalytics:*', 'kinesis:*'], resources: ['application/*-${device}', 'stream/*-${device}'] },
+        // DiscoverInputSchema is an account-level call: its own resource is *; what it samples is checked apart.
+        { actions: ['kinesisanalytics:DiscoverInputSchema'], resources: ['*'] },
+      ],
+    });
+    const ticks = await stream('ticks-owner');
+    await op().send(new PutRecordCommand({ StreamName: 'ticks-owner', PartitionKey: 'k', Data: Buffer.from('{"TICKER_SYMBOL":"SECRET","PRICE":1}') }));
+    const own = await stream('ticks-spy');
+    await op().send(new PutRecordCommand({ StreamName: 'ticks-spy', PartitionKey: 'k', Data: Buffer.from('{"TICKER_SYMBOL":"OWN","PRICE":2}') }));
+    const spy = analyticsClient(gw.url, await device('spy', 'analytics-own'), tools.ca);
+    const role = 'arn:aws:iam::000000000000:role/kda';
+    const sample = await errorOf(spy.send(new DiscoverInputSchemaCommand({ ResourceARN: ticks, RoleARN: role, InputStartingPositionConfiguration: { InputStartingPosition: 'TRIM_HORIZON' } })));
+    expect(sample).toEqual({ name: 'AccessDeniedException', message: denied('spy', 'kinesis:DescribeStream', ticks) });
+    const app = await errorOf(spy.send(new CreateApplicationCommand({
+      ApplicationName: 'copy-spy', Inputs: [tickerInput(ticks)],
+      Outputs: [{ Name: 'DESTINATION_SQL_STREAM', KinesisStreamsOutput: { ResourceARN: own, RoleARN: role }, DestinationSchema: { RecordFormatType: 'JSON' } }],
+    })));
+    expect(app).toEqual({ name: 'AccessDeniedException', message: denied('spy', 'kinesis:DescribeStream', ticks) });
+    expect((await errorOf(analyticsClient(gw.url, gw.operator, tools.ca).send(new DescribeApplicationCommand({ ApplicationName: 'copy-spy' })))).name).toBe('ResourceNotFoundException');
+    // Its own stream it may sample.
+    expect((await spy.send(new DiscoverInputSchemaCommand({ ResourceARN: own, RoleARN: role, InputStartingPositionConfiguration: { InputStartingPosition: 'TRIM_HORIZON' } }))).$metadata.httpStatusCode).toBe(200);
+  });
+});
+
 describe('consumer ARNs are authorized as the stream they name (issue #11, item 4)', () => {
   it("refuses another device's consumer behind the caller's own StreamARN, and mismatched pairs", async () => {
-    await gw.principals.putPolicy(parsePolicy('streams-own', { statements: [{ actions: ['kinesis:*'], resources: ['stream/*-${device}'] }] }));
+    await putPolicy('streams-own', { statements: [{ actions: ['kinesis:*'], resources: ['stream/*-${device}'] }] });
     const ownArn = await stream('events-alice');
     const otherArn = await stream('events-bob');
     const { Consumer } = await op().send(new RegisterStreamConsumerCommand({ StreamARN: otherArn, ConsumerName: 'bobs-reader' }));
-    const alice = kinesisClient(gw.url, await device('alice', 'streams-own'));
+    const alice = tools.kinesis(await device('alice', 'streams-own'));
     const describe = await errorOf(alice.send(new DescribeStreamConsumerCommand({ StreamARN: ownArn, ConsumerARN: Consumer!.ConsumerARN })));
     expect(describe).toEqual({ name: 'AccessDeniedException', message: denied('alice', 'kinesis:DescribeStreamConsumer', 'arn:aws:kinesis:us-east-1:000000000000:stream/events-bob') });
     const deregister = await errorOf(alice.send(new DeregisterStreamConsumerCommand({ StreamARN: ownArn, ConsumerARN: Consumer!.ConsumerARN })));
@@ -133,7 +161,7 @@ describe('consumer ARNs are authorized as the stream they name (issue #11, item 
 describe('device names own disjoint resources (issue #11, item 5)', () => {
   it("keeps device dev off dev-b's stream under the built-in policy", async () => {
     await stream('dev-b');
-    const dev = kinesisClient(gw.url, await device('dev', 'device'));
+    const dev = tools.kinesis(await device('dev', 'device'));
     const err = await errorOf(dev.send(new PutRecordCommand({ StreamName: 'dev-b', PartitionKey: 'k', Data: Buffer.from('x') })));
     expect(err).toEqual({ name: 'AccessDeniedException', message: denied('dev', 'kinesis:PutRecord', 'arn:aws:kinesis:us-east-1:000000000000:stream/dev-b') });
     // Its own names still work: <device> and *-<device>.
@@ -143,16 +171,11 @@ describe('device names own disjoint resources (issue #11, item 5)', () => {
 
   it('refuses to pair a name whose resources would overlap a paired device', async () => {
     await device('yard', 'device');
-    const admin = new JsonRpcClient({ endpoint: gw.url, region: 'us-east-1', service: 'tributary', targetPrefix: 'Tributary_20261125', credentials: testOperator });
-    try {
-      for (const name of ['front-yard', 'x-front-yard']) {
-        const err = await errorOf(admin.call('CreatePairingCode', { DeviceName: name }));
-        expect(err.message).toContain(`device name ${name} overlaps device `);
-      }
-      // Names that merely share a prefix do not overlap.
-      await admin.call('CreatePairingCode', { DeviceName: 'yard-2' });
-    } finally {
-      admin.close();
+    for (const name of ['front-yard', 'x-front-yard']) {
+      const err = await errorOf(tools.admin('CreatePairingCode', { DeviceName: name }));
+      expect(err.message).toContain(`device name ${name} overlaps device `);
     }
+    // Names that merely share a prefix do not overlap.
+    await tools.admin('CreatePairingCode', { DeviceName: 'yard-2' });
   });
 });

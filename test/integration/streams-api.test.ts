@@ -1,4 +1,4 @@
-// Proves every Data Streams action works through the stock AWS SDK v3 Kinesis client: each test drives a real gateway on port 0 (default per-shard limits on, 50 ms status delays) and asserts AWS's exact outputs, error names, messages and HTTP statuses.
+// Proves every Data Streams action works through the stock AWS SDK v3 Kinesis client: each test drives a real gateway on port 0 (default per-shard limits on, 50 ms status delays; a second one with 1 s delays for the tests that observe CREATING, UPDATING and DELETING, and only count what they saw within that second) and asserts AWS's exact outputs, error names, messages and HTTP statuses.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -37,6 +37,7 @@ import {
   type _Record,
 } from '@aws-sdk/client-kinesis';
 import { kinesisClient, testGateway, waitActive } from '../helpers/gateway.ts';
+import { waitFor, withinWindow } from '../helpers/wait.ts';
 
 type TestGateway = Awaited<ReturnType<typeof testGateway>>;
 
@@ -45,7 +46,6 @@ const HASH_MAX = (1n << 128n) - 1n;
 const arn = (name: string) => `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/${name}`;
 const shardId = (i: number) => `shardId-${String(i).padStart(12, '0')}`;
 const text = (r: _Record) => Buffer.from(r.Data!).toString('utf8');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let gw: TestGateway;
 let client: KinesisClient;
@@ -53,15 +53,26 @@ let streamCounter = 0;
 /** A fresh stream name per test, so each test has its own shards and throughput budget. */
 const fresh = (label: string) => `${label}-${++streamCounter}`;
 
+/** Status delays of the gateway the state-window tests use: CREATING, UPDATING and DELETING last this long. */
+const windowMs = 1000;
+let paced: TestGateway;
+let pacedClient: KinesisClient;
+
 beforeAll(async () => {
   gw = await testGateway();
   client = kinesisClient(gw.url);
+  paced = await testGateway({ createDelayMs: windowMs, updateDelayMs: windowMs, deleteDelayMs: windowMs });
+  pacedClient = kinesisClient(paced.url);
 });
 
 afterAll(async () => {
   client?.destroy();
+  pacedClient?.destroy();
   await gw?.close();
+  await paced?.close();
 });
+
+const statusOf = async (c: KinesisClient, StreamName: string) => (await c.send(new DescribeStreamSummaryCommand({ StreamName }))).StreamDescriptionSummary!.StreamStatus;
 
 /** Awaits a rejection and checks it the way an SDK caller sees it. */
 async function expectAwsError(p: Promise<unknown>, name: string, message: string | RegExp, status = 400): Promise<void> {
@@ -123,12 +134,16 @@ function filesUnder(dir: string): string[] {
 
 describe('CreateStream', () => {
   it('creates a provisioned stream that goes from CREATING to ACTIVE', async () => {
-    const name = fresh('create');
-    await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: 3 }));
-    const first = await client.send(new DescribeStreamSummaryCommand({ StreamName: name }));
-    expect(first.StreamDescriptionSummary!.StreamStatus).toBe('CREATING');
-    await waitActive(client, name);
-    const s = (await client.send(new DescribeStreamSummaryCommand({ StreamName: name }))).StreamDescriptionSummary!;
+    let name = '';
+    const first = await withinWindow(windowMs, async (open) => {
+      name = fresh('create');
+      open();
+      await pacedClient.send(new CreateStreamCommand({ StreamName: name, ShardCount: 3 }));
+      return statusOf(pacedClient, name);
+    });
+    expect(first).toBe('CREATING');
+    await waitActive(pacedClient, name);
+    const s = (await pacedClient.send(new DescribeStreamSummaryCommand({ StreamName: name }))).StreamDescriptionSummary!;
     expect(s).toMatchObject({
       StreamName: name,
       StreamARN: arn(name),
@@ -241,15 +256,19 @@ describe('CreateStream', () => {
 
 describe('DeleteStream', () => {
   it('goes DELETING, then the stream is gone', async () => {
-    const name = fresh('delete');
-    await createActive(client, name, 2);
-    await client.send(new DeleteStreamCommand({ StreamName: name }));
-    const s = await client.send(new DescribeStreamSummaryCommand({ StreamName: name }));
-    expect(s.StreamDescriptionSummary!.StreamStatus).toBe('DELETING');
-    const r = await waitUntilStreamNotExists({ client, minDelay: 1, maxWaitTime: 10 }, { StreamName: name });
+    let name = '';
+    const status = await withinWindow(windowMs, async (open) => {
+      name = fresh('delete');
+      await createActive(pacedClient, name, 2);
+      open();
+      await pacedClient.send(new DeleteStreamCommand({ StreamName: name }));
+      return statusOf(pacedClient, name);
+    });
+    expect(status).toBe('DELETING');
+    const r = await waitUntilStreamNotExists({ client: pacedClient, minDelay: 1, maxWaitTime: 10 }, { StreamName: name });
     expect(r.state).toBe('SUCCESS');
     await expectAwsError(
-      client.send(new DescribeStreamSummaryCommand({ StreamName: name })),
+      pacedClient.send(new DescribeStreamSummaryCommand({ StreamName: name })),
       'ResourceNotFoundException',
       `Stream ${name} under account ${ACCOUNT} not found.`,
     );
@@ -544,8 +563,22 @@ describe('PutRecords', () => {
 });
 
 describe('per-shard throughput limits', () => {
+  // A gateway whose clock stands still: every call falls in the same second, however long the machine takes for them.
+  let still: TestGateway;
+  let stillClient: KinesisClient;
+  beforeAll(async () => {
+    const t = Date.now();
+    still = await testGateway({}, { now: () => t });
+    stillClient = kinesisClient(still.url);
+  });
+  afterAll(async () => {
+    stillClient?.destroy();
+    await still?.close();
+  });
+
   it('fails the records over 1,000/s per shard individually, and keeps the rest', async () => {
     const name = fresh('throttle');
+    const client = stillClient;
     await createActive(client, name, 1);
     const calls = [0, 1, 2].map((c) => Array.from({ length: 500 }, (_, i) => ({ PartitionKey: `k${i}`, Data: Buffer.from(`c${c}-r${i}`) })));
     const results = [];
@@ -568,13 +601,14 @@ describe('per-shard throughput limits', () => {
       });
     });
     expect(ok.length + failed).toBe(1500);
-    expect(ok.length).toBeGreaterThanOrEqual(1000);
+    expect(ok.length).toBe(1000);
     const got = await readFrom(client, await iterator(client, name, shardId(0), 'TRIM_HORIZON'), 2);
     expect(got.map(text)).toEqual(ok);
   });
 
   it('throttles a whole PutRecord once the shard has taken 1 MiB in the last second', async () => {
     const name = fresh('throttle-bytes');
+    const client = stillClient;
     await createActive(client, name, 1);
     const big = Buffer.alloc(1000 * 1024, 7);
     await client.send(new PutRecordCommand({ StreamName: name, PartitionKey: 'k', Data: big }));
@@ -587,12 +621,13 @@ describe('per-shard throughput limits', () => {
 
   it('throttles more than 5 GetRecords calls per second on one shard', async () => {
     const name = fresh('throttle-read');
+    const client = stillClient;
     await createActive(client, name, 1);
     const it0 = await iterator(client, name, shardId(0), 'TRIM_HORIZON');
     const settled = await Promise.allSettled(Array.from({ length: 10 }, () => client.send(new GetRecordsCommand({ ShardIterator: it0 }))));
     const rejected = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
-    expect(settled.filter((s) => s.status === 'fulfilled').length).toBeGreaterThanOrEqual(5);
-    expect(rejected.length).toBeGreaterThanOrEqual(1);
+    expect(settled.filter((s) => s.status === 'fulfilled').length).toBe(5);
+    expect(rejected.length).toBe(5);
     for (const r of rejected) {
       expect(r.reason.name).toBe('ProvisionedThroughputExceededException');
       expect(r.reason.message).toBe(`Rate exceeded for Shard - ${ACCOUNT}/${name}/shardId-000000000000`);
@@ -607,9 +642,11 @@ describe('GetShardIterator', () => {
     await createActive(client, name, 1);
     const put = (d: string) => client.send(new PutRecordCommand({ StreamName: name, PartitionKey: 'k', Data: Buffer.from(d) }));
     const r1 = await put('one');
-    await sleep(30);
+    // A moment strictly after the first record's arrival and strictly before the second's (the clock has milliseconds).
+    const firstAnswered = Date.now(); // Not before the first record's arrival.
+    await waitFor('the clock past the first arrival', () => Date.now() > firstAnswered);
     const between = new Date();
-    await sleep(30);
+    await waitFor('the clock past that moment', () => Date.now() > between.getTime());
     const r2 = await put('two');
     const r3 = await put('three');
     const latest = await iterator(client, name, shardId(0), 'LATEST');
@@ -810,13 +847,7 @@ describe('resharding', () => {
       `Could not find shard shardId-000000000099 in stream ${name} under account ${ACCOUNT}.`,
     );
     await client.send(new SplitShardCommand({ StreamName: name, ShardToSplit: shardId(0), NewStartingHashKey: mid.toString() }));
-    expect((await client.send(new DescribeStreamSummaryCommand({ StreamName: name }))).StreamDescriptionSummary!.StreamStatus).toBe('UPDATING');
-    await expectAwsError(
-      client.send(new SplitShardCommand({ StreamName: name, ShardToSplit: shardId(1), NewStartingHashKey: (s0End + 10n).toString() })),
-      'ResourceInUseException',
-      `Stream ${name} under account ${ACCOUNT} not ACTIVE, instead in state UPDATING`,
-    );
-    // Writes continue while UPDATING, into the children.
+    // Writes go to the children (while UPDATING too: the next test).
     const c1 = await put(0n, 'child-2');
     expect(c1.ShardId).toBe(shardId(2));
     await waitActive(client, name);
@@ -917,26 +948,51 @@ describe('resharding', () => {
     for (const s of two) expect(s.ParentShardId).toBeDefined();
   });
 
+  it('is UPDATING while a split completes: another reshard is refused, writes go to the children', async () => {
+    const seen = await withinWindow(windowMs, async (open) => {
+      const name = fresh('updating');
+      await createActive(pacedClient, name, 2);
+      const s0End = BigInt((await listAllShards(pacedClient, name))[0]!.HashKeyRange!.EndingHashKey!);
+      open();
+      await pacedClient.send(new SplitShardCommand({ StreamName: name, ShardToSplit: shardId(0), NewStartingHashKey: ((s0End + 1n) / 2n).toString() }));
+      const status = await statusOf(pacedClient, name);
+      const second = await pacedClient.send(new SplitShardCommand({ StreamName: name, ShardToSplit: shardId(1), NewStartingHashKey: (s0End + 10n).toString() })).then(
+        (v) => v,
+        (e: unknown) => e,
+      );
+      const put = await pacedClient.send(new PutRecordCommand({ StreamName: name, PartitionKey: 'k', ExplicitHashKey: '0', Data: Buffer.from('child') }));
+      return { name, status, second, put };
+    });
+    expect(seen.status).toBe('UPDATING');
+    await expectAwsError(Promise.reject(seen.second), 'ResourceInUseException', `Stream ${seen.name} under account ${ACCOUNT} not ACTIVE, instead in state UPDATING`);
+    expect(seen.put.ShardId).toBe(shardId(2));
+  });
+
   it('UpdateStreamMode switches between PROVISIONED and ON_DEMAND', async () => {
-    const name = fresh('mode');
-    await createActive(client, name, 2);
-    await client.send(new UpdateStreamModeCommand({ StreamARN: arn(name), StreamModeDetails: { StreamMode: 'ON_DEMAND' } }));
-    expect((await client.send(new DescribeStreamSummaryCommand({ StreamName: name }))).StreamDescriptionSummary!.StreamStatus).toBe('UPDATING');
-    await waitActive(client, name);
-    expect((await client.send(new DescribeStreamSummaryCommand({ StreamName: name }))).StreamDescriptionSummary!.StreamModeDetails).toEqual({ StreamMode: 'ON_DEMAND' });
+    let name = '';
+    const status = await withinWindow(windowMs, async (open) => {
+      name = fresh('mode');
+      await createActive(pacedClient, name, 2);
+      open();
+      await pacedClient.send(new UpdateStreamModeCommand({ StreamARN: arn(name), StreamModeDetails: { StreamMode: 'ON_DEMAND' } }));
+      return statusOf(pacedClient, name);
+    });
+    expect(status).toBe('UPDATING');
+    await waitActive(pacedClient, name);
+    expect((await pacedClient.send(new DescribeStreamSummaryCommand({ StreamName: name }))).StreamDescriptionSummary!.StreamModeDetails).toEqual({ StreamMode: 'ON_DEMAND' });
     await expectAwsError(
-      client.send(new UpdateStreamModeCommand({ StreamARN: arn(name), StreamModeDetails: { StreamMode: 'ON_DEMAND' } })),
+      pacedClient.send(new UpdateStreamModeCommand({ StreamARN: arn(name), StreamModeDetails: { StreamMode: 'ON_DEMAND' } })),
       'InvalidArgumentException',
       `Stream ${name} under account ${ACCOUNT} is already in ON_DEMAND mode.`,
     );
     await expectAwsError(
-      client.send(new SplitShardCommand({ StreamName: name, ShardToSplit: shardId(0), NewStartingHashKey: '1000' })),
+      pacedClient.send(new SplitShardCommand({ StreamName: name, ShardToSplit: shardId(0), NewStartingHashKey: '1000' })),
       'ValidationException',
       `Request is invalid. Stream ${name} under account ${ACCOUNT} is in On-Demand mode.`,
     );
-    await client.send(new UpdateStreamModeCommand({ StreamARN: arn(name), StreamModeDetails: { StreamMode: 'PROVISIONED' } }));
-    await waitActive(client, name);
-    expect((await client.send(new DescribeStreamSummaryCommand({ StreamName: name }))).StreamDescriptionSummary!.StreamModeDetails).toEqual({ StreamMode: 'PROVISIONED' });
+    await pacedClient.send(new UpdateStreamModeCommand({ StreamARN: arn(name), StreamModeDetails: { StreamMode: 'PROVISIONED' } }));
+    await waitActive(pacedClient, name);
+    expect((await pacedClient.send(new DescribeStreamSummaryCommand({ StreamName: name }))).StreamDescriptionSummary!.StreamModeDetails).toEqual({ StreamMode: 'PROVISIONED' });
   });
 });
 

@@ -3,7 +3,8 @@
 // PutMedia request and is killed with SIGKILL in the middle of a fragment;
 // after a restart on the same data directory, every fragment acknowledged
 // PERSISTED is listed (ListFragments) and reads back byte for byte
-// (GetMediaForFragmentList). Then `tributary video create | put | list |
+// (GetMediaForFragmentList) and plays (GetClip of them all, decoded by
+// ffmpeg frame for frame). Then `tributary video create | put | list |
 // delete` runs against it as a user would.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CreateStreamCommand, DescribeStreamCommand } from '@aws-sdk/client-kinesis-video';
-import { GetMediaForFragmentListCommand, ListFragmentsCommand } from '@aws-sdk/client-kinesis-video-archived-media';
+import { GetClipCommand, GetMediaForFragmentListCommand, ListFragmentsCommand } from '@aws-sdk/client-kinesis-video-archived-media';
 import { withTimecode } from '../../gateway/video/ingest/put-media-session.ts';
 import { concat, MkvReader, type MkvEvent } from '../../sdk/protocol/mkv/index.ts';
 import type { Ack } from '../../sdk/protocol/video/acks.ts';
@@ -20,6 +21,7 @@ import { ffmpegAvailable, testClip } from '../helpers/ffmpeg-mkv.ts';
 import { repoRoot, spawnGateway, type SpawnedGateway } from '../helpers/spawn-gateway.ts';
 import { archivedMediaClient, rawPutMedia, videoClient } from '../helpers/video.ts';
 import { tributaryBundle } from '../helpers/bundles.ts';
+import { decodeErrors, probe } from '../helpers/video-fragments.ts';
 
 const run = promisify(execFile);
 const children: SpawnedGateway[] = [];
@@ -97,6 +99,14 @@ describe.skipIf(!ffmpegAvailable())('a gateway killed during PutMedia', () => {
         expect(c.timecode).toBe(acked[i]!.FragmentTimecode);
         expect(Buffer.from(c.raw).equals(Buffer.from(sent.get(c.timecode)!))).toBe(true);
       }
+      // And they play: one GetClip of every acknowledged fragment decodes frame for frame (60 frames each).
+      const first = acked[0]!.FragmentTimecode!;
+      const last = acked.at(-1)!.FragmentTimecode!;
+      const clip = await archive.send(new GetClipCommand({ StreamName: 'crash-cam', ClipFragmentSelector: { FragmentSelectorType: 'PRODUCER_TIMESTAMP', TimestampRange: { StartTimestamp: new Date(first), EndTimestamp: new Date(last + 1) } } }));
+      const file = path.join(dataDir, 'after-crash.mp4');
+      fs.writeFileSync(file, await clip.Payload!.transformToByteArray());
+      expect(probe(file)).toMatchObject({ codec: 'h264', width: 1280, height: 720, frames: 60 * acked.length });
+      expect(decodeErrors(file)).toBe('');
     } finally {
       archive.destroy();
     }

@@ -66,6 +66,18 @@ describe('tributary video', () => {
     for (const f of fs.readdirSync(dir)) expect(probe(path.join(dir, f))).toMatchObject({ codec: 'mjpeg', width: 320, height: 180 });
   });
 
+  it('-e/--endpoint overrides the profile\'s endpoint, for the ingest and the playback commands', async () => {
+    // A profile whose endpoint is wrong (nothing listens there): -e points the commands at the gateway.
+    const moved = path.join(out, 'moved.json');
+    fs.writeFileSync(moved, JSON.stringify({ endpoint: 'http://127.0.0.1:9', region: 'us-east-1', ...testOperator }), { mode: 0o600 });
+    const listed = JSON.parse((await cli('video', 'list', '-p', moved, '-e', gw.url, '--prefix', 'ca')).stdout) as Array<{ StreamName: string }>;
+    expect(listed.map((s) => s.StreamName)).toEqual(['cam']);
+    const { stdout } = await cli('video', 'hls-url', 'cam', '-p', moved, '--endpoint', gw.url, '--mode', 'on-demand', '--selector', 'producer', '--start', iso(recordedMs - 1000), '--end', iso(recordedMs + 30_000));
+    expect(stdout.trim().startsWith(`${gw.url}/hls/v1/`)).toBe(true);
+    const refused = await cli('video', 'list', '-p', moved).catch((e: { stderr: string; code: number }) => e);
+    expect(refused).toMatchObject({ code: expect.any(Number) });
+  });
+
   it('errors carry the AWS error type', async () => {
     const err = await cli('video', 'clip', 'missing', '-p', profile, '--start', '-1m', '-o', path.join(out, 'x.mp4')).catch((e: { stderr: string; code: number }) => e);
     expect(err).toMatchObject({ code: 2 });

@@ -5,7 +5,9 @@
 // whose segments ffprobe reads frame for frame; session tokens that expire,
 // cannot be forged and die with a revoked key; policies that limit which
 // streams a principal may play; GetClip checked with ffprobe (codec, size,
-// duration) and GetImages (JPEG/PNG, size, paging, NO_MEDIA); AWS's errors.
+// duration) and GetImages (JPEG/PNG, size, paging, NO_MEDIA, MEDIA_ERROR);
+// LIVE_REPLAY's pace on a manual clock; DASH LIVE; AWS's errors, including a
+// codec change inside a clip's range and media without codec private data.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,7 +22,8 @@ import { testClip } from '../helpers/ffmpeg-mkv.ts';
 import { testGateway, testOperator } from '../helpers/gateway.ts';
 import { VideoProducer } from '../../sdk/video/producer.ts';
 import { archivedMediaClient, awsErrorOf, videoClient } from '../helpers/video.ts';
-import { probe } from '../helpers/video-fragments.ts';
+import { bframeClipArgs, encodeClip, probe } from '../helpers/video-fragments.ts';
+import { clusterElement, concat, ebmlHeader, infoElement, segmentStart, simpleBlock, tracksElement } from '../../sdk/protocol/mkv/index.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trb-playback-'));
 let clock = Date.now();
@@ -63,6 +66,19 @@ beforeAll(async () => {
     const producer = new VideoProducer({ endpoint: gw.url, region: 'us-east-1', credentials: testOperator, streamName, producerStartMs: recordedMs, timecodeType: 'RELATIVE' });
     expect((await producer.put([clipBytes])).fragments).toHaveLength(4);
   }
+  // 'mixed': the same camera, then (8 s later) one with another size, so another codec configuration.
+  await kv.send(new CreateStreamCommand({ StreamName: 'mixed', DataRetentionInHours: 24 }));
+  const put = (streamName: string, startMs: number, mkv: Uint8Array) =>
+    new VideoProducer({ endpoint: gw.url, region: 'us-east-1', credentials: testOperator, streamName, producerStartMs: startMs, timecodeType: 'RELATIVE' }).put([mkv]);
+  expect((await put('mixed', recordedMs, clipBytes)).fragments).toHaveLength(4);
+  expect((await put('mixed', recordedMs + 8000, encodeClip('bframes-3s', bframeClipArgs(3)))).fragments).toHaveLength(3);
+  // 'undecodable': H.264 by its codec ID, but no codec private data and frames of filler bytes.
+  await kv.send(new CreateStreamCommand({ StreamName: 'undecodable', DataRetentionInHours: 24 }));
+  const filler = concat([
+    ebmlHeader(), segmentStart(), infoElement({ timecodeScale: 1_000_000 }), tracksElement([{ number: 1, codecId: 'V_MPEG4/ISO/AVC', pixelWidth: 64, pixelHeight: 64, defaultDuration: 33_333_333 }]),
+    clusterElement(0, Array.from({ length: 60 }, (_, i) => simpleBlock({ track: 1, timecode: Math.round(i * 33.3), keyframe: i === 0, data: new Uint8Array(500).fill(i) }))),
+  ]);
+  expect((await put('undecodable', recordedMs, filler)).fragments).toHaveLength(1);
 });
 afterAll(async () => {
   kv?.destroy();
@@ -71,7 +87,7 @@ afterAll(async () => {
 });
 
 /** Checks an HLS media playlist against RFC 8216's rules for the tags we write; returns its segment URLs. */
-function checkMediaPlaylist(text: string, base: string, o: { fmp4: boolean; vod: boolean }): string[] {
+function checkMediaPlaylist(text: string, base: string, o: { fmp4: boolean; vod: boolean; endList?: boolean }): string[] {
   const lines = text.trim().split('\n');
   expect(lines[0]).toBe('#EXTM3U');
   const target = Number(/^#EXT-X-TARGETDURATION:(\d+)$/m.exec(text)![1]);
@@ -81,7 +97,8 @@ function checkMediaPlaylist(text: string, base: string, o: { fmp4: boolean; vod:
   expect(text).toMatch(/^#EXT-X-MEDIA-SEQUENCE:\d+$/m);
   expect(text).toMatch(new RegExp(`^#EXT-X-VERSION:${o.fmp4 ? 7 : 3}$`, 'm'));
   if (o.fmp4) expect(text.indexOf('#EXT-X-MAP:URI=')).toBeLessThan(text.indexOf('#EXTINF'));
-  expect(text.includes('#EXT-X-ENDLIST')).toBe(o.vod);
+  // VOD playlists end; a LIVE_REPLAY playlist ends once its EndTimestamp is reached.
+  expect(text.includes('#EXT-X-ENDLIST')).toBe(o.endList ?? o.vod);
   expect(text.includes('#EXT-X-PLAYLIST-TYPE:VOD')).toBe(o.vod);
   const uris = lines.filter((l) => !l.startsWith('#'));
   expect(uris.length).toBe(durations.length);
@@ -141,6 +158,38 @@ describe('HLS', () => {
       expect(media).toMatch(/^#EXT-X-MEDIA-SEQUENCE:1$/m);
       // SERVER_TIMESTAMP sessions default to DiscontinuityMode ALWAYS.
       expect(media).toMatch(/^#EXT-X-DISCONTINUITY-SEQUENCE:1$/m);
+    } finally {
+      clock = Date.now();
+    }
+  });
+
+  it('LIVE_REPLAY adds each fragment once the ones before it have played, and ends at EndTimestamp', async () => {
+    clock = Date.now();
+    try {
+      const replay = async (EndTimestamp?: Date) => {
+        const { HLSStreamingSessionURL: url } = await am.send(new GetHLSStreamingSessionURLCommand({
+          StreamName: 'cam', PlaybackMode: 'LIVE_REPLAY',
+          HLSFragmentSelector: { FragmentSelectorType: 'PRODUCER_TIMESTAMP', TimestampRange: { StartTimestamp: new Date(recordedMs - 1000), ...(EndTimestamp ? { EndTimestamp } : {}) } },
+        }));
+        return url!.replace('getHLSMasterPlaylist.m3u8', 'getHLSMediaPlaylist.m3u8') + '&TrackNumber=1';
+      };
+      const open = await replay();
+      const ended = await replay(new Date(recordedMs + 30_000));
+      const listed = async (url: string) => {
+        const text = (await get(url)).body.toString();
+        const endList = text.includes('#EXT-X-ENDLIST');
+        return { segments: checkMediaPlaylist(text, url, { fmp4: true, vod: false, endList }).length, endList };
+      };
+      // At the start only the first fragment is there to play; each 2 s of playing brings the next.
+      expect(await listed(open)).toEqual({ segments: 1, endList: false });
+      clock += 2000;
+      expect(await listed(open)).toEqual({ segments: 2, endList: false });
+      clock += 4000;
+      expect(await listed(open)).toEqual({ segments: 4, endList: false });
+      // All four have been listed: the session with an end is complete; the open one waits for more.
+      expect(await listed(ended)).toEqual({ segments: 4, endList: true });
+      clock += 60_000;
+      expect(await listed(open)).toEqual({ segments: 4, endList: false });
     } finally {
       clock = Date.now();
     }
@@ -218,6 +267,17 @@ describe('DASH', () => {
     expect(text.match(/<S t="\d+" d="180000" kvs:ts="\d+" kvs:fn="\d+"\/>/g)).toHaveLength(4);
     expect(await ffprobeUrl(url!)).toMatchObject({ codec: 'h264', width: 640, height: 360, frames });
   });
+  it('LIVE: a dynamic MPD of the newest fragments that the player reloads', async () => {
+    clock = Date.now();
+    const { DASHStreamingSessionURL: url } = await am.send(new GetDASHStreamingSessionURLCommand({ StreamName: 'cam', PlaybackMode: 'LIVE', MaxManifestFragmentResults: 2 }));
+    const text = (await get(url!)).body.toString();
+    expect(text).toMatch(/<MPD xmlns="urn:mpeg:dash:schema:mpd:2011"[^>]* type="dynamic" availabilityStartTime="[^"]+" publishTime="[^"]+" minimumUpdatePeriod="PT1S"/);
+    expect(text).not.toContain('mediaPresentationDuration');
+    expect(text.match(/<S t="\d+" d="\d+"\/>/g)).toHaveLength(2);
+    // Its segments are the newest two fragments, served by the session.
+    const newest = gw.video.find('cam')!.fragments.list().slice(-2).map((f) => f.FragmentNumber);
+    for (const n of newest) expect(text).toContain(`FragmentNumber=${n}`);
+  });
 });
 
 describe('GetClip', () => {
@@ -236,6 +296,15 @@ describe('GetClip', () => {
     expect(await awsErrorOf(am.send(new GetClipCommand({ StreamName: 'cam', ClipFragmentSelector: range(recordedMs - 100_000, recordedMs - 90_000) })))).toMatchObject({ name: 'ResourceNotFoundException', status: 404 });
     expect(await awsErrorOf(am.send(new GetClipCommand({ StreamName: 'cam', ClipFragmentSelector: range(recordedMs, recordedMs - 1) })))).toMatchObject({ name: 'InvalidArgumentException', status: 400 });
     expect(await awsErrorOf(am.send(new GetClipCommand({ StreamName: 'nothing-kept', ClipFragmentSelector: range(recordedMs, recordedMs + 1) })))).toMatchObject({ name: 'NoDataRetentionException', status: 400 });
+  });
+  it('refuses a range whose codec configuration changes (InvalidCodecPrivateDataException) and media without one (MissingCodecPrivateDataException)', async () => {
+    const range = (a: number, b: number) => ({ FragmentSelectorType: 'PRODUCER_TIMESTAMP' as const, TimestampRange: { StartTimestamp: new Date(a), EndTimestamp: new Date(b) } });
+    const err = await awsErrorOf(am.send(new GetClipCommand({ StreamName: 'mixed', ClipFragmentSelector: range(recordedMs - 1000, recordedMs + 30_000) })));
+    expect(err).toMatchObject({ name: 'InvalidCodecPrivateDataException', status: 400 });
+    // Each part alone is a clip.
+    expect((await am.send(new GetClipCommand({ StreamName: 'mixed', ClipFragmentSelector: range(recordedMs - 1000, recordedMs + 7000) }))).ContentType).toBe('video/mp4');
+    expect((await am.send(new GetClipCommand({ StreamName: 'mixed', ClipFragmentSelector: range(recordedMs + 7500, recordedMs + 30_000) }))).ContentType).toBe('video/mp4');
+    expect(await awsErrorOf(am.send(new GetClipCommand({ StreamName: 'undecodable', ClipFragmentSelector: range(recordedMs - 1000, recordedMs + 30_000) })))).toMatchObject({ name: 'MissingCodecPrivateDataException', status: 400 });
   });
 });
 
@@ -256,6 +325,11 @@ describe('GetImages', () => {
     expect(png.Images!.map((i) => i.Error)).toEqual([undefined, 'NO_MEDIA', 'NO_MEDIA']);
     fs.writeFileSync(path.join(dir, 'img.png'), Buffer.from(png.Images![0]!.ImageContent!, 'base64'));
     expect(probe(path.join(dir, 'img.png'))).toMatchObject({ codec: 'png', width: 640, height: 360 });
+  });
+
+  it('MEDIA_ERROR where a fragment covers the instant but no image can be made of it', async () => {
+    const r = await images({ StreamName: 'undecodable', StartTimestamp: new Date(recordedMs + 500), EndTimestamp: new Date(recordedMs + 2500) });
+    expect(r.Images!.map((i) => [i.Error, i.ImageContent])).toEqual([['MEDIA_ERROR', undefined], ['MEDIA_ERROR', undefined]]);
   });
 
   it('pages with MaxResults and NextToken', async () => {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { parseAgentConfig } from '../../agent/config.ts';
+import { parseGatewayConfig } from '../../gateway/config.ts';
 
 // @ts-expect-error a plain .mjs script without type declarations
 import { checkBlocks, parseBlocks, writeBlocks } from '../../scripts/doc-examples.mjs';
@@ -25,6 +26,16 @@ describe('configs/agent.example.yaml', () => {
     const shown = parseAgentConfig(fs.readFileSync(file, 'utf8'), file);
     const defaults = parseAgentConfig('gateway:\n  credentials: /var/lib/tributary/credentials.json\ndestinations:\n  t:\n    stream: t\n', 'minimal.yaml');
     for (const section of ['uplink', 'buffer', 'state', 'metrics', 'log'] as const) expect(shown[section], section).toEqual(defaults[section]);
+  });
+});
+
+describe('configs/gateway.example.yaml', () => {
+  it('shows the defaults, as its first line says (offloadWorkers depends on the CPUs, so it is commented out)', () => {
+    const file = path.join(import.meta.dirname, '../../configs/gateway.example.yaml');
+    const text = fs.readFileSync(file, 'utf8');
+    expect(text).toMatch(/the values shown\s*\n?#? ?are the defaults/);
+    expect(parseGatewayConfig(text, file)).toEqual(parseGatewayConfig('', 'empty.yaml'));
+    expect(text).toMatch(/^  # offloadWorkers:/m);
   });
 });
 

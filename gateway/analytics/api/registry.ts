@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { analyticsErrors } from '../../../sdk/protocol/analytics/errors.ts';
 import type { InputStartingPosition } from '../../../sdk/protocol/analytics/limits.ts';
 import type { Logger } from '../../log.ts';
-import type { JsonFileStore } from '../../storage/local/metadata-store.ts';
+import type { MetadataStore } from '../../storage/types.ts';
 import type { ApplicationMeta } from './model.ts';
 
 /** Where each input starts: what StartApplication asked for, or RESUME after a gateway restart. */
@@ -65,12 +65,12 @@ export class AnalyticsRegistry {
 
   private constructor(
     readonly o: AnalyticsRegistryOptions,
-    private readonly store: JsonFileStore<AnalyticsDoc>,
+    private readonly store: MetadataStore<AnalyticsDoc>,
   ) {
     this.now = o.now ?? Date.now;
   }
 
-  static async open(o: AnalyticsRegistryOptions, store: JsonFileStore<AnalyticsDoc>): Promise<AnalyticsRegistry> {
+  static async open(o: AnalyticsRegistryOptions, store: MetadataStore<AnalyticsDoc>): Promise<AnalyticsRegistry> {
     const reg = new AnalyticsRegistry(o, store);
     const doc = (await store.load()) ?? { applications: [] };
     for (const app of doc.applications) reg.apps.set(app.name, app);

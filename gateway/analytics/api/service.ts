@@ -11,7 +11,7 @@ import type { LambdaTarget } from '../../firehose/processors/lambda.ts';
 import type { FirehoseRegistry } from '../../firehose/registry.ts';
 import type { RpcService } from '../../http/server.ts';
 import type { Logger } from '../../log.ts';
-import { JsonFileStore } from '../../storage/local/metadata-store.ts';
+import type { Storage } from '../../storage/factory.ts';
 import type { StreamRegistry } from '../../streams/registry.ts';
 import { BucketReader } from '../runtime/buckets.ts';
 import { discoverySources } from '../runtime/discovery-sources.ts';
@@ -23,6 +23,7 @@ import { checkpointIntervalMsDefault, rowtimeTickMsDefault, stopFlushTimeoutMsDe
 import { analyticsActions, analyticsResourceOf, analyticsSigningName, analyticsTargetPrefix } from './actions/index.ts';
 import type { AnalyticsContext } from './context.ts';
 import { AnalyticsRegistry, type AnalyticsDoc } from './registry.ts';
+import { analyticsRequirements } from './resources.ts';
 
 export interface AnalyticsOptions {
   dataDir: string;
@@ -38,6 +39,8 @@ export interface AnalyticsOptions {
   s3Buckets: Readonly<Record<string, S3BucketConfig>>;
   engine: SqlEngine;
   log: Logger;
+  /** Where the applications' metadata document lives. */
+  storage: Storage;
   now?: () => number;
   rowtimeTickMs?: number;
   checkpointIntervalMs?: number;
@@ -88,7 +91,7 @@ export async function openAnalytics(o: AnalyticsOptions): Promise<Analytics> {
       log: o.log,
       ...(o.now ? { now: o.now } : {}),
     },
-    new JsonFileStore<AnalyticsDoc>(path.join(o.dataDir, 'metadata', 'analytics.json')),
+    o.storage.metadataStore<AnalyticsDoc>('analytics'),
   );
   const ctx: AnalyticsContext = {
     registry,
@@ -100,6 +103,7 @@ export async function openAnalytics(o: AnalyticsOptions): Promise<Analytics> {
     signingName: analyticsSigningName,
     iamPrefix: 'kinesisanalytics',
     resourceOf: analyticsResourceOf,
+    requirementsOf: analyticsRequirements,
     actions: Object.fromEntries(Object.entries(analyticsActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle(ctx, input) }])),
   };
   return { registry, runner, metrics, service, close: () => registry.close() };

@@ -132,8 +132,12 @@ export class ApplicationRuntime {
     this.deps.metrics.inputOk.inc(l, r.ok.length);
     this.deps.metrics.inputDropped.inc(l, r.dropped);
     this.deps.metrics.inputFailed.inc(l, r.failed.length);
-    // The engine's interface has no way in to error_stream from outside yet: failed records are logged (without payloads) and counted.
-    if (r.failed.length) this.log.warn('analytics preprocessor failed records', { ...l, records: r.failed.length, errorName: r.failed[0]!.errorName, message: r.failed[0]!.message });
+    // ProcessingFailed records go to error_stream (with their bytes, as DATA_ROW) and are counted.
+    if (r.failed.length) {
+      this.log.warn('analytics preprocessor failed records', { ...l, records: r.failed.length, errorName: r.failed[0]!.errorName, message: r.failed[0]!.message });
+      const rowtime = this.rowtime();
+      for (const f of r.failed) this.engine.reject(input.meta.NamePrefix, engineRecord(f.record), { errorName: f.errorName, message: f.message }, rowtime);
+    }
     return r.ok;
   }
 

@@ -14,6 +14,9 @@ export const sqlEngine: SqlEngine = {
           app.pushRecord(prefix, { Data: r.data, ApproximateArrivalTimestamp: r.arrivalMs, PartitionKey: r.partitionKey, SequenceNumber: r.sequenceNumber }, { rowtime });
         }
       },
+      reject(prefix, r, error, rowtime) {
+        app.reportRecordError(prefix, { Data: r.data, ApproximateArrivalTimestamp: r.arrivalMs, PartitionKey: r.partitionKey, SequenceNumber: r.sequenceNumber }, error, rowtime);
+      },
       advance: (t) => app.advance(t),
       hasStream: (name) => app.hasStream(name),
       subscribe(stream, format, onRecord) {

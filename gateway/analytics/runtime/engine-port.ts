@@ -24,6 +24,8 @@ export interface ReferenceData {
 export interface EngineApplication {
   /** Maps the records of the input with this NamePrefix to rows with ROWTIME `rowtime`; a record that does not fit becomes an error_stream row. */
   push(namePrefix: string, records: readonly EngineRecord[], rowtime: number): void;
+  /** A record of the input with this NamePrefix that cannot be processed (a preprocessor answered ProcessingFailed): one error_stream row at `rowtime`. */
+  reject(namePrefix: string, record: EngineRecord, error: { errorName: string; message: string }, rowtime: number): void;
   /** No row with ROWTIME below `t` will come: windows ending at or before it emit. */
   advance(t: number): void;
   hasStream(name: string): boolean;

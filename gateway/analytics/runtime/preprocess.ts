@@ -6,9 +6,10 @@
  * kinesisStreamRecordMetadata | kinesisFirehoseRecordMetadata, data}]}` and
  * the answer `{records: [{recordId, result: Ok | Dropped | ProcessingFailed,
  * data}]}`, checked as Firehose checks its transformation answers (the
- * contract is the same). An invocation that fails is retried with backoff
- * (the records wait in the source meanwhile); a ProcessingFailed record, or
- * every record of an answer that breaks the contract, goes to error_stream.
+ * contract is the same). An invocation that fails, or whose answer breaks
+ * the contract, is retried with backoff until it succeeds, as AWS does (the
+ * records wait in the source meanwhile); a ProcessingFailed record goes to
+ * error_stream.
  */
 import { randomUUID } from 'node:crypto';
 import { checkResponse, invokerFor, type LambdaTarget } from '../../firehose/processors/lambda.ts';
@@ -54,22 +55,22 @@ export function preprocessor(o: PreprocessorOptions): (records: SourceRecord[], 
           data: r.data.toString('base64'),
         })),
       };
-      let response: unknown;
+      // AWS: "For data preprocessing failures, Kinesis Data Analytics continues to retry Lambda invocations on
+      // the same set of records until successful" - a failed invocation and an answer that breaks the contract alike.
+      let verdict: ReturnType<typeof checkResponse>;
       for (let attempt = 1; ; attempt++) {
+        let err: unknown;
         try {
-          response = await invoke(event);
-          break;
-        } catch (err) {
-          if (signal.aborted) throw err;
-          o.log.warn('analytics preprocessor failed; retrying', { function: o.applicationArn, attempt, err: String((err as Error)?.message ?? err) });
-          await sleep(Math.min(preprocessRetryMsMax, preprocessRetryMsMin * 2 ** Math.min(attempt - 1, 16)), signal);
-          if (signal.aborted) throw err;
+          verdict = checkResponse(await invoke(event), ids);
+          if (verdict.ok) break;
+          err = new Error(`${verdict.error[0]}: ${verdict.error[1]}`);
+        } catch (e) {
+          err = e;
         }
-      }
-      const verdict = checkResponse(response, ids);
-      if (!verdict.ok) {
-        for (const record of chunk) out.failed.push({ record, errorName: verdict.error[0], message: verdict.error[1] });
-        continue;
+        if (signal.aborted) throw err;
+        o.log.warn('analytics preprocessor failed; retrying', { function: o.applicationArn, attempt, err: String((err as Error)?.message ?? err) });
+        await sleep(Math.min(preprocessRetryMsMax, preprocessRetryMsMin * 2 ** Math.min(attempt - 1, 16)), signal);
+        if (signal.aborted) throw err;
       }
       chunk.forEach((r, k) => {
         const v = verdict.byId.get(ids[k]!)!;

@@ -37,6 +37,14 @@ export function checkDestination(d: ExtendedS3Wire, schemas?: TableSchemas, proc
   checkSourceBackup(d);
 }
 
+/** Refuses an HTTP endpoint URL the operator's allow-list (`firehose.httpEndpointsAllowed`) does not name (issue #11, item 9). */
+export function requireAllowedEndpoint(reg: FirehoseRegistry, url: string): void {
+  if (!reg.httpEndpointAllowed(url)) {
+    // Not observed on AWS (which posts anywhere public); worded as this gateway's other configuration refusals.
+    throw new AwsError('InvalidArgumentException', `EndpointConfiguration.Url ${url} is not allowed by this gateway (firehose.httpEndpointsAllowed).`);
+  }
+}
+
 /** The one-of-many destination members: exactly one must be given. */
 export function refuseUnsupported(input: Record<string, unknown>, names: readonly string[]): void {
   for (const n of names) {

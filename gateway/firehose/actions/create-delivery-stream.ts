@@ -6,7 +6,7 @@ import {
   DeliveryStreamEncryptionConfigurationInput, DeliveryStreamName, DeliveryStreamType as DeliveryStreamTypeShape, ExtendedS3DestinationConfiguration,
   KinesisStreamSourceConfiguration, openMembers, S3DestinationConfiguration, structure, TagList, unsupportedDestinations, type FirehoseAction,
 } from '../shapes.ts';
-import { checkDestination, refuseUnsupported } from './common.ts';
+import { checkDestination, refuseUnsupported, requireAllowedEndpoint } from './common.ts';
 import { deliveryView, HttpEndpointDestinationConfiguration, httpEndpointFrom } from '../http-endpoint-model.ts';
 import { RedshiftDestinationConfiguration, redshiftFromInput } from '../redshift-model.ts';
 import { checkTags } from './tags.ts';
@@ -42,6 +42,7 @@ export const createDeliveryStream: FirehoseAction = {
     const given = [input.S3DestinationConfiguration, input.ExtendedS3DestinationConfiguration, input.HttpEndpointDestinationConfiguration, input.RedshiftDestinationConfiguration].filter(Boolean);
     if (given.length !== 1) throw new AwsError('InvalidArgumentException', 'Exactly one destination configuration is supported for a Firehose');
     const httpEndpoint = httpEndpointFrom(input);
+    if (httpEndpoint) requireAllowedEndpoint(registry, httpEndpoint.EndpointConfiguration.Url);
     const redshift = input.RedshiftDestinationConfiguration ? redshiftFromInput(input.RedshiftDestinationConfiguration as Record<string, unknown>, registry.config.firehoseRedshift) : undefined;
     const destination = httpEndpoint ? deliveryView(httpEndpoint) : redshift ? redshift.destination : normaliseS3(given[0] as Record<string, unknown>);
     checkDestination(destination, registry.config.firehoseSchemas, { lambdas: registry.config.firehoseLambdas ?? {} });

@@ -4,7 +4,7 @@ import { firehoseErrors } from '../../../sdk/protocol/firehose/errors.ts';
 import * as limits from '../../../sdk/protocol/firehose/limits.ts';
 import { applyS3Update } from '../model.ts';
 import { DeliveryStreamName, DestinationId, ExtendedS3DestinationUpdate, openMembers, S3DestinationUpdate, structure, unsupportedUpdates, VersionId, type FirehoseAction } from '../shapes.ts';
-import { checkDestination, refuseUnsupported, requireActive } from './common.ts';
+import { checkDestination, refuseUnsupported, requireActive, requireAllowedEndpoint } from './common.ts';
 import { checkPartitioningUpdate } from '../partitioning.ts';
 import { HttpEndpointDestinationUpdate, httpUpdate } from '../http-endpoint-model.ts';
 import { RedshiftDestinationUpdate } from '../redshift-model.ts';
@@ -33,6 +33,7 @@ export const updateDestination: FirehoseAction = {
     const updates = [input.S3DestinationUpdate, input.ExtendedS3DestinationUpdate, input.HttpEndpointDestinationUpdate].filter(Boolean) as Array<Record<string, unknown>>;
     if (updates.length > 1) throw new AwsError('InvalidArgumentException', 'Exactly one destination update is supported for a Firehose');
     const http = httpUpdate(rt.meta, input);
+    if (http?.httpEndpoint) requireAllowedEndpoint(registry, http.httpEndpoint.EndpointConfiguration.Url);
     const next = http ? http.destination : updates.length ? applyS3Update(rt.meta.destination, updates[0]!) : rt.meta.destination;
     checkDestination(next, registry.config.firehoseSchemas, { lambdas: registry.config.firehoseLambdas ?? {} });
     checkPartitioningUpdate(rt.meta.destination, next);

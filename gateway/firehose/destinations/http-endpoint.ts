@@ -62,7 +62,12 @@ export async function buildRequest(config: HttpEndpointWire, req: HttpDeliveryRe
 }
 
 /** Sends one request; resolves once the endpoint acknowledged it, throws HttpEndpointError otherwise. */
-export async function postRecords(config: HttpEndpointWire, req: HttpDeliveryRequest, options: { timeoutMs?: number } = {}): Promise<void> {
+export async function postRecords(config: HttpEndpointWire, req: HttpDeliveryRequest, options: { timeoutMs?: number; allowed?: (url: string) => boolean } = {}): Promise<void> {
+  if (options.allowed && !options.allowed(config.EndpointConfiguration.Url)) {
+    // A delivery stream made before the operator narrowed firehose.httpEndpointsAllowed: it is not posted to; its records
+    // go to the error output once the retry duration runs out, as for an endpoint that cannot be reached.
+    throw new HttpEndpointError('HttpEndpoint.ConnectionFailed', `The endpoint URL is not in this gateway's firehose.httpEndpointsAllowed; nothing was sent.`);
+  }
   const { headers, body } = await buildRequest(config, req);
   const url = new URL(config.EndpointConfiguration.Url);
   const { status, text } = await send(url, headers, body, options.timeoutMs ?? limits.httpEndpointResponseTimeoutMs);

@@ -14,6 +14,12 @@
  * a torn tail and is cut off (it was never acknowledged PERSISTED, because
  * PERSISTED waits for the fsync that would have covered it). Sealed segments
  * carry an index file (`.idx`) so that start-up need not rescan them.
+ *
+ * A write that fails (a full disk) is cut back off the segment at once and
+ * its fragments are refused (PutMedia answers ARCHIVAL_ERROR); the next
+ * append tries again, so the stream recovers when space returns. A failed
+ * fsync leaves the file's state unknown: the log then refuses appends until
+ * a restart repairs it.
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -204,10 +210,16 @@ export class LocalFragmentLog implements FragmentLog {
         try {
           await this.writeBatch(batch);
         } catch (err) {
-          // A failed write leaves the file in an unknown state: refuse further appends until restart repairs it.
+          for (const p of batch) p.reject(err as Error);
+          if (err instanceof WriteUndone) {
+            // A write that failed (a full disk) and was cut back off the segment: the next append may try again.
+            this.o.log?.warn('fragment write failed; nothing of it was kept', { dir: this.o.dir, err: String(err.cause) });
+            continue;
+          }
+          // A failed fsync, or a write that could not be undone, leaves the file in an unknown state:
+          // refuse further appends until a restart repairs it (recovery cuts a torn tail).
           this.failure = err as Error;
           this.o.log?.warn('fragment write failed; the stream refuses writes until the gateway restarts', { dir: this.o.dir, err: String(err) });
-          for (const p of batch) p.reject(this.failure);
         }
       }
     } finally {
@@ -219,7 +231,17 @@ export class LocalFragmentLog implements FragmentLog {
     const segment = await this.segmentFor(batch[0]!);
     const buf = batch.length === 1 ? batch[0]!.record : Buffer.concat(batch.map((p) => p.record));
     let written = 0;
-    while (written < buf.length) written += (await write(segment.fd, buf, written, buf.length - written, null)).bytesWritten;
+    try {
+      while (written < buf.length) written += (await write(segment.fd, buf, written, buf.length - written, null)).bytesWritten;
+    } catch (err) {
+      // ENOSPC and the like: cut what part of the batch reached the file, so the segment ends at its last whole record.
+      try {
+        fs.ftruncateSync(segment.fd, segment.size);
+      } catch {
+        throw err;
+      }
+      throw new WriteUndone(err as Error);
+    }
     let offset = segment.size;
     const visible = () => {
       for (const p of batch) {
@@ -335,6 +357,13 @@ export class LocalFragmentLog implements FragmentLog {
       FragmentLengthInMilliseconds: r.durationMs, FragmentSizeInBytes: r.size,
     };
     this.index.add({ value: r.value, meta, location: { segment: s, offset: r.offset, length: r.length, headerLength: r.headerLength } });
+  }
+}
+
+/** A write that failed and was cut off the segment again: nothing of the batch is on disk. */
+class WriteUndone extends Error {
+  constructor(cause: Error) {
+    super(`fragment write failed and was undone: ${cause.message}`, { cause });
   }
 }
 

@@ -12,7 +12,7 @@
  *
  * Pure: buffers in, values out.
  */
-import { crc32cRange } from './crc.ts';
+import { crc32cCombine, crc32cRange, crc32cSmall } from './crc.ts';
 import type { StoredRecord } from '../types.ts';
 
 export const frameHeaderBytes = 28;
@@ -43,6 +43,35 @@ export function encodeFrameInto(b: Buffer, at: number, counter: number, arrivalM
   data.copy(b, at + frameHeaderBytes + pkBytes);
   b.writeUInt32LE(crc32cRange(b, at + 8, at + total), at + 4);
   return total;
+}
+
+/**
+ * Writes the parts of a frame at `at` that do not depend on where it goes:
+ * its length and its partition key length; returns the frame's length. The
+ * caller puts the partition key at `at + frameHeaderBytes` and the data after
+ * it; `stampFrame` adds flags, counter, arrival time and CRC once the shard
+ * log assigns them.
+ */
+export function frameTemplate(b: Buffer, at: number, pkBytes: number, dataBytes: number): number {
+  const total = frameHeaderBytes + pkBytes + dataBytes;
+  b.writeUInt32LE(total - 4, at);
+  b.writeUInt32LE(0, at + 4);
+  b[at + 8] = 0;
+  b[at + 9] = 0;
+  b.writeUInt16LE(pkBytes, at + 10);
+  return total;
+}
+
+/**
+ * Completes a frame made by `frameTemplate`: flags, counter, arrival time,
+ * and the CRC, from `tailCrc`, the CRC-32C of its partition key and data
+ * (the bytes after the header), so that the record's bytes are not read again.
+ */
+export function stampFrame(b: Buffer, at: number, total: number, counter: number, arrivalMs: number, flags: number, tailCrc: number): void {
+  b[at + 8] = flags;
+  writeU64(b, counter, at + 12);
+  writeU64(b, arrivalMs, at + 20);
+  b.writeUInt32LE(crc32cCombine(crc32cSmall(b, at + 8, at + frameHeaderBytes), tailCrc, total - frameHeaderBytes), at + 4);
 }
 
 export type FrameScan =

@@ -15,8 +15,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { promisify } from 'node:util';
-import type { AppendEntry, AppendResult, FsyncPolicy, ReadOptions, ReadResult, ShardLog, StoredRecord } from '../types.ts';
-import { decodeFrame, encodeFrameInto, frameHeaderBytes } from './record-codec.ts';
+import type { AppendEntry, AppendResult, FsyncPolicy, ReadOptions, ReadResult, RecordFramesView, ShardLog, StoredRecord } from '../types.ts';
+import { decodeFrame, encodeFrameInto, frameHeaderBytes, stampFrame } from './record-codec.ts';
 import { Segment, segmentHeaderBytes } from './segment.ts';
 
 // Plain callback wrappers: util.promisify of fs.read/fs.writev resolves to an object, not a count.
@@ -46,13 +46,14 @@ export const localShardLogDefaults = {
 
 interface PendingWrite {
   segment: Segment;
-  /** Encoded frames, one buffer per append call. */
+  /** Encoded frames: a block per `append`, runs of adjacent frames for `appendFrames`. */
   frames: Buffer[];
-  /** Per record: counter, file offset and frame length. */
+  /** The counter and file offset of the first frame; the rest follow contiguously. */
+  firstCounter: number;
+  firstOffset: number;
+  /** Per frame: its length. */
   sizes: number[];
-  counters: number[];
   arrivalMs: number;
-  offsets: number[];
   endCounter: number;
   resolve: () => void;
   reject: (err: Error) => void;
@@ -123,14 +124,11 @@ export class LocalShardLog implements ShardLog {
   }
 
   append(entries: AppendEntry[]): AppendResult {
-    assert.ok(!this.closed, 'append after close');
     assert.ok(entries.length > 0);
-    if (this.failed) return { firstCounter: this.nextCounter, arrivalMs: this.lastArrivalMs, durable: Promise.reject(this.failed) };
-    // Arrival times never go backwards within a shard, even if the clock does.
-    const arrivalMs = Math.max(this.now(), this.lastQueuedArrivalMs);
-    this.lastQueuedArrivalMs = arrivalMs;
+    const start = this.startAppend();
+    if ('failed' in start) return start.failed;
+    const { arrivalMs, pending } = start;
     const firstCounter = this.nextCounter;
-    const pending = this.pendingFor(arrivalMs);
     const pkBytes = entries.map((e) => Buffer.byteLength(e.partitionKey, 'utf8'));
     let blockBytes = 0;
     for (let i = 0; i < entries.length; i++) blockBytes += frameHeaderBytes + pkBytes[i]! + entries[i]!.data.length;
@@ -139,14 +137,56 @@ export class LocalShardLog implements ShardLog {
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
       const n = encodeFrameInto(block, at, this.nextCounter, arrivalMs, e.flags, e.partitionKey, pkBytes[i]!, e.data);
-      pending.counters.push(this.nextCounter);
-      pending.offsets.push(this.writeOffset);
       pending.sizes.push(n);
       this.writeOffset += n;
       at += n;
       this.nextCounter++;
     }
     pending.frames.push(block);
+    return this.finishAppend(pending, firstCounter, arrivalMs);
+  }
+
+  appendFrames(view: RecordFramesView, order: Int32Array, flags: number): AppendResult {
+    assert.ok(order.length > 0);
+    const start = this.startAppend();
+    if ('failed' in start) return start.failed;
+    const { arrivalMs, pending } = start;
+    const firstCounter = this.nextCounter;
+    const { frames, frameOff, tailCrc } = view;
+    // Frames that lie one after another in the buffer go out as one piece.
+    let runStart = -1;
+    let runEnd = -1;
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k]!;
+      const at = frameOff[i]!;
+      const end = frameOff[i + 1]!;
+      stampFrame(frames, at, end - at, this.nextCounter, arrivalMs, flags, tailCrc[i]!);
+      pending.sizes.push(end - at);
+      this.writeOffset += end - at;
+      this.nextCounter++;
+      if (at === runEnd) runEnd = end;
+      else {
+        if (runStart >= 0) pending.frames.push(frames.subarray(runStart, runEnd));
+        runStart = at;
+        runEnd = end;
+      }
+    }
+    pending.frames.push(frames.subarray(runStart, runEnd));
+    return this.finishAppend(pending, firstCounter, arrivalMs);
+  }
+
+  /** The arrival time of an append and the queued write its frames join (or the log's failure). */
+  private startAppend(): { arrivalMs: number; pending: PendingWrite } | { failed: AppendResult } {
+    assert.ok(!this.closed, 'append after close');
+    if (this.failed) return { failed: { firstCounter: this.nextCounter, arrivalMs: this.lastArrivalMs, durable: Promise.reject(this.failed) } };
+    // Arrival times never go backwards within a shard, even if the clock does.
+    const arrivalMs = Math.max(this.now(), this.lastQueuedArrivalMs);
+    this.lastQueuedArrivalMs = arrivalMs;
+    return { arrivalMs, pending: this.pendingFor(arrivalMs) };
+  }
+
+  /** Chains the append's `durable` onto its queued write and wakes the flusher. */
+  private finishAppend(pending: PendingWrite, firstCounter: number, arrivalMs: number): AppendResult {
     pending.endCounter = this.nextCounter;
     const durable = new Promise<void>((resolve, reject) => {
       const prevResolve = pending.resolve;
@@ -178,7 +218,7 @@ export class LocalShardLog implements ShardLog {
     const last = this.queue.at(-1);
     if (last && last.segment === this.target && last.arrivalMs === arrivalMs) return last;
     const p: PendingWrite = {
-      segment: this.target, frames: [], sizes: [], counters: [], offsets: [], arrivalMs, endCounter: this.nextCounter,
+      segment: this.target, frames: [], firstCounter: this.nextCounter, firstOffset: this.writeOffset, sizes: [], arrivalMs, endCounter: this.nextCounter,
       resolve: () => {}, reject: () => {},
     };
     this.queue.push(p);
@@ -231,7 +271,7 @@ export class LocalShardLog implements ShardLog {
         active = segment;
       }
       const frames = group.flatMap((p) => p.frames);
-      const position = group[0]!.offsets[0]!;
+      const position = group[0]!.firstOffset;
       assert.equal(position, active.size, 'writes are contiguous');
       let written = 0;
       const total = frames.reduce((n, f) => n + f.length, 0);
@@ -242,7 +282,11 @@ export class LocalShardLog implements ShardLog {
       this.dirty = true;
       if (this.options.fsync.kind === 'always') await this.syncActive();
       for (const p of group) {
-        for (let k = 0; k < p.counters.length; k++) active.noteFrame(p.counters[k]!, p.arrivalMs, p.offsets[k]!, p.sizes[k]!);
+        let offset = p.firstOffset;
+        for (let k = 0; k < p.sizes.length; k++) {
+          active.noteFrame(p.firstCounter + k, p.arrivalMs, offset, p.sizes[k]!);
+          offset += p.sizes[k]!;
+        }
         this.durableCounter = p.endCounter;
         this.lastArrivalMs = p.arrivalMs;
         p.frames = [];

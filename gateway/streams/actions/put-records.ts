@@ -3,8 +3,7 @@ import * as limits from '../../../sdk/protocol/streams/limits.ts';
 import type { Shape } from '../../http/validate.ts';
 import type { StreamRuntime } from '../model.ts';
 import { HashKey, PartitionKey, streamTarget, structure, type StreamsAction } from '../shapes.ts';
-import { putEntries, routeEntries, type PutEntry } from '../write-path.ts';
-import { preparedHashKeys } from '../../http/offload.ts';
+import { putFrames, RecordFrames, routeFrames, type PutEntry } from '../write-path.ts';
 import { requireWritable } from './common.ts';
 import { parseIdempotencyKey, type PutRecordsAnswer, type PutTrace } from '../idempotency.ts';
 import type { StreamRegistry } from '../registry.ts';
@@ -59,18 +58,25 @@ export const putRecords: StreamsAction = {
 
 async function put(registry: StreamRegistry, metrics: Metrics, rt: StreamRuntime, input: Record<string, unknown>, trace?: PutTrace): Promise<PutRecordsAnswer> {
   requireWritable(registry, rt);
-  const records = input.Records as PutEntry[];
-  checkRecordSize(rt, records.map((r) => r.Data), true);
-  let total = 0;
-  for (const r of records) total += r.Data.length + Buffer.byteLength(r.PartitionKey);
+  // Frames from the offload path; objects from the general one (CBOR).
+  const cols = input.Records instanceof RecordFrames ? input.Records : RecordFrames.fromEntries(input.Records as PutEntry[]);
+  checkRecordSizes(rt, cols);
+  const total = cols.payloadBytes();
   if (total > limits.putRecordsBytesMax) throw new AwsError('InvalidArgumentException', 'Records size exceeds 5 MB limit');
-  const shards = routeEntries(rt, records, (input as { [preparedHashKeys]?: Array<Buffer | undefined> })[preparedHashKeys]);
-  const results = await putEntries(registry, rt, records, shards, trace);
-  let failed = 0;
-  for (const r of results) if ('ErrorCode' in r) failed++;
+  const shards = routeFrames(rt, cols);
+  const reply = await putFrames(registry, rt, cols, shards, trace);
+  const failed = reply.FailedRecordCount;
   const stream = { stream: rt.meta.name };
-  metrics.incomingRecords.inc(stream, records.length - failed);
+  metrics.incomingRecords.inc(stream, cols.count - failed);
   metrics.incomingBytes.inc(stream, total);
   if (failed) metrics.throttled.inc({ ...stream, direction: 'write' }, failed);
-  return { FailedRecordCount: failed, Records: results, EncryptionType: rt.meta.encryption.type };
+  return reply;
+}
+
+/** checkRecordSize over frames: only a record over the stream's limit costs a Buffer. */
+function checkRecordSizes(rt: StreamRuntime, cols: RecordFrames): void {
+  const max = rt.meta.maxRecordSizeKiB * 1024;
+  for (let i = 0; i < cols.count; i++) {
+    if (cols.dataBytes(i) > max) return checkRecordSize(rt, Array.from({ length: cols.count }, (_, k) => cols.dataOf(k)), true);
+  }
 }

@@ -31,6 +31,8 @@ function changeRetention(direction: 'increase' | 'decrease'): StreamsAction {
       }
       rt.meta.retentionHours = hours;
       await registry.persist();
+      // A backend that expires records by itself must keep them as long as the new retention says.
+      for (const shard of rt.shards) await shard.log.setRetentionMs?.(hours * 3600_000);
       // A shorter retention takes effect at once: reads already skip records past the horizon.
       return undefined;
     },

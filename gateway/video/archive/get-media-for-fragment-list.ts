@@ -4,7 +4,8 @@
  * chunks (chunks.ts). A number the stream does not hold (never stored, or
  * gone with retention) gives, in its place, the error tags AWS documents
  * (AWS_KINESISVIDEO_FRAGMENT_NUMBER, AWS_KINESISVIDEO_EXCEPTION_ERROR_CODE,
- * AWS_KINESISVIDEO_EXCEPTION_MESSAGE); code 4000 as in GetMedia's table.
+ * AWS_KINESISVIDEO_EXCEPTION_MESSAGE); code 4000 as in GetMedia's table,
+ * 5000 for one the store cannot read back (a damaged disk).
  */
 import * as limits from '../../../sdk/protocol/video/limits.ts';
 import type { RestStream } from '../../http/rest.ts';
@@ -28,9 +29,25 @@ export async function handle(ctx: s.VideoContext, input: Record<string, unknown>
   async function* body(): AsyncGenerator<Uint8Array> {
     for (const n of numbers) {
       if (cancelled) return;
-      const media = await stream.fragments.read(n);
-      if (media) yield fragmentListChunk(media);
-      else {
+      let media: Awaited<ReturnType<typeof stream.fragments.read>>;
+      try {
+        media = await stream.fragments.read(n);
+      } catch (err) {
+        // A fragment the store cannot give back (a damaged disk): its error tags, then the others.
+        ctx.registry.o.log.error('GetMediaForFragmentList could not read a fragment', { stream: stream.name, fragment: n, err: String(err) });
+        yield errorChunk([
+          { name: 'AWS_KINESISVIDEO_FRAGMENT_NUMBER', value: n },
+          { name: 'AWS_KINESISVIDEO_EXCEPTION_ERROR_CODE', value: '5000' },
+          { name: 'AWS_KINESISVIDEO_EXCEPTION_MESSAGE', value: 'Internal error' },
+        ]);
+        continue;
+      }
+      if (media) {
+        const chunk = fragmentListChunk(media);
+        yield chunk;
+        ctx.registry.metrics.fragmentListOutgoingBytes.inc({ stream: stream.name }, chunk.length);
+        ctx.registry.metrics.fragmentListOutgoingFragments.inc({ stream: stream.name });
+      } else {
         yield errorChunk([
           { name: 'AWS_KINESISVIDEO_FRAGMENT_NUMBER', value: n },
           { name: 'AWS_KINESISVIDEO_EXCEPTION_ERROR_CODE', value: '4000' },

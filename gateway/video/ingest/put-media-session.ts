@@ -18,7 +18,8 @@
  * - Errors end the session with one ERROR ack (AWS's ErrorIds): INVALID_MKV_DATA
  *   for bytes that are not MKV, MAX_FRAGMENT_SIZE_REACHED past 50 MB,
  *   MAX_FRAGMENT_DURATION_REACHED past 10 s, FRAGMENT_TIMECODE_LESSER_THAN_PREVIOUS,
- *   MORE_THAN_ALLOWED_TRACKS_FOUND, TRACK_NUMBER_MISMATCH, INVALID_PRODUCER_TIMESTAMP,
+ *   MORE_THAN_ALLOWED_TRACKS_FOUND (4012), TRACK_NUMBER_MISMATCH, FRAMES_MISSING_FOR_TRACK,
+ *   INVALID_PRODUCER_TIMESTAMP,
  *   STREAM_READ_ERROR when the body ends inside an element. The fragment in
  *   progress is dropped; fragments handed over before stay valid.
  */
@@ -40,6 +41,8 @@ export interface IngestFragment {
   durationMs: number;
   /** The Cluster's Timecode as sent, for the acks. */
   ackTimecode: number;
+  /** How many frames (blocks) the Cluster holds. */
+  frames: number;
 }
 
 export type SessionOutput = { kind: 'ack'; ack: Ack } | { kind: 'fragment'; fragment: IngestFragment };
@@ -152,11 +155,14 @@ export class PutMediaSession {
     if (producerMs < this.lastProducerMs) throw new SessionError('FRAGMENT_TIMECODE_LESSER_THAN_PREVIOUS');
     const known = new Set(this.tracks.map((t) => t.number));
     if (ev.frames.some((f) => !known.has(f.track))) throw new SessionError('TRACK_NUMBER_MISMATCH');
+    // "Every fragment must contain at least one frame for each track defined in the fragment header."
+    const present = new Set(ev.frames.map((f) => f.track));
+    if (this.tracks.some((t) => !present.has(t.number))) throw new SessionError('FRAMES_MISSING_FOR_TRACK');
     const durationMs = Math.round(fragmentDurationUnits(ev.frames, this.tracks, this.timecodeScale) * msPerUnit);
     if (durationMs > limits.fragmentDurationMsMax) throw new SessionError('MAX_FRAGMENT_DURATION_REACHED');
     this.lastProducerMs = producerMs;
     const cluster = startUnits === ev.timecode ? ev.raw : withTimecode(ev.raw, startUnits);
-    return { header, cluster, producerMs, durationMs, ackTimecode: ev.timecode };
+    return { header, cluster, producerMs, durationMs, ackTimecode: ev.timecode, frames: ev.frames.length };
   }
 }
 

@@ -8,7 +8,9 @@
  * arrive from now on), FRAGMENT_NUMBER (after AfterFragmentNumber),
  * SERVER_TIMESTAMP / PRODUCER_TIMESTAMP (the fragment containing
  * StartTimestamp, or the first after it), CONTINUATION_TOKEN (after the
- * chunk whose AWS_KINESISVIDEO_CONTINUATION_TOKEN it is). Limits: 5 calls
+ * chunk whose AWS_KINESISVIDEO_CONTINUATION_TOKEN it is). A fragment the
+ * store cannot read ends the answer with AWS's error tags
+ * (AWS_KINESISVIDEO_ERROR_CODE, AWS_KINESISVIDEO_ERROR_ID 5000). Limits: 5 calls
  * per second per stream (ClientLimitExceededException), 25 MB/s per answer.
  */
 import { videoErrors } from '../../../sdk/protocol/errors.ts';
@@ -19,7 +21,9 @@ import type { FragmentMeta } from '../../storage/types.ts';
 import { parseFragmentNumber } from '../../storage/fragment-index.ts';
 import type { VideoRegistry, VideoStream } from '../registry.ts';
 import * as s from '../shapes.ts';
-import { fragmentAt, getMediaChunk } from './chunks.ts';
+import { errorChunk, fragmentAt, getMediaChunk } from './chunks.ts';
+import { CallRate, clientLimitMessage } from '../call-rate.ts';
+import type { VideoMetrics } from '../metrics.ts';
 
 const fragmentNumber = { type: 'string', min: 1, max: limits.fragmentNumberLengthMax, pattern: '^[0-9]+$' } as const;
 
@@ -79,25 +83,20 @@ export function startOf(stream: VideoStream, sel: Selector): Start {
 }
 
 export function getMediaAction(registry: VideoRegistry): RestAction {
-  const calls = new WeakMap<VideoStream, number[]>();
+  const calls = new CallRate(registry.now);
   return {
     name: 'GetMedia',
     shape,
     handle: ({ input }): RestStream => {
       const stream = registry.resolve(input);
-      const now = Date.now();
-      const recent = (calls.get(stream) ?? []).filter((t) => now - t < 1000);
-      if (recent.length >= limits.getMediaCallsPerSecondMax) {
-        throw videoErrors.clientLimit('Kinesis Video Streams has throttled the request because you have exceeded the limit of allowed client calls. Try making the call later.');
-      }
-      calls.set(stream, [...recent, now]);
+      if (!calls.admit(stream.arn, limits.getMediaCallsPerSecondMax)) throw videoErrors.clientLimit(clientLimitMessage);
       const start = startOf(stream, input.StartSelector as Selector);
       const stop = new AbortController();
       const onDeleted = () => stop.abort();
       stream.deleted.signal.addEventListener('abort', onDeleted, { once: true });
       return {
         contentType: 'video/webm',
-        body: tail(stream, start, stop.signal),
+        body: tail(stream, start, stop.signal, registry.metrics, (n, err) => registry.o.log.error('GetMedia could not read a fragment', { stream: stream.name, fragment: n, err: String(err) })),
         cancel: () => {
           stream.deleted.signal.removeEventListener('abort', onDeleted);
           stop.abort();
@@ -108,7 +107,8 @@ export function getMediaAction(registry: VideoRegistry): RestAction {
 }
 
 /** The chunks from `start` on, then each new fragment as it becomes durable; paced to 25 MB/s. */
-async function* tail(stream: VideoStream, start: Start, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+async function* tail(stream: VideoStream, start: Start, signal: AbortSignal, metrics: VideoMetrics, readFailed: (fragment: string, err: unknown) => void): AsyncGenerator<Uint8Array> {
+  const labels = { stream: stream.name };
   let meta: FragmentMeta | undefined = 'first' in start ? start.first : stream.fragments.next(start.after);
   let last = 'first' in start ? undefined : start.after;
   const began = Date.now();
@@ -116,13 +116,29 @@ async function* tail(stream: VideoStream, start: Start, signal: AbortSignal): As
   while (!signal.aborted) {
     meta ??= await stream.fragments.waitForNext(last, signal);
     if (!meta) return;
-    const media = await stream.fragments.read(meta.FragmentNumber);
+    let media: Awaited<ReturnType<VideoStream['fragments']['read']>>;
+    try {
+      media = await stream.fragments.read(meta.FragmentNumber);
+    } catch (err) {
+      // A fragment the store cannot give back (a damaged disk): AWS's error tags end the answer, as its GetMedia does.
+      readFailed(meta.FragmentNumber, err);
+      yield errorChunk([
+        { name: 'AWS_KINESISVIDEO_FRAGMENT_NUMBER', value: meta.FragmentNumber },
+        { name: 'AWS_KINESISVIDEO_ERROR_CODE', value: 'Internal error' },
+        { name: 'AWS_KINESISVIDEO_ERROR_ID', value: '5000' },
+      ]);
+      return;
+    }
     last = meta.FragmentNumber;
     if (media) {
       // How far this fragment is behind the newest one stored (0 when it is the newest).
       const newest = stream.fragments.list().at(-1);
-      const chunk = getMediaChunk(media, newest ? newest.ServerTimestamp - meta.ServerTimestamp : 0);
+      const behindMs = newest ? newest.ServerTimestamp - meta.ServerTimestamp : 0;
+      const chunk = getMediaChunk(media, behindMs);
       yield chunk;
+      metrics.getMediaOutgoingBytes.inc(labels, chunk.length);
+      metrics.getMediaOutgoingFragments.inc(labels);
+      metrics.getMediaMillisBehindNow.set(labels, Math.max(0, behindMs));
       sent += chunk.length;
       const ahead = (sent / limits.getMediaBytesPerSecondMax) * 1000 - (Date.now() - began);
       if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));

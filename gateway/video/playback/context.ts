@@ -21,6 +21,8 @@ export interface PlaybackContext {
   url: string;
   /** Records one GET of a session URL (Prometheus: tributary_requests_total, tributary_request_duration_seconds). */
   observe?(action: string, outcome: string, seconds: number): void;
+  /** Media bytes sent for `stream` by `action` (segments, init segments, clips): the Playback_OutgoingBytes metric. */
+  sent?(action: string, stream: string, bytes: number): void;
   /** An unexpected failure (a bug, a disk error): logged with its stack; the client gets InternalFailure. */
   internalError?(action: string, err: unknown): void;
 }

@@ -57,7 +57,9 @@ export async function handle(ctx: PlaybackContext, raw: Record<string, unknown>)
   const fragments = clipFragments(rangeOf(stream.fragments, selector, range.StartTimestamp, range.EndTimestamp));
   if (!fragments.length) throw new AwsError('ResourceNotFoundException', `No fragments found in stream ${stream.name} for the requested time range.`, 404);
   const { track, samples } = await clipSamples(ctx, stream, fragments, selector);
-  return { ContentType: 'video/mp4', Payload: mp4File(track, samples) };
+  const Payload = mp4File(track, samples);
+  ctx.sent?.('GetClip', stream.name, Payload.reduce((n, b) => n + b.length, 0));
+  return { ContentType: 'video/mp4', Payload };
 }
 
 /** The first 200 fragments, and no more than 100 MB of them (at least one). */

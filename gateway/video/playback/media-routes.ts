@@ -38,7 +38,10 @@ export function playbackRoutes(ctx: PlaybackContext): Record<string, (req: http.
     const started = process.hrtime.bigint();
     const done = (outcome: string) => ctx.observe?.(action, outcome, Number(process.hrtime.bigint() - started) / 1e9);
     serve(ctx, kind, handler, req, res).then(
-      () => done('ok'),
+      (sent) => {
+        if (sent.media) ctx.sent?.(action, sent.stream, sent.bytes);
+        done('ok');
+      },
       (err: unknown) => {
         if (!(err instanceof AwsError)) ctx.internalError?.(action, err);
         done(sendError(res, err));
@@ -57,7 +60,8 @@ export function playbackRoutes(ctx: PlaybackContext): Record<string, (req: http.
   };
 }
 
-async function serve(ctx: PlaybackContext, kind: 'hls' | 'dash', handler: Handler, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+/** Serves one GET; says what was sent (media: a segment, as opposed to a playlist or manifest). */
+async function serve(ctx: PlaybackContext, kind: 'hls' | 'dash', handler: Handler, req: http.IncomingMessage, res: http.ServerResponse): Promise<{ stream: string; bytes: number; media: boolean }> {
   if (req.method !== 'GET') throw invalid('Streaming session URLs answer GET only.');
   const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
   const token = query.get('SessionToken');
@@ -85,6 +89,7 @@ async function serve(ctx: PlaybackContext, kind: 'hls' | 'dash', handler: Handle
     res.uncork();
     res.end();
   }
+  return { stream: stream.name, bytes: length, media: reply.cacheable };
 }
 
 /** Answers an error as the REST-JSON actions do; returns its type (the metrics outcome). */

@@ -9,6 +9,7 @@ import { locateFfmpeg, type FfmpegLocation } from '../../../sdk/video/ffmpeg.ts'
 import type { Guard } from '../../http/server.ts';
 import type { Logger } from '../../log.ts';
 import type { Metrics } from '../../metrics.ts';
+import type { VideoMetrics } from '../metrics.ts';
 import { loadOrCreateSecret } from '../../storage/local/metadata-store.ts';
 import type { PlaybackContext } from './context.ts';
 import { playbackActions, playbackRoutes } from './index.ts';
@@ -27,6 +28,8 @@ export interface PlaybackSetup {
   ffmpegPath?: string;
   segmentCacheBytes?: number;
   metrics?: Metrics;
+  /** Video metrics (the registry's): playback bytes by stream and action. */
+  videoMetrics?: VideoMetrics;
 }
 
 export async function setupPlayback(o: PlaybackSetup): Promise<{ ctx: PlaybackContext; actions: ReturnType<typeof playbackActions>; routes: ReturnType<typeof playbackRoutes> }> {
@@ -59,6 +62,9 @@ export async function setupPlayback(o: PlaybackSetup): Promise<{ ctx: PlaybackCo
     observe(action, outcome, seconds) {
       o.metrics?.requests.inc({ service: 'kinesisvideo', action, outcome });
       o.metrics?.requestSeconds.observe({ action }, seconds);
+    },
+    sent(action, stream, bytes) {
+      o.videoMetrics?.playbackOutgoingBytes.inc({ stream, action }, bytes);
     },
     internalError(action, err) {
       o.log.error('playback request failed', { action, err: String((err as Error)?.stack ?? err) });

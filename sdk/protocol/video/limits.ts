@@ -39,6 +39,29 @@ export const tagPattern = '[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*';
 /** Developer Guide, service quotas: 10,000 streams per account (US East and US West). */
 export const accountStreamsMax = 10_000;
 
+/**
+ * Developer Guide, service quotas, control plane: requests per second for the
+ * whole account and for one stream (`undefined`: no stream-level limit);
+ * beyond either, ClientLimitExceededException. TagResource, UntagResource and
+ * ListTagsForResource are not in the video table; they take TagStream's
+ * figures (the signaling-channel table gives them the same 50 and 5).
+ */
+export const controlPlaneRequestsPerSecondMax: Readonly<Record<string, { account: number; stream?: number }>> = Object.freeze({
+  CreateStream: { account: 50 },
+  DeleteStream: { account: 50, stream: 5 },
+  DescribeStream: { account: 300, stream: 5 },
+  GetDataEndpoint: { account: 300, stream: 5 },
+  ListStreams: { account: 50 },
+  ListTagsForStream: { account: 50, stream: 5 },
+  TagStream: { account: 50, stream: 5 },
+  UntagStream: { account: 50, stream: 5 },
+  UpdateDataRetention: { account: 50, stream: 5 },
+  UpdateStream: { account: 50, stream: 5 },
+  TagResource: { account: 50, stream: 5 },
+  UntagResource: { account: 50, stream: 5 },
+  ListTagsForResource: { account: 50, stream: 5 },
+});
+
 /** Developer Guide, service quotas (media APIs): 5 PutMedia connections per second per stream. */
 export const putMediaConnectionsPerSecondMax = 5;
 /** Developer Guide, service quotas: 5 fragments per second per stream. */
@@ -49,7 +72,7 @@ export const putMediaBytesPerSecondMax = 12.5 * 1000 * 1000;
 export const fragmentBytesMax = 50 * 1000 * 1000;
 /** Developer Guide, service quotas: a fragment lasts at most 10 s. */
 export const fragmentDurationMsMax = 10_000;
-/** Developer Guide, service quotas: at most 3 tracks per fragment (MORE_THAN_ALLOWED_TRACKS_FOUND beyond). */
+/** PutMedia API Reference: at most 3 tracks per fragment (MORE_THAN_ALLOWED_TRACKS_FOUND, 4012, beyond), each with a frame in every fragment (FRAMES_MISSING_FOR_TRACK, 4011). */
 export const tracksPerFragmentMax = 3;
 /**
  * PutMedia API Reference: IDLE is sent while no data arrives, "periodically
@@ -69,20 +92,27 @@ export const fragmentListMax = 1000;
 /** API Reference, Fragment: FragmentNumber 1-128 digits. */
 export const fragmentNumberLengthMax = 128;
 
-/** PutMedia acknowledgement ErrorIds (API Reference, PutMedia; names as the producer SDKs spell them). */
+/**
+ * PutMedia acknowledgement ErrorIds (API Reference, PutMedia; names as the
+ * Kinesis Video producer SDKs spell them). 4005 is deprecated ("more than one
+ * track"): too many tracks is 4012 now. The gateway never sends 4003 (AWS
+ * publishes no connection duration limit), 4009 (it keeps no per-fragment
+ * metadata beyond the Cluster) or the KMS errors (no KMS here).
+ */
 export const putMediaErrorIds = {
   STREAM_READ_ERROR: 4000,
   MAX_FRAGMENT_SIZE_REACHED: 4001,
   MAX_FRAGMENT_DURATION_REACHED: 4002,
   MAX_CONNECTION_DURATION_REACHED: 4003,
   FRAGMENT_TIMECODE_LESSER_THAN_PREVIOUS: 4004,
-  MORE_THAN_ALLOWED_TRACKS_FOUND: 4005,
+  MULTI_TRACK_MKV: 4005,
   INVALID_MKV_DATA: 4006,
   INVALID_PRODUCER_TIMESTAMP: 4007,
   STREAM_NOT_ACTIVE: 4008,
   FRAGMENT_METADATA_LIMIT_REACHED: 4009,
   TRACK_NUMBER_MISMATCH: 4010,
   FRAMES_MISSING_FOR_TRACK: 4011,
+  MORE_THAN_ALLOWED_TRACKS_FOUND: 4012,
   KMS_KEY_ACCESS_DENIED: 4500,
   KMS_KEY_DISABLED: 4501,
   KMS_KEY_VALIDATION_ERROR: 4502,

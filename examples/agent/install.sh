@@ -1,0 +1,1 @@
+sudo apt install ./tributary-agent_*_all.deb

@@ -1,0 +1,1 @@
+sudo apt install ./tributary_*_all.deb

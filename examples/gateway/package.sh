@@ -1,0 +1,1 @@
+npm run package -- gateway     # writes dist/tributary_<version>_all.deb
