@@ -6,7 +6,8 @@
 // (run as the agent's user, in a sandbox whose /etc, /var/lib, /usr/local, /opt
 // and /run are throwaway overlays: test/helpers/sandbox.ts), the agent
 // producer through a real agent (the tarball's own `tributary-agent`), and
-// the consumer, which must see every record both sent. The TypeScript variant
+// the consumer, which must see every record both sent; the camera app sends a
+// test picture through VideoProducer.putFfmpeg. The TypeScript variant
 // type-checks against the tarball's .d.ts, and a deep import is refused.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -101,6 +102,14 @@ describe('the SDK as a package (npm pack)', () => {
     // Aggregated: the three share one Kinesis record, told apart by subsequence number.
     for (const [i, line] of lines.entries()) expect(line).toMatch(new RegExp(`^shardId-00000000000[01] \\d{56} ${i}$`));
   }, 120_000);
+
+  it('sends a camera with the video producer (ffmpeg run by putFfmpeg), as the agent user', async () => {
+    await operator('video', 'create', 'cam-pi-01', '--retention', '24');
+    const r = await box.run('sudo -u tributary node camera.mjs --test-camera', { cwd: app, timeoutMs: 120_000 });
+    expect(r, r.stderr).toMatchObject({ code: 0 });
+    // 6 s of the test picture, a keyframe every 2 s: three fragments, each acknowledged PERSISTED.
+    expect(r.stdout).toMatch(/^3 fragments, the last \d{47}\n$/);
+  }, 180_000);
 
   it('sends through a real agent with the agent producer', async () => {
     const config = [

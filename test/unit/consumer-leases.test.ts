@@ -131,7 +131,16 @@ function contract(name: string, setup: () => Promise<{ make: StoreFactory; teard
       const s1 = await store(table);
       for (let i = 0; i < 8; i++) await s1.put(lease(`shard-${i}`), undefined);
       const ws = await Promise.all(['A', 'B', 'C'].map(async (id) => new LeaseCoordinator(await store(table), { workerId: id, leaseDurationMs: 60_000 })));
-      await Promise.all(ws.map((w) => w.take()));
+      const before = new Map((await s1.list()).map((l) => [l.leaseKey, l.leaseCounter]));
+      const taken = (await Promise.all(ws.map((w) => w.take()))).flat();
+      // Every successful take is one conditional write, so it moved its lease's counter by exactly one: two
+      // workers that both won the same counter (a broken condition) would count two takes for one step.
+      const rowsAfterTake = await s1.list();
+      const steps = rowsAfterTake.reduce((n, l) => n + l.leaseCounter - before.get(l.leaseKey)!, 0);
+      expect(taken.length).toBe(steps);
+      // A worker that came last may steal from one that took more than its share (the KCL's balancing); the
+      // loser learns it at its next renewal, as in the KCL. After that, no lease is held twice.
+      await Promise.all(ws.map((w) => w.renewAll()));
       const held = ws.flatMap((w) => w.heldKeys());
       expect(new Set(held).size).toBe(held.length);
       const rows = await s1.list();
