@@ -8,7 +8,7 @@
  * bench/results/streams-latest.json.
  *
  *   npm run bench -- streams [--quick] [--only tributary,ceiling] [--rounds N] [--baseline <git ref>] [--fsync <policy>]
- *   npm run bench -- streams --profile [--https] [--quick]   (CPU profile of the gateway under 1 KiB PutRecords)
+ *   npm run bench -- streams --profile [--https] [--quick] [--read]   (CPU profile of the gateway under 1 KiB PutRecords, or reading them back)
  *   npm run bench -- streams --prepare [--quick]   (the offload worker's CPU per record, in process)
  */
 import { spawnSync } from 'node:child_process';
@@ -233,15 +233,17 @@ async function withCpu<T>(server: ServerProcess, phase: () => Promise<T>): Promi
   return { ...result, cpu };
 }
 
-async function startServer(spec: ServerSpec, extraNodeArgs: string[] = []): Promise<{ server: ServerProcess; endpoint: Endpoint; dir: string | undefined; tls?: ServerResult['tls'] }> {
+async function startServer(spec: ServerSpec, extraNodeArgs: string[] = [], existingDir?: string): Promise<{ server: ServerProcess; endpoint: Endpoint; dir: string | undefined; tls?: ServerResult['tls'] }> {
   const port = await sparePort();
-  const dir = spec.needsDir ? tempDir(`tributary-bench-${spec.name}-`) : undefined;
+  const dir = existingDir ?? (spec.needsDir ? tempDir(`tributary-bench-${spec.name}-`) : undefined);
   const server = spawnServer(spec.name, [...extraNodeArgs, ...spec.args(port, dir ?? '')], { port, cwd: root });
   try {
     const caFile = spec.tls ? caFileOf(dir!) : undefined;
     await waitReady(server, { ...spec.ready, timeoutMs: settings.readyTimeoutMs, ...(caFile ? { caFile } : {}) });
     const endpoint: Endpoint = { port, credentials: await spec.credentials(dir ?? ''), ...(caFile ? { tls: { ca: fs.readFileSync(caFile) } } : {}) };
-    const tlsInfo = await createStreamActive(endpoint, settings.streamName, settings.shardCount, settings.createStreamTimeoutMs);
+    // A restart on an existing data directory (--profile --read) finds its stream there.
+    const tlsInfo = existingDir ? undefined : await createStreamActive(endpoint, settings.streamName, settings.shardCount, settings.createStreamTimeoutMs);
+    if (existingDir) return { server, endpoint, dir };
     if (!spec.tls) return { server, endpoint, dir };
     if (tlsInfo?.alpnProtocol !== 'http/1.1') throw new Error(`${spec.name}: expected HTTP/1.1 over TLS by ALPN, the connection negotiated ${JSON.stringify(tlsInfo)}`);
     return { server, endpoint, dir, tls: { ...tlsInfo, operatorProfileCaMatches: operatorProfileCaMatches(dir!) } };
@@ -347,11 +349,12 @@ export async function run(args: string[]): Promise<void> {
     args,
     options: {
       quick: { type: 'boolean', default: false }, only: { type: 'string' }, profile: { type: 'boolean', default: false }, https: { type: 'boolean', default: false },
-      rounds: { type: 'string', default: '1' }, baseline: { type: 'string' }, fsync: { type: 'string' }, prepare: { type: 'boolean', default: false },
+      rounds: { type: 'string', default: '1' }, baseline: { type: 'string' }, fsync: { type: 'string' }, prepare: { type: 'boolean', default: false }, read: { type: 'boolean', default: false },
     },
     strict: true,
   });
   if (values.https && !values.profile) throw new Error('--https goes with --profile (the comparison runs tributary-https anyway)');
+  if (values.read && !values.profile) throw new Error('--read goes with --profile');
   const listed = values.only?.split(',').map((s) => s.trim());
   for (const name of listed ?? []) if (!(serverNames as readonly string[]).includes(name)) throw new Error(`--only: unknown server "${name}" (known: ${serverNames.join(', ')})`);
   if (listed?.includes('tributary-baseline') && !values.baseline) throw new Error('--only tributary-baseline needs --baseline <git ref>');
@@ -372,7 +375,7 @@ export async function run(args: string[]): Promise<void> {
     const timing: Timing = values.quick
       ? { phaseMs: settings.phaseMsQuick, warmupMs: settings.warmupMsQuick, readBackMsMax: settings.readBackMsMaxQuick }
       : { phaseMs: settings.phaseMsFull, warmupMs: settings.warmupMsFull, readBackMsMax: settings.readBackMsMaxFull };
-    if (values.profile) return await profileGateway(timing, values.https ? specs['tributary-https'] : specs.tributary);
+    if (values.profile) return await profileGateway(timing, values.https ? specs['tributary-https'] : specs.tributary, values.read ? 'read' : 'put');
     await compare(timing, values.quick, only, rounds);
   } finally {
     cleanupSync();
@@ -478,16 +481,32 @@ function timeSigV4(bodies: Bodies): SigV4CaseResult[] {
 }
 
 /** One gateway under the 1 KiB PutRecords load with --cpu-prof; SIGINT makes it exit cleanly and write the profile. */
-async function profileGateway(timing: Timing, spec: ServerSpec): Promise<void> {
+async function profileGateway(timing: Timing, spec: ServerSpec, phase: 'put' | 'read'): Promise<void> {
   const { phaseMs, warmupMs } = timing;
   const profileDir = tempDir('tributary-bench-profile-');
   const bodies = putRecordsBodies(settings.streamName, { count: settings.bodiesDistinct, records: settings.putRecordsBatchRecords, recordBytes: settings.recordBytesLarge });
-  const { server, endpoint, dir } = await startServer(spec, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
-  let load: WithCpu<PutThroughputResult>;
+  const profiler = ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+  let load: WithCpu<PutThroughputResult | ReadBackResult>;
+  let filledDir: string | undefined;
+  if (phase === 'read') {
+    // Fill the stream with one 1 KiB PutRecords phase unprofiled, then restart the gateway on its data under the profiler.
+    const { server, endpoint, dir } = await startServer(spec);
+    try {
+      await putThroughput(endpoint, bodies, { concurrency: settings.putRecordsConcurrency, alive: () => server.alive(), durationMs: phaseMs });
+    } finally {
+      await server.stop('SIGINT');
+    }
+    filledDir = dir;
+  }
+  const { server, endpoint, dir } = await startServer(spec, profiler, filledDir);
   try {
     const put = { concurrency: settings.putRecordsConcurrency, alive: () => server.alive() };
-    await putThroughput(endpoint, bodies, { ...put, durationMs: warmupMs });
-    load = await withCpu(server, () => putThroughput(endpoint, bodies, { ...put, durationMs: phaseMs }));
+    if (phase === 'put') {
+      await putThroughput(endpoint, bodies, { ...put, durationMs: warmupMs });
+      load = await withCpu(server, () => putThroughput(endpoint, bodies, { ...put, durationMs: phaseMs }));
+    } else {
+      load = await withCpu(server, () => readBack(endpoint, settings.streamName, { limit: settings.getRecordsLimit, timeoutMs: timing.readBackMsMax, alive: () => server.alive() }));
+    }
     requireAlive(server);
   } finally {
     const exit = await server.stop('SIGINT');
@@ -509,7 +528,8 @@ async function profileGateway(timing: Timing, spec: ServerSpec): Promise<void> {
   }
   removeTempDir(profileDir);
   writeResults('streams-profile.json', { server: spec.name, load, threads });
-  process.stdout.write(`${spec.name} under PutRecords 1 KiB: ${fmt(load.recordsPerS)} records/s, ${load.mibPerS.toFixed(1)} MiB/s, ${load.requestsFailed} failed requests, ${fmtCpu(load.cpu)}\n`);
+  const failed = 'requestsFailed' in load ? `${load.requestsFailed} failed requests` : `${fmt(load.records)} records read`;
+  process.stdout.write(`${spec.name} under ${phase === 'put' ? 'PutRecords 1 KiB' : 'GetRecords read-back'}: ${fmt(load.recordsPerS)} records/s, ${load.mibPerS.toFixed(1)} MiB/s, ${failed}, ${fmtCpu(load.cpu)}\n`);
   for (const t of threads) process.stdout.write(`\n[${t.thread} thread, bench/results/${t.file}]\n${formatProfile(t.summary)}\n`);
   log('profiles written to bench/results/streams-gateway*.cpuprofile (open in Chrome DevTools), summary in streams-profile.json');
 }

@@ -46,7 +46,7 @@ import { openAnalytics, type Analytics } from './analytics/api/service.ts';
 import { sqlEngine } from './analytics/runtime/engine-adapter.ts';
 import type { AnalyticsLambdaTarget } from './analytics/runtime/lambda-targets.ts';
 import type { StreamsContext } from './streams/shapes.ts';
-import { initTls, issueClientCertificate } from './tls/certificates.ts';
+import { initTls, issueClientCertificate, issueServerCertificate } from './tls/certificates.ts';
 import { restJsonBytesMaxDefault, restRoutes } from './http/rest.ts';
 import { VideoRegistry, type VideoDoc } from './video/registry.ts';
 import { videoService } from './video/service.ts';
@@ -201,12 +201,21 @@ export interface StartOptions {
   now?: () => number;
 }
 
-/** Creates the CA and server certificate when missing; returns the CA fingerprint. */
-export async function ensureTls(config: GatewayConfig, dataDir: string, log: Logger): Promise<void> {
+/**
+ * Creates the CA and server certificate when missing. With `renewServerCertificate`, an existing
+ * CA signs a new server certificate (for new names or addresses): the CA stays, so devices' pins and
+ * client certificates hold.
+ */
+export async function ensureTls(config: GatewayConfig, dataDir: string, log: Logger, o: { renewServerCertificate?: boolean } = {}): Promise<void> {
   const names = [...new Set(['localhost', os.hostname(), ...config.tlsNames])];
   const ips = [...new Set(['127.0.0.1', '::1', ...config.tlsIps, ...(/^[\d.]+$|:/.test(config.host) && config.host !== '0.0.0.0' && config.host !== '::' ? [config.host] : [])])];
-  const { fingerprint, created } = await initTls(path.join(dataDir, 'tls'), { names, ips });
-  if (created) log.info('created gateway CA and server certificate', { dir: path.join(dataDir, 'tls'), caFingerprint: fingerprint, names, ips });
+  const dir = path.join(dataDir, 'tls');
+  const { fingerprint, created } = await initTls(dir, { names, ips });
+  if (created) log.info('created gateway CA and server certificate', { dir, caFingerprint: fingerprint, names, ips });
+  else if (o.renewServerCertificate) {
+    await issueServerCertificate(dir, names, ips);
+    log.info('issued a new server certificate under the existing CA', { dir, names, ips });
+  }
 }
 
 export async function startGateway(config: GatewayConfig, options: StartOptions = {}): Promise<Gateway> {

@@ -120,6 +120,15 @@ export function formatRounds(rounds: Servers[]): string {
     const r = s[name]?.[phase];
     return r ? cpuUsPerRecord(r) : undefined;
   };
+  const readOf = (s: Servers, name: ServerName) => {
+    const g = s[name]?.getRecords;
+    return g && g !== 'n/a' ? g : undefined;
+  };
+  const readRate = (s: Servers, name: ServerName) => readOf(s, name)?.recordsPerS;
+  const readCpu = (s: Servers, name: ServerName) => {
+    const g = readOf(s, name);
+    return g ? cpuUsPerRecord(g) : undefined;
+  };
   const figures: Figure[] = [
     ['tributary PutRecords 1 KiB records/s', rate('tributary', 'putRecords1KiB'), '/s'],
     ['  / kinesalite-memory', over(rate('tributary', 'putRecords1KiB'), rate('kinesalite-memory', 'putRecords1KiB')), 'x'],
@@ -128,6 +137,10 @@ export function formatRounds(rounds: Servers[]): string {
     ['  server CPU µs/record, tributary', cpu('tributary', 'putRecords1KiB'), 'µs'],
     ['  server CPU µs/record, tributary-baseline', cpu('tributary-baseline', 'putRecords1KiB'), 'µs'],
     ['  server CPU µs/record, ceiling', cpu('ceiling', 'putRecords1KiB'), 'µs'],
+    ['tributary GetRecords records/s', (s) => readRate(s, 'tributary'), '/s'],
+    ['  / tributary-baseline', over((s) => readRate(s, 'tributary'), (s) => readRate(s, 'tributary-baseline')), 'x'],
+    ['  server CPU µs/record, tributary', (s) => readCpu(s, 'tributary'), 'µs'],
+    ['  server CPU µs/record, tributary-baseline', (s) => readCpu(s, 'tributary-baseline'), 'µs'],
     ['tributary PutRecords 100 B records/s', rate('tributary', 'putRecords100B'), '/s'],
     ['  / kinesalite-memory', over(rate('tributary', 'putRecords100B'), rate('kinesalite-memory', 'putRecords100B')), 'x'],
     ['  / ceiling', over(rate('tributary', 'putRecords100B'), rate('ceiling', 'putRecords100B')), '%'],
@@ -254,6 +267,7 @@ function rows(latencyRatePerS: number): Row[] {
     ['GetRecords', 'records/s', get((g) => fmtInt(g.recordsPerS))],
     ['', 'MiB/s', get((g) => fmtFixed(1)(g.mibPerS))],
     ['', 'CPU % server/bench/other', get((g) => fmtCpu(g.cpu))],
+    ['', 'server CPU µs/record', get((g) => fmtFixed(1)(cpuUsPerRecord(g)))],
     ['', 'read / written', get((g) => `${g.records === g.recordsExpected ? 'all' : fmtInt(g.records)}${g.complete ? '' : ' (incomplete)'}${g.records === g.recordsExpected ? '' : ` / ${fmtInt(g.recordsExpected)}`}`)],
     [`PutRecord ${latencyRatePerS}/s`, 'p50 ms', lat((l) => fmtFixed(2)(l.p50Ms))],
     ['', 'p99 ms', lat((l) => fmtFixed(2)(l.p99Ms))],

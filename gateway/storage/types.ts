@@ -57,6 +57,19 @@ export interface ReadResult {
   nextCounter: number;
 }
 
+/**
+ * Records as they lie in the local shard log's files (record-codec.ts frames,
+ * CRC checked): record i's frame starts at `at[i]` of `chunks[chunkOf[i]]`.
+ * GetRecords writes its answer straight from these, with no object per record.
+ */
+export interface FramesRead {
+  count: number;
+  chunks: Buffer[];
+  chunkOf: Int32Array;
+  at: Int32Array;
+  nextCounter: number;
+}
+
 /** One shard's ordered, durable record log. */
 export interface ShardLog {
   /** The counter the next appended record gets. */
@@ -77,6 +90,8 @@ export interface ShardLog {
    */
   appendFrames?(frames: RecordFramesView, order: Int32Array, flags: number): AppendResult;
   read(fromCounter: number, options: ReadOptions): Promise<ReadResult>;
+  /** The same records as `read`, as checked frames (a backend that stores the local frame layout). Optional. */
+  readFrames?(fromCounter: number, options: ReadOptions): Promise<FramesRead>;
   /** The first counter whose record arrived at or after `ms` (`nextCounter` when none). */
   counterAtTime(ms: number): Promise<number>;
   /** The oldest counter still stored. */

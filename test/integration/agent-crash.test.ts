@@ -6,8 +6,9 @@
 // "accepted". After a last clean run has drained the buffer, the stream must
 // hold every accepted record exactly once, no record twice (not even one
 // whose request died with the agent), and each key's records in the order
-// they were accepted. The same again with the destination in newest-first
-// mode, catch-ups starting and merging throughout.
+// they were accepted, with lanes (one request in flight per shard) opening
+// and closing throughout. The same again with the destination in
+// newest-first mode, catch-ups starting and merging throughout.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -96,7 +97,7 @@ interface Soak {
 async function crashSoak(o: Soak): Promise<string> {
   const iterations = o.iterations;
   const stream = `telemetry-${o.device}`; // the default device policy lets a device write *-<its name>
-  await createActiveStream(c, stream, 2);
+  await createActiveStream(c, stream, 3);
   const state = fs.mkdtempSync(`/var/tmp/trb-agent-${o.device}-`);
   const { code } = await gw.principals.createPairingCode(o.device, 'device', 60_000);
   await pairDevice({ endpoint: gw.url, code, caFingerprint: gw.caFingerprint!, directory: state });
@@ -194,9 +195,16 @@ async function crashSoak(o: Soak): Promise<string> {
   return state;
 }
 
+/** Rounds in which the uplink opened lanes (several requests in flight, one per shard). */
+function lanesOpened(state: string): number {
+  return fs.readFileSync(path.join(state, 'agent.log'), 'utf8').split('\n').filter((l) => l.includes('"type":"lanes"') && !l.includes('"lanes":1')).length;
+}
+
 it(`delivers every accepted record exactly once, in per-key order, across ${iterations} kill -9s`, async () => {
-  // Small batches: many requests, so kills land between send, answer and ack.
-  await crashSoak({ device: 'pi-crash', iterations, destinationLines: [], uplinkLines: ['batchRecordsMax: 40'], perKeyOrder: true });
+  // Small batches: many requests, so kills land between send, answer and ack. Without linger the lanes are open from
+  // the start (one per shard, issue #15): requests in flight side by side, each lane with its own idempotency sequence.
+  const state = await crashSoak({ device: 'pi-crash', iterations, destinationLines: [], uplinkLines: ['batchRecordsMax: 40', 'lingerMs: 0'], perKeyOrder: true });
+  expect(lanesOpened(state), 'rounds with lanes open').toBeGreaterThan(0);
 }, 600_000);
 
 /** Catch-ups the agents logged as started. */

@@ -24,7 +24,8 @@ afterAll(() => gw.close());
 const stream = (name: string, shards: number) => createActiveStream(c, name, shards);
 
 /** Every user record in the stream, shard by shard, deaggregated; `data` is the text the test appended. */
-async function readAll(name: string): Promise<Array<{ partitionKey: string; data: string }>> {
+async function readAll(name: string, client: KinesisClient = c): Promise<Array<{ partitionKey: string; data: string }>> {
+  const c = client;
   const out: Array<{ partitionKey: string; data: string }> = [];
   const { Shards } = await c.send(new ListShardsCommand({ StreamName: name }));
   for (const s of Shards!) {
@@ -44,6 +45,15 @@ async function readAll(name: string): Promise<Array<{ partitionKey: string; data
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Lanes in the uplink's written-down send state (0 while none is written). */
+function intentLanes(file: string): number {
+  try {
+    return (JSON.parse(fs.readFileSync(file, 'utf8')) as { lanes?: unknown[] }).lanes?.length ?? 0;
+  } catch {
+    return 0;
+  }
+}
 
 async function waitFor(what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -109,7 +119,9 @@ class FaultyProxy {
   responseResetEvery = 0;
   /** Swallow the gateway's answers (a link that accepts and then goes silent). */
   holdResponses = false;
-  readonly counts = { connections: 0, refused: 0, requestResets: 0, responseResets: 0 };
+  readonly counts = { connections: 0, refused: 0, requestResets: 0, responseResets: 0, busyMax: 0 };
+  /** Connections with a request sent and its answer not yet begun. */
+  private busy = 0;
   private requestChunks = 0;
   private responseChunks = 0;
   private readonly sockets = new Set<net.Socket>();
@@ -142,7 +154,16 @@ class FaultyProxy {
       client.resetAndDestroy();
       upstream.resetAndDestroy();
     };
+    let waiting = false;
+    const answerBegins = () => {
+      if (waiting) this.busy--;
+      waiting = false;
+    };
     client.on('data', (chunk: Buffer) => {
+      if (!waiting) {
+        waiting = true;
+        this.counts.busyMax = Math.max(this.counts.busyMax, ++this.busy);
+      }
       if (this.requestResetEvery && ++this.requestChunks % this.requestResetEvery === 0) {
         // Half a request reaches the gateway, which therefore never runs it.
         this.counts.requestResets++;
@@ -152,6 +173,7 @@ class FaultyProxy {
       upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
+      answerBegins();
       if (this.holdResponses) return;
       if (this.responseResetEvery && ++this.responseChunks % this.responseResetEvery === 0) {
         // The gateway ran the request, but its answer is lost: the uplink must send it again.
@@ -162,6 +184,7 @@ class FaultyProxy {
       client.write(chunk);
     });
     const closed = () => {
+      answerBegins();
       client.destroy();
       upstream.destroy();
       this.sockets.delete(client);
@@ -326,6 +349,65 @@ describe('Uplink', () => {
     expect(got.length).toBe(1500 + duplicates);
   });
 
+  it('opens a lane per shard for a backlog: requests side by side, each lane under its own idempotency sequence, exactly once through lost answers (issue #15)', async () => {
+    const name = 'u-lanes';
+    // Limits off: the lanes run flat out, so their requests overlap.
+    const free = await testGateway({ createDelayMs: 0, enforceLimits: false });
+    await createActiveStream(kinesisClient(free.url), name, 4);
+    const proxy = await FaultyProxy.start(free.port);
+    proxy.responseResetEvery = 13;
+    const buffer = await openBuffer();
+    const count = 6000;
+    await appendRecords(buffer, count, 64);
+    const intentFile = path.join(tempDir('trb-intent-'), 'intent.json');
+    const events: UplinkEvent[] = [];
+    const u = uplink(buffer, { stream: name, endpoint: proxy.url, batchRecordsMax: 100, producerId: `test/${name}`, intentFile }, events);
+    u.start();
+    await waitFor('lanes to open', () => events.some((e) => e.type === 'lanes' && e.lanes === 4), 30_000);
+    // They open for the backlog, not after it.
+    expect(buffer.stats().depthRecords).toBeGreaterThan(count / 2);
+    await waitFor('the buffer to drain', () => buffer.stats().depthRecords === 0, 60_000);
+    await u.stop({ deadlineMs: 1000 });
+    await buffer.close();
+    await proxy.close();
+    expect(intentLanes(intentFile)).toBe(4);
+    expect(proxy.counts.busyMax).toBeGreaterThan(1);
+    expect(proxy.counts.busyMax).toBeLessThanOrEqual(4);
+    expect(proxy.counts.responseResets).toBeGreaterThan(0);
+    expect(u.stats().sentRecords).toBe(count);
+    const got = await readAll(name, kinesisClient(free.url));
+    await free.close();
+    expect(checkArrivals(got, count, 64)).toBe(0);
+    expect(got).toHaveLength(count);
+  });
+
+  it('finishes a send window an agent before lanes wrote down under its old key, then sends the rest in lanes (upgrade, issue #15)', async () => {
+    const name = 'u-upgrade';
+    await stream(name, 2);
+    const buffer = await openBuffer();
+    await appendRecords(buffer, 3000, 8);
+    // The old agent planned a window of the first 40 records, sent it and died before the answer.
+    const window = await buffer.peek(40, 1 << 20);
+    const producerId = `test/${name}`;
+    const client = new JsonRpcClient({ endpoint: gw.url, region: 'us-east-1', service: 'kinesis', targetPrefix: 'Kinesis_20131202', credentials: testOperator });
+    const Records = window.map((r) => ({ PartitionKey: r.partitionKey, Data: r.data.toString('base64') }));
+    await client.call('PutRecords', { StreamName: name, Records }, { 'x-tributary-idempotency-key': `${producerId}/7000` });
+    client.close();
+    const intentFile = path.join(tempDir('trb-intent-'), 'intent.json');
+    fs.writeFileSync(intentFile, JSON.stringify({
+      v: 1, lastBatch: 7000,
+      window: { batch: 7000, idRuns: [['test', 0, 40]], doneRuns: [[false, 40]], aggregate: false, batchRecordsMax: 500, batchBytesMax: 5 * 1024 * 1024 },
+    }));
+    const u = uplink(buffer, { stream: name, producerId, intentFile, batchRecordsMax: 100 });
+    u.start();
+    await waitFor('the buffer to drain', () => buffer.stats().depthRecords === 0, 60_000);
+    await u.stop({ deadlineMs: 1000 });
+    await buffer.close();
+    // The window went again under its old key and was answered from the gateway's memory: nothing twice.
+    expect(checkArrivals(await readAll(name), 3000, 8)).toBe(0);
+    expect((JSON.parse(fs.readFileSync(intentFile, 'utf8')) as { v: number; lastBatch: number }).v).toBe(2);
+  });
+
   it('continues above the gateway\'s last batch number when its own numbering was lost (a new state directory)', async () => {
     const name = 'u-renumber';
     await stream(name, 1);
@@ -428,7 +510,8 @@ describe('Uplink', () => {
     await appendRecords(buffer, 200, 5, 1000);
     // About 28 KB per request at 56 KB/s: two requests a second.
     const batchRecordsMax = 20;
-    const first = uplink(buffer, { stream: 'u-stop', batchRecordsMax, bandwidthBytesPerSecondMax: 56_000 });
+    const keys = { producerId: 'test/u-stop', intentFile: path.join(tempDir('trb-intent-'), 'intent.json') };
+    const first = uplink(buffer, { stream: 'u-stop', batchRecordsMax, bandwidthBytesPerSecondMax: 56_000, ...keys });
     first.start();
     await sleep(300);
     const t0 = Date.now();
@@ -438,19 +521,22 @@ describe('Uplink', () => {
     expect(sent).toBeGreaterThan(0);
     // The bandwidth cap: unpaced, all 200 would go in a few tens of milliseconds; capped, about two requests in 0.8 s.
     expect(sent).toBeLessThanOrEqual(3 * batchRecordsMax);
-    expect(buffer.stats().depthRecords).toBe(200 - sent);
+    // Acked in order: records accepted in one lane past an unsettled one of another stay (settled in the intent file).
+    const left = buffer.stats().depthRecords;
+    expect(left).toBeGreaterThanOrEqual(200 - sent);
+    expect(left).toBeLessThan(200);
     await buffer.close();
 
     buffer = await openBuffer(dir);
-    expect(buffer.stats().depthRecords).toBe(200 - sent);
-    const second = uplink(buffer, { stream: 'u-stop', batchRecordsMax });
+    expect(buffer.stats().depthRecords).toBe(left);
+    const second = uplink(buffer, { stream: 'u-stop', batchRecordsMax, ...keys });
     second.start();
     await waitFor('the buffer to drain', () => buffer.stats().depthRecords === 0);
     await second.stop({ deadlineMs: 1000 });
     expect(second.stats().sentRecords).toBe(200 - sent);
     await buffer.close();
     const got = await readAll('u-stop');
-    // A request abandoned at the deadline may have reached the gateway: at most one request is duplicated.
-    expect(checkArrivals(got, 200, 5)).toBeLessThanOrEqual(batchRecordsMax);
+    // A request abandoned at the deadline may have reached the gateway: it goes again under its key, answered from memory.
+    expect(checkArrivals(got, 200, 5)).toBe(0);
   });
 });

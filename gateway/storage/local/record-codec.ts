@@ -74,6 +74,28 @@ export function stampFrame(b: Buffer, at: number, total: number, counter: number
   b.writeUInt32LE(crc32cCombine(crc32cSmall(b, at + 8, at + frameHeaderBytes), tailCrc, total - frameHeaderBytes), at + 4);
 }
 
+/**
+ * Checks the frame at `offset` of `buf` without decoding it: its length when
+ * it is whole and its CRC holds; 0 when more bytes are needed (or a torn
+ * tail); a negative number when it is corrupt (see `decodeFrame` for why).
+ */
+export function checkFrame(buf: Buffer, offset: number): number {
+  if (buf.length - offset < 4) return 0;
+  const frameLength = buf.readUInt32LE(offset);
+  if (frameLength + 4 < frameHeaderBytes || frameLength + 4 > frameBytesMax) return -1;
+  const total = frameLength + 4;
+  if (buf.length - offset < total) return 0;
+  if (crc32cRange(buf, offset + 8, offset + total) !== buf.readUInt32LE(offset + 4)) return -1;
+  if (frameHeaderBytes + buf.readUInt16LE(offset + 10) > total) return -1;
+  return total;
+}
+
+/** The fields of a checked frame at `at`: flags, counter, arrival time, partition key length. */
+export const frameFlags = (b: Buffer, at: number) => b[at + 8]!;
+export const frameCounter = (b: Buffer, at: number) => readU64(b, at + 12);
+export const frameArrivalMs = (b: Buffer, at: number) => readU64(b, at + 20);
+export const framePkBytes = (b: Buffer, at: number) => b[at + 10]! | (b[at + 11]! << 8);
+
 export type FrameScan =
   | { kind: 'record'; record: StoredRecord; bytes: number }
   | { kind: 'incomplete' }
@@ -96,18 +118,20 @@ export function decodeFrame(buf: Buffer, offset: number, withData = true): Frame
   if (crc32cRange(buf, offset + 8, offset + total) !== crc) return { kind: 'corrupt', reason: 'CRC mismatch' };
   const pkBytes = buf.readUInt16LE(offset + 10);
   if (frameHeaderBytes + pkBytes > total) return { kind: 'corrupt', reason: 'partition key overruns frame' };
-  const pkStart = offset + frameHeaderBytes;
+  return { kind: 'record', bytes: total, record: recordOfFrame(buf, offset, total, withData) };
+}
+
+/** The record in a checked frame of `total` bytes at `at`. */
+export function recordOfFrame(buf: Buffer, at: number, total: number, withData = true): StoredRecord {
+  const pkStart = at + frameHeaderBytes;
+  const pkEnd = pkStart + framePkBytes(buf, at);
   return {
-    kind: 'record',
-    bytes: total,
-    record: {
-      flags: buf[offset + 8]!,
-      counter: readU64(buf, offset + 12),
-      arrivalMs: readU64(buf, offset + 20),
-      partitionKey: buf.toString('utf8', pkStart, pkStart + pkBytes),
-      // A copy, so one record does not pin the whole read chunk.
-      data: withData ? Buffer.from(buf.subarray(pkStart + pkBytes, offset + total)) : EMPTY,
-    },
+    flags: buf[at + 8]!,
+    counter: readU64(buf, at + 12),
+    arrivalMs: readU64(buf, at + 20),
+    partitionKey: buf.toString('utf8', pkStart, pkEnd),
+    // A copy, so one record does not pin the whole read chunk.
+    data: withData ? Buffer.from(buf.subarray(pkEnd, at + total)) : EMPTY,
   };
 }
 

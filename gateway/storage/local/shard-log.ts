@@ -15,8 +15,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { promisify } from 'node:util';
-import type { AppendEntry, AppendResult, FsyncPolicy, ReadOptions, ReadResult, RecordFramesView, ShardLog, StoredRecord } from '../types.ts';
-import { decodeFrame, encodeFrameInto, frameHeaderBytes, stampFrame } from './record-codec.ts';
+import type { AppendEntry, AppendResult, FramesRead, FsyncPolicy, ReadOptions, ReadResult, RecordFramesView, ShardLog, StoredRecord } from '../types.ts';
+import { checkFrame, decodeFrame, encodeFrameInto, frameArrivalMs, frameCounter, frameHeaderBytes, framePkBytes, recordOfFrame, stampFrame } from './record-codec.ts';
 import { Segment, segmentHeaderBytes } from './segment.ts';
 
 // Plain callback wrappers: util.promisify of fs.read/fs.writev resolves to an object, not a count.
@@ -43,6 +43,12 @@ export const localShardLogDefaults = {
   segmentBytesMax: 64 * 1024 * 1024,
   segmentAgeMsMax: 60 * 60 * 1000,
 };
+
+/** Where a scan of the segments puts the frames it checked. */
+interface FrameSink {
+  count: number;
+  add(buf: Buffer, at: number, total: number): void;
+}
 
 interface PendingWrite {
   segment: Segment;
@@ -328,10 +334,41 @@ export class LocalShardLog implements ShardLog {
 
   async read(fromCounter: number, options: ReadOptions): Promise<ReadResult> {
     const records: StoredRecord[] = [];
+    const sink: FrameSink = {
+      count: 0,
+      add(buf, at, total) {
+        records.push(recordOfFrame(buf, at, total));
+        this.count++;
+      },
+    };
+    const nextCounter = await this.scan(fromCounter, options, sink);
+    return { records, nextCounter };
+  }
+
+  async readFrames(fromCounter: number, options: ReadOptions): Promise<FramesRead> {
+    const chunks: Buffer[] = [];
+    // A GetRecords limit is at most 10,000 records: two small arrays sized for it.
+    const chunkOf = new Int32Array(Math.min(options.limit, 100_000));
+    const at = new Int32Array(chunkOf.length);
+    const sink: FrameSink = {
+      count: 0,
+      add(buf, offset) {
+        if (chunks.at(-1) !== buf) chunks.push(buf);
+        chunkOf[this.count] = chunks.length - 1;
+        at[this.count] = offset;
+        this.count++;
+      },
+    };
+    const nextCounter = await this.scan(fromCounter, { ...options, limit: Math.min(options.limit, chunkOf.length) }, sink);
+    return { count: sink.count, chunks, chunkOf, at, nextCounter };
+  }
+
+  /** Feeds `sink` the checked frames from `fromCounter` within `options`; returns where the next read continues. */
+  private async scan(fromCounter: number, options: ReadOptions, sink: FrameSink): Promise<number> {
     let counter = Math.max(fromCounter, this.firstCounter());
     let bytes = 0;
     const end = this.durableCounter;
-    while (counter < end && records.length < options.limit) {
+    while (counter < end && sink.count < options.limit) {
       const segment = this.segmentOf(counter);
       if (!segment) break;
       if (segment.endCounter <= counter) {
@@ -345,27 +382,27 @@ export class LocalShardLog implements ShardLog {
         counter = segment.endCounter; // wholly past retention
         continue;
       }
-      const done = await this.readSegment(segment, counter, end, options, records, bytes);
+      const done = await this.readSegment(segment, counter, end, options, sink, bytes);
       counter = done.counter;
       bytes = done.bytes;
       if (done.full) break;
     }
-    return { records, nextCounter: counter };
+    return counter;
   }
 
   private async readSegment(
-    segment: Segment, from: number, end: number, options: ReadOptions, out: StoredRecord[], bytesSoFar: number,
+    segment: Segment, from: number, end: number, options: ReadOptions, sink: FrameSink, bytesSoFar: number,
   ): Promise<{ counter: number; bytes: number; full: boolean }> {
     const fd = this.acquireReader(segment);
     try {
-      return await this.scanSegment(fd, segment, from, end, options, out, bytesSoFar);
+      return await this.scanSegment(fd, segment, from, end, options, sink, bytesSoFar);
     } finally {
       this.releaseReader(segment);
     }
   }
 
   private async scanSegment(
-    fd: number, segment: Segment, from: number, end: number, options: ReadOptions, out: StoredRecord[], bytesSoFar: number,
+    fd: number, segment: Segment, from: number, end: number, options: ReadOptions, sink: FrameSink, bytesSoFar: number,
   ): Promise<{ counter: number; bytes: number; full: boolean }> {
     const start = segment.seekCounter(from);
     let position = start.offset;
@@ -373,31 +410,39 @@ export class LocalShardLog implements ShardLog {
     let bytes = bytesSoFar;
     const segmentEnd = Math.min(segment.endCounter, end);
     const fileEnd = segment.size;
-    let carry = Buffer.alloc(0);
+    // The bytes of a frame the previous chunk ended in the middle of: they start the next chunk.
+    let carry: Buffer | undefined;
     while (counter < segmentEnd && position < fileEnd) {
       const want = Math.min(fileEnd - position, Math.max(256 * 1024, Math.min(options.bytesMax - bytes + 64 * 1024, 4 * 1024 * 1024)));
-      const chunk = Buffer.allocUnsafe(want);
-      const n = await read(fd, chunk, 0, want, position);
+      const kept = carry?.length ?? 0;
+      const chunk = Buffer.allocUnsafe(kept + want);
+      if (carry) carry.copy(chunk, 0);
+      const n = await read(fd, chunk, kept, want, position);
       if (n === 0) break;
       position += n;
-      const buf = carry.length ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+      const buf = chunk.subarray(0, kept + n);
       let off = 0;
       for (;;) {
         if (counter >= segmentEnd) return { counter, bytes, full: false };
-        const r = decodeFrame(buf, off, true);
-        if (r.kind === 'incomplete') break;
-        if (r.kind === 'corrupt') throw new Error(`${segment.file}: ${r.reason} at offset ${position - buf.length + off}`);
-        off += r.bytes;
-        const rec = r.record;
-        assert.equal(rec.counter, counter, 'frames are consecutive');
+        const total = checkFrame(buf, off);
+        if (total === 0) break;
+        if (total < 0) {
+          const r = decodeFrame(buf, off, false);
+          throw new Error(`${segment.file}: ${r.kind === 'corrupt' ? r.reason : 'corrupt frame'} at offset ${position - buf.length + off}`);
+        }
+        const at = off;
+        off += total;
+        const frameCounterAt = frameCounter(buf, at);
+        if (frameCounterAt !== counter) assert.fail(`frames are consecutive: expected counter ${counter}, found ${frameCounterAt}`);
         counter++;
-        if (rec.counter < from || rec.arrivalMs < options.arrivalMsMin) continue;
-        if (out.length > 0 && bytes + rec.data.length > options.bytesMax) return { counter: counter - 1, bytes, full: true };
-        out.push(rec);
-        bytes += rec.data.length;
-        if (out.length >= options.limit) return { counter, bytes, full: true };
+        if (frameCounterAt < from || frameArrivalMs(buf, at) < options.arrivalMsMin) continue;
+        const dataBytes = total - frameHeaderBytes - framePkBytes(buf, at);
+        if (sink.count > 0 && bytes + dataBytes > options.bytesMax) return { counter: counter - 1, bytes, full: true };
+        sink.add(buf, at, total);
+        bytes += dataBytes;
+        if (sink.count >= options.limit) return { counter, bytes, full: true };
       }
-      carry = Buffer.from(buf.subarray(off));
+      carry = off < buf.length ? buf.subarray(off) : undefined;
     }
     return { counter: Math.max(counter, from), bytes, full: false };
   }

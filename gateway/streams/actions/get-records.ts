@@ -5,6 +5,9 @@ import { javaDateString } from '../iterator.ts';
 import { openRecord } from '../encryption.ts';
 import { incarnationOf } from '../model.ts';
 import { StreamARN, StreamId, structure, type StreamsAction } from '../shapes.ts';
+import { frameArrivalMs, frameFlags, frameHeaderBytes, framePkBytes, recordOfFrame } from '../../storage/local/record-codec.ts';
+import type { FramesRead, StoredRecord } from '../../storage/types.ts';
+import { GetRecordsReply } from '../get-reply.ts';
 
 export const getRecords: StreamsAction = {
   shape: structure({
@@ -41,11 +44,31 @@ export const getRecords: StreamsAction = {
     const limit = (input.Limit as number | undefined) ?? limits.getRecordsLimitMax;
     const horizon = now - rt.meta.retentionHours * 3600_000;
     const end = shard.open ? Infinity : shard.meta.endCounter!;
-    const read = it.counter >= end
-      ? { records: [], nextCounter: it.counter }
-      : await shard.log.read(it.counter, { limit, bytesMax: limits.getRecordsBytesMax, arrivalMsMin: horizon });
+    const options = { limit, bytesMax: limits.getRecordsBytesMax, arrivalMsMin: horizon };
+    // The shard log's frames as they are when it offers them and none is encrypted; else records as objects.
+    let frames: FramesRead | undefined;
+    let stored: StoredRecord[];
+    let nextCounter: number;
+    if (it.counter >= end) {
+      stored = [];
+      nextCounter = it.counter;
+    } else if (shard.log.readFrames) {
+      frames = await shard.log.readFrames(it.counter, options);
+      nextCounter = frames.nextCounter;
+      stored = [];
+      if (anyFlagged(frames)) {
+        stored = storedRecordsOf(frames);
+        frames = undefined;
+      }
+    } else {
+      const read = await shard.log.read(it.counter, options);
+      stored = read.records;
+      nextCounter = read.nextCounter;
+    }
     let bytes = 0;
-    const records = read.records.map((r) => {
+    let lastArrivalMs: number | undefined;
+    let count: number;
+    const records = frames ? undefined : stored.map((r) => {
       const { partitionKey, data } = openRecord(registry.cipher, rt.meta.keyIds, r);
       bytes += data.length;
       return {
@@ -56,28 +79,55 @@ export const getRecords: StreamsAction = {
         ...(r.flags ? { EncryptionType: 'KMS' } : {}),
       };
     });
+    if (frames) {
+      count = frames.count;
+      for (let i = 0; i < frames.count; i++) {
+        const buf = frames.chunks[frames.chunkOf[i]!]!;
+        const a = frames.at[i]!;
+        bytes += buf.readUInt32LE(a) + 4 - frameHeaderBytes - framePkBytes(buf, a);
+      }
+      if (count) lastArrivalMs = frameArrivalMs(frames.chunks[frames.chunkOf[count - 1]!]!, frames.at[count - 1]!);
+    } else {
+      count = stored.length;
+      lastArrivalMs = stored.at(-1)?.arrivalMs;
+    }
     if (registry.config.enforceLimits) shard.readBytes.charge(bytes, now);
-    metrics.outgoingRecords.inc({ stream: rt.meta.name }, records.length);
+    metrics.outgoingRecords.inc({ stream: rt.meta.name }, count);
     metrics.outgoingBytes.inc({ stream: rt.meta.name }, bytes);
-    const last = read.records.at(-1);
-    const caughtUp = read.nextCounter >= shard.log.durableCounter;
-    const millisBehindLatest = caughtUp || !last ? 0 : Math.max(0, now - last.arrivalMs);
-    if (!shard.open && read.nextCounter >= end) {
+    const caughtUp = nextCounter >= shard.log.durableCounter;
+    const millisBehindLatest = caughtUp || lastArrivalMs === undefined ? 0 : Math.max(0, now - lastArrivalMs);
+    // Records first, then the rest in wire order; from frames, the answer writes its own JSON.
+    const answer = (rest: Record<string, unknown>) => (frames ? new GetRecordsReply(frames, shard, rest) : { Records: records, ...rest });
+    if (!shard.open && nextCounter >= end) {
       // The end of a closed shard: no next iterator; the children to go on with.
-      return {
-        Records: records,
+      return answer({
         MillisBehindLatest: millisBehindLatest,
         ChildShards: rt.children(shard.meta.index).map((c) => ({
           ShardId: c.id,
           ParentShards: [c.meta.parentIndex, c.meta.adjacentParentIndex].filter((x): x is number => x !== undefined).map(shardIdOf),
           HashKeyRange: { StartingHashKey: c.meta.startingHashKey, EndingHashKey: c.meta.endingHashKey },
         })),
-      };
+      });
     }
-    return {
-      Records: records,
-      NextShardIterator: registry.iterators.encode({ ...it, counter: read.nextCounter, issuedMs: now }),
+    return answer({
+      NextShardIterator: registry.iterators.encode({ ...it, counter: nextCounter, issuedMs: now }),
       MillisBehindLatest: millisBehindLatest,
-    };
+    });
   },
 };
+
+/** Whether any frame carries flags (an encrypted record, which needs opening). */
+function anyFlagged(frames: FramesRead): boolean {
+  for (let i = 0; i < frames.count; i++) if (frameFlags(frames.chunks[frames.chunkOf[i]!]!, frames.at[i]!)) return true;
+  return false;
+}
+
+function storedRecordsOf(frames: FramesRead): StoredRecord[] {
+  const out: StoredRecord[] = [];
+  for (let i = 0; i < frames.count; i++) {
+    const buf = frames.chunks[frames.chunkOf[i]!]!;
+    const a = frames.at[i]!;
+    out.push(recordOfFrame(buf, a, buf.readUInt32LE(a) + 4));
+  }
+  return out;
+}
