@@ -13,6 +13,8 @@ import { createGuard } from './devices/guard.ts';
 import { createPairingEndpoint } from './devices/pairing-endpoint.ts';
 import { operatorProfileName, provisionOperatorProfile } from './devices/operator-profile.ts';
 import { PrincipalStore, type SecurityDoc } from './devices/principals.ts';
+import { SessionStore, sessionActions, withSessions } from './console/sessions.ts';
+import { consoleRoutes } from './console/static.ts';
 import { listen } from './http/listener.ts';
 import { loadOrCreateMetricsToken, metricsRoute, metricsTokenFileName } from './http/metrics-route.ts';
 import { connectionsMaxDefault, connectionsPerAddressMaxDefault } from './http/connections.ts';
@@ -273,6 +275,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     lambdas: config.analyticsLambdas, firehoseLambdas: config.firehoseLambdas, streams: registry, firehose: firehoseRegistry,
     buckets, s3Buckets: config.firehoseS3Buckets, engine: sqlEngine, log, storage, ...(options.now ? { now: options.now } : {}),
   });
+  const sessions = new SessionStore(principals, options.now);
   const adminCtx: AdminContext = { principals, caFingerprint: () => tls?.caFingerprint };
   const leaseTables = await LeaseTables.open(storage.metadataStore<LeaseTablesDoc>('leases'));
   const admin: RpcService = {
@@ -282,6 +285,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     resourceOf: (action, input) => leaseResourceOf(action, input) ?? '*',
     actions: {
       ...Object.fromEntries(Object.entries(adminActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle(adminCtx, input) }])),
+      ...sessionActions(sessions),
       ...Object.fromEntries(Object.entries(leaseActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle(leaseTables, input) }])),
     },
   };
@@ -290,7 +294,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     region: config.region, accountId: config.accountId, log, retentionCheckIntervalMs: config.retentionCheckIntervalMs, ...(options.now ? { now: options.now } : {}),
   });
   const videoCtx = { registry: video, url: '' };
-  const guard = createGuard({ principals, region: config.region, accountId: config.accountId });
+  const guard = createGuard({ principals: withSessions(principals, sessions), region: config.region, accountId: config.accountId });
   const certificateOwner = (fingerprint: string) => principals.certificateOwner(fingerprint);
   const playback = await setupPlayback({ dataDir, streams: video, guard, log, metrics, videoMetrics: video.metrics, url: () => videoCtx.url, ...(options.now ? { now: options.now } : {}) });
   const offloadPool = config.offloadWorkers > 0 ? await OffloadPool.start(config.offloadWorkers, log) : undefined;
@@ -307,6 +311,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     routes: {
       ...restRoutes([videoService(videoCtx, playback.actions)], { guard, log, metrics, jsonBytesMax: restJsonBytesMaxDefault }),
       ...playback.routes,
+      ...consoleRoutes(),
       '/metrics': metricsRoute({
         token: metricsToken,
         render: () => {
