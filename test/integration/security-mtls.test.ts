@@ -2,11 +2,10 @@
 // real `tributary gateway start --mtls` child process. The operator's own CLI
 // works (its profile carries a client certificate bound to the operator); a
 // paired device's certificate works with that device's keys only, on the
-// generic, offloaded (PutRecords) and REST (Kinesis Video) paths, over HTTP/1.1
-// and HTTP/2; once the
-// device is revoked, its certificate is refused on a connection opened before
-// the revocation and, with anyone's keys, as a new connection's handshake
-// completes.
+// generic, offloaded (PutRecords) and REST (Kinesis Video) paths, over
+// HTTP/1.1 and HTTP/2; once the device is revoked, its certificate is refused
+// on a connection opened before the revocation and, with anyone's keys, as a
+// new connection's handshake completes.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http2 from 'node:http2';
