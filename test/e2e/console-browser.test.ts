@@ -58,7 +58,7 @@ describe.skipIf(!chromiumAvailable())('web console in Chromium', () => {
 
     // Session credentials only: the long-term secret is not kept anywhere in the page's storage.
     await page.getByRole('button', { name: 'console-demo' }).click();
-    const stored = await page.evaluate(() => JSON.stringify({ ...sessionStorage }) + JSON.stringify({ ...localStorage }));
+    const stored = await page.evaluate(() => { const w = globalThis as any; return JSON.stringify({ ...w.sessionStorage }) + JSON.stringify({ ...w.localStorage }); });
     expect(stored).toMatch(/ASIA[A-Z2-7]{16}/);
     expect(stored).not.toContain(operator.secretAccessKey);
     expect(stored).not.toContain(operator.accessKeyId);
@@ -83,8 +83,8 @@ describe.skipIf(!chromiumAvailable())('web console in Chromium', () => {
     // Every control has an accessible name.
     const unnamed = await page.evaluate(() => {
       const out: string[] = [];
-      for (const el of document.querySelectorAll('button, input, textarea, select, a[href]')) {
-        const e = el as HTMLElement;
+      const document = (globalThis as any).document;
+      for (const e of document.querySelectorAll('button, input, textarea, select, a[href]') as any[]) {
         const id = e.getAttribute('id');
         const label = (id && document.querySelector(`label[for="${id}"]`)?.textContent?.trim()) || e.getAttribute('aria-label') || e.textContent?.trim();
         if (!label) out.push(e.outerHTML.slice(0, 120));
@@ -102,7 +102,7 @@ describe.skipIf(!chromiumAvailable())('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Stop tail' }).click();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await page.evaluate(() => (globalThis as any).sessionStorage.length as number)).toBe(0);
     expect(problems).toEqual([]);
     await page.close();
   });
