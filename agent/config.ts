@@ -175,6 +175,7 @@ export const agentSchema = {
         maxRecordAgeMs: { kind: 'integer', min: 60_000, max: 365 * 24 * 3600_000, default: 7 * 24 * 3600_000 },
         requestTimeoutMs: { kind: 'integer', min: 1000, max: 600_000, default: 30_000 },
         lingerMs: { kind: 'integer', min: 0, max: 60_000, default: 1000 },
+        lanesMax: { kind: 'integer', min: 1, max: 64, default: 8 },
         bandwidthBytesPerSecondMax: { kind: 'integer', min: 1024, max: 1024 ** 3 },
         priorityWaitMsMax: { kind: 'integer', min: 100, max: 3600_000, default: 5_000 },
         catchUpAgeMs: { kind: 'integer', min: 0, max: 365 * 24 * 3600_000, default: 60_000 },
@@ -214,6 +215,8 @@ export interface AgentConfig {
   };
   uplink: {
     batchRecordsMax: number; batchBytesMax: number; retryMaxMs: number; maxRecordAgeMs: number; requestTimeoutMs: number; lingerMs: number;
+    /** Requests in flight per destination at most: one per shard (agent/uplink/lanes.ts). */
+    lanesMax: number;
     /** The whole link's cap, shared by the destinations by priority (agent/uplink/scheduler.ts). */
     bandwidthBytesPerSecondMax?: number;
     /** Priority holds a destination back at most this long between two of its requests. */

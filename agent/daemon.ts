@@ -157,6 +157,12 @@ function onUplinkEvent(name: string, conditions: ConditionLog, log: AgentLogger)
       case 'intent-saved':
         conditions.clear(`intent:${name}`, 'send window written down again', d);
         return;
+      case 'intent-mismatch':
+        log.warn('the written-down send state does not match the buffer: records that were in flight may be stored twice', d);
+        return;
+      case 'shard-map-unavailable':
+        log.warn('cannot read the stream\'s shard map: lanes split the hash key space evenly', { ...d, error: e.error });
+        return;
       case 'dead-lettered':
         log.error('records dead-lettered', { ...d, records: e.records, reason: e.reason });
         return;
@@ -220,7 +226,7 @@ export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notif
         ca: creds.caCertificate, cert: creds.clientCertificate, key: creds.clientKey,
         batchRecordsMax: config.uplink.batchRecordsMax, batchBytesMax: config.uplink.batchBytesMax,
         retryMaxMs: config.uplink.retryMaxMs, maxRecordAgeMs: config.uplink.maxRecordAgeMs, aggregate: d.aggregate,
-        requestTimeoutMs: config.uplink.requestTimeoutMs, lingerMs: config.uplink.lingerMs,
+        requestTimeoutMs: config.uplink.requestTimeoutMs, lingerMs: config.uplink.lingerMs, lanesMax: config.uplink.lanesMax,
         scheduler, priority: d.priority, newestFirst: d.newestFirst, catchUpAgeMs: config.uplink.catchUpAgeMs,
         ...(d.bandwidthBytesPerSecondMax ? { bandwidthBytesPerSecondMax: d.bandwidthBytesPerSecondMax } : {}),
         // Exactly once: each request carries <device>/<destination>/<batch> as its idempotency key.

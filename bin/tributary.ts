@@ -120,11 +120,12 @@ serverOptions(gateway.command('start'))
 serverOptions(gateway.command('init'))
   .description('Create the gateway CA, its server certificate, operator credentials (with a client certificate) and the metrics token in the data directory, and print the CA fingerprint.')
   .option('--insecure-http', 'the gateway will serve plain HTTP (the profile gets an http:// endpoint)')
-  .action(async (opts: ServerFlags) => {
+  .option('--force', 'issue a new server certificate (for new --name/--ip) under the existing CA; a running gateway takes it on SIGHUP')
+  .action(async (opts: ServerFlags & { force?: boolean }) => {
     const config = effectiveConfig(opts);
     const dataDir = path.resolve(config.dataDir);
     const log = createLogger({ level: 'warn' });
-    if (config.tlsEnabled) await ensureTls(config, dataDir, log);
+    if (config.tlsEnabled) await ensureTls(config, dataDir, log, { renewServerCertificate: Boolean(opts.force) });
     const masterKey = await loadOrCreateSecret(path.join(dataDir, 'keys', 'master.key'), 32);
     const principals = await PrincipalStore.open(new JsonFileStore<SecurityDoc>(path.join(dataDir, 'metadata', 'security.json')), new RecordCipher(masterKey));
     const tls = config.tlsEnabled ? loadTlsMaterial(path.join(dataDir, 'tls')) : undefined;

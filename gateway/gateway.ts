@@ -13,6 +13,8 @@ import { createGuard } from './devices/guard.ts';
 import { createPairingEndpoint } from './devices/pairing-endpoint.ts';
 import { operatorProfileName, provisionOperatorProfile } from './devices/operator-profile.ts';
 import { PrincipalStore, type SecurityDoc } from './devices/principals.ts';
+import { SessionStore, sessionActions, withSessions } from './console/sessions.ts';
+import { consoleRoutes } from './console/static.ts';
 import { listen } from './http/listener.ts';
 import { loadOrCreateMetricsToken, metricsRoute, metricsTokenFileName } from './http/metrics-route.ts';
 import { connectionsMaxDefault, connectionsPerAddressMaxDefault } from './http/connections.ts';
@@ -44,7 +46,7 @@ import { openAnalytics, type Analytics } from './analytics/api/service.ts';
 import { sqlEngine } from './analytics/runtime/engine-adapter.ts';
 import type { AnalyticsLambdaTarget } from './analytics/runtime/lambda-targets.ts';
 import type { StreamsContext } from './streams/shapes.ts';
-import { initTls, issueClientCertificate } from './tls/certificates.ts';
+import { initTls, issueClientCertificate, issueServerCertificate } from './tls/certificates.ts';
 import { restJsonBytesMaxDefault, restRoutes } from './http/rest.ts';
 import { VideoRegistry, type VideoDoc } from './video/registry.ts';
 import { videoService } from './video/service.ts';
@@ -199,12 +201,21 @@ export interface StartOptions {
   now?: () => number;
 }
 
-/** Creates the CA and server certificate when missing; returns the CA fingerprint. */
-export async function ensureTls(config: GatewayConfig, dataDir: string, log: Logger): Promise<void> {
+/**
+ * Creates the CA and server certificate when missing. With `renewServerCertificate`, an existing
+ * CA signs a new server certificate (for new names or addresses): the CA stays, so devices' pins and
+ * client certificates hold.
+ */
+export async function ensureTls(config: GatewayConfig, dataDir: string, log: Logger, o: { renewServerCertificate?: boolean } = {}): Promise<void> {
   const names = [...new Set(['localhost', os.hostname(), ...config.tlsNames])];
   const ips = [...new Set(['127.0.0.1', '::1', ...config.tlsIps, ...(/^[\d.]+$|:/.test(config.host) && config.host !== '0.0.0.0' && config.host !== '::' ? [config.host] : [])])];
-  const { fingerprint, created } = await initTls(path.join(dataDir, 'tls'), { names, ips });
-  if (created) log.info('created gateway CA and server certificate', { dir: path.join(dataDir, 'tls'), caFingerprint: fingerprint, names, ips });
+  const dir = path.join(dataDir, 'tls');
+  const { fingerprint, created } = await initTls(dir, { names, ips });
+  if (created) log.info('created gateway CA and server certificate', { dir, caFingerprint: fingerprint, names, ips });
+  else if (o.renewServerCertificate) {
+    await issueServerCertificate(dir, names, ips);
+    log.info('issued a new server certificate under the existing CA', { dir, names, ips });
+  }
 }
 
 export async function startGateway(config: GatewayConfig, options: StartOptions = {}): Promise<Gateway> {
@@ -264,6 +275,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     lambdas: config.analyticsLambdas, firehoseLambdas: config.firehoseLambdas, streams: registry, firehose: firehoseRegistry,
     buckets, s3Buckets: config.firehoseS3Buckets, engine: sqlEngine, log, storage, ...(options.now ? { now: options.now } : {}),
   });
+  const sessions = new SessionStore(principals, options.now);
   const adminCtx: AdminContext = { principals, caFingerprint: () => tls?.caFingerprint };
   const leaseTables = await LeaseTables.open(storage.metadataStore<LeaseTablesDoc>('leases'));
   const admin: RpcService = {
@@ -273,6 +285,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     resourceOf: (action, input) => leaseResourceOf(action, input) ?? '*',
     actions: {
       ...Object.fromEntries(Object.entries(adminActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle(adminCtx, input) }])),
+      ...sessionActions(sessions),
       ...Object.fromEntries(Object.entries(leaseActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle(leaseTables, input) }])),
     },
   };
@@ -281,7 +294,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     region: config.region, accountId: config.accountId, log, retentionCheckIntervalMs: config.retentionCheckIntervalMs, ...(options.now ? { now: options.now } : {}),
   });
   const videoCtx = { registry: video, url: '' };
-  const guard = createGuard({ principals, region: config.region, accountId: config.accountId });
+  const guard = createGuard({ principals: withSessions(principals, sessions), region: config.region, accountId: config.accountId });
   const certificateOwner = (fingerprint: string) => principals.certificateOwner(fingerprint);
   const playback = await setupPlayback({ dataDir, streams: video, guard, log, metrics, videoMetrics: video.metrics, url: () => videoCtx.url, ...(options.now ? { now: options.now } : {}) });
   const offloadPool = config.offloadWorkers > 0 ? await OffloadPool.start(config.offloadWorkers, log) : undefined;
@@ -298,6 +311,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     routes: {
       ...restRoutes([videoService(videoCtx, playback.actions)], { guard, log, metrics, jsonBytesMax: restJsonBytesMaxDefault }),
       ...playback.routes,
+      ...consoleRoutes(),
       '/metrics': metricsRoute({
         token: metricsToken,
         render: () => {

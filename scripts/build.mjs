@@ -37,3 +37,31 @@ for (const e of entries) {
   const kib = (fs.statSync(e.out).size / 1024).toFixed(0);
   if (!quiet) console.log(`built ${path.relative(process.cwd(), e.out) || e.out} (${kib} KiB)`);
 }
+
+// The web console (console/src): a browser bundle served by the gateway at /console/ from dist/console.
+// sdk/protocol/sigv4.ts is bundled as is: node:crypto becomes @noble/hashes, Buffer the `buffer` package.
+{
+  const out = path.join(outdir, 'console');
+  fs.mkdirSync(out, { recursive: true });
+  const src = path.join(root, 'console/src');
+  await build({
+    entryPoints: [path.join(src, 'main.ts')],
+    outfile: path.join(out, 'console.js'),
+    bundle: true,
+    platform: 'browser',
+    target: ['chrome110', 'firefox110', 'safari16'],
+    format: 'esm',
+    minify: true,
+    sourcemap: 'linked',
+    legalComments: 'none',
+    alias: { 'node:crypto': path.join(src, 'node-crypto.ts') },
+    inject: [path.join(src, 'buffer-global.ts')],
+    logLevel: 'warning',
+  });
+  for (const f of ['index.html', 'console.css']) fs.copyFileSync(path.join(src, f), path.join(out, f));
+  if (!quiet) {
+    const { gzipSync } = await import('node:zlib');
+    const js = fs.readFileSync(path.join(out, 'console.js'));
+    console.log(`built ${path.relative(process.cwd(), out) || out}/console.js (${(js.length / 1024).toFixed(0)} KiB, ${(gzipSync(js, { level: 9 }).length / 1024).toFixed(1)} KiB gzipped; budget 250)`);
+  }
+}

@@ -31,7 +31,7 @@ import { GroupCommit } from './group-commit.ts';
 import { acquireLock } from './lock.ts';
 import { appendRecordsMax, capBytesMin, capSegmentsMin, destinationNamePattern, encryptionNonceBytes, peekRecordsMax } from './limits.ts';
 import { resolveOptions, type BufferOptions, type ResolvedOptions } from './options.ts';
-import { oldestCapturedAtMs, readRange, readUnacked, type BufferPosition, type BufferedRecord, type ReadState } from './reader.ts';
+import { comparePositions, oldestCapturedAtMs, readRange, readUnacked, type BufferPosition, type BufferedRecord, type ReadState } from './reader.ts';
 import { recover } from './recovery.ts';
 import { createSegmentFile, removeSegment, segmentHeaderBytes, writeSegmentMeta, type SegmentInfo } from './segment.ts';
 import { validateRecord, type AppendRecord } from './validate.ts';
@@ -384,15 +384,24 @@ export class DiskBuffer implements ReadState {
    * Peek does not move the replay position; ack does. At least one record is
    * returned when any is buffered, even if it alone exceeds `maxBytes`.
    */
-  async peek(maxRecords: number, maxBytes: number, options?: { part?: BufferPart }): Promise<BufferedRecord[]> {
+  async peek(maxRecords: number, maxBytes: number, options?: { part?: BufferPart; after?: BufferPosition }): Promise<BufferedRecord[]> {
     this.assertOpen();
     assert.ok(Number.isSafeInteger(maxRecords) && maxRecords > 0 && maxBytes > 0, 'peek limits must be positive');
     const n = Math.min(maxRecords, peekRecordsMax);
     const split = this.split;
+    const part = split ? options?.part : undefined;
+    // `after`: read ahead of what was peeked before; from the part's cursor once that has moved past it (drop-oldest).
+    const from = (cursor: BufferPosition) => (options?.after && comparePositions(options.after, cursor) > 0 ? options.after : cursor);
     // Without a catch-up both parts are the whole buffer.
-    if (!split || options?.part === undefined) return readUnacked(this, n, maxBytes);
-    if (options.part === 'live') return readRange(this, split.live, Number.MAX_SAFE_INTEGER, n, maxBytes);
-    return readRange(this, this.acked, split.segment, n, maxBytes);
+    if (!split || part === undefined) return options?.after ? readRange(this, from(this.acked), Number.MAX_SAFE_INTEGER, n, maxBytes) : readUnacked(this, n, maxBytes);
+    if (part === 'live') return readRange(this, from(split.live), Number.MAX_SAFE_INTEGER, n, maxBytes);
+    return readRange(this, from(this.acked), split.segment, n, maxBytes);
+  }
+
+  /** The first unacknowledged position of a part (of the whole buffer without a catch-up). */
+  cursor(part?: BufferPart): BufferPosition {
+    const split = this.split;
+    return { ...(split && part === 'live' ? split.live : this.acked) };
   }
 
   /**

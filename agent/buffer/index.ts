@@ -3,7 +3,7 @@
  * here only. See docs/agent-buffer.md for the format and guarantees.
  */
 export { DiskBuffer, type BufferStats, type BufferPart } from './disk-buffer.ts';
-export type { BufferPosition, BufferedRecord } from './reader.ts';
+export { comparePositions, type BufferPosition, type BufferedRecord } from './reader.ts';
 export type { AppendRecord } from './validate.ts';
 export { parseFsyncPolicy, type BufferOptions, type BufferProblem, type CapPolicy, type FsyncPolicy } from './options.ts';
 export { type BufferErrorCode } from './errors.ts';

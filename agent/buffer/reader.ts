@@ -18,6 +18,11 @@ export interface BufferPosition {
   readonly index: number;
 }
 
+/** Negative when `a` is before `b` in the buffer, 0 when equal, positive after. */
+export function comparePositions(a: BufferPosition, b: BufferPosition): number {
+  return a.segment - b.segment || a.offset - b.offset;
+}
+
 export interface BufferedRecord extends FrameRecord {
   position: BufferPosition;
 }

@@ -43,6 +43,37 @@ export const aggregateEntryOverheadBytes = 24;
 assert.ok(paceRecordsPerSecondMin > 0 && paceIncreaseFactor > 1 && throttlePauseMsMax > 0);
 assert.ok(aggregateBytesMax < batchBytesMaxLimit);
 
+/**
+ * Lanes (lanes.ts): at most this many requests in flight per destination,
+ * one per shard (adjacent shards share a lane beyond it). agent.yaml
+ * `uplink.lanesMax`.
+ */
+export const lanesMaxDefault = 8;
+export const lanesMaxLimit = 64;
+/** Without the stream's shard map (ListShards refused or failing): this many lanes over equal hash key ranges. */
+export const lanesWithoutShardMap = 4;
+/** The shard map is read again this often while the uplink runs (resharding moves hash key ranges). */
+export const shardMapTtlMs = 60_000;
+/**
+ * Lanes open when more than this many requests' worth of records wait, and
+ * close again when the backlog is gone: a trickle goes out in one request
+ * per linger, not one per lane.
+ */
+export const lanesOpenBacklogBatches = 4;
+/** Records the uplink holds read ahead of the buffer's ack position (the region), across its lanes. */
+export const regionRecordsMax = 20_000;
+/** Data and key bytes the region holds at most (memory: the agent's footprint target). */
+export const regionBytesMax = 8 * 1024 * 1024;
+/**
+ * The buffer's replay position (a synchronous write and two fsyncs) is
+ * written at most this often while records flow (the intent file, written before every round of requests, says which
+ * records are settled, so a lagging checkpoint resends nothing).
+ */
+export const ackIntervalMs = 200;
+
+assert.ok(lanesMaxDefault >= 1 && lanesMaxDefault <= lanesMaxLimit && lanesWithoutShardMap <= lanesMaxLimit);
+assert.ok(regionRecordsMax >= batchRecordsMaxLimit && regionBytesMax >= 1024 * 1024);
+
 /** Destination priorities: 0 (last) to 100 (first); the config's default is the middle. */
 export const priorityMax = 100;
 export const priorityDefault = 50;

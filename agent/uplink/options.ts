@@ -30,6 +30,8 @@ export interface UplinkOptions {
   batchBytesMax?: number;
   /** Pack records that share a partition key into one KPL aggregated record. */
   aggregate?: boolean;
+  /** Requests in flight at most, one per lane (a shard, or adjacent shards beyond this); default 8. */
+  lanesMax?: number;
   /** Exponential backoff with full jitter between these bounds. */
   retryBaseMs?: number;
   retryMaxMs?: number;
@@ -81,6 +83,7 @@ export interface ResolvedUplinkOptions {
   batchRecordsMax: number;
   batchBytesMax: number;
   aggregate: boolean;
+  lanesMax: number;
   retryBaseMs: number;
   retryMaxMs: number;
   maxRecordAgeMs: number;
@@ -101,7 +104,7 @@ export interface ResolvedUplinkOptions {
 }
 
 const known = new Set([
-  'buffer', 'stream', 'endpoint', 'region', 'credentials', 'ca', 'cert', 'key', 'batchRecordsMax', 'batchBytesMax', 'aggregate',
+  'buffer', 'stream', 'endpoint', 'region', 'credentials', 'ca', 'cert', 'key', 'batchRecordsMax', 'batchBytesMax', 'aggregate', 'lanesMax',
   'retryBaseMs', 'retryMaxMs', 'maxRecordAgeMs', 'bandwidthBytesPerSecondMax', 'requestTimeoutMs', 'idlePollMs', 'lingerMs', 'producerId', 'intentFile', 'intentSync', 'space', 'onEvent', 'now',
   'scheduler', 'priority', 'newestFirst', 'catchUpAgeMs',
 ]);
@@ -149,6 +152,7 @@ export function resolveUplinkOptions(o: UplinkOptions): ResolvedUplinkOptions {
     batchRecordsMax: intInRange('batchRecordsMax', o.batchRecordsMax, L.batchRecordsMaxDefault, 1, L.batchRecordsMaxLimit),
     batchBytesMax: intInRange('batchBytesMax', o.batchBytesMax, L.batchBytesMaxDefault, 1, L.batchBytesMaxLimit),
     aggregate: o.aggregate ?? false,
+    lanesMax: intInRange('lanesMax', o.lanesMax, L.lanesMaxDefault, 1, L.lanesMaxLimit),
     retryBaseMs,
     retryMaxMs,
     maxRecordAgeMs: intInRange('maxRecordAgeMs', o.maxRecordAgeMs, L.maxRecordAgeMsDefault, 0, Number.MAX_SAFE_INTEGER),

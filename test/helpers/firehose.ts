@@ -1,6 +1,7 @@
 /** The stock Firehose client for a test gateway, and creating a delivery stream up to ACTIVE. */
 import { CreateDeliveryStreamCommand, DescribeDeliveryStreamCommand, FirehoseClient, type CreateDeliveryStreamCommandInput } from '@aws-sdk/client-firehose';
 import { testOperator } from './gateway.ts';
+import { waitFor } from './wait.ts';
 
 export function firehoseClient(url: string, credentials: { accessKeyId: string; secretAccessKey: string } = testOperator): FirehoseClient {
   // A copy: the SDK annotates the object it is given.
@@ -10,10 +11,6 @@ export function firehoseClient(url: string, credentials: { accessKeyId: string; 
 /** Creates the delivery stream and waits until it is ACTIVE. */
 export async function createActiveDeliveryStream(client: FirehoseClient, input: CreateDeliveryStreamCommandInput): Promise<void> {
   await client.send(new CreateDeliveryStreamCommand(input));
-  for (let i = 0; i < 200; i++) {
-    const d = await client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: input.DeliveryStreamName }));
-    if (d.DeliveryStreamDescription?.DeliveryStreamStatus === 'ACTIVE') return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`delivery stream ${input.DeliveryStreamName} never became ACTIVE`);
+  await waitFor(`delivery stream ${input.DeliveryStreamName} ACTIVE`, async () =>
+    (await client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: input.DeliveryStreamName }))).DeliveryStreamDescription?.DeliveryStreamStatus === 'ACTIVE', { timeoutMs: 30_000 });
 }

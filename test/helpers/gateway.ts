@@ -5,6 +5,7 @@ import path from 'node:path';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { gatewayDefaults, startGateway, type Gateway, type GatewayConfig } from '../../gateway/gateway.ts';
 import { silentLogger } from '../../gateway/log.ts';
+import { waitFor } from './wait.ts';
 
 export function tempDir(prefix = 'trb-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -52,10 +53,6 @@ export async function createActiveStream(client: KinesisClient, StreamName: stri
 
 export async function waitActive(client: KinesisClient, StreamName: string): Promise<void> {
   const { DescribeStreamSummaryCommand } = await import('@aws-sdk/client-kinesis');
-  for (let i = 0; i < 200; i++) {
-    const r = await client.send(new DescribeStreamSummaryCommand({ StreamName }));
-    if (r.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return;
-    await new Promise((res) => setTimeout(res, 20));
-  }
-  throw new Error(`stream ${StreamName} never became ACTIVE`);
+  await waitFor(`stream ${StreamName} ACTIVE`, async () =>
+    (await client.send(new DescribeStreamSummaryCommand({ StreamName }))).StreamDescriptionSummary?.StreamStatus === 'ACTIVE', { timeoutMs: 30_000 });
 }

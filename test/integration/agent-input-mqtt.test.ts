@@ -302,9 +302,11 @@ describe('agent MQTT input (real Mosquitto)', () => {
     await pub.publishAsync('r/a', 'one', { qos: 1 });
     await waitForRecords(buffers.get('telemetry')!, 1);
 
+    let attempts = 0;
+    input.client!.on('reconnect', () => attempts++);
     broker.kill('SIGKILL');
     await new Promise((r) => broker.once('exit', r));
-    await new Promise((r) => setTimeout(r, 700)); // Several failed attempts, so the backoff grows.
+    await waitFor('several failed attempts, so the backoff grows', () => attempts >= 3);
     broker = await startMosquitto(conf, port);
     // The restarted broker lost the session (no persistence): the input must subscribe again.
     await waitFor('a reconnect', () => input.counters().reconnects >= 1);

@@ -46,11 +46,21 @@ async function put(producer: AgentProducer, from: number, count: number): Promis
   await Promise.all(puts);
 }
 
-async function expectExactlyOnce(c: KinesisClient, stream: string, total: number, agent: AgentProcess): Promise<void> {
+/** Ids of marker records, put after the records under test: far above theirs. */
+const markerIdMin = 1_000_000;
+let markers = 0;
+
+/**
+ * Waits for `total` records, then puts a marker record and waits for it: the agent sends in order and a request is
+ * settled (sent again if need be) before the next, so a record stored twice is in the stream by then.
+ */
+async function expectExactlyOnce(c: KinesisClient, stream: string, total: number, agent: AgentProcess, producer: AgentProducer): Promise<void> {
+  await waitFor(`${total} records in ${stream}`, async () => (await readStream(c, stream)).length >= total, 60_000, agent.log);
+  const marker = markerIdMin + markers++;
+  await put(producer, marker, 1);
   let got: Awaited<ReturnType<typeof readStream>> = [];
-  await waitFor(`${total} records in ${stream}`, async () => (got = await readStream(c, stream)).length >= total, 60_000, agent.log);
-  await new Promise((r) => setTimeout(r, 300));
-  got = await readStream(c, stream);
+  await waitFor(`the marker record ${marker}`, async () => (got = await readStream(c, stream)).some((r) => JSON.parse(r.data).id === marker), 60_000, agent.log);
+  got = got.filter((r) => (JSON.parse(r.data).id as number) < markerIdMin);
   const ids = got.map((r) => JSON.parse(r.data).id as number);
   expect(new Set(ids).size, 'a record arrived twice').toBe(ids.length);
   expect([...ids].sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i));
@@ -86,16 +96,16 @@ describe('agent over a bad link', () => {
     await waitFor('the agent socket', () => fs.existsSync(socket), 20_000, agent.log);
     const producer = new AgentProducer({ socketPath: socket, destination: 'main', clientName: 'link-test' });
     await put(producer, 0, 300);
-    await expectExactlyOnce(c, stream, 300, agent);
+    await expectExactlyOnce(c, stream, 300, agent, producer);
 
     await gw.close();
     await put(producer, 300, 600); // durable in the agent while the gateway is away
     await waitFor('the agent to notice', () => /"msg":"link down/.test(agent.log()), 20_000, agent.log);
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 1500)); // The outage goes on a while (probes fail meanwhile): a scenario, not a wait.
     gw = await testGateway({ tlsEnabled: true, createDelayMs: 0, enforceLimits: false, dataDir: gw.dataDir, port });
     const c2 = tlsClient(gw);
     await put(producer, 900, 100);
-    await expectExactlyOnce(c2, stream, 1000, agent);
+    await expectExactlyOnce(c2, stream, 1000, agent, producer);
     await producer.close();
     await stopAgent(agent);
     expect(agentStatus(state)?.destinations.main?.depthRecords).toBe(0);
@@ -146,17 +156,18 @@ describe('agent over a bad link', () => {
     // The Unix socket is a file: the app in the host namespace reaches the agent in its own.
     const producer = new AgentProducer({ socketPath: socket, destination: 'main', clientName: 'link-test' });
     await put(producer, 0, 200);
-    await expectExactlyOnce(c, stream, 200, agent);
+    await expectExactlyOnce(c, stream, 200, agent, producer);
 
     ip('link', 'set', host, 'down');
     const cutAt = Date.now();
     await put(producer, 200, 800);
     await waitFor('the agent to see the link down', () => /"msg":"link down/.test(agent.log()), 20_000, agent.log);
     expect((await readStream(c, stream)).length).toBeLessThan(1000);
+    // The cut lasts 3 s in all, past the request timeout (2 s): a scenario, not a wait.
     await new Promise((r) => setTimeout(r, Math.max(0, 3000 - (Date.now() - cutAt))));
     ip('link', 'set', host, 'up');
     await put(producer, 1000, 100);
-    await expectExactlyOnce(c, stream, 1100, agent);
+    await expectExactlyOnce(c, stream, 1100, agent, producer);
     await producer.close();
     await stopAgent(agent);
   }, 120_000);
@@ -180,7 +191,7 @@ describe('agent over a bad link', () => {
     await waitFor('some records through', async () => (await readStream(c, stream)).length > 100, 60_000, agent.log);
     proxy.stall(3000); // longer than the agent's request timeout: the request in flight is sent again
     await put(producer, 1500, 1500);
-    await expectExactlyOnce(c, stream, 3000, agent);
+    await expectExactlyOnce(c, stream, 3000, agent, producer);
     expect(proxy.counts.requestResets + proxy.counts.responseResets).toBeGreaterThan(2);
     await producer.close();
     await stopAgent(agent);

@@ -19,6 +19,7 @@ import type { Gateway } from '../../gateway/gateway.ts';
 import { pairDevice } from '../../sdk/devices/pairing.ts';
 import { agentBundlePath } from '../helpers/bundles.ts';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 let gw: Gateway & { dataDir: string };
 let op: KinesisClient;
@@ -68,8 +69,9 @@ it('delivers MQTT messages and file lines to the gateway', async () => {
   readline.createInterface({ input: agent.stderr! }).on('line', (l) => logs.push(l));
   const exited = new Promise<number | null>((r) => agent.once('exit', (c) => r(c)));
   try {
-    for (let i = 0; i < 100 && !logs.some((l) => l.includes('agent running')); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(logs.some((l) => l.includes('agent running')), logs.join('\n')).toBe(true);
+    await waitFor('the agent running', () => logs.some((l) => l.includes('agent running')), { timeoutMs: 30_000 }).catch((err: Error) => {
+      throw new Error(`${err.message}\n${logs.join('\n')}`);
+    });
 
     const pub = await mqtt.connectAsync(broker.url);
     for (let i = 0; i < 20; i++) await pub.publishAsync(`${topic}/dev-${i % 2}/reading`, JSON.stringify({ i }), { qos: 1 });
@@ -78,12 +80,11 @@ it('delivers MQTT messages and file lines to the gateway', async () => {
 
     let telemetry: string[] = [];
     let logLines: string[] = [];
-    for (let i = 0; i < 100; i++) {
+    await waitFor('20 readings and 3 log lines', async () => {
       telemetry = await records('telemetry-pi-07');
       logLines = await records('logs-pi-07');
-      if (telemetry.length >= 20 && logLines.length >= 3) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+      return telemetry.length >= 20 && logLines.length >= 3;
+    }, { timeoutMs: 30_000, intervalMs: 200 });
     expect(telemetry.map((t) => JSON.parse(t).i).sort((a: number, b: number) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
     expect(logLines).toEqual(['first line', 'second line', 'third line']);
 

@@ -11,6 +11,7 @@ import { parseAgentConfig } from '../../agent/config.ts';
 import { SocketInput, parseSocketInputConfig, type SocketInputEvent } from '../../agent/inputs/socket.ts';
 import { AgentFrameDecoder, encodeFrame, type AgentFrame } from '../../sdk/protocol/agent-socket.ts';
 import { AgentProducer, type AgentPutResult } from '../../sdk/streams/agent-producer.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -163,7 +164,7 @@ describe('agent socket: AgentProducer → SocketInput → DiskBuffer', () => {
       }));
       if (i % 500 === 0) await new Promise((r) => setImmediate(r));
     }
-    while (!killed) await new Promise((r) => setTimeout(r, 10));
+    await waitFor('the kill', () => killed);
     await new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r())));
     const resolvedAtKill = new Map(resolved);
     child = await spawnAgent(root, socketPath);
@@ -241,8 +242,10 @@ describe('agent socket: backpressure', () => {
     const p = producer(sock, { batchRecordsMax: 10, inFlightRecordsMax: 1000, lingerMs: 1 });
     let resolved = 0;
     const puts = Array.from({ length: 3000 }, (_, i) => p.put(Buffer.alloc(100, i), { partitionKey: 'k' }).then(() => void resolved++));
+    await waitFor('appends up to the bound', () => calls >= 4);
+    // Room for a fifth call, which must not come: the kernel's socket buffers hold some frames, but the input calls
+    // append only up to its bound.
     await new Promise((r) => setTimeout(r, 300));
-    // The kernel's socket buffers hold some frames, but the input has called append only up to its bound.
     expect(calls).toBe(4);
     expect(resolved).toBe(0);
     release();

@@ -151,11 +151,16 @@ describe('uplink newest-first catch-up', () => {
     const o = { stream: name, endpoint: proxy.url, intentDir, newestFirst: true, catchUpAgeMs: 200, bandwidthBytesPerSecondMax: 100 * 1024 };
     const u = uplink(buffer, o, events);
     u.start();
+    const appendedAt = Date.now();
     await appendTagged(buffer, 'old', old, 8, 100);
     u.wake();
     await waitFor('the link to go down', () => u.stats().link === 'down');
-    await sleep(300); // the backlog is now older than catchUpAgeMs
-    expect(buffer.catchUp()).toBeUndefined(); // no catch-up while the link is down
+    // The backlog older than catchUpAgeMs, and a probe failed since: still no catch-up while the link is down.
+    await waitFor('the backlog older than catchUpAgeMs', () => Date.now() - appendedAt > o.catchUpAgeMs);
+    const retries = () => events.filter((e) => e.type === 'retry').length;
+    const before = retries();
+    await waitFor('a probe since', () => retries() > before);
+    expect(buffer.catchUp()).toBeUndefined();
     proxy.resume();
     await waitFor('the catch-up to start', () => events.some((e) => e.type === 'catch-up' && e.state === 'started'));
     return { proxy, dir, intentDir, buffer, events, u, o };

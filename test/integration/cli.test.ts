@@ -10,6 +10,7 @@ import { repoRoot } from '../helpers/spawn-gateway.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
 import { parseGatewayConfig } from '../../gateway/config.ts';
 import { tributaryBundle } from '../helpers/bundles.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const exec = promisify(execFile);
 const cli = (...args: string[]) => exec(process.execPath, [tributaryBundle(), ...args], { cwd: repoRoot });
@@ -165,8 +166,7 @@ describe('tributary gateway start as a process', () => {
       const before = await fingerprint();
       await issueServerCertificate(path.join(dir, 'tls'), ['localhost'], ['127.0.0.1']);
       gw.child.kill('SIGHUP');
-      for (let i = 0; i < 50 && !gw.logs.some((l) => l.includes('reloaded TLS certificate')); i++) await new Promise((r) => setTimeout(r, 50));
-      expect(gw.logs.some((l) => l.includes('reloaded TLS certificate'))).toBe(true);
+      await waitFor('the reload logged', () => gw.logs.some((l) => l.includes('reloaded TLS certificate')));
       expect(await fingerprint()).not.toBe(before);
       gw.child.kill('SIGTERM');
       expect(await gw.exited).toBe(0);

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CreateStreamCommand, GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { kinesisClient, tempDir, waitActive } from '../helpers/gateway.ts';
 import { spawnGateway, type SpawnedGateway } from '../helpers/spawn-gateway.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 interface Acked { data: string; key: string; seq: string; shardId: string }
 
@@ -61,7 +62,7 @@ describe('crash safety', () => {
     };
     const writers = Array.from({ length: 8 }, (_, w) => writer(w));
     // Kill once enough is acknowledged that the kill lands amid writes, however slow the machine.
-    while (acked.length < 1200) await new Promise((r) => setTimeout(r, 20));
+    await waitFor('1200 acknowledged records', () => acked.length >= 1200, { timeoutMs: 60_000 });
     gw.child.kill('SIGKILL');
     stop = true;
     await Promise.all(writers);

@@ -21,6 +21,7 @@ import { listObjects } from '../../gateway/firehose/destinations/filesystem.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
 import { testGateway } from '../helpers/gateway.ts';
 import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const role = 'arn:aws:iam::000000000000:role/firehose';
 const upperArn = 'arn:aws:lambda:us-east-1:000000000000:function:upper';
@@ -57,7 +58,6 @@ afterAll(async () => {
   await new Promise((r) => transformer?.close(r));
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const bucketDir = (bucket: string) => path.join(gw.dataDir, 'firehose-buckets', bucket);
 const processing = {
   Enabled: true,
@@ -228,8 +228,7 @@ describe('Firehose source record backup (S3BackupMode Enabled)', () => {
     await put('bk-retry', ['x1', 'x2']);
     const before = invocations;
     const flushed = worker.flush();
-    for (let i = 0; i < 100 && invocations < before + 2; i++) await sleep(50);
-    expect(invocations).toBeGreaterThanOrEqual(before + 2); // at least one retry ran
+    await waitFor('a retry of the batch', () => invocations >= before + 2, { intervalMs: 50 });
     expect(objects('bk-retry-backup').map((o) => o.body.toString())).toEqual(['x1x2']);
     expect(worker.deliveredCounter).toBe(0);
     fs.rmSync(bucketDir('bk-retry'));

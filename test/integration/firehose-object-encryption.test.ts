@@ -18,6 +18,7 @@ import { testGateway } from '../helpers/gateway.ts';
 import { repoRoot } from '../helpers/spawn-gateway.ts';
 import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
 import { tributaryBundle } from '../helpers/bundles.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const exec = promisify(execFile);
 const cli = (...args: string[]) =>
@@ -28,18 +29,12 @@ const newline = { Enabled: true, Processors: [{ Type: 'AppendDelimiterToRecord' 
 
 let gw: Gateway & { dataDir: string };
 let client: FirehoseClient;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const bucketDir = (bucket: string) => path.join(gw.dataDir, 'firehose-buckets', bucket);
 
 const createActive = (input: CreateDeliveryStreamCommandInput) => createActiveDeliveryStream(client, input);
 
 async function waitForObjects(bucket: string, n: number): Promise<string[]> {
-  for (let i = 0; i < 300; i++) {
-    const keys = listObjects(bucketDir(bucket));
-    if (keys.length >= n) return keys;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${n} objects in ${bucket}`);
+  return waitFor(`${n} objects in ${bucket}`, () => { const keys = listObjects(bucketDir(bucket)); return keys.length >= n && keys; }, { intervalMs: 50 });
 }
 
 const records = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ id: `${prefix}-${i}`, secret: `s3cr3t-${i}` }));

@@ -20,6 +20,7 @@ import { listObjects } from '../../gateway/firehose/destinations/filesystem.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
 import { testGateway } from '../helpers/gateway.ts';
 import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const role = 'arn:aws:iam::000000000000:role/firehose';
 let gw: Gateway & { dataDir: string };
@@ -48,7 +49,6 @@ afterAll(async () => {
   await gw?.close();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function conversion(compression?: 'SNAPPY' | 'GZIP' | 'UNCOMPRESSED', table = 'events'): DataFormatConversionConfiguration {
   return {
@@ -73,12 +73,7 @@ const createActive = (input: CreateDeliveryStreamCommandInput) => createActiveDe
 
 async function waitObjects(bucket: string, n: number): Promise<string[]> {
   const dir = path.join(gw.dataDir, 'firehose-buckets', bucket);
-  for (let i = 0; i < 300; i++) {
-    const keys = listObjects(dir);
-    if (keys.length >= n) return keys;
-    await sleep(50);
-  }
-  throw new Error(`fewer than ${n} objects in ${bucket}: ${listObjects(dir).join(', ')}`);
+  return waitFor(`${n} objects in ${bucket}`, () => { const keys = listObjects(dir); return keys.length >= n && keys; }, { intervalMs: 50 });
 }
 
 const read = (bucket: string, key: string) => fs.readFileSync(path.join(gw.dataDir, 'firehose-buckets', bucket, key));

@@ -19,6 +19,7 @@ import { decryptObject, isEncryptedObject } from '../../gateway/firehose/object-
 import type { Gateway } from '../../gateway/gateway.ts';
 import { tempDir, testGateway, metricsText } from '../helpers/gateway.ts';
 import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const role = 'arn:aws:iam::000000000000:role/firehose';
 const kmsKey = 'arn:aws:kms:us-east-1:000000000000:key/0b6f5d4e-1c2a-4e8b-9f00-123456789abc';
@@ -33,7 +34,6 @@ let s3: S3Client;
 let gw: Gateway & { dataDir: string };
 let client: FirehoseClient;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function startStore(port: number): Promise<number> {
   store = new S3rver({ address: '127.0.0.1', port, silent: true, directory: storeDir });
@@ -59,13 +59,10 @@ async function keysIn(bucket: string, prefix = ''): Promise<string[]> {
 }
 
 async function waitForKeys(bucket: string, prefix: string, n: number, timeoutMs = 20_000): Promise<string[]> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
+  return waitFor(`${n} objects under ${bucket}/${prefix}`, async () => {
     const keys = await keysIn(bucket, prefix);
-    if (keys.length >= n) return keys;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${n} objects under ${bucket}/${prefix} (have ${keys.length})`);
-    await sleep(100);
-  }
+    return keys.length >= n && keys;
+  }, { timeoutMs, intervalMs: 100 });
 }
 
 async function getObject(bucket: string, key: string): Promise<Buffer> {
@@ -214,14 +211,15 @@ describe('Firehose to an S3-compatible store (s3rver)', () => {
       const success = Number(/tributary_firehose_DeliveryToS3_Success\{delivery_stream="s3-outage"\} (\d+)/.exec(text)?.[1] ?? 0);
       return attempts - success;
     };
-    for (let i = 0; i < 100 && (await failedAttempts()) < 2; i++) await sleep(100);
-    expect(await failedAttempts()).toBeGreaterThanOrEqual(2);
+    await waitFor('two failed attempts', async () => (await failedAttempts()) >= 2, { intervalMs: 100 });
     await startStore(storePort);
-    const keys = await waitForKeys('outage', '', 1, 40_000);
-    // Let any duplicate show itself: the checkpoint moved, nothing more is written.
-    await sleep(1500);
-    expect(await keysIn('outage')).toEqual(keys);
-    expect(keys).toHaveLength(1);
+    const [first] = await waitForKeys('outage', '', 1, 40_000);
+    // A later batch: had the first been written again, that object would have come before this one's.
+    await put('s3-outage', ['after']);
+    const keys = await waitForKeys('outage', '', 2, 40_000);
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toBe(first);
     expect((await getObject('outage', keys[0]!)).toString()).toBe(lines.map((l) => l + '\n').join(''));
+    expect((await getObject('outage', keys[1]!)).toString()).toBe('after\n');
   }, 60_000);
 });

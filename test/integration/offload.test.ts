@@ -8,6 +8,7 @@ import http from 'node:http';
 import { CreateStreamCommand } from '@aws-sdk/client-kinesis';
 import { CreateDeliveryStreamCommand, DescribeDeliveryStreamCommand, FirehoseClient } from '@aws-sdk/client-firehose';
 import { kinesisClient, testGateway, testOperator, waitActive } from '../helpers/gateway.ts';
+import { waitFor } from '../helpers/wait.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
 import { signRequest } from '../../sdk/protocol/sigv4.ts';
 import { listObjects } from '../../gateway/firehose/destinations/filesystem.ts';
@@ -28,7 +29,7 @@ beforeAll(async () => {
       DeliveryStreamName: 'fo',
       ExtendedS3DestinationConfiguration: { RoleARN: 'arn:aws:iam::000000000000:role/f', BucketARN: 'arn:aws:s3:::fo', BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 0 } },
     }));
-    while ((await f.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: 'fo' }))).DeliveryStreamDescription?.DeliveryStreamStatus !== 'ACTIVE') await new Promise((r) => setTimeout(r, 20));
+    await waitFor('fo ACTIVE', async () => (await f.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: 'fo' }))).DeliveryStreamDescription?.DeliveryStreamStatus === 'ACTIVE');
     f.destroy();
   }
 });

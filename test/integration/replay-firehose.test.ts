@@ -17,6 +17,7 @@ import { aggregate } from '../../sdk/protocol/kpl-aggregation.ts';
 import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
 import { createActiveStream, kinesisClient, tempDir, testGateway } from '../helpers/gateway.ts';
 import { cli, cliBundle, profileFor, readAll } from '../helpers/replay.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const role = 'arn:aws:iam::000000000000:role/firehose';
 const kmsKey = 'arn:aws:kms:us-east-1:000000000000:key/0b6f5d4e-1c2a-4e8b-9f00-123456789abc';
@@ -44,12 +45,10 @@ afterAll(async () => {
 const bucketDir = (bucket: string) => path.join(gw.dataDir, 'firehose-buckets', bucket);
 
 async function waitObjects(bucket: string, n: number): Promise<string[]> {
-  for (let i = 0; i < 400; i++) {
+  return waitFor(`${n} objects in ${bucket}`, () => {
     const keys = fs.existsSync(bucketDir(bucket)) ? listObjects(bucketDir(bucket)) : [];
-    if (keys.length >= n) return keys;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${n} objects in ${bucket}`);
+    return keys.length >= n && keys;
+  }, { intervalMs: 50 });
 }
 
 /** Delivers `batches` (one object each) through a new delivery stream into bucket `name`. */

@@ -2,8 +2,9 @@
 // re-created under the same name within one second must not accept the old
 // stream's shard iterators.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { CreateStreamCommand, DeleteStreamCommand, GetRecordsCommand, GetShardIteratorCommand, PutRecordCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { CreateStreamCommand, DeleteStreamCommand, DescribeStreamSummaryCommand, GetRecordsCommand, GetShardIteratorCommand, PutRecordCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { kinesisClient, testGateway, waitActive } from '../helpers/gateway.ts';
+import { waitFor } from '../helpers/wait.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
 
 let gw: Gateway;
@@ -19,14 +20,9 @@ it('refuses an iterator of a previous incarnation of the stream', async () => {
   await waitActive(c, 'again');
   const { ShardIterator } = await c.send(new GetShardIteratorCommand({ StreamName: 'again', ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' }));
   await c.send(new DeleteStreamCommand({ StreamName: 'again' }));
-  for (let i = 0; i < 100; i++) {
-    try {
-      await c.send(new CreateStreamCommand({ StreamName: 'again', ShardCount: 1 }));
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 5)); // the deletion finishes on a timer
-    }
-  }
+  // The deletion finishes on a timer (at once here); then the name is free again.
+  await waitFor('the stream deleted', () => c.send(new DescribeStreamSummaryCommand({ StreamName: 'again' })).then(() => false, (e: Error) => e.name === 'ResourceNotFoundException'), { intervalMs: 5 });
+  await c.send(new CreateStreamCommand({ StreamName: 'again', ShardCount: 1 }));
   await waitActive(c, 'again');
   await c.send(new PutRecordCommand({ StreamName: 'again', PartitionKey: 'k', Data: Buffer.from('new stream') }));
   const err = await c.send(new GetRecordsCommand({ ShardIterator })).catch((e: Error) => e);

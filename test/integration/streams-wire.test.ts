@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testGateway, testOperator } from '../helpers/gateway.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { signRequest } from '../../sdk/protocol/sigv4.ts';
 
 type TestGateway = Awaited<ReturnType<typeof testGateway>>;
@@ -100,12 +101,10 @@ function expectJsonError(r: RawResponse, type: string, message?: string): void {
 
 async function createActiveRaw(name: string, shards: number): Promise<void> {
   expect((await call('CreateStream', { StreamName: name, ShardCount: shards })).status).toBe(200);
-  for (let i = 0; i < 200; i++) {
+  await waitFor(`${name} ACTIVE`, async () => {
     const d = json(await call('DescribeStreamSummary', { StreamName: name }));
-    if ((d.StreamDescriptionSummary as { StreamStatus: string }).StreamStatus === 'ACTIVE') return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`${name} never became ACTIVE`);
+    return (d.StreamDescriptionSummary as { StreamStatus: string }).StreamStatus === 'ACTIVE';
+  });
 }
 
 async function readAllJson(name: string, shardId = 'shardId-000000000000'): Promise<Array<{ Data: string; PartitionKey: string; SequenceNumber: string }>> {
@@ -298,13 +297,12 @@ describe('protocol errors', () => {
   it('hangs up on half a request without disturbing other clients', async () => {
     const sock = net.connect(port, '127.0.0.1');
     await new Promise((r) => sock.once('connect', r));
-    sock.write(`POST / HTTP/1.1\r\nHost: x\r\nContent-Type: ${JSON_TYPE}\r\nX-Amz-Target: Kinesis_20131202.PutRecord\r\nContent-Length: 1000\r\n\r\n{"StreamName":"wire",`);
-    await new Promise((r) => setTimeout(r, 20));
+    // Written (to the loopback peer's receive queue) before the hang-up.
+    await new Promise((r) => sock.write(`POST / HTTP/1.1\r\nHost: x\r\nContent-Type: ${JSON_TYPE}\r\nX-Amz-Target: Kinesis_20131202.PutRecord\r\nContent-Length: 1000\r\n\r\n{"StreamName":"wire",`, r));
     sock.destroy();
     const h2 = net.connect(port, '127.0.0.1');
     await new Promise((r) => h2.once('connect', r));
-    h2.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x12\x04');
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => h2.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x12\x04', r));
     h2.destroy();
     expect((await call('ListStreams', {})).status).toBe(200);
   });
@@ -318,9 +316,11 @@ describe('CBOR (application/x-amz-cbor-1.1)', () => {
     expect(first.headers['content-type']).toBe(CBOR_TYPE);
     const put1 = cbor.decodeFirstSync(first.body) as Record<string, unknown>;
     expect(put1).toEqual({ ShardId: 'shardId-000000000000', SequenceNumber: expect.stringMatching(/^\d{56}$/), EncryptionType: 'NONE' });
-    await new Promise((r) => setTimeout(r, 30));
+    // A moment strictly after the first record's arrival and strictly before the second's (the clock has milliseconds).
+    const answered = Date.now();
+    await waitFor('the clock past the first arrival', () => Date.now() > answered);
     const between = Date.now();
-    await new Promise((r) => setTimeout(r, 30));
+    await waitFor('the clock past that moment', () => Date.now() > between);
     const put2 = cbor.decodeFirstSync((await callCbor('PutRecord', { StreamName: 'cbor', PartitionKey: 'k2', Data: Buffer.from('second') })).body) as Record<string, unknown>;
 
     // The Java SDK writes tag 1 with epoch milliseconds.

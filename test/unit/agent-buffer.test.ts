@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   DiskBuffer, exportBuffer, inspectBuffer, readDeadLetters, verifyBuffer, type BufferOptions, type BufferProblem, type BufferedRecord,
 } from '../../agent/buffer/index.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const dirs: string[] = [];
 function tmpRoot(): string {
@@ -414,8 +415,7 @@ describe('agent buffer: encryption, dead letters, tooling', () => {
     try {
       await b.append([rec(1)]);
       expect(spy).not.toHaveBeenCalled(); // the append did not wait for a sync
-      await new Promise((r) => setTimeout(r, 60));
-      expect(spy).toHaveBeenCalled();
+      await waitFor('the interval sync, with no other append', () => spy.mock.calls.length > 0);
     } finally {
       spy.mockRestore();
     }

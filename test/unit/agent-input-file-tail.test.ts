@@ -7,6 +7,7 @@ import { DiskBuffer, type BufferedRecord } from '../../agent/buffer/index.ts';
 import { contentPartitionKey, type RecordSink } from '../../agent/inputs/common.ts';
 import { FileTailInput, parseFileTailConfig } from '../../agent/inputs/file-tail.ts';
 import { TributaryError } from '../../sdk/protocol/errors.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -95,7 +96,8 @@ describe('agent file tail input', () => {
     fs.closeSync(old);
     write(s.log, lines(102, 100));
     expect(await waitForCount(s.buffer, 202)).toEqual(lines(0, 202));
-    await new Promise((r) => setTimeout(r, 300));
+    // The old file is let go rotateWaitMs after its last read.
+    await waitFor('the rotation finished', () => input.counters().rotationsFinished >= 1);
     expect(input.counters().rotationsFinished).toBe(1);
     // The new file keeps the same source, so sequence numbers continue.
     expect(new Set((await records(s.buffer)).map((r) => r.source))).toEqual(new Set([`file:${s.log}`]));

@@ -12,19 +12,20 @@ import { normaliseS3 } from '../../gateway/firehose/model.ts';
 import { silentLogger } from '../../gateway/log.ts';
 import { LocalShardLog } from '../../gateway/storage/local/shard-log.ts';
 import { tempDir } from '../helpers/gateway.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const opened: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
   for (const o of opened.splice(0).reverse()) await o.close();
 });
 
-async function setup(dir: string, checkpointFile: string, intervalS = 0) {
+async function setup(dir: string, checkpointFile: string, intervalS = 0, onFailed?: () => void) {
   const staging = await LocalShardLog.open(path.join(dir, 'staging'), { fsync: { kind: 'always' }, segmentBytesMax: 1 << 20, segmentAgeMsMax: 60_000 });
   opened.push(staging);
   const destination = normaliseS3({ RoleARN: 'arn:aws:iam::000000000000:role/r', BucketARN: 'arn:aws:s3:::b', BufferingHints: { SizeInMBs: 1, IntervalInSeconds: intervalS } });
   const worker = await DeliveryWorker.start({
     name: 'w', staging, checkpointFile, config: () => ({ destination, versionId: 1 }),
-    destinations: new FilesystemResolver(dir, {}), log: silentLogger, now: Date.now,
+    destinations: new FilesystemResolver(dir, {}), log: silentLogger, now: Date.now, ...(onFailed ? { onFailed } : {}),
   });
   opened.push(worker);
   return { staging, worker, bucket: path.join(dir, 'firehose-buckets', 'b') };
@@ -36,13 +37,7 @@ async function stage(staging: LocalShardLog, worker: DeliveryWorker, items: stri
   worker.noteDurable(r.firstCounter, r.firstCounter + items.length, r.arrivalMs, items.reduce((n, s) => n + s.length + 1, 0));
 }
 
-const until = async (what: string, fn: () => boolean, ms = 5000) => {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+const until = (what: string, fn: () => boolean): Promise<unknown> => waitFor(what, fn);
 
 const delivered = (bucket: string) => listObjects(bucket).flatMap((k) => fs.readFileSync(path.join(bucket, k), 'utf8').split('\n').filter(Boolean));
 
@@ -61,11 +56,12 @@ describe('delivery worker', () => {
     // The checkpoint's directory is a file: every checkpoint write fails after the object is written.
     const blocker = path.join(dir, 'ckpt');
     const checkpointFile = path.join(blocker, 'checkpoint.json');
-    const first = await setup(dir, checkpointFile);
+    let failures = 0;
+    const first = await setup(dir, checkpointFile, 0, () => failures++);
     fs.writeFileSync(blocker, '');
     await stage(first.staging, first.worker, ['r1', 'r2']);
     await until('an object', () => listObjects(first.bucket).length >= 1);
-    await new Promise((r) => setTimeout(r, 1200)); // through a few retries
+    await until('three failed attempts', () => failures >= 3);
     expect(first.worker.deliveredCounter).toBe(0);
     await first.worker.close();
     await first.staging.close();
