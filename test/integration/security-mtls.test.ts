@@ -2,10 +2,10 @@
 // real `tributary gateway start --mtls` child process. The operator's own CLI
 // works (its profile carries a client certificate bound to the operator); a
 // paired device's certificate works with that device's keys only, on the
-// generic, offloaded (PutRecords) and REST (Kinesis Video) paths; once the
-// device is revoked, its certificate is refused on a connection opened before
-// the revocation and, with anyone's keys, as a new connection's handshake
-// completes.
+// generic, offloaded (PutRecords) and REST (Kinesis Video) paths, over
+// HTTP/1.1 and HTTP/2; once the device is revoked, its certificate is refused
+// on a connection opened before the revocation and, with anyone's keys, as a
+// new connection's handshake completes.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http2 from 'node:http2';
@@ -77,6 +77,32 @@ function videoCall(keys: Keys, cert: DeviceCredentials): Promise<{ status: numbe
   });
 }
 
+/** A signed ListStreams over HTTP/2 (one session) presenting `cert`: the status and error type. */
+async function h2ListStreams(keys: Keys, cert: DeviceCredentials): Promise<{ status: number; type: string | undefined }> {
+  const session = http2.connect(gw.url, { ca, cert: cert.clientCertificate, key: cert.clientKey });
+  session.on('error', () => {});
+  try {
+    const body = '{}';
+    const headers = signRequest({ method: 'POST', url: new URL('/', gw.url), headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Kinesis_20131202.ListStreams' }, body, ...keys, region: 'us-east-1', service: 'kinesis', now: Date.now() });
+    const { host: _host, ...rest } = headers as Record<string, string>;
+    return await new Promise((resolve, reject) => {
+      const req = session.request({ ':method': 'POST', ':path': '/', ...rest });
+      let status = 0;
+      let type: string | undefined;
+      req.on('response', (h) => {
+        status = Number(h[':status']);
+        type = h['x-amzn-errortype'] as string | undefined;
+      });
+      req.on('error', reject);
+      req.on('end', () => resolve({ status, type }));
+      req.resume();
+      req.end(body);
+    });
+  } finally {
+    session.close();
+  }
+}
+
 /** Opens TLS with a client certificate: resolves how the connection ended once the gateway had a moment to judge it. */
 function handshakeWith(cert: DeviceCredentials): Promise<'closed by the gateway' | 'open'> {
   const u = new URL(gw.url);
@@ -130,6 +156,9 @@ describe('mutual TLS tied to the caller (issue #11, item 8)', () => {
     const put = new PutRecordsCommand({ StreamName: 'mtls-s', Records: [{ PartitionKey: 'k', Data: Buffer.from('x') }] });
     expect((await client(camA, camA).send(put)).FailedRecordCount).toBe(0);
     expect((await errorOf(client(camB, camA).send(put))).message).toBe(certificateNotCallersMessage);
+    // HTTP/2, as the agent's uplink speaks it.
+    expect(await h2ListStreams(camA, camA)).toEqual({ status: 200, type: undefined });
+    expect(await h2ListStreams(camB, camA)).toEqual({ status: 403, type: 'AccessDeniedException' });
     // Kinesis Video's REST front door.
     expect((await videoCall(camA, camA)).status).toBe(200);
     expect(await videoCall(camB, camA)).toEqual({ status: 403, body: { message: certificateNotCallersMessage } });
