@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CreateStreamCommand, KinesisClient } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JsonRpcClient } from '../../sdk/http/json-rpc-client.ts';
 import { repoRoot } from '../helpers/bundles.ts';
 import { tempDir, waitActive } from '../helpers/gateway.ts';
 import { chromiumAvailable, launchChromium } from '../helpers/hls-browser.ts';
@@ -100,6 +101,19 @@ describe.skipIf(!chromiumAvailable())('web console in Chromium', () => {
     await page.screenshot({ path: path.join(artifacts, 'console-streams.png'), fullPage: true });
 
     await page.getByRole('button', { name: 'Stop tail' }).click();
+
+    // Devices view: an extra operator listed, revoked from the page (two steps), revoked on the gateway.
+    const admin = new JsonRpcClient({ endpoint: gw.url, region: operator.region, service: 'tributary', targetPrefix: 'Tributary_20261125', credentials: operator });
+    const spare = await admin.call<{ Principal: { AccessKeyId: string } }>('CreateOperator', { Name: 'spare-op', Policy: 'reader' });
+    await page.getByRole('button', { name: 'Devices', exact: true }).click();
+    await page.getByRole('button', { name: 'Revoke spare-op' }).click();
+    await page.getByRole('button', { name: 'Confirm revoke spare-op' }).click();
+    await page.getByRole('status').filter({ hasText: `Revoked ${spare.Principal.AccessKeyId}` }).waitFor({ timeout: 15_000 });
+    const listed = await admin.call<{ Principals: Array<{ AccessKeyId: string; Status: string }> }>('ListPrincipals', {});
+    expect(listed.Principals.find((x) => x.AccessKeyId === spare.Principal.AccessKeyId)?.Status).toBe('REVOKED');
+    admin.close();
+    expect(await page.locator('body').ariaSnapshot()).not.toMatch(/- (button|textbox)\s*$/m);
+    await page.screenshot({ path: path.join(artifacts, 'console-devices.png'), fullPage: true });
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
     expect(await page.evaluate(() => (globalThis as any).sessionStorage.length as number)).toBe(0);
