@@ -52,10 +52,15 @@ describe.skipIf(!chromiumAvailable())('web console in Chromium', () => {
     });
 
     await page.goto(`${gw.url}/console/`);
-    await page.getByLabel('Access key ID').fill(operator.accessKeyId);
-    await page.getByLabel('Secret access key').fill(operator.secretAccessKey);
-    await page.getByLabel('Region').fill(operator.region);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    // Sign in with the keyboard only: Tab from the page's start through the fields, Enter submits.
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(operator.accessKeyId);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(operator.secretAccessKey);
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('ControlOrMeta+a');
+    await page.keyboard.type(operator.region);
+    await page.keyboard.press('Enter');
 
     // Session credentials only: the long-term secret is not kept anywhere in the page's storage.
     await page.getByRole('button', { name: 'console-demo' }).click();
