@@ -17,6 +17,21 @@ const entries = [
   // Loaded by the gateway as a worker thread, from beside the main bundle.
   { in: 'gateway/http/offload-worker.ts', out: 'offload-worker.mjs' },
 ].map((e) => ({ in: path.join(root, e.in), out: path.join(outdir, e.out) }));
+/**
+ * Writes every character above U+00FF as a \u escape. esbuild already
+ * escapes them in strings, templates, regular expressions and names (its
+ * ASCII charset), so the ones left are in comments kept from the sources;
+ * one of them is enough for V8 to hold the whole script source, which it
+ * keeps for lazy compilation, as two bytes per character (5.8 MB more heap
+ * for the gateway bundle). An escape means the same in a comment and in a
+ * regular expression.
+ */
+function latin1Only(file) {
+  const text = fs.readFileSync(file, 'utf8');
+  const out = text.replace(/[^\u0000-\u00ff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (out !== text) fs.writeFileSync(file, out);
+}
+
 for (const e of entries) {
   await build({
     entryPoints: [e.in],
@@ -33,6 +48,7 @@ for (const e of entries) {
     external: ['@node-rs/crc32'],
     logLevel: 'warning',
   });
+  latin1Only(e.out);
   fs.chmodSync(e.out, 0o755);
   const kib = (fs.statSync(e.out).size / 1024).toFixed(0);
   if (!quiet) console.log(`built ${path.relative(process.cwd(), e.out) || e.out} (${kib} KiB)`);

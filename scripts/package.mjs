@@ -34,6 +34,8 @@ const packages = {
     name: 'tributary',
     // The offload worker is loaded from beside the main bundle.
     bundles: ['tributary.mjs', 'offload-worker.mjs'],
+    // The web console, served at /console/ from beside the main bundle.
+    assets: ['console/index.html', 'console/console.js', 'console/console.css'],
     commands: { tributary: 'tributary.mjs' },
     unit: 'tributary-gateway.service',
     conffiles: { 'etc/tributary/gateway.yaml': gatewayConfig() },
@@ -91,6 +93,7 @@ export function buildPackage(which, outdir) {
     const dist = path.join(stage, 'usr', 'lib', 'tributary');
     execFileSync(process.execPath, [path.join(root, 'scripts', 'build.mjs'), '--outdir', path.join(stage, 'bundles'), '--quiet'], { stdio: 'inherit' });
     for (const b of p.bundles) write(path.join(dist, b), fs.readFileSync(path.join(stage, 'bundles', b)), 0o755);
+    for (const a of p.assets ?? []) write(path.join(dist, a), fs.readFileSync(path.join(stage, 'bundles', a)));
     fs.rmSync(path.join(stage, 'bundles'), { recursive: true });
     for (const [command, bundle] of Object.entries(p.commands)) {
       fs.mkdirSync(path.join(stage, 'usr', 'bin'), { recursive: true, mode: 0o755 });

@@ -11,6 +11,8 @@
  */
 import crypto from 'node:crypto';
 import { preparePutRecords, type OffloadJob } from '../../gateway/http/offload.ts';
+import { prepareOffloaded, type OffloadKind } from '../../gateway/http/offload-kinds.ts';
+import { putRecordBatch } from '../../gateway/firehose/actions/put-record-batch.ts';
 import { md5Into } from '../../gateway/http/md5.ts';
 import { putRecords } from '../../gateway/streams/actions/put-records.ts';
 import { signRequest } from '../../sdk/protocol/sigv4.ts';
@@ -24,15 +26,17 @@ export interface PrepareFigure {
   maxUs: number;
 }
 
-function jobOf(body: Buffer, now: number): OffloadJob {
+function jobOf(body: Buffer, now: number, kind: OffloadKind = 'kinesis.PutRecords'): OffloadJob {
   const url = new URL('http://127.0.0.1:4567/');
+  const firehose = kind === 'firehose.PutRecordBatch';
+  const service = firehose ? 'firehose' : 'kinesis';
   const signed = signRequest({
-    method: 'POST', url, headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Kinesis_20131202.PutRecords' }, body,
-    accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench-secret', region: 'us-east-1', service: 'kinesis', now,
+    method: 'POST', url, headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': firehose ? 'Firehose_20150804.PutRecordBatch' : 'Kinesis_20131202.PutRecords' }, body,
+    accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench-secret', region: 'us-east-1', service, now,
   });
   const headers: Record<string, string> = { host: url.host, 'content-length': String(body.length) };
   for (const [k, v] of Object.entries(signed)) headers[k.toLowerCase()] = v;
-  return { method: 'POST', url: '/', headers, body, accessKeyId: 'AKIDBENCH', secret: 'bench-secret', service: 'kinesis', region: 'us-east-1', now, kind: 'kinesis.PutRecords' };
+  return { method: 'POST', url: '/', headers, body, accessKeyId: 'AKIDBENCH', secret: 'bench-secret', service, region: 'us-east-1', now, kind };
 }
 
 /** Times `variants` (each a function over all records once, returning how many it handled) in `rounds` turns. */
@@ -70,6 +74,21 @@ export function measurePrepare(bodies: { small: PutBatch[]; large: PutBatch[] },
     };
     out.push(...timeVariants([[`PutRecords 500 x ${label}, scanner`, run(true)], [`PutRecords 500 x ${label}, JSON.parse + validateInput`, run(false)]], options.rounds, options.repeats));
   }
+  // Firehose PutRecordBatch of the same 1 KiB records (the firehose benchmark's record size), without partition keys.
+  const firehoseJobs = bodies.large.map((b) => {
+    const records = (JSON.parse(b.body.toString('utf8')) as { Records: Array<{ Data: string }> }).Records.map((r) => ({ Data: r.Data }));
+    return jobOf(Buffer.from(JSON.stringify({ DeliveryStreamName: 'bench', Records: records })), now, 'firehose.PutRecordBatch');
+  });
+  const batch = (scan: boolean) => () => {
+    let n = 0;
+    for (const job of firehoseJobs) {
+      const r = prepareOffloaded(job, putRecordBatch.shape, { scan });
+      if (!r.ok) throw new Error(`the benchmark's own body was refused: ${r.type} ${r.message ?? ''}`);
+      n += (r.value as { offsets: Int32Array }).offsets.length - 1;
+    }
+    return n;
+  };
+  out.push(...timeVariants([['PutRecordBatch 500 x 1 KiB, scanner', batch(true)], ['PutRecordBatch 500 x 1 KiB, JSON.parse + validateInput', batch(false)]], options.rounds, options.repeats));
   // The partition keys of the benchmark's bodies: 16 hex digits each.
   const keys = Buffer.from(Array.from({ length: 500 }, () => crypto.randomBytes(8).toString('hex')).join(''));
   const hashKeys = Buffer.alloc(16 * 500);

@@ -221,9 +221,56 @@ function StreamDetail(p: { creds: Credentials; stream: string }) {
   );
 }
 
+type PrincipalView = { AccessKeyId: string; Kind: string; Name: string; Policy: string; DeviceId?: string; CreatedAt: number; Status: string };
+
+/** Paired devices and operators (ListPrincipals), with revoke (RevokePrincipal: the key stops working on its next request). */
+function Principals(p: { creds: Credentials }) {
+  const [list, setList] = useState<PrincipalView[] | undefined>();
+  const [confirming, setConfirming] = useState<string | undefined>();
+  const [error, setError] = useState('');
+  const [notice, setNotice] = useState('');
+  const load = async () => {
+    try {
+      setList((await call<{ Principals: PrincipalView[] }>(p.creds, 'admin', 'ListPrincipals')).Principals);
+      setError('');
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
+  useEffect(() => void load(), []);
+  const revoke = async (id: string) => {
+    try {
+      await call(p.creds, 'admin', 'RevokePrincipal', { Id: id });
+      setNotice(`Revoked ${id}`);
+      setConfirming(undefined);
+      await load();
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
+  return h('article', { 'aria-label': 'Devices and operators' },
+    h('div', { class: 'row' }, h('h2', null, 'Devices and operators'), h('button', { type: 'button', onClick: load }, 'Refresh devices')),
+    error && h('p', { role: 'alert', class: 'error' }, error),
+    notice && h('p', { role: 'status' }, notice),
+    list && h('table', { 'aria-label': 'Principals' },
+      h('thead', null, h('tr', null, ['Name', 'Kind', 'Device ID', 'Access key', 'Policy', 'Created', 'Status', 'Action'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', null, list.map((x) => h('tr', { key: x.AccessKeyId },
+        h('td', null, x.Name), h('td', null, x.Kind), h('td', null, x.DeviceId ?? '—'), h('td', { class: 'mono' }, x.AccessKeyId), h('td', null, x.Policy),
+        h('td', null, new Date(x.CreatedAt * 1000).toISOString().slice(0, 19).replace('T', ' ')), h('td', null, x.Status),
+        h('td', null, x.Status !== 'ACTIVE' ? '' : confirming === x.AccessKeyId
+          ? h('span', { class: 'row' },
+            h('button', { type: 'button', onClick: () => revoke(x.AccessKeyId) }, `Confirm revoke ${x.Name}`),
+            h('button', { type: 'button', onClick: () => setConfirming(undefined) }, 'Cancel'))
+          : h('button', { type: 'button', onClick: () => setConfirming(x.AccessKeyId) }, `Revoke ${x.Name}`)),
+      ))),
+    ),
+  );
+}
+
 function App() {
   const [creds, setCreds] = useState<Credentials | undefined>(() => loadSession());
   const [stream, setStream] = useState<string | undefined>();
+  const [view, setView] = useState<'streams' | 'devices'>('streams');
   if (!creds) return h(SignIn, { onSignedIn: setCreds });
   const signOut = async () => {
     await call(creds, 'admin', 'RevokeSession').catch(() => undefined);
@@ -233,11 +280,16 @@ function App() {
   const shell = (children: ComponentChildren) => h('div', { class: 'shell' },
     h('header', null,
       h('strong', null, 'Tributary'),
+      h('nav', { 'aria-label': 'Views', class: 'views' },
+        h('button', { type: 'button', 'aria-pressed': String(view === 'streams'), onClick: () => setView('streams') }, 'Streams'),
+        h('button', { type: 'button', 'aria-pressed': String(view === 'devices'), onClick: () => setView('devices') }, 'Devices'),
+      ),
       h('span', { class: 'who' }, `${creds.name} · session until ${new Date(creds.expiresMs).toLocaleTimeString()}`),
       h('button', { type: 'button', onClick: signOut }, 'Sign out'),
     ),
     children,
   );
+  if (view === 'devices') return shell(h('div', { class: 'single' }, h(Principals, { creds })));
   return shell(h('div', { class: 'layout' },
     h(StreamList, { creds, selected: stream, onSelect: setStream }),
     h('main', null, stream ? h(StreamDetail, { key: stream, creds, stream }) : h('p', null, 'Choose a stream.')),

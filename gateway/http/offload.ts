@@ -189,7 +189,7 @@ function fromScan(body: Buffer, scan: ScannedBody, shape: StructureShape): Prepa
     }
   }
   // Not from Node's pool: these buffers are transferred to the main thread whole.
-  const frames = Buffer.from(new ArrayBuffer(frameOff[n]!));
+  const frames = Buffer.allocUnsafeSlow(frameOff[n]!);
   const tailCrc = new Uint32Array(new ArrayBuffer(4 * n));
   const hashKeys = Buffer.from(new ArrayBuffer(16 * n));
   const hashKeyValid = new Uint8Array(new ArrayBuffer(n));

@@ -97,7 +97,7 @@ export function framesOfEntries(entries: ReadonlyArray<{ PartitionKey: string; D
     keyBytes[i] = Buffer.byteLength(e.PartitionKey, 'utf8');
     frameOff[i + 1] = frameOff[i]! + frameHeaderBytes + keyBytes[i]! + e.Data.length;
   }
-  const frames = Buffer.from(new ArrayBuffer(frameOff[n]!));
+  const frames = Buffer.allocUnsafeSlow(frameOff[n]!);
   const tailCrc = new Uint32Array(new ArrayBuffer(4 * n));
   for (let i = 0; i < n; i++) {
     const e = entries[i]!;

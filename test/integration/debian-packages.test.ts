@@ -93,6 +93,7 @@ describe('Debian packages', () => {
     expect(await stat('/etc/tributary/gateway.yaml')).toBe('640 root tributary');
     expect(await stat('/usr/lib/tributary/tributary-agent.mjs')).toBe('755 root root');
     expect(await stat('/usr/lib/tributary/offload-worker.mjs')).toBe('755 root root');
+    expect(await stat('/usr/lib/tributary/console/console.js')).toBe('644 root root');
     expect((await sh('tributary-agent --version; tributary --version')).trim()).toBe(`${pkg.version}\n${pkg.version}`);
     const conffiles = await sh('dpkg-query -W -f=\'${Conffiles}\\n\' tributary-agent tributary');
     expect(conffiles).toMatch(/^ \/etc\/tributary\/agent\.yaml [0-9a-f]{32}$/m);

@@ -6,6 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { preparePutRecords, type OffloadJob, type OffloadResult } from '../../gateway/http/offload.ts';
+import { prepareOffloaded } from '../../gateway/http/offload-kinds.ts';
+import { putRecordBatch } from '../../gateway/firehose/actions/put-record-batch.ts';
 import { scanBody } from '../../gateway/http/offload-scan.ts';
 import { putRecords } from '../../gateway/streams/actions/put-records.ts';
 import { signRequest } from '../../sdk/protocol/sigv4.ts';
@@ -180,5 +182,49 @@ describe('PutRecords scanner', () => {
     }
     // Some damaged bodies are still valid ones the scanner takes (a changed base64 character, say).
     expect(scannedCount).toBeGreaterThan(100);
+  });
+});
+
+describe('PutRecordBatch scanner (Firehose)', () => {
+  const firehoseJob = (body: Buffer, secret = operator.secretAccessKey): OffloadJob => {
+    const url = new URL('http://127.0.0.1:4567/');
+    const signed = signRequest({
+      method: 'POST', url, headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Firehose_20150804.PutRecordBatch' }, body,
+      accessKeyId: operator.accessKeyId, secretAccessKey: secret, region: 'us-east-1', service: 'firehose', now,
+    });
+    const headers: Record<string, string> = { host: url.host, 'content-length': String(body.length) };
+    for (const [k, v] of Object.entries(signed)) headers[k.toLowerCase()] = v;
+    return { method: 'POST', url: '/', headers, body: new Uint8Array(body), accessKeyId: operator.accessKeyId, secret: operator.secretAccessKey, service: 'firehose', region: 'us-east-1', now, kind: 'firehose.PutRecordBatch' };
+  };
+  const same = (body: Buffer | string, secret?: string) => {
+    const b = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    const fast = prepareOffloaded(firehoseJob(b, secret), putRecordBatch.shape);
+    const general = prepareOffloaded(firehoseJob(b, secret), putRecordBatch.shape, { scan: false });
+    expect(plain(fast), String(body).slice(0, 200)).toEqual(plain(general));
+    return fast;
+  };
+  const data = (n: number, size: number) => Array.from({ length: n }, (_, i) => ({ Data: randomBytes(size + (i % 3)).toString('base64') }));
+
+  it('takes the usual bodies and gives what the general path gives', () => {
+    for (const body of [
+      JSON.stringify({ DeliveryStreamName: 'fo', Records: data(500, 1024) }),
+      JSON.stringify({ Records: data(3, 0), DeliveryStreamName: 'fo' }),
+      JSON.stringify({ DeliveryStreamName: 'fo', Records: data(4, 10) }, null, 1),
+    ]) expect(same(body).ok).toBe(true);
+  });
+
+  it('leaves every other body to the general path, which answers exactly', () => {
+    const big = Buffer.alloc(1_000_000, 1).toString('base64');
+    for (const body of [
+      '{}', '{"DeliveryStreamName":"fo"}', '{"DeliveryStreamName":"fo","Records":[]}', '{"DeliveryStreamName":"fo","Records":[{}]}',
+      '{"DeliveryStreamName":"fo","Records":[{"Data":null}]}', '{"DeliveryStreamName":"fo","Records":[{"Data":"AAA"}]}',
+      '{"DeliveryStreamName":"fo","Records":[{"Data":"AA-A"}]}', '{"DeliveryStreamName":"fo","Records":[{"Data":"AAAA","X":"1"}]}',
+      '{"DeliveryStreamName":"bad name","Records":[{"Data":"AAAA"}]}', '{"Records":[{"Data":"AAAA"}]}',
+      '{"DeliveryStreamName":"fo","Records":[{"Data":"AAAA"},{"Data":"AAAA","Data":"AAAA"}]}',
+      JSON.stringify({ DeliveryStreamName: 'fo', Records: Array.from({ length: 501 }, () => ({ Data: 'AAAA' })) }),
+      JSON.stringify({ DeliveryStreamName: 'fo', Records: Array.from({ length: 5 }, () => ({ Data: big })) }),
+      JSON.stringify({ DeliveryStreamName: 'fo', Records: [{ Data: Buffer.alloc(1000 * 1024 + 1).toString('base64') }] }),
+    ]) same(body);
+    expect(same(JSON.stringify({ DeliveryStreamName: 'fo', Records: data(2, 5) }), 'wrong-secret-wrong-secret')).toMatchObject({ ok: false, type: 'InvalidSignatureException' });
   });
 });

@@ -59,6 +59,9 @@ export function frameTemplate(b: Buffer, at: number, pkBytes: number, dataBytes:
   b[at + 8] = 0;
   b[at + 9] = 0;
   b.writeUInt16LE(pkBytes, at + 10);
+  // Counter and arrival time: zero until stamped, so that a template's bytes never depend on the buffer's past.
+  writeU64(b, 0, at + 12);
+  writeU64(b, 0, at + 20);
   return total;
 }
 
