@@ -93,7 +93,9 @@ describe('uplink priorities between destinations', () => {
     await createActiveStream(c, 'p-high', 4);
     await createActiveStream(c, 'p-low', 4);
     const waitMsMax = 500;
-    const scheduler = new UplinkScheduler({ waitMsMax, bandwidthBytesPerSecondMax: 300 * 1024 });
+    // 300 KB of high backlog at 100 KB/s: about 3 s, six times waitMsMax, so the low one's turns (each a request's
+    // round trip after its wait) fall inside the high one's drain on a busy machine too.
+    const scheduler = new UplinkScheduler({ waitMsMax, bandwidthBytesPerSecondMax: 100 * 1024 });
     const high = await DiskBuffer.open(tempDir('trb-prio-'), { fsync: 'never' });
     const low = await DiskBuffer.open(tempDir('trb-prio-'), { fsync: 'never' });
     await appendTagged(high, 'h', 3000, 8, 100);
