@@ -297,7 +297,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   const guard = createGuard({ principals: withSessions(principals, sessions), region: config.region, accountId: config.accountId });
   const certificateOwner = (fingerprint: string) => principals.certificateOwner(fingerprint);
   const playback = await setupPlayback({ dataDir, streams: video, guard, log, metrics, videoMetrics: video.metrics, url: () => videoCtx.url, ...(options.now ? { now: options.now } : {}) });
-  const offloadPool = config.offloadWorkers > 0 ? OffloadPool.create(config.offloadWorkers, log) : undefined;
+  const offloadPool = config.offloadWorkers > 0 ? await OffloadPool.start(config.offloadWorkers, log) : undefined;
   const frontDoor = createFrontDoor({
     services: [streams, firehose, analytics.service, admin],
     ...(offloadPool ? { offloadPool } : {}),

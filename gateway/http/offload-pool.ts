@@ -3,11 +3,6 @@
  * when every worker already has enough queued, so the caller does the job
  * inline: the main thread never idles while work waits, and both cores stay
  * busy under load.
- *
- * The workers start with the first job, not with the gateway: an idle
- * gateway holds no worker (each costs about 10 MB of memory). That first
- * job waits for them (a few tens of milliseconds); if they cannot start, it
- * and every later one run inline.
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.ts';
@@ -21,31 +16,23 @@ export class OffloadPool {
   private pending = new Map<number, { resolve: (r: OffloadResult) => void; slot: { inFlight: number } }>();
   private nextId = 1;
   private closed = false;
-  /** Set by the first job: resolves once the workers have started (or failed to, leaving none). */
-  private starting: Promise<void> | undefined;
 
-  private constructor(
-    private readonly size: number,
-    private readonly log: Logger,
-  ) {}
+  private constructor(private readonly log: Logger) {}
 
-  /** A pool of `size` workers, started by the first job (see above). */
-  static create(size: number, log: Logger): OffloadPool {
-    return new OffloadPool(size, log);
-  }
-
-  /** Starts the workers and waits until each has loaded; if they cannot start (a missing worker file, say), jobs run inline. */
-  private startWorkers(): Promise<void> {
-    this.starting ??= Promise.all(Array.from({ length: this.size }, () => this.spawn())).then(
-      () => undefined,
-      async (err) => {
-        this.log.warn('offload workers unavailable; parsing PutRecords on the main thread', { err: (err as Error).message });
-        const started = this.workers;
-        this.workers = [];
-        await Promise.all(started.map((w) => w.worker.terminate()));
-      },
-    );
-    return this.starting;
+  /**
+   * Starts `size` workers and waits until each has loaded; if they cannot
+   * start (a missing worker file, say), the gateway runs everything inline.
+   */
+  static async start(size: number, log: Logger): Promise<OffloadPool | undefined> {
+    const pool = new OffloadPool(log);
+    try {
+      await Promise.all(Array.from({ length: size }, () => pool.spawn()));
+      return pool;
+    } catch (err) {
+      log.warn('offload workers unavailable; parsing PutRecords on the main thread', { err: (err as Error).message });
+      await pool.close();
+      return undefined;
+    }
   }
 
   private spawn(): Promise<void> {
@@ -96,10 +83,7 @@ export class OffloadPool {
     }
   }
 
-  /** The job's result from a worker; undefined (now or once the workers have failed to start) when the caller should run it inline. */
-  run(job: OffloadJob): Promise<OffloadResult | undefined> | undefined {
-    if (this.closed) return undefined;
-    if (!this.starting) return this.startWorkers().then(() => (this.workers.length ? this.run(job) : undefined));
+  run(job: OffloadJob): Promise<OffloadResult> | undefined {
     let best: { worker: Worker; inFlight: number } | undefined;
     for (const w of this.workers) if (!best || w.inFlight < best.inFlight) best = w;
     if (!best || best.inFlight >= queuedPerWorkerMax) return undefined;
@@ -117,7 +101,6 @@ export class OffloadPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.starting;
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
     for (const p of this.pending.values()) p.resolve({ ok: false, type: 'ServiceUnavailableException', status: 503 });
     this.pending.clear();
