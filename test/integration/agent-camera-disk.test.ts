@@ -66,9 +66,18 @@ it('wraps at its cap, keeps the oldest for evidence, and outlives a full disk', 
       expect(agent.log()).toContain('camera buffer full: dropping the oldest video (drop-oldest)');
       expect(agent.log()).toContain('camera buffer full: new video is not kept (keep-oldest)');
 
-      // Another program fills the disk.
+      // Another program fills the disk and keeps writing (a runaway log, say): it takes whatever space is
+      // freed. Filled once, the ring could go on forever without a refused write, since it drops before it
+      // writes and a full ring can free as much as the next fragment needs; with the space taken as soon as
+      // it is free, the first fragment larger than what the ring dropped for it is refused (fragment sizes
+      // vary, so that comes within one loop of the clip).
       small.fillUp();
-      await waitFor('a write refused for lack of space', () => agent.log().includes('camera buffer: no space left on the disk'), 30_000, agent.log);
+      const filler = setInterval(() => small.fillUp(), 25);
+      try {
+        await waitFor('a write refused for lack of space', () => agent.log().includes('camera buffer: no space left on the disk'), 60_000, agent.log);
+      } finally {
+        clearInterval(filler);
+      }
       const after = listRing(wrap).at(-1)!.producerMs;
       await waitFor('still recording on the full disk (drop-oldest makes room from its own oldest)', () => listRing(wrap).at(-1)!.producerMs > after + 2000, 30_000, agent.log);
       expect(agent.proc.exitCode).toBe(null);

@@ -30,9 +30,10 @@ afterAll(async () => {
   await gw?.close();
 });
 
-function capture(file: string, count: number, keys: number): Array<{ key: string; data: Buffer }> {
+/** `timeOf(i)` is record i's capture time in ms (1 ms apart unless given). */
+function capture(file: string, count: number, keys: number, timeOf = (i: number) => i): Array<{ key: string; data: Buffer }> {
   const records = Array.from({ length: count }, (_, i) => ({ key: `key-${i % keys}`, data: Buffer.from(`${i % keys}:${Math.floor(i / keys)}`) }));
-  fs.writeFileSync(file, records.map((r, i) => formatCaptureLine({ data64: r.data.toString('base64'), partitionKey: r.key, timeMs: 1_700_000_000_000 + i })).join('\n') + '\n');
+  fs.writeFileSync(file, records.map((r, i) => formatCaptureLine({ data64: r.data.toString('base64'), partitionKey: r.key, timeMs: 1_700_000_000_000 + timeOf(i) })).join('\n') + '\n');
   return records;
 }
 
@@ -47,10 +48,12 @@ function sentSoFar(checkpoint: string): number {
 describe('replay crash and resume', () => {
   it('kill -9 at 20 random points, then the same command: every record once, per-key order kept', async () => {
     const file = path.join(dir, 'cap.jsonl');
-    const records = capture(file, 60_000, 300);
+    // 50 records every 10 ms: replayed at 1x that is at most 5,000 records/s, so a fast machine cannot
+    // finish the capture between the moment a run shows progress and the kill (at full speed one did).
+    const records = capture(file, 60_000, 300, (i) => Math.floor(i / 50) * 10);
     await createActiveStream(c, 'crash', 4);
     const checkpoint = path.join(dir, 'crash.checkpoint.json');
-    const args = ['replay', file, '--into', 'stream:crash', '--checkpoint', checkpoint, '--lanes', '4', '--progress', 'none', '--profile', profile];
+    const args = ['replay', file, '--into', 'stream:crash', '--speed', '1x', '--checkpoint', checkpoint, '--lanes', '4', '--progress', 'none', '--profile', profile];
     let kills = 0;
     let finishedEarly = false;
     while (kills < 20) {
