@@ -726,7 +726,7 @@ export interface LowRate {
   rssMBEnd: number;
   peakRssMB: number;
   /** The agent's own account (its /metrics) at the end of the phase, MB: RSS, V8 heap reserved and used, outside the heap. */
-  memoryMB?: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
+  memoryMB?: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number; rssFile?: number; rssAnon?: number };
   cpu: CpuShares;
 }
 
@@ -762,7 +762,13 @@ export interface Results {
 async function agentMemory(a: AgentHandle): Promise<LowRate['memoryMB']> {
   const text = await getText(a.metricsPort, '/metrics', undefined);
   const v = (name: string) => round1(Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN) / 1e6);
-  return { rss: v('process_resident_memory_bytes'), heapTotal: v('nodejs_heap_size_total_bytes'), heapUsed: v('nodejs_heap_size_used_bytes'), external: v('nodejs_external_memory_bytes'), arrayBuffers: v('nodejs_array_buffers_bytes') };
+  // The kernel's split: pages of files (the node binary and its libraries, shared) and anonymous ones (heaps, stacks).
+  const status = a.server.child.pid === undefined ? '' : fs.readFileSync(`/proc/${a.server.child.pid}/status`, 'utf8');
+  const kB = (name: string) => round1((Number(new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? NaN) * 1024) / 1e6);
+  return {
+    rss: v('process_resident_memory_bytes'), heapTotal: v('nodejs_heap_size_total_bytes'), heapUsed: v('nodejs_heap_size_used_bytes'), external: v('nodejs_external_memory_bytes'), arrayBuffers: v('nodejs_array_buffers_bytes'),
+    rssFile: kB('RssFile'), rssAnon: kB('RssAnon'),
+  };
 }
 
 /**
@@ -801,7 +807,7 @@ async function lowRatePhase(gw: GatewayHandle, setup: AgentSetup, durationMs: nu
     };
     results.lowRate.push(r);
     log(`  ${settings.lowRatePerS} MQTT messages/s for ${m.wallS.toFixed(1)} s: agent CPU ${m.cpu.agentPct}% of a core, RSS max ${r.rssMBMax} MB (peak over its life ${r.peakRssMB} MB)` +
-      `${memoryMB ? `; at the end RSS ${memoryMB.rss}, V8 heap ${memoryMB.heapUsed} used of ${memoryMB.heapTotal}, outside the heap ${memoryMB.external} (Buffers ${memoryMB.arrayBuffers}) MB` : ''}; ` +
+      `${memoryMB ? `; at the end RSS ${memoryMB.rss} (files ${memoryMB.rssFile}, anonymous ${memoryMB.rssAnon}), V8 heap ${memoryMB.heapUsed} used of ${memoryMB.heapTotal}, outside the heap ${memoryMB.external} (Buffers ${memoryMB.arrayBuffers}) MB` : ''}; ` +
       `${fmt(d.records)} of ${fmt(published.published)} at the gateway in ${fmt(requests)} PutRecords (${round1(requests / m.wallS)} a second); ${cpuText(m.cpu)}`);
   } finally {
     const exit = await stopAgent(agent, profileDir ? 'SIGINT' : 'SIGTERM');
