@@ -1,30 +1,50 @@
 /**
  * A small pool of offload workers (see offload.ts). `run` returns undefined
- * when every worker already has enough queued, so the caller does the job
- * inline: the main thread never idles while work waits, and both cores stay
- * busy under load.
+ * when the caller should do the job inline: while the main thread's event
+ * loop has time to spare (the request then skips two thread hops), or when
+ * every worker already has a full queue. Under load the workers take it all,
+ * so the main thread keeps to HTTP, the shard logs and the answers; the
+ * front door applies the results in arrival order whoever prepared them
+ * (arrival-order.ts).
  */
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.ts';
 import type { OffloadJob, OffloadResult } from './offload.ts';
 
-/** Jobs queued per worker before the main thread starts taking them itself. */
-const queuedPerWorkerMax = 2;
+/**
+ * Jobs counted in flight per worker (sent, and the result not yet taken by
+ * the main thread) past which the main thread prepares new ones itself. It
+ * was 2: a busy main thread takes results late, so the count stayed high and
+ * the main thread parsed most requests while the worker idled (issue #19).
+ */
+const queuedPerWorkerMax = 8;
+/** Below this percentage of busy time over the last sample the main thread prepares requests itself. */
+export const offloadInlineBusyPercentMaxDefault = 50;
+/** How often the main thread's event-loop utilization is sampled. */
+const utilizationSampleMs = 50;
 
 export class OffloadPool {
   private workers: Array<{ worker: Worker; inFlight: number }> = [];
   private pending = new Map<number, { resolve: (r: OffloadResult) => void; slot: { inFlight: number } }>();
   private nextId = 1;
   private closed = false;
+  private eluMark = performance.eventLoopUtilization();
+  private eluAtMs = performance.now();
+  /** 0 at first: the first requests after an idle start are prepared here. */
+  private utilization = 0;
 
-  private constructor(private readonly log: Logger) {}
+  private constructor(
+    private readonly log: Logger,
+    private readonly inlineBusyPercentMax: number,
+  ) {}
 
   /**
    * Starts `size` workers and waits until each has loaded; if they cannot
    * start (a missing worker file, say), the gateway runs everything inline.
    */
-  static async start(size: number, log: Logger): Promise<OffloadPool | undefined> {
-    const pool = new OffloadPool(log);
+  static async start(size: number, log: Logger, options: { inlineBusyPercentMax?: number } = {}): Promise<OffloadPool | undefined> {
+    const pool = new OffloadPool(log, options.inlineBusyPercentMax ?? offloadInlineBusyPercentMaxDefault);
     try {
       await Promise.all(Array.from({ length: size }, () => pool.spawn()));
       return pool;
@@ -83,7 +103,21 @@ export class OffloadPool {
     }
   }
 
+  /** The main thread's event-loop utilization over the last complete sample (0 to 1). */
+  private mainUtilization(): number {
+    const now = performance.now();
+    if (now - this.eluAtMs >= utilizationSampleMs) {
+      const mark = performance.eventLoopUtilization();
+      this.utilization = performance.eventLoopUtilization(mark, this.eluMark).utilization;
+      this.eluMark = mark;
+      this.eluAtMs = now;
+    }
+    return this.utilization;
+  }
+
+  /** Sends the job to the least busy worker; undefined: the caller prepares it inline. */
   run(job: OffloadJob): Promise<OffloadResult> | undefined {
+    if (this.inlineBusyPercentMax > 0 && 100 * this.mainUtilization() < this.inlineBusyPercentMax) return undefined;
     let best: { worker: Worker; inFlight: number } | undefined;
     for (const w of this.workers) if (!best || w.inFlight < best.inFlight) best = w;
     if (!best || best.inFlight >= queuedPerWorkerMax) return undefined;
