@@ -38,8 +38,21 @@ export interface AppendResult {
   firstCounter: number;
   /** Arrival time stamped on every entry of the batch. */
   arrivalMs: number;
-  /** Resolves when the entries are durable under the fsync policy (and readable). */
+  /**
+   * Resolves when the entries are durable under the fsync policy (and
+   * readable). When it rejects, the error's `durableCount` (see
+   * `durableCountOf`) says how many of the first entries are durable anyway,
+   * each at the counter `append` gave it; the others may or may not have
+   * been stored, so a caller that retries them may store them twice
+   * (Kinesis's at-least-once delivery allows it).
+   */
   durable: Promise<void>;
+}
+
+/** How many of a failed append's first entries are durable: the `durableCount` its error carries, else none. */
+export function durableCountOf(err: unknown, entries: number): number {
+  const n = (err as { durableCount?: unknown } | null)?.durableCount;
+  return typeof n === 'number' && Number.isInteger(n) && n > 0 ? Math.min(n, entries) : 0;
 }
 
 export interface ReadOptions {

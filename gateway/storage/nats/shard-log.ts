@@ -170,8 +170,10 @@ export class NatsShardLog implements ShardLog {
     const previous = this.tail;
     const durable = Promise.allSettled(acks).then(async (settled) => {
       await previous.catch(() => {});
-      const refused = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-      if (refused) throw this.refused(refused.reason);
+      const at = settled.findIndex((s) => s.status === 'rejected');
+      // The messages before the first refused one were acknowledged, each at the sequence it expected:
+      // they are stored at their counters, and the write path answers them as stored.
+      if (at >= 0) throw Object.assign(this.refused((settled[at] as PromiseRejectedResult).reason), { durableCount: at });
       this.durableCounter = Math.max(this.durableCounter, end);
     }).finally(() => {
       this.inFlight--;
