@@ -25,7 +25,7 @@ import { contentTypeEventStream, EventStreamReply } from './event-stream-reply.t
 import { admitClientCertificate, checkCertificateBinding, type CertificateOwnerOf } from './client-certificate.ts';
 import { addressKey, bodyIdleMsMax, Budget, readBody, unauthenticatedBodyBytesMax, unauthenticatedBodyMsMax, unauthenticatedBytesInFlightMax } from './admission.ts';
 import { validateInput, type StructureShape } from './validate.ts';
-import { contentTypeCbor, contentTypeJson, encodeBody, type WireFormat } from './wire.ts';
+import { contentTypeCbor, contentTypeJson, encodeBody, jsonPiecesOf, type WireFormat } from './wire.ts';
 
 /** Who made a request, once its signature checks out. */
 export interface Caller {
@@ -276,9 +276,11 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
   async function runAction(res: http.ServerResponse, format: WireFormat, target: Target, requestId: string, started: bigint, steps: () => Promise<unknown>): Promise<void> {
     let outcome = 'ok';
     let stream: EventStreamReply | undefined;
+    let pieces: { size: number; pieces: Iterable<Buffer> } | undefined;
     try {
       const output = await steps();
       if (output instanceof EventStreamReply) stream = output;
+      else if (format === 'json' && (pieces = jsonPiecesOf(output))) res.writeHead(200, { 'Content-Type': contentTypeJson, 'Content-Length': pieces.size });
       // Actions without an output shape (CreateStream, MergeShards, ...) answer 200 with an empty body, as AWS does.
       else if (output === undefined) sendEmpty(res, format);
       else sendBody(res, format, 200, output);
@@ -294,6 +296,36 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
       metrics.requestSeconds.observe({ action: target.action }, Number(process.hrtime.bigint() - started) / 1e9);
     }
     if (stream) await pipeEventStream(res, stream, requestId);
+    if (pieces) await writePieces(res, pieces.pieces, requestId);
+  }
+
+  /** Writes an answer piece by piece, the next one made only once the socket has taken the last (drain). */
+  async function writePieces(res: http.ServerResponse, pieces: Iterable<Buffer>, requestId: string): Promise<void> {
+    let closed = false;
+    const onClose = () => (closed = true);
+    res.once('close', onClose);
+    try {
+      for (const piece of pieces) {
+        if (closed) return;
+        if (!res.write(piece)) await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.once('drain', done);
+          res.once('close', done);
+        });
+      }
+      if (!closed) res.end();
+    } catch (err) {
+      log.error('answer failed while being written', { requestId, err: String((err as Error)?.stack ?? err) });
+      const h2 = (res as unknown as { stream?: { destroy(): void } }).stream;
+      if (h2) h2.destroy();
+      else res.destroy();
+    } finally {
+      res.off('close', onClose);
+    }
   }
 
   /** Writes a streaming answer frame by frame, waiting for drain; cancels the source when the client goes. */
