@@ -193,6 +193,8 @@ export interface Gateway {
   caFingerprint: string | undefined;
   /** Re-reads the certificate and key from the data directory (SIGHUP). */
   reloadTls(): void;
+  /** Starts the offload workers now (the first PutRecords or PutRecordBatch does otherwise); true once they run, false without any. */
+  startOffloadWorkers(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -300,7 +302,8 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   const guard = createGuard({ principals: withSessions(principals, sessions), region: config.region, accountId: config.accountId });
   const certificateOwner = (fingerprint: string) => principals.certificateOwner(fingerprint);
   const playback = await setupPlayback({ dataDir, streams: video, guard, log, metrics, videoMetrics: video.metrics, url: () => videoCtx.url, ...(options.now ? { now: options.now } : {}) });
-  const offloadPool = config.offloadWorkers > 0 ? await OffloadPool.start(config.offloadWorkers, log, { inlineBusyPercentMax: config.offloadInlineBusyPercentMax }) : undefined;
+  // Started by the first PutRecords or PutRecordBatch: an idle gateway holds no worker.
+  const offloadPool = config.offloadWorkers > 0 ? OffloadPool.create(config.offloadWorkers, log, { inlineBusyPercentMax: config.offloadInlineBusyPercentMax }) : undefined;
   const frontDoor = createFrontDoor({
     services: [streams, firehose, analytics.service, admin],
     ...(offloadPool ? { offloadPool } : {}),
@@ -374,6 +377,11 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       listener.reloadTls(next);
       tls = next;
       log.info('reloaded TLS certificate', { serverFingerprint: next.serverFingerprint });
+    },
+    async startOffloadWorkers() {
+      if (!offloadPool) return false;
+      await offloadPool.start();
+      return offloadPool.running;
     },
     close() {
       closing ??= (async () => {

@@ -6,6 +6,12 @@
  * so the main thread keeps to HTTP, the shard logs and the answers; the
  * front door applies the results in arrival order whoever prepared them
  * (arrival-order.ts).
+ *
+ * The workers start with the first job, not with the gateway: an idle
+ * gateway holds none (each costs about 10 MB). Jobs run inline until they
+ * are up, and for good if they cannot start; the arrival order keeps the
+ * requests prepared meanwhile from overtaking one another (it was missing
+ * when f9821ae first tried this, and producer.test.ts caught it).
  */
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
@@ -34,25 +40,40 @@ export class OffloadPool {
   /** 0 at first: the first requests after an idle start are prepared here. */
   private utilization = 0;
 
+  /** Set by the first job (or `start`): settles once the workers run, or have failed to start and none is left. */
+  private starting: Promise<void> | undefined;
+
   private constructor(
+    private readonly size: number,
     private readonly log: Logger,
     private readonly inlineBusyPercentMax: number,
   ) {}
 
+  /** A pool of `size` workers, started by the first job. */
+  static create(size: number, log: Logger, options: { inlineBusyPercentMax?: number } = {}): OffloadPool {
+    return new OffloadPool(size, log, options.inlineBusyPercentMax ?? offloadInlineBusyPercentMaxDefault);
+  }
+
   /**
-   * Starts `size` workers and waits until each has loaded; if they cannot
-   * start (a missing worker file, say), the gateway runs everything inline.
+   * Starts the workers now, if the first job has not, and waits until each
+   * has loaded; if they cannot start (a missing worker file, say), every
+   * job runs inline. Resolves whether or not they started.
    */
-  static async start(size: number, log: Logger, options: { inlineBusyPercentMax?: number } = {}): Promise<OffloadPool | undefined> {
-    const pool = new OffloadPool(log, options.inlineBusyPercentMax ?? offloadInlineBusyPercentMaxDefault);
-    try {
-      await Promise.all(Array.from({ length: size }, () => pool.spawn()));
-      return pool;
-    } catch (err) {
-      log.warn('offload workers unavailable; parsing PutRecords on the main thread', { err: (err as Error).message });
-      await pool.close();
-      return undefined;
-    }
+  start(): Promise<void> {
+    this.starting ??= Promise.allSettled(Array.from({ length: this.size }, () => this.spawn())).then(async (results) => {
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (!failed) return;
+      this.log.warn('offload workers unavailable; parsing PutRecords on the main thread', { err: String((failed.reason as Error)?.message ?? failed.reason) });
+      const started = this.workers;
+      this.workers = [];
+      await Promise.all(started.map((w) => w.worker.terminate()));
+    });
+    return this.starting;
+  }
+
+  /** Whether workers are running (tests). */
+  get running(): boolean {
+    return this.workers.length > 0;
   }
 
   private spawn(): Promise<void> {
@@ -117,6 +138,8 @@ export class OffloadPool {
 
   /** Sends the job to the least busy worker; undefined: the caller prepares it inline. */
   run(job: OffloadJob): Promise<OffloadResult> | undefined {
+    if (this.closed) return undefined;
+    if (!this.starting) void this.start();
     if (this.inlineBusyPercentMax > 0 && 100 * this.mainUtilization() < this.inlineBusyPercentMax) return undefined;
     let best: { worker: Worker; inFlight: number } | undefined;
     for (const w of this.workers) if (!best || w.inFlight < best.inFlight) best = w;
@@ -135,6 +158,7 @@ export class OffloadPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    await this.starting;
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
     for (const p of this.pending.values()) p.resolve({ ok: false, type: 'ServiceUnavailableException', status: 503 });
     this.pending.clear();

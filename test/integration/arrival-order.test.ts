@@ -16,6 +16,7 @@ beforeAll(async () => {
   // Two workers and no inline preparation: the large and the small request go to different workers.
   gw = await testGateway({ offloadWorkers: 2, offloadInlineBusyPercentMax: 0, enforceLimits: false, createDelayMs: 0 });
   c = kinesisClient(gw.url);
+  expect(await gw.startOffloadWorkers()).toBe(true);
 });
 afterAll(() => gw.close());
 
