@@ -1,11 +1,14 @@
 /**
  * The Delivery streams view (Firehose): the list, a delivery stream's
  * configuration (source, destination, buffering, compression, processors,
- * error output prefix, failure), and a test record.
+ * error output prefix, failure), its metrics of the last hour (delivered
+ * objects and records, data freshness, records sent to the error output),
+ * and a test record.
  */
 import { h } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { call, encodeData, type Credentials } from './api.ts';
+import { MetricsPanel } from './charts.ts';
 import { Alert, Field, ResourceList, Summary, errorText, time } from './ui.ts';
 
 async function listDeliveryStreams(creds: Credentials): Promise<string[]> {
@@ -17,6 +20,9 @@ async function listDeliveryStreams(creds: Credentials): Promise<string[]> {
     if (!out.HasMoreDeliveryStreams || out.DeliveryStreamNames.length === 0) return all;
   }
 }
+
+/** Always charted; the HTTP endpoint's series only when they have data. */
+const deliveryMetrics = ['IncomingRecords', 'DeliveryToS3.Success', 'DeliveryToS3.Records', 'DeliveryToS3.DataFreshness', 'DeliveryToErrorOutput.Records', 'ThrottledRecords'];
 
 const arnName = (arn: string | undefined) => arn?.split(/[:/]/).pop();
 
@@ -91,6 +97,7 @@ function DeliveryDetail(p: { creds: Credentials; name: string }) {
       ['Created', desc.CreateTimestamp && time(desc.CreateTimestamp)],
       ['Failure', desc.FailureDescription && h('span', { class: 'error' }, `${desc.FailureDescription.Type}: ${desc.FailureDescription.Details}`)],
     ] }),
+    h(MetricsPanel, { creds: p.creds, namespace: 'AWS/Firehose', resource: p.name, only: deliveryMetrics }),
     desc?.Destinations?.map((d: any) => h(Destination, { key: d.DestinationId, d })),
     desc && desc.DeliveryStreamType !== 'KinesisStreamAsSource' && h(PutFirehoseRecord, { creds: p.creds, name: p.name }),
   );

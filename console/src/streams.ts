@@ -1,7 +1,8 @@
-/** The Streams view: the list, a stream's summary and shards (hash ranges, lineage), put a test record, the live tail. */
+/** The Streams view: the list, a stream's summary, metrics of the last hour and shards (hash ranges, lineage), reshard, put a test record, the live tail. */
 import { h } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { call, encodeData, type Credentials } from './api.ts';
+import { MetricsPanel } from './charts.ts';
 import { Alert, Field, ResourceList, Summary, Tail, errorText, listShards, type Shard } from './ui.ts';
 
 export async function listStreams(creds: Credentials): Promise<string[]> {
@@ -53,21 +54,55 @@ function PutRecord(p: { creds: Credentials; stream: string }) {
   );
 }
 
+/** UpdateShardCount (UNIFORM_SCALING), then the stream is followed until it is ACTIVE again. */
+function Reshard(p: { creds: Credentials; stream: string; open: number; onDone(): Promise<void> }) {
+  const [target, setTarget] = useState(String(p.open * 2));
+  const [state, setState] = useState('');
+  const [error, setError] = useState('');
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError('');
+    try {
+      await call(p.creds, 'kinesis', 'UpdateShardCount', { StreamName: p.stream, TargetShardCount: Number(target), ScalingType: 'UNIFORM_SCALING' });
+      setState(`Resharding to ${target} shards…`);
+      for (;;) {
+        const s = (await call(p.creds, 'kinesis', 'DescribeStreamSummary', { StreamName: p.stream })).StreamDescriptionSummary;
+        if (s.StreamStatus === 'ACTIVE') break;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      await p.onDone();
+      setState(`Resharded to ${target} open shards`);
+    } catch (err) {
+      setState('');
+      setError(errorText(err));
+    }
+  };
+  return h('form', { onSubmit: submit, 'aria-label': 'Reshard' },
+    h('h3', null, 'Reshard'),
+    h('div', { class: 'row' },
+      h('label', { for: 'target-shards' }, 'Target shard count'),
+      h('input', { id: 'target-shards', type: 'number', min: 1, value: target, class: 'narrow', onInput: (e: Event) => setTarget((e.target as HTMLInputElement).value) }),
+      h('button', { type: 'submit' }, 'Reshard'),
+    ),
+    state && h('p', { role: 'status' }, state),
+    h(Alert, { text: error }),
+  );
+}
+
 function StreamDetail(p: { creds: Credentials; stream: string }) {
   const [summary, setSummary] = useState<any>();
   const [shards, setShards] = useState<Shard[] | undefined>();
   const [error, setError] = useState('');
-  useEffect(() => {
-    (async () => {
-      try {
-        setSummary((await call(p.creds, 'kinesis', 'DescribeStreamSummary', { StreamName: p.stream })).StreamDescriptionSummary);
-        setShards(await listShards(p.creds, p.stream));
-        setError('');
-      } catch (err) {
-        setError(errorText(err));
-      }
-    })();
-  }, [p.stream]);
+  const load = async () => {
+    try {
+      setSummary((await call(p.creds, 'kinesis', 'DescribeStreamSummary', { StreamName: p.stream })).StreamDescriptionSummary);
+      setShards(await listShards(p.creds, p.stream));
+      setError('');
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
+  useEffect(() => void load(), [p.stream]);
   return h('article', { 'aria-label': `Stream ${p.stream}` },
     h('h2', null, p.stream),
     h(Alert, { text: error }),
@@ -78,9 +113,11 @@ function StreamDetail(p: { creds: Credentials; stream: string }) {
       ['Retention', `${summary.RetentionPeriodHours} h`],
       ['Encryption', summary.EncryptionType ?? 'NONE'],
     ] }),
+    h(MetricsPanel, { creds: p.creds, namespace: 'AWS/Kinesis', resource: p.stream }),
     shards && h(Shards, { shards }),
+    summary && h(Reshard, { creds: p.creds, stream: p.stream, open: summary.OpenShardCount, onDone: load }),
     h(PutRecord, { creds: p.creds, stream: p.stream }),
-    shards && h(Tail, { key: p.stream, creds: p.creds, stream: p.stream, shards }),
+    shards && h(Tail, { key: shards.filter((s) => !s.SequenceNumberRange.EndingSequenceNumber).map((s) => s.ShardId).join(), creds: p.creds, stream: p.stream, shards }),
   );
 }
 

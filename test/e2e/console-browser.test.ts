@@ -73,7 +73,7 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
     operator = JSON.parse(fs.readFileSync(path.join(dataDir, 'operator.json'), 'utf8'));
     const credentials = { accessKeyId: operator.accessKeyId, secretAccessKey: operator.secretAccessKey };
     const k = new KinesisClient({ endpoint: gw.url, region: operator.region, credentials });
-    for (const [StreamName, ShardCount] of [['console-demo', 2], ['console-hot', 1]] as const) {
+    for (const [StreamName, ShardCount] of [['console-demo', 2], ['console-hot', 1], ['console-scale', 1]] as const) {
       await k.send(new CreateStreamCommand({ StreamName, ShardCount }));
       await waitActive(k, StreamName);
     }
@@ -83,7 +83,7 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
       DeliveryStreamName: 'console-archive',
       ExtendedS3DestinationConfiguration: {
         BucketARN: 'arn:aws:s3:::console-bucket', RoleARN: role, Prefix: 'readings/', ErrorOutputPrefix: 'failed/',
-        BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 60 }, CompressionFormat: 'GZIP',
+        BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 1 }, CompressionFormat: 'GZIP',
       },
     });
     fh.destroy();
@@ -152,7 +152,7 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
     await page.getByRole('button', { name: 'Start tail' }).click();
     await page.getByText('Tailing new records').waitFor({ timeout: 15_000 });
     const marker = `m-${Date.now()}`;
-    await page.getByLabel('Data').fill(JSON.stringify({ marker, reading: { temp: 21.5 } }));
+    await page.getByLabel('Data', { exact: true }).fill(JSON.stringify({ marker, reading: { temp: 21.5 } }));
     await page.getByRole('button', { name: 'Put record' }).click();
     await page.getByRole('status').filter({ hasText: 'Stored in shardId-' }).waitFor({ timeout: 15_000 });
     const entry = page.locator('ol.tail pre', { hasText: marker });
@@ -160,9 +160,35 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
     // Pretty-printed: one key per line, indented.
     expect(await entry.innerText()).toBe(JSON.stringify({ marker, reading: { temp: 21.5 } }, null, 2));
 
+    await page.getByRole('button', { name: 'Stop tail' }).click();
+
+    // The last hour's metrics (GetMetricHistory): the one record put and read, its bytes.
+    const metrics = page.getByRole('region', { name: 'Metrics, last hour' });
+    const data = JSON.stringify({ marker, reading: { temp: 21.5 } });
+    await expect.poll(async () => {
+      await metrics.getByRole('button', { name: 'Refresh metrics' }).click();
+      return metrics.innerText();
+    }, { timeout: 15_000 }).toContain('GetRecords.Records: 1 in the last hour');
+    const figures = await metrics.innerText();
+    expect(figures).toContain('IncomingRecords: 1 in the last hour');
+    expect(figures).toContain(`IncomingBytes: ${Buffer.byteLength(data)} B in the last hour`);
+    expect(figures).toContain('WriteProvisionedThroughputExceeded: 0 in the last hour');
+    expect(figures).toMatch(/GetRecords.IteratorAgeMilliseconds: peak \d+ ms in the last hour/);
+    expect(await metrics.getByRole('img', { name: /^IncomingRecords: 1 in the last hour/ }).locator('rect').count()).toBe(1);
     await expectNamedControls(page);
     await screenshot(page, 'streams');
-    await page.getByRole('button', { name: 'Stop tail' }).click();
+  }, 60_000);
+
+  it('reshards a stream from the view (UpdateShardCount) and shows the new lineage', async () => {
+    await page.getByRole('button', { name: 'console-scale' }).click();
+    await page.getByLabel('Target shard count').fill('2');
+    await page.getByRole('button', { name: 'Reshard', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: 'Resharded to 2 open shards' }).waitFor({ timeout: 30_000 });
+    const rows = page.getByRole('table', { name: 'Shards' }).getByRole('row');
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(4);
+    const text = await page.getByRole('table', { name: 'Shards' }).innerText();
+    expect(text).toMatch(/shardId-000000000000\s+closed/);
+    expect(text.match(/open\s[^\n]*shardId-000000000000/g)?.length).toBe(2);
   }, 60_000);
 
   it('shows a delivery stream: destination, buffering, error prefix; puts a record', async () => {
@@ -175,11 +201,21 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
     expect(text).toContain('arn:aws:s3:::console-bucket');
     expect(text).toMatch(/Prefix\s+readings\//);
     expect(text).toMatch(/Error output prefix\s+failed\//);
-    expect(text).toContain('1 MiB or 60 s');
+    expect(text).toContain('1 MiB or 1 s');
     expect(text).toContain('GZIP');
     await page.getByLabel('Record data').fill('{"reading": 1}\n');
     await page.getByRole('button', { name: 'Put delivery record' }).click();
     await page.getByRole('status').filter({ hasText: 'Accepted as' }).waitFor({ timeout: 15_000 });
+    // Delivered within the 1 s buffering interval: one object, one record, a data freshness, nothing to the error output.
+    const metrics = page.getByRole('region', { name: 'Metrics, last hour' });
+    await expect.poll(async () => {
+      await metrics.getByRole('button', { name: 'Refresh metrics' }).click();
+      return metrics.innerText();
+    }, { timeout: 20_000 }).toContain('DeliveryToS3.Success: 1 in the last hour');
+    const figures = await metrics.innerText();
+    expect(figures).toContain('DeliveryToS3.Records: 1 in the last hour');
+    expect(figures).toMatch(/DeliveryToS3.DataFreshness: peak \d+(\.\d+)? s in the last hour/);
+    expect(figures).toContain('DeliveryToErrorOutput.Records: 0 in the last hour');
     await expectNamedControls(page);
     await screenshot(page, 'delivery');
   }, 60_000);

@@ -191,6 +191,6 @@ describe('gateway on NATS JetStream', () => {
     const back = await readAll(client, 'load');
     const missing = [...acked].filter(([seq, t]) => back.get(seq) !== t);
     expect(missing).toEqual([]);
-    console.log(`kill -9 of a NATS node: ${acked.size} records acknowledged (${killedAt} before the kill), ${failures} PutRecords calls failed and were not counted, ${recordsFailed - recordsFailedBefore} records answered with a per-record error after the kill, ${back.size} stored`, failureKinds);
+    console.log(`kill -9 of a NATS node: ${acked.size} records acknowledged (${killedAt} before the kill), ${failures} PutRecords calls failed and were not counted, ${recordsFailed - recordsFailedBefore} records answered with a per-record error after the kill, ${back.size} stored; failed calls by error: ${JSON.stringify([...failureKinds])}`);
   }, 180_000);
 });
