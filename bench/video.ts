@@ -16,7 +16,7 @@
  * never shares its event loop. Fragments are written through the gateway's
  * own fragment store (what PutMedia does once a cluster is parsed).
  *
- *   npm run bench -- video [--quick] [--viewers 20] [--runs 5] [--cameras 50] [--ingest-seconds 30] [--only ingest|playback]
+ *   npm run bench -- video [--quick] [--viewers 20] [--runs 5] [--cameras 50] [--ingest-seconds 20] [--readers 5] [--only ingest|playback] [--profile]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -59,7 +59,7 @@ interface Result {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function run(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { quick: { type: 'boolean' }, viewers: { type: 'string' }, runs: { type: 'string' }, cameras: { type: 'string' }, 'ingest-seconds': { type: 'string' }, only: { type: 'string' }, profile: { type: 'boolean' } } });
+  const { values } = parseArgs({ args, options: { quick: { type: 'boolean' }, viewers: { type: 'string' }, runs: { type: 'string' }, cameras: { type: 'string' }, 'ingest-seconds': { type: 'string' }, only: { type: 'string' }, profile: { type: 'boolean' }, readers: { type: 'string' } } });
   const cameras = Number(values.cameras ?? ingestTargets.cameras);
   const ingestSeconds = Number(values['ingest-seconds'] ?? (values.quick ? 10 : 20));
   const viewers = Number(values.viewers ?? 20);
@@ -99,7 +99,7 @@ export async function run(args: string[]): Promise<void> {
       let ingest: IngestResult | undefined;
       if (values.only !== 'playback') {
         process.stderr.write(`ingest: ${cameras} cameras for ${ingestSeconds} s\n`);
-        ingest = await runIngest({ url, credentials: operator, clip: clipParts(ingestClip()), cameras, seconds: ingestSeconds, consumers: 5, streamName: (i) => `bench-ingest-${i}`, cpu, referenceUrl });
+        ingest = await runIngest({ url, credentials: operator, clip: clipParts(ingestClip()), cameras, seconds: ingestSeconds, consumers: Number(values.readers ?? 5), streamName: (i) => `bench-ingest-${i}`, cpu, referenceUrl });
         process.stdout.write(JSON.stringify({ ingest }) + '\n\n' + reportIngest(ingest, os.loadavg()[0]!, os.availableParallelism()).join('\n') + '\n\n');
       }
       const result = values.only === 'ingest' ? undefined : await measure(url, { referenceUrl, segmentsDir: path.join(referenceDir, 'segments'), cpu: () => reference.cpuSeconds() ?? NaN }, clip, recordedMs, seconds, viewers, runs, cpu);

@@ -28,8 +28,8 @@ beforeAll(() => {
 });
 
 /** Feeds `bytes` in the given pieces and returns the events as comparable values. */
-function readAll(bytes: Uint8Array, cuts: number[] = []): MkvEvent[] {
-  const reader = new MkvReader();
+function readAll(bytes: Uint8Array, cuts: number[] = [], options: ConstructorParameters<typeof MkvReader>[0] = {}): MkvEvent[] {
+  const reader = new MkvReader(options);
   const events: MkvEvent[] = [];
   let at = 0;
   for (const cut of [...cuts].sort((a, b) => a - b)) {
@@ -95,6 +95,23 @@ describe.skipIf(!hasFfmpeg)('MKV from ffmpeg', () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 0, max: clip.length }), { maxLength: 40 }), (cuts) => {
         expect(comparable(readAll(clip, cuts))).toEqual(whole);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('assembles known-size Clusters in one buffer or from parts alike, in any split (issue #12: one copy per byte on ingest)', () => {
+    const whole = comparable(readAll(clip));
+    const events = readAll(clip);
+    // Each Cluster is its own buffer, exactly its bytes, with its frames as views into it.
+    for (const c of clusters(events)) {
+      expect(c.raw.byteOffset).toBe(0);
+      expect(c.raw.buffer.byteLength).toBe(c.raw.length);
+      for (const f of c.frames) expect(f.data.buffer).toBe(c.raw.buffer);
+    }
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: clip.length }), { maxLength: 40 }), fc.constantFrom(0, 1000, 50_000), (cuts, clusterPreallocBytesMax) => {
+        expect(comparable(readAll(clip, cuts, { clusterPreallocBytesMax }))).toEqual(whole);
       }),
       { numRuns: 60 },
     );
