@@ -10,7 +10,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  clusterElement, concat, ebmlHeader, element, encodeSize, infoElement, MkvError, MkvId, MkvReader, readSize, segmentStart,
+  clusterElement, concat, ebmlHeader, element, encodeSize, infoElement, MkvError, MkvId, MkvReader, readCluster, readSize, segmentStart,
   simpleBlock, tagsElement, tracksElement, uintElement, unknownSizeStart, type MkvEvent,
 } from '../../sdk/protocol/mkv/index.ts';
 import { ffmpegAvailable, probePackets, testClip } from '../helpers/ffmpeg-mkv.ts';
@@ -117,6 +117,17 @@ describe.skipIf(!hasFfmpeg)('MKV from ffmpeg', () => {
     );
   });
 
+  it('readCluster reads a stored Cluster in place: the reader\'s timecode and frames, views into its bytes (issue #12)', () => {
+    for (const c of clusters(readAll(clip))) {
+      const read = readCluster(c.raw);
+      expect(read.timecode).toBe(c.timecode);
+      expect(comparable(read.frames as unknown as MkvEvent[])).toEqual(comparable(c.frames as unknown as MkvEvent[]));
+      for (const f of read.frames) expect(f.data.buffer).toBe(c.raw.buffer);
+      expect(codeOf(() => readCluster(c.raw.subarray(0, c.raw.length - 1)))).toBe('INVALID_SIZE');
+    }
+    expect(codeOf(() => readCluster(clip.subarray(0, 64)))).toBe('UNEXPECTED_ELEMENT');
+  });
+
   it('reads the same Clusters when the producer writes them with unknown sizes (kvssink layout)', () => {
     const known = clusters(readAll(clip));
     const live = concat([
@@ -214,6 +225,8 @@ describe('live and GetMedia layouts', () => {
     ])]);
     const [c] = clusters(readAll(bytes));
     expect(c!.frames.map((f) => [f.timecode, f.keyframe, f.duration])).toEqual([[-2, true, 40], [40, false, undefined]]);
+    // Read in place from the stored Cluster, the same frames.
+    expect(comparable(readCluster(c!.raw).frames as unknown as MkvEvent[])).toEqual(comparable(c!.frames as unknown as MkvEvent[]));
   });
 
   it('splits laced blocks (Xiph, EBML, fixed)', () => {

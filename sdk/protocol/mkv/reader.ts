@@ -329,7 +329,7 @@ export class MkvReader {
 }
 
 /** The frames of a BlockGroup body: its Block, keyframe unless it has a ReferenceBlock, with BlockDuration. */
-function blockGroupFrames(body: Uint8Array): MkvFrame[] {
+export function blockGroupFrames(body: Uint8Array): MkvFrame[] {
   let block: Uint8Array | undefined;
   let keyframe = true;
   let duration: number | undefined;
@@ -340,6 +340,34 @@ function blockGroupFrames(body: Uint8Array): MkvFrame[] {
   }
   if (!block) throw new MkvError('INVALID_BLOCK', 'BlockGroup without a Block');
   return parseBlock(block, false, keyframe).map((f) => (duration === undefined ? f : { ...f, duration }));
+}
+
+/**
+ * The Timecode and frames of one complete Cluster element of known size (as
+ * `raw` of a 'cluster' event, or as a store keeps it), read in place: the
+ * frames are views into `cluster`, nothing is copied. Frame timecodes are
+ * relative to the Cluster's, as the reader gives them.
+ */
+export function readCluster(cluster: Uint8Array): { timecode: number; frames: MkvFrame[] } {
+  const id = readId(cluster, 0);
+  if (id.id !== MkvId.Cluster) throw new MkvError('UNEXPECTED_ELEMENT', 'not a Cluster');
+  const size = readSize(cluster, id.length);
+  const start = id.length + size.length;
+  if (size.length <= 0 || size.size < 0 || start + size.size !== cluster.length) throw new MkvError('INVALID_SIZE', 'a Cluster must have a known size that matches its bytes');
+  let timecode: number | undefined;
+  const frames: MkvFrame[] = [];
+  try {
+    for (const c of childrenOf(cluster.subarray(start))) {
+      if (c.id === MkvId.Timecode) timecode = readUint(c.body);
+      else if (c.id === MkvId.SimpleBlock) frames.push(...parseBlock(c.body, true));
+      else if (c.id === MkvId.BlockGroup) frames.push(...blockGroupFrames(c.body));
+    }
+  } catch (err) {
+    if (err instanceof BlockError) throw new MkvError('INVALID_BLOCK', err.message);
+    throw err;
+  }
+  if (timecode === undefined) throw new MkvError('MISSING_TIMECODE', 'Cluster without a Timecode');
+  return { timecode, frames };
 }
 
 export function concat(parts: Uint8Array[]): Uint8Array {
