@@ -1,7 +1,7 @@
 /**
  * Video benchmark. Ingest phases (bench/lib/video-ingest.ts: N cameras with
- * PutMedia, PERSISTED latency; live latency through GetMedia NOW), then the
- * playback phases:
+ * PutMedia, PERSISTED latency; live latency through GetMedia NOW and LIVE
+ * HLS), then the playback phases:
  *
  * - hls-fetch: 20 concurrent viewers (one keep-alive connection each) fetch
  *   the fMP4 segments of an ON_DEMAND session of 60 s of 720p, each starting
@@ -11,10 +11,20 @@
  *   against `ffmpeg -c copy` of the same fragments (the ceiling) in the same
  *   run. Target: < 1 s.
  *
+ * Each of the two latency targets is measured beside a reference in the
+ * same run (bench/video-reference-server.ts, a child process): the same
+ * cameras against a server that only writes, fsyncs and acks each fragment,
+ * and the same viewers fetching the same segment bytes from memory (warm
+ * passes and reference passes take turns). On a shared machine the gap to
+ * the reference is the gateway's own cost; the run ends with a summary of
+ * both targets, their references and the load average.
+ *
  * The gateway runs as a child process (the `dist/tributary.mjs` bundle,
  * `gateway start`, plain HTTP) on a data directory prepared in this process, so the load generator
  * never shares its event loop. Fragments are written through the gateway's
  * own fragment store (what PutMedia does once a cluster is parsed).
+ * `--profile` runs the gateway under `node --cpu-prof` and prints its
+ * main thread's self time per function.
  *
  *   npm run bench -- video [--quick] [--viewers 20] [--runs 5] [--cameras 50] [--ingest-seconds 20] [--readers 5] [--only ingest|playback] [--profile]
  */

@@ -16,6 +16,11 @@
  *   complete on the device -> listed in the LIVE playlist). Target: p99 < 1 s.
  *   The poll interval adds up to 100 ms to each figure.
  *
+ * - reference: the same cameras, fragments and pace against
+ *   bench/video-reference-server.ts, which appends each fragment to a file
+ *   per camera, fsyncs it and acks it (the floor under "PERSISTED only once
+ *   durable"), right after the gateway phase.
+ *
  * The gateway is a child process (the CLI), so load generator and gateway do
  * not share an event loop; its CPU time per fragment is reported too, a
  * figure that other load on the machine inflates less than latencies.

@@ -59,8 +59,13 @@ export interface MkvReaderOptions {
   clusterPreallocBytesMax?: number;
 }
 
-/** Default bounds: a Kinesis Video fragment is at most 50 MB; header elements are small. */
-export const mkvReaderDefaults = Object.freeze({ clusterBytesMax: 64 * 1024 * 1024, elementBytesMax: 16 * 1024 * 1024, clusterPreallocBytesMax: 8 * 1024 * 1024 });
+/**
+ * Default bounds: a Kinesis Video fragment is at most 50 MB; header elements
+ * are small. Up to 2 MiB (a 2 s fragment at 8 Mbit/s) a Cluster is assembled
+ * in one buffer: what a connection can make the reader reserve ahead of the
+ * bytes it actually sends stays small.
+ */
+export const mkvReaderDefaults = Object.freeze({ clusterBytesMax: 64 * 1024 * 1024, elementBytesMax: 16 * 1024 * 1024, clusterPreallocBytesMax: 2 * 1024 * 1024 });
 
 /** A Cluster's head as `raw` has it: the 4-byte ID and an 8-byte size. */
 const clusterHeadBytes = 12;
