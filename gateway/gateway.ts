@@ -13,6 +13,7 @@ import { createGuard } from './devices/guard.ts';
 import { createPairingEndpoint } from './devices/pairing-endpoint.ts';
 import { operatorProfileName, provisionOperatorProfile } from './devices/operator-profile.ts';
 import { PrincipalStore, type SecurityDoc } from './devices/principals.ts';
+import { gatewayHistory, metricHistoryActions } from './console/metrics-history.ts';
 import { SessionStore, sessionActions, withSessions } from './console/sessions.ts';
 import { consoleRoutes } from './console/static.ts';
 import { listen } from './http/listener.ts';
@@ -276,6 +277,8 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     buckets, s3Buckets: config.firehoseS3Buckets, engine: sqlEngine, log, storage, ...(options.now ? { now: options.now } : {}),
   });
   const sessions = new SessionStore(principals, options.now);
+  const history = gatewayHistory(metrics, firehoseRegistry.metrics, options.now);
+  history.start();
   const adminCtx: AdminContext = { principals, caFingerprint: () => tls?.caFingerprint };
   const leaseTables = await LeaseTables.open(storage.metadataStore<LeaseTablesDoc>('leases'));
   const admin: RpcService = {
@@ -286,6 +289,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     actions: {
       ...Object.fromEntries(Object.entries(adminActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle(adminCtx, input) }])),
       ...sessionActions(sessions),
+      ...metricHistoryActions(history),
       ...Object.fromEntries(Object.entries(leaseActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle(leaseTables, input) }])),
     },
   };
@@ -379,6 +383,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
           listener.server.close(() => resolve());
           listener.closeConnections();
         });
+        history.stop();
         await offloadPool?.close();
         await idempotency.close();
         await analytics.close();

@@ -51,6 +51,32 @@ export class Gauge {
   }
 }
 
+/**
+ * A gauge whose highest value between two `takePeaks()` calls is kept too
+ * (iterator age, data freshness): the text format shows the last value, the
+ * console's metric history (gateway/console/metrics-history.ts) the peak of
+ * each minute, as CloudWatch's Maximum statistic does.
+ */
+export class PeakGauge extends Gauge {
+  private peaks = new Map<string, number>();
+  override set(labels: Labels, n: number): void {
+    super.set(labels, n);
+    const k = key(labels);
+    const peak = this.peaks.get(k);
+    if (peak === undefined || n > peak) this.peaks.set(k, n);
+  }
+  /** The peak per label set since the last call (label sets seen since then only), and a fresh start. */
+  takePeaks(): Map<string, number> {
+    const out = this.peaks;
+    this.peaks = new Map();
+    return out;
+  }
+  /** The peaks so far, without a fresh start. */
+  currentPeaks(): ReadonlyMap<string, number> {
+    return this.peaks;
+  }
+}
+
 export class Histogram {
   private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
   constructor(readonly name: string, readonly help: string, readonly buckets: number[]) {}
@@ -86,6 +112,7 @@ export class Metrics {
   readonly outgoingBytes = new Counter('tributary_streams_outgoing_bytes_total', 'Data bytes returned by GetRecords, by stream.');
   readonly throttled = new Counter('tributary_streams_throttled_total', 'Requests or records refused by the per-shard limits, by stream and direction.');
   readonly openShards = new Gauge('tributary_streams_open_shards', 'Open shards, by stream.');
+  readonly iteratorAgeMs = new PeakGauge('tributary_streams_iterator_age_milliseconds', 'MillisBehindLatest of the last GetRecords answer, by stream (CloudWatch GetRecords.IteratorAgeMilliseconds).');
   readonly connectionsShed = new Counter('tributary_connections_shed_total', 'Connections closed by the connection limits, by reason: total, per_address, idle, handshake, rapid_reset.');
   readonly requestsCutOff = new Counter('tributary_requests_cut_off_total', 'Requests answered or closed before their body was read: unauthenticated (headers fail authentication), body_timeout, client_certificate (mutual TLS: none, or revoked).');
   readonly clientCertificatesRefused = new Counter('tributary_tls_client_certificates_refused_total', 'TLS connections closed at the handshake because their client certificate belongs to no active principal (mutual TLS).');
@@ -105,7 +132,7 @@ export class Metrics {
   }
 
   render(): string {
-    return this.processGauges() + [this.requests, this.requestSeconds, this.incomingRecords, this.incomingBytes, this.outgoingRecords, this.outgoingBytes, this.throttled, this.openShards, this.requestsCutOff, this.connectionsShed, this.clientCertificatesRefused]
+    return this.processGauges() + [this.requests, this.requestSeconds, this.incomingRecords, this.incomingBytes, this.outgoingRecords, this.outgoingBytes, this.throttled, this.openShards, this.iteratorAgeMs, this.requestsCutOff, this.connectionsShed, this.clientCertificatesRefused]
       .map((m) => m.render())
       .join('');
   }

@@ -35,7 +35,7 @@ const packages = {
     // The offload worker is loaded from beside the main bundle.
     bundles: ['tributary.mjs', 'offload-worker.mjs'],
     // The web console, served at /console/ from beside the main bundle.
-    assets: ['console/index.html', 'console/console.js', 'console/console.css'],
+    assets: ['console/index.html', 'console/console.js', 'console/console.css', 'console/hls.mjs'],
     commands: { tributary: 'tributary.mjs' },
     unit: 'tributary-gateway.service',
     conffiles: { 'etc/tributary/gateway.yaml': gatewayConfig() },

@@ -91,8 +91,8 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<string>;
 }
 
-export function spawnServer(name: string, args: string[], options: { port: number; cwd: string }): ServerProcess {
-  const child = spawn(process.execPath, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnServer(name: string, args: string[], options: { port: number; cwd: string; env?: Record<string, string> }): ServerProcess {
+  const child = spawn(process.execPath, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], ...(options.env ? { env: { ...process.env, ...options.env } } : {}) });
   liveChildren.add(child);
   let tail = '';
   const keep = (chunk: Buffer) => {

@@ -47,10 +47,39 @@ const services = {
   kinesis: { target: 'Kinesis_20131202', signingName: 'kinesis' },
   admin: { target: 'Tributary_20261125', signingName: 'tributary' },
   firehose: { target: 'Firehose_20150804', signingName: 'firehose' },
+  analytics: { target: 'KinesisAnalytics_20150814', signingName: 'kinesisanalytics' },
 } as const;
 
+type Signer = Pick<Credentials, 'accessKeyId' | 'secretAccessKey' | 'region'>;
+
+function signedHeaders(creds: Signer, url: URL, headers: Record<string, string>, body: string, service: string): Record<string, string> {
+  return signRequest({
+    method: 'POST', url, headers, body, service, now: Date.now(),
+    accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey, region: creds.region,
+  });
+}
+
+/**
+ * A Kinesis Video Streams REST-JSON call (`POST /listStreams`, ...), signed
+ * as `kinesisvideo`; `base` is a data endpoint (GetDataEndpoint), else the
+ * page's origin. Errors come as `x-amzn-ErrorType` and `{"Message": ...}`.
+ */
+export async function rest<T = any>(creds: Signer, path: string, input: Record<string, unknown> = {}, base = location.origin): Promise<T> {
+  const url = new URL(path, base);
+  const body = JSON.stringify(input);
+  const headers = signedHeaders(creds, url, { 'content-type': 'application/json' }, body, 'kinesisvideo');
+  const res = await fetch(url, { method: 'POST', headers, body });
+  const text = await res.text();
+  const json = text ? JSON.parse(text) : {};
+  if (!res.ok) {
+    const type = (res.headers.get('x-amzn-ErrorType') ?? json.__type ?? 'Error').split(':')[0]!.split('#').pop()!;
+    throw new ApiError(type, String(json.Message ?? json.message ?? res.statusText), res.status);
+  }
+  return json as T;
+}
+
 export async function call<T = any>(
-  creds: Pick<Credentials, 'accessKeyId' | 'secretAccessKey' | 'region'>,
+  creds: Signer,
   service: keyof typeof services,
   action: string,
   input: Record<string, unknown> = {},
@@ -58,17 +87,7 @@ export async function call<T = any>(
   const svc = services[service];
   const body = JSON.stringify(input);
   const url = new URL('/', location.origin);
-  const headers = signRequest({
-    method: 'POST',
-    url,
-    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `${svc.target}.${action}` },
-    body,
-    accessKeyId: creds.accessKeyId,
-    secretAccessKey: creds.secretAccessKey,
-    region: creds.region,
-    service: svc.signingName,
-    now: Date.now(),
-  });
+  const headers = signedHeaders(creds, url, { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `${svc.target}.${action}` }, body, svc.signingName);
   const res = await fetch(url, { method: 'POST', headers, body });
   const text = await res.text();
   const json = text ? JSON.parse(text) : {};

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 const types: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.map': 'application/json',
 };
@@ -28,7 +29,7 @@ export function consoleDir(): string {
 type Route = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
 export function consoleRoutes(dir: string = consoleDir()): Record<string, Route> {
-  const files = ['index.html', 'console.js', 'console.js.map', 'console.css'];
+  const files = ['index.html', 'console.js', 'console.js.map', 'console.css', 'hls.mjs'];
   const serve = (file: string): Route => (req, res) => {
     if (req.method !== 'GET') {
       res.writeHead(405, { Allow: 'GET' }).end();
@@ -46,8 +47,9 @@ export function consoleRoutes(dir: string = consoleDir()): Record<string, Route>
       'Content-Length': body.length,
       'Cache-Control': 'no-cache',
       'X-Content-Type-Options': 'nosniff',
-      // The console talks only to this gateway and loads nothing from elsewhere.
-      'Content-Security-Policy': "default-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+      // The console talks only to this gateway and loads nothing from elsewhere. Video plays
+      // through Media Source Extensions, whose media element source is a blob: URL.
+      'Content-Security-Policy': "default-src 'self'; connect-src 'self'; img-src 'self' data:; media-src 'self' blob:; frame-ancestors 'none'",
       'Referrer-Policy': 'no-referrer',
     });
     res.end(body);

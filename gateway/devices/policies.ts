@@ -30,6 +30,7 @@ const readActions = [
   'firehose:Describe*', 'firehose:List*',
   'kinesisvideo:Describe*', 'kinesisvideo:List*', 'kinesisvideo:Get*',
   'kinesisanalytics:Describe*', 'kinesisanalytics:List*',
+  'tributary:GetMetricHistory',
 ];
 
 /** What a device needs to produce: writes, plus the metadata producers read to plan batches (never record data). */

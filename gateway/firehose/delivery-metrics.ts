@@ -5,7 +5,7 @@
  * an underscore). Records routed to the error output are counted too, so a
  * destination that stays down never loses records without a trace.
  */
-import { Counter, Gauge } from '../metrics.ts';
+import { Counter, PeakGauge } from '../metrics.ts';
 import type { DeliveryEvent } from './delivery.ts';
 
 type Labels = { delivery_stream: string };
@@ -15,7 +15,7 @@ export class RoutedDeliveryMetrics {
   readonly httpBytes = new Counter('tributary_firehose_DeliveryToHttpEndpoint_Bytes', 'Record bytes the HTTP endpoint acknowledged, before processing (CloudWatch DeliveryToHttpEndpoint.Bytes).');
   readonly httpSuccess = new Counter('tributary_firehose_DeliveryToHttpEndpoint_Success', 'Requests the HTTP endpoint acknowledged (CloudWatch DeliveryToHttpEndpoint.Success is this over the attempts).');
   readonly httpAttempts = new Counter('tributary_firehose_DeliveryToHttpEndpoint_Attempts', 'Attempts to deliver a request or its backup, successful or not.');
-  readonly httpDataFreshness = new Gauge('tributary_firehose_DeliveryToHttpEndpoint_DataFreshness', 'Age in seconds of the oldest record of the last acknowledged request (CloudWatch DeliveryToHttpEndpoint.DataFreshness).');
+  readonly httpDataFreshness = new PeakGauge('tributary_firehose_DeliveryToHttpEndpoint_DataFreshness', 'Age in seconds of the oldest record of the last acknowledged request (CloudWatch DeliveryToHttpEndpoint.DataFreshness).');
   readonly backupRecords = new Counter('tributary_firehose_BackupToS3_Records', 'Records written to the backup bucket with S3BackupMode AllData (HTTP endpoint) or Enabled (source record backup) (CloudWatch BackupToS3.Records).');
   readonly backupSuccess = new Counter('tributary_firehose_BackupToS3_Success', 'Backup objects written (CloudWatch BackupToS3.Success).');
   readonly errorRecords = new Counter('tributary_firehose_DeliveryToErrorOutput_Records', 'Records written to the error prefix after the retry duration ran out, by error_output_type.');

@@ -3,7 +3,7 @@
  * dot becomes an underscore), labelled by delivery stream, appended to the
  * gateway's /metrics page.
  */
-import { Counter, Gauge } from '../metrics.ts';
+import { Counter, PeakGauge } from '../metrics.ts';
 import { RoutedDeliveryMetrics } from './delivery-metrics.ts';
 import { RedshiftMetrics } from './redshift-metrics.ts';
 import { ProcessingMetrics } from './processing-metrics.ts';
@@ -18,7 +18,7 @@ export class FirehoseMetrics {
   readonly deliveryObjectBytes = new Counter('tributary_firehose_DeliveryToS3_ObjectBytes', 'Object bytes written, after compression.');
   readonly deliverySuccess = new Counter('tributary_firehose_DeliveryToS3_Success', 'Objects written (CloudWatch DeliveryToS3.Success is this over the attempts).');
   readonly deliveryAttempts = new Counter('tributary_firehose_DeliveryToS3_Attempts', 'Attempts to write an object, successful or not.');
-  readonly dataFreshness = new Gauge('tributary_firehose_DeliveryToS3_DataFreshness', 'Age in seconds of the oldest record of the last delivered object (CloudWatch DeliveryToS3.DataFreshness).');
+  readonly dataFreshness = new PeakGauge('tributary_firehose_DeliveryToS3_DataFreshness', 'Age in seconds of the oldest record of the last delivered object (CloudWatch DeliveryToS3.DataFreshness).');
 
   /** HTTP endpoint, AllData backup and error output (delivery-metrics.ts). */
   readonly routed = new RoutedDeliveryMetrics();

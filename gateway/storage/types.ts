@@ -38,8 +38,21 @@ export interface AppendResult {
   firstCounter: number;
   /** Arrival time stamped on every entry of the batch. */
   arrivalMs: number;
-  /** Resolves when the entries are durable under the fsync policy (and readable). */
+  /**
+   * Resolves when the entries are durable under the fsync policy (and
+   * readable). When it rejects, the error's `durableCount` (see
+   * `durableCountOf`) says how many of the first entries are durable anyway,
+   * each at the counter `append` gave it; the others may or may not have
+   * been stored, so a caller that retries them may store them twice
+   * (Kinesis's at-least-once delivery allows it).
+   */
   durable: Promise<void>;
+}
+
+/** How many of a failed append's first entries are durable: the `durableCount` its error carries, else none. */
+export function durableCountOf(err: unknown, entries: number): number {
+  const n = (err as { durableCount?: unknown } | null)?.durableCount;
+  return typeof n === 'number' && Number.isInteger(n) && n > 0 ? Math.min(n, entries) : 0;
 }
 
 export interface ReadOptions {
@@ -102,6 +115,13 @@ export interface ShardLog {
    * Backends whose records go only through `trimBefore` do not implement it.
    */
   setRetentionMs?(ms: number): Promise<void>;
+  /**
+   * Refuses every later append, also from other gateway processes sharing
+   * the log (a shard closed by a split or merge), and resolves with the
+   * counter after the last record stored. Backends written by one process
+   * only do not implement it (the caller stops appending).
+   */
+  seal?(): Promise<number>;
   /** Drops whole segments whose newest record arrived before `ms`. */
   trimBefore(ms: number): Promise<number>;
   /** Waits for pending writes, then closes files. */
@@ -123,6 +143,17 @@ export function parseFsyncPolicy(text: string): FsyncPolicy | undefined {
 export interface MetadataStore<T> {
   load(): Promise<T | undefined>;
   save(doc: T): Promise<void>;
+  /**
+   * A shared store (JetStream KV) hands `listener` every document another
+   * gateway process stores, in order with this store's saves; a save taken
+   * before such a change was applied fails with METADATA_CONFLICT. Optional:
+   * a store only this process writes has nothing to watch.
+   */
+  watch?(listener: (doc: T | undefined) => Promise<void>, onError: (err: unknown) => void): Promise<void>;
+  /** After a failed save: hands the watch listener the stored document again. */
+  resync?(): Promise<void>;
+  /** Ends the watch. */
+  stop?(): void;
 }
 
 /*

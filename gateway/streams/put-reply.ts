@@ -48,6 +48,14 @@ export class PutRecordsReply implements SelfEncoding {
     });
   }
 
+  /** How many records failed with `code` (ProvisionedThroughputExceededException, InternalFailure). */
+  countOf(code: string): number {
+    const { slots, errors } = this.#trace;
+    let n = 0;
+    for (const slot of slots) if (slot < 0 && errors[-1 - slot]![0] === code) n++;
+    return n;
+  }
+
   get [selfEncoding]() {
     return {
       value: () => ({ FailedRecordCount: this.FailedRecordCount, Records: this.Records, EncryptionType: this.EncryptionType }),

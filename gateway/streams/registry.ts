@@ -31,6 +31,8 @@ interface MetadataDoc {
 
 export class StreamRegistry {
   private streams = new Map<string, StreamRuntime>();
+  /** Streams being created here and not yet stored: a document from another process does not remove them. */
+  private readonly unsaved = new Set<StreamRuntime>();
   private saving: Promise<void> = Promise.resolve();
   private retentionTimer: NodeJS.Timeout | undefined;
   readonly iterators: IteratorCodec;
@@ -75,9 +77,75 @@ export class StreamRegistry {
       reg.streams.set(meta.name, rt);
     }
     await reg.persist();
-    reg.retentionTimer = setInterval(() => void reg.enforceRetention(), config.retentionCheckIntervalMs);
+    // A shared store (nats): what other gateway processes change is applied here at once.
+    await store.watch?.((d) => reg.reconcile(d), (err) => log.error('stream metadata watch failed', { err: String(err) }));
+    reg.retentionTimer = setInterval(() => {
+      reg.enforceRetention().catch((err) => log.warn('retention sweep failed', { err: String(err) }));
+    }, config.retentionCheckIntervalMs);
     reg.retentionTimer.unref();
     return reg;
+  }
+
+  /**
+   * Brings this process's streams in line with the metadata document another
+   * gateway process stored: new streams and shards get their logs opened,
+   * gone ones are closed here (the process that deleted them removes their
+   * data), and the rest are updated in place, so that requests, iterators and
+   * subscriptions holding a stream or shard keep working. Logs are opened
+   * first; the state then changes in one synchronous step.
+   */
+  private async reconcile(doc: MetadataDoc | undefined): Promise<void> {
+    const metas = doc?.streams ?? [];
+    const opened = new Map<string, ShardLog>();
+    try {
+      for (const meta of metas) {
+        const rt = this.streams.get(meta.name);
+        if (rt && this.unsaved.has(rt)) continue;
+        const same = rt?.meta.dir === meta.dir ? rt : undefined;
+        for (const sm of meta.shards) if (!same?.shard(sm.index)) opened.set(`${meta.dir}/${sm.index}`, await this.openLog(meta, sm));
+      }
+    } catch (err) {
+      for (const log of opened.values()) await log.close();
+      throw err;
+    }
+    const now = this.now();
+    const named = new Set(metas.map((m) => m.name));
+    for (const rt of [...this.streams.values()]) {
+      if (!this.unsaved.has(rt) && (!named.has(rt.meta.name) || metas.find((m) => m.name === rt.meta.name)!.dir !== rt.meta.dir)) this.dropHere(rt);
+    }
+    for (const meta of metas) {
+      const rt = this.streams.get(meta.name);
+      if (rt && this.unsaved.has(rt)) continue;
+      if (!rt) {
+        const fresh = new StreamRuntime(meta);
+        for (const sm of meta.shards) fresh.shards.push(new ShardRuntime(sm, opened.get(`${meta.dir}/${sm.index}`)!, now));
+        fresh.reindex();
+        this.streams.set(meta.name, fresh);
+        continue;
+      }
+      const byIndex = new Map(rt.shards.map((sh) => [sh.meta.index, sh]));
+      const shards: ShardRuntime[] = [];
+      for (const sm of meta.shards) {
+        const sh = byIndex.get(sm.index);
+        byIndex.delete(sm.index);
+        if (sh) replaceFields(sh.meta, sm);
+        shards.push(sh ?? new ShardRuntime(sm, opened.get(`${meta.dir}/${sm.index}`)!, now));
+      }
+      for (const gone of byIndex.values()) void gone.log.close().catch((err) => this.log.warn('closing a shard log failed', { err: String(err) }));
+      const timer = rt.timer;
+      replaceFields(rt.meta, { ...meta, shards: shards.map((sh) => sh.meta) });
+      rt.shards = shards;
+      rt.timer = timer;
+      rt.reindex();
+    }
+  }
+
+  /** Forgets a stream another process deleted or re-created: closes its logs here, leaves its data alone. */
+  private dropHere(rt: StreamRuntime): void {
+    if (rt.timer) clearTimeout(rt.timer);
+    rt.timer = undefined;
+    this.streams.delete(rt.meta.name);
+    for (const sh of rt.shards) void sh.log.close().catch((err) => this.log.warn('closing a shard log failed', { err: String(err) }));
   }
 
   get accountId(): string {
@@ -103,7 +171,14 @@ export class StreamRegistry {
   persist(): Promise<void> {
     const next = this.saving.then(() =>
       this.store.save({ version: 1, streams: [...this.streams.values()].map((s) => s.meta) }),
-    );
+    ).catch((err: unknown) => {
+      // Another process changed the document first: undo here what could not be stored (the caller fails).
+      if ((err as { code?: unknown })?.code === 'METADATA_CONFLICT' && this.store.resync) {
+        this.log.warn('stream metadata changed by another gateway process; this change was not stored', { err: String((err as Error).message) });
+        this.store.resync().catch((e) => this.log.error('stream metadata resync failed', { err: String(e) }));
+      }
+      throw err;
+    });
     this.saving = next.catch(() => {});
     return next;
   }
@@ -199,14 +274,17 @@ export class StreamRegistry {
     };
     const rt = new StreamRuntime(meta);
     this.streams.set(name, rt);
+    this.unsaved.add(rt);
     try {
       for (const shard of meta.shards) rt.shards.push(new ShardRuntime(shard, await this.openLog(meta, shard), now));
       rt.reindex();
       await this.persist();
     } catch (err) {
-      this.streams.delete(name);
+      if (this.streams.get(name) === rt) this.streams.delete(name);
       for (const s of rt.shards) await s.log.destroy();
       throw err;
+    } finally {
+      this.unsaved.delete(rt);
     }
     this.transition(rt, this.config.createDelayMs, 'ACTIVE');
     this.log.info('stream created', { stream: name, shards: shardCount, mode });
@@ -266,10 +344,13 @@ export class StreamRegistry {
       };
       newShards.push(new ShardRuntime(meta, await this.openLog(rt.meta, meta), now));
     }
+    // A log shared with other processes is sealed first, so that none of them appends past its end.
+    const sealed = new Map<ShardRuntime, number>();
+    for (const p of parents) if (p.log.seal) sealed.set(p, await p.log.seal());
     // Synchronous from here: no append can slip between closing parents and opening children.
     for (const p of parents) {
       p.meta.closedMs = now;
-      p.meta.endCounter = p.log.nextCounter;
+      p.meta.endCounter = sealed.get(p) ?? p.log.nextCounter;
     }
     for (const s of newShards) {
       rt.meta.shards.push(s.meta);
@@ -305,6 +386,7 @@ export class StreamRegistry {
   }
 
   async close(): Promise<void> {
+    this.store.stop?.();
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     for (const rt of this.streams.values()) {
       if (rt.timer) clearTimeout(rt.timer);
@@ -317,4 +399,11 @@ export class StreamRegistry {
   static width(s: ShardRuntime): bigint {
     return hashKeyToBigInt(s.endKey) - hashKeyToBigInt(s.startKey) + 1n;
   }
+}
+
+/** Makes `target` hold exactly `source`'s fields (an object others hold a reference to). */
+function replaceFields(target: object, source: object): void {
+  const t = target as Record<string, unknown>;
+  for (const k of Object.keys(t)) if (!(k in source)) delete t[k];
+  Object.assign(t, source);
 }

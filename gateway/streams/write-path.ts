@@ -1,7 +1,9 @@
 /**
  * The write path shared by PutRecord and PutRecords: route each record to its
  * shard by hash key, apply the per-shard limits, encrypt when the stream is
- * encrypted, append shard by shard, and answer once every append is durable.
+ * encrypted, append shard by shard, and answer once every append has settled:
+ * a shard whose append failed answers its records with a per-record
+ * InternalFailure, as AWS does, and the other shards' records stand.
  *
  * Records travel as frames (`RecordFrames`), as the offload workers hand
  * them over: a request of 500 records costs a handful of objects rather than
@@ -12,7 +14,7 @@
  */
 import { AwsError } from '../../sdk/protocol/errors.ts';
 import { hashKeyFromDecimal, hashKeyOfPartitionKey } from '../../sdk/protocol/streams/hash-key.ts';
-import type { AppendEntry, AppendResult, RecordFramesView } from '../storage/types.ts';
+import { durableCountOf, type AppendEntry, type AppendResult, type RecordFramesView } from '../storage/types.ts';
 import { crc32cRange } from '../storage/local/crc.ts';
 import { frameHeaderBytes, frameTemplate } from '../storage/local/record-codec.ts';
 import type { ShardRuntime, StreamRuntime } from './model.ts';
@@ -155,7 +157,7 @@ export function routeEntries(rt: StreamRuntime, entries: PutEntry[]): ShardRunti
 
 /**
  * Appends the records shard by shard, in request order within each shard,
- * and resolves once all are durable. `trace`, when given, is filled in (the
+ * and resolves once every append is durable or failed (failGroup). `trace`, when given, is filled in (the
  * idempotency table remembers it); the reply is built from it either way.
  */
 export async function putFrames(reg: StreamRegistry, rt: StreamRuntime, cols: RecordFrames, shards: ShardRuntime[], trace?: PutTrace): Promise<PutRecordsReply> {
@@ -212,7 +214,7 @@ export async function putFrames(reg: StreamRegistry, rt: StreamRuntime, cols: Re
     const g = slots[i]!;
     if (g >= 0) order[fill[g]!++] = i;
   }
-  const waits: Promise<void>[] = [];
+  const waits: Array<Promise<void>> = [];
   for (let g = 0; g < groupShards.length; g++) {
     const shard = groupShards[g]!;
     const r = flags
@@ -228,8 +230,41 @@ export async function putFrames(reg: StreamRegistry, rt: StreamRuntime, cols: Re
       slots[i] = -1 - (t.errors.push(['ProvisionedThroughputExceededException', message]) - 1);
     }
   }
-  await Promise.all(waits);
+  const settled = await Promise.allSettled(waits);
+  for (let g = 0; g < groupShards.length; g++) {
+    const s = settled[g]!;
+    if (s.status === 'rejected') failGroup(reg, rt, t, g, order.subarray(starts[g]!, starts[g + 1]!), s.reason);
+  }
   return new PutRecordsReply(t, groupShards, enc.type);
+}
+
+/**
+ * AWS's answer for a record the service failed to store (PutRecordsResultEntry):
+ * the API reference words it "Internal Service Failure"; the service sends
+ * this (responses quoted in client libraries' issues and wikis).
+ */
+export const internalFailureMessage = 'Internal service failure.';
+
+/**
+ * A shard's append failed (a refused expected-last-sequence, a lost NATS
+ * node, a disk error): its records after the ones the log still reports
+ * durable get a per-record InternalFailure, as AWS answers a record it could
+ * not store, while the request's other shards keep their results. So the
+ * client retries only those records, instead of the whole request, whose
+ * stored records a retry would store twice. `members` are the group's
+ * records in request order (the order the log appended them in).
+ */
+function failGroup(reg: StreamRegistry, rt: StreamRuntime, t: PutTrace, g: number, members: Int32Array, reason: unknown): void {
+  const group = t.groups[g]!;
+  const stored = durableCountOf(reason, group.count);
+  reg.log.warn('shard append failed; its records answer InternalFailure', {
+    stream: rt.meta.name, shard: group.shardId, records: group.count, stored,
+    code: (reason as { code?: unknown })?.code, err: String((reason as Error)?.message ?? reason),
+  });
+  group.count = stored;
+  let e = t.errors.findIndex(([code]) => code === 'InternalFailure');
+  if (e < 0) e = t.errors.push(['InternalFailure', internalFailureMessage]) - 1;
+  for (let k = stored; k < members.length; k++) t.slots[members[k]!] = -1 - e;
 }
 
 function appendFrames(shard: ShardRuntime, cols: RecordFrames, order: Int32Array, from: number, to: number): AppendResult {

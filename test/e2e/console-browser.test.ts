@@ -1,38 +1,123 @@
 /**
  * The web console in Debian's Chromium (playwright-core, no downloaded
- * browser) against the shipped gateway bundle: sign in with the operator's
- * keys (exchanged for session credentials), see a stream and its shards, start
- * the live tail, put a JSON record and see it arrive pretty-printed, sign out.
- * No console errors or failed requests; every control has an accessible
- * name; a screenshot is kept under tmp/test-artifacts/ (git-ignored).
+ * browser) against the shipped gateway bundle, its resources made with the
+ * stock AWS SDK clients: sign in with the operator's keys (exchanged for
+ * session credentials), see a stream and its shards, start the live tail, put
+ * a JSON record and see it arrive pretty-printed; a delivery stream's
+ * configuration and a test record; a video stream playing live through hls.js
+ * while the SDK's VideoProducer sends it; an analytics application's SQL
+ * with an error shown at its line and column, then fixed, started, its output
+ * rows tailed, stopped; revoke an operator; sign out. No console errors or
+ * failed requests; every control has an accessible name; a screenshot of each
+ * view is kept under tmp/test-artifacts/ (git-ignored).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { CreateStreamCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import { CreateApplicationCommand, KinesisAnalyticsClient } from '@aws-sdk/client-kinesis-analytics';
+import { CreateStreamCommand as CreateVideoStreamCommand } from '@aws-sdk/client-kinesis-video';
+import { CreateStreamCommand, KinesisClient, PutRecordCommand } from '@aws-sdk/client-kinesis';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonRpcClient } from '../../sdk/http/json-rpc-client.ts';
+import { VideoProducer } from '../../sdk/video/producer.ts';
 import { repoRoot } from '../helpers/bundles.ts';
+import { ffmpegAvailable, testClip } from '../helpers/ffmpeg-mkv.ts';
+import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
 import { tempDir, waitActive } from '../helpers/gateway.ts';
 import { chromiumAvailable, launchChromium } from '../helpers/hls-browser.ts';
 import { spawnGateway, type SpawnedGateway } from '../helpers/spawn-gateway.ts';
+import { videoClient } from '../helpers/video.ts';
+import { splitMkv } from '../helpers/video-fragments.ts';
 
 const artifacts = path.join(repoRoot, 'tmp', 'test-artifacts');
+const role = 'arn:aws:iam::000000000000:role/console';
+const appCode = [
+  'CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" ("device" VARCHAR(16), "temperature" DOUBLE);',
+  'CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"',
+  '  SELECT STREAM "device", "temperature" FROM "SOURCE_SQL_STREAM_001" WHERE "temperature" > 30;',
+].join('\n');
 
-describe.skipIf(!chromiumAvailable())('web console in Chromium', () => {
+/** Every button, field and link has an accessible name, by its label and through Chromium's accessibility tree. */
+async function expectNamedControls(page: Page): Promise<void> {
+  const unnamed = await page.evaluate(() => {
+    const out: string[] = [];
+    const document = (globalThis as any).document;
+    for (const e of document.querySelectorAll('button, input, textarea, select, a[href]') as any[]) {
+      const id = e.getAttribute('id');
+      const label = (id && document.querySelector(`label[for="${id}"]`)?.textContent?.trim()) || e.getAttribute('aria-label') || e.textContent?.trim();
+      if (!label) out.push(e.outerHTML.slice(0, 120));
+    }
+    return out;
+  });
+  expect(unnamed).toEqual([]);
+  expect(await page.locator('body').ariaSnapshot()).not.toMatch(/- (button|textbox|combobox)\s*$/m);
+}
+
+const screenshot = async (page: Page, name: string) => {
+  fs.mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: path.join(artifacts, `console-${name}.png`), fullPage: true });
+};
+
+describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chromium', () => {
   let gw: SpawnedGateway;
   let operator: { accessKeyId: string; secretAccessKey: string; region: string };
   let browser: Awaited<ReturnType<typeof launchChromium>>;
+  let page: Page;
+  const problems: string[] = [];
+  /** HTTP 400 answers the test provokes on purpose, still to come (each also logs a console error in Chromium). */
+  let expected400 = { response: 0, console: 0 };
 
   beforeAll(async () => {
     const dataDir = tempDir('trb-console-');
     gw = await spawnGateway(['--data', dataDir, '--insecure-http']);
     operator = JSON.parse(fs.readFileSync(path.join(dataDir, 'operator.json'), 'utf8'));
-    const k = new KinesisClient({ endpoint: gw.url, region: operator.region, credentials: operator });
-    await k.send(new CreateStreamCommand({ StreamName: 'console-demo', ShardCount: 2 }));
-    await waitActive(k, 'console-demo');
+    const credentials = { accessKeyId: operator.accessKeyId, secretAccessKey: operator.secretAccessKey };
+    const k = new KinesisClient({ endpoint: gw.url, region: operator.region, credentials });
+    for (const [StreamName, ShardCount] of [['console-demo', 2], ['console-hot', 1], ['console-scale', 1]] as const) {
+      await k.send(new CreateStreamCommand({ StreamName, ShardCount }));
+      await waitActive(k, StreamName);
+    }
     k.destroy();
+    const fh = firehoseClient(gw.url, credentials);
+    await createActiveDeliveryStream(fh, {
+      DeliveryStreamName: 'console-archive',
+      ExtendedS3DestinationConfiguration: {
+        BucketARN: 'arn:aws:s3:::console-bucket', RoleARN: role, Prefix: 'readings/', ErrorOutputPrefix: 'failed/',
+        BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 1 }, CompressionFormat: 'GZIP',
+      },
+    });
+    fh.destroy();
+    const kv = videoClient(gw.url, credentials);
+    await kv.send(new CreateVideoStreamCommand({ StreamName: 'console-camera', DataRetentionInHours: 1 }));
+    kv.destroy();
+    const kda = new KinesisAnalyticsClient({ endpoint: gw.url, region: operator.region, credentials });
+    const arn = (name: string) => `arn:aws:kinesis:${operator.region}:000000000000:stream/${name}`;
+    await kda.send(new CreateApplicationCommand({
+      ApplicationName: 'console-app', ApplicationCode: appCode,
+      Inputs: [{
+        NamePrefix: 'SOURCE_SQL_STREAM', KinesisStreamsInput: { ResourceARN: arn('console-demo'), RoleARN: role },
+        InputSchema: {
+          RecordFormat: { RecordFormatType: 'JSON', MappingParameters: { JSONMappingParameters: { RecordRowPath: '$' } } },
+          RecordColumns: [{ Name: 'device', Mapping: '$.device', SqlType: 'VARCHAR(16)' }, { Name: 'temperature', Mapping: '$.temperature', SqlType: 'DOUBLE' }],
+        },
+      }],
+      Outputs: [{ Name: 'DESTINATION_SQL_STREAM', KinesisStreamsOutput: { ResourceARN: arn('console-hot'), RoleARN: role }, DestinationSchema: { RecordFormatType: 'JSON' } }],
+    }));
+    kda.destroy();
     browser = await launchChromium();
-  });
+    page = await browser.context.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /status of 400/.test(m.text()) && expected400.console > 0) expected400.console--;
+      else if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+    page.on('response', (r) => {
+      // The 400 the Analytics test provokes on purpose (code that does not compile) is expected.
+      if (r.status() === 400 && expected400.response > 0) expected400.response--;
+      else if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`);
+    });
+  }, 120_000);
   afterAll(async () => {
     await browser?.close();
     gw?.child.kill('SIGTERM');
@@ -40,17 +125,6 @@ describe.skipIf(!chromiumAvailable())('web console in Chromium', () => {
   });
 
   it('signs in, shows the stream and its shards, tails a record put from the page', async () => {
-    const page = await browser.context.newPage();
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
-    page.on('response', (r) => {
-      if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`);
-    });
-
     await page.goto(`${gw.url}/console/`);
     // Sign in with the keyboard only: Tab from the page's start through the fields, Enter submits.
     await page.keyboard.press('Tab');
@@ -78,7 +152,7 @@ describe.skipIf(!chromiumAvailable())('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Start tail' }).click();
     await page.getByText('Tailing new records').waitFor({ timeout: 15_000 });
     const marker = `m-${Date.now()}`;
-    await page.getByLabel('Data').fill(JSON.stringify({ marker, reading: { temp: 21.5 } }));
+    await page.getByLabel('Data', { exact: true }).fill(JSON.stringify({ marker, reading: { temp: 21.5 } }));
     await page.getByRole('button', { name: 'Put record' }).click();
     await page.getByRole('status').filter({ hasText: 'Stored in shardId-' }).waitFor({ timeout: 15_000 });
     const entry = page.locator('ol.tail pre', { hasText: marker });
@@ -86,27 +160,162 @@ describe.skipIf(!chromiumAvailable())('web console in Chromium', () => {
     // Pretty-printed: one key per line, indented.
     expect(await entry.innerText()).toBe(JSON.stringify({ marker, reading: { temp: 21.5 } }, null, 2));
 
-    // Every control has an accessible name.
-    const unnamed = await page.evaluate(() => {
-      const out: string[] = [];
-      const document = (globalThis as any).document;
-      for (const e of document.querySelectorAll('button, input, textarea, select, a[href]') as any[]) {
-        const id = e.getAttribute('id');
-        const label = (id && document.querySelector(`label[for="${id}"]`)?.textContent?.trim()) || e.getAttribute('aria-label') || e.textContent?.trim();
-        if (!label) out.push(e.outerHTML.slice(0, 120));
-      }
-      return out;
-    });
-    expect(unnamed).toEqual([]);
-    // The same through Chromium's accessibility tree.
-    const snapshot = await page.locator('body').ariaSnapshot();
-    expect(snapshot).not.toMatch(/- (button|textbox)\s*$/m);
-
-    fs.mkdirSync(artifacts, { recursive: true });
-    await page.screenshot({ path: path.join(artifacts, 'console-streams.png'), fullPage: true });
-
     await page.getByRole('button', { name: 'Stop tail' }).click();
 
+    // The last hour's metrics (GetMetricHistory): the one record put and read, its bytes.
+    const metrics = page.getByRole('region', { name: 'Metrics, last hour' });
+    const data = JSON.stringify({ marker, reading: { temp: 21.5 } });
+    await expect.poll(async () => {
+      await metrics.getByRole('button', { name: 'Refresh metrics' }).click();
+      return metrics.innerText();
+    }, { timeout: 15_000 }).toContain('GetRecords.Records: 1 in the last hour');
+    const figures = await metrics.innerText();
+    expect(figures).toContain('IncomingRecords: 1 in the last hour');
+    expect(figures).toContain(`IncomingBytes: ${Buffer.byteLength(data)} B in the last hour`);
+    expect(figures).toContain('WriteProvisionedThroughputExceeded: 0 in the last hour');
+    expect(figures).toMatch(/GetRecords.IteratorAgeMilliseconds: peak \d+ ms in the last hour/);
+    expect(await metrics.getByRole('img', { name: /^IncomingRecords: 1 in the last hour/ }).locator('rect').count()).toBe(1);
+    await expectNamedControls(page);
+    await screenshot(page, 'streams');
+  }, 60_000);
+
+  it('reshards a stream from the view (UpdateShardCount) and shows the new lineage', async () => {
+    await page.getByRole('button', { name: 'console-scale' }).click();
+    await page.getByLabel('Target shard count').fill('2');
+    await page.getByRole('button', { name: 'Reshard', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: 'Resharded to 2 open shards' }).waitFor({ timeout: 30_000 });
+    const rows = page.getByRole('table', { name: 'Shards' }).getByRole('row');
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(4);
+    const text = await page.getByRole('table', { name: 'Shards' }).innerText();
+    expect(text).toMatch(/shardId-000000000000\s+closed/);
+    expect(text.match(/open\s[^\n]*shardId-000000000000/g)?.length).toBe(2);
+  }, 60_000);
+
+  it('shows a delivery stream: destination, buffering, error prefix; puts a record', async () => {
+    await page.getByRole('button', { name: 'Delivery streams', exact: true }).click();
+    await page.getByRole('button', { name: 'console-archive' }).click();
+    const dest = page.getByRole('region', { name: 'Destination destinationId-000000000001' });
+    await dest.waitFor({ timeout: 15_000 });
+    const text = await dest.innerText();
+    expect(text).toContain('ExtendedS3');
+    expect(text).toContain('arn:aws:s3:::console-bucket');
+    expect(text).toMatch(/Prefix\s+readings\//);
+    expect(text).toMatch(/Error output prefix\s+failed\//);
+    expect(text).toContain('1 MiB or 1 s');
+    expect(text).toContain('GZIP');
+    await page.getByLabel('Record data').fill('{"reading": 1}\n');
+    await page.getByRole('button', { name: 'Put delivery record' }).click();
+    await page.getByRole('status').filter({ hasText: 'Accepted as' }).waitFor({ timeout: 15_000 });
+    // Delivered within the 1 s buffering interval: one object, one record, a data freshness, nothing to the error output.
+    const metrics = page.getByRole('region', { name: 'Metrics, last hour' });
+    await expect.poll(async () => {
+      await metrics.getByRole('button', { name: 'Refresh metrics' }).click();
+      return metrics.innerText();
+    }, { timeout: 20_000 }).toContain('DeliveryToS3.Success: 1 in the last hour');
+    const figures = await metrics.innerText();
+    expect(figures).toContain('DeliveryToS3.Records: 1 in the last hour');
+    expect(figures).toMatch(/DeliveryToS3.DataFreshness: peak \d+(\.\d+)? s in the last hour/);
+    expect(figures).toContain('DeliveryToErrorOutput.Records: 0 in the last hour');
+    await expectNamedControls(page);
+    await screenshot(page, 'delivery');
+  }, 60_000);
+
+  it('plays a video stream live through the gateway\'s HLS endpoint while the SDK sends it', async () => {
+    // The camera: the SDK's VideoProducer sends a 640x360 clip over PutMedia at its own pace, one 2 s fragment at a time.
+    const clip = splitMkv(testClip({ width: 640, height: 360, seconds: 20 }));
+    const producerStartMs = Date.now() - 6000;
+    const producer = new VideoProducer({ endpoint: gw.url, region: operator.region, credentials: { accessKeyId: operator.accessKeyId, secretAccessKey: operator.secretAccessKey }, streamName: 'console-camera', producerStartMs, timecodeType: 'RELATIVE' });
+    let stop = false;
+    async function* camera(): AsyncGenerator<Uint8Array> {
+      yield clip.header;
+      for (const c of clip.clusters) {
+        const due = producerStartMs + (c.timecode - clip.clusters[0]!.timecode);
+        while (!stop && Date.now() < due) await new Promise((r) => setTimeout(r, 50));
+        if (stop) return;
+        yield c.raw;
+      }
+    }
+    const putting = producer.put(camera());
+    try {
+      await page.getByRole('button', { name: 'Video', exact: true }).click();
+      await page.getByRole('button', { name: 'console-camera' }).click();
+      await page.getByText('Retention').waitFor({ timeout: 15_000 });
+      await page.getByRole('button', { name: 'Play live' }).click();
+      await page.getByRole('status').filter({ hasText: 'Playing live' }).waitFor({ timeout: 30_000 });
+      // Played on for 4 s: time advances, frames are decoded at the stream's size, the picture is not black.
+      const video = page.getByLabel('Live video of console-camera');
+      const started = await video.evaluate((v: any) => v.currentTime as number);
+      await page.waitForFunction((t0) => (globalThis as any).document.querySelector('video').currentTime - t0 >= 4, started, { timeout: 30_000, polling: 100 });
+      const seen = await video.evaluate((v: any) => {
+        const c = (globalThis as any).document.createElement('canvas');
+        c.width = 160;
+        c.height = 90;
+        const g = c.getContext('2d');
+        g.drawImage(v, 0, 0, c.width, c.height);
+        const px = g.getImageData(0, 0, c.width, c.height).data;
+        let sum = 0;
+        for (let i = 0; i < px.length; i += 4) sum += 0.299 * px[i] + 0.587 * px[i + 1] + 0.114 * px[i + 2];
+        return { width: v.videoWidth, height: v.videoHeight, frames: v.getVideoPlaybackQuality().totalVideoFrames, meanLuma: sum / (px.length / 4) };
+      });
+      expect([seen.width, seen.height]).toEqual([640, 360]);
+      expect(seen.frames).toBeGreaterThan(0);
+      // testsrc is a bright colour chart: a black frame has no luma.
+      expect(seen.meanLuma).toBeGreaterThan(40);
+      await expectNamedControls(page);
+      await screenshot(page, 'video');
+      await page.getByRole('button', { name: 'Stop video' }).click();
+    } finally {
+      stop = true;
+      await putting;
+    }
+  }, 90_000);
+
+  it('edits an analytics application: an SQL error at its line and column, then start, output rows, stop', async () => {
+    await page.getByRole('button', { name: 'Analytics', exact: true }).click();
+    await page.getByRole('button', { name: 'console-app' }).click();
+    const editor = page.getByLabel('Application code (SQL)');
+    await editor.waitFor({ timeout: 15_000 });
+    expect(await editor.inputValue()).toBe(appCode);
+    // A misspelt column on line 3: the gateway's CodeValidationException, shown at line 3 and the column of the name, the cursor put there.
+    const broken = appCode.replace('STREAM "device", "temperature" FROM', 'STREAM "device", "temprature" FROM');
+    const column = broken.split('\n')[2]!.indexOf('"temprature"') + 1;
+    await editor.fill(broken);
+    expected400 = { response: 1, console: 1 };
+    await page.getByRole('button', { name: 'Save code' }).click();
+    const alert = page.getByRole('alert').filter({ hasText: 'Line 3' });
+    await alert.waitFor({ timeout: 15_000 });
+    expect(await alert.innerText()).toContain(`Line 3, column ${column}:`);
+    expect(await alert.innerText()).toContain(`${' '.repeat(column - 1)}^`);
+    const cursor = await editor.evaluate((e: any) => e.selectionStart as number);
+    expect(cursor).toBe(appCode.split('\n').slice(0, 2).join('\n').length + 1 + column - 1);
+    expect(expected400.response).toBe(0);
+    await editor.fill(appCode.replace('> 30', '> 31'));
+    await page.getByRole('button', { name: 'Save code' }).click();
+    await page.getByRole('status').filter({ hasText: 'Code saved' }).waitFor({ timeout: 15_000 });
+
+    await page.getByLabel('Start from').selectOption('NOW');
+    await page.getByRole('button', { name: 'Start application' }).click();
+    await page.getByRole('status').filter({ hasText: /^RUNNING$/ }).waitFor({ timeout: 30_000 });
+    const output = page.getByRole('region', { name: 'Output DESTINATION_SQL_STREAM' });
+    await output.getByRole('button', { name: 'Start tail' }).click();
+    await output.getByText('Tailing new records').waitFor({ timeout: 15_000 });
+    const k = new KinesisClient({ endpoint: gw.url, region: operator.region, credentials: { accessKeyId: operator.accessKeyId, secretAccessKey: operator.secretAccessKey } });
+    for (const [device, temperature] of [['pi-cold', 20.5], ['pi-hot', 35.5]] as const) {
+      await k.send(new PutRecordCommand({ StreamName: 'console-demo', PartitionKey: device, Data: Buffer.from(JSON.stringify({ device, temperature })) }));
+    }
+    k.destroy();
+    const row = output.locator('ol.tail pre', { hasText: 'pi-hot' });
+    await row.waitFor({ timeout: 30_000 });
+    expect(JSON.parse(await row.innerText())).toEqual({ device: 'pi-hot', temperature: 35.5 });
+    expect(await output.locator('ol.tail pre', { hasText: 'pi-cold' }).count()).toBe(0);
+    await expectNamedControls(page);
+    await screenshot(page, 'analytics');
+    await output.getByRole('button', { name: 'Stop tail' }).click();
+    await page.getByRole('button', { name: 'Stop application' }).click();
+    await page.getByRole('status').filter({ hasText: /^READY$/ }).waitFor({ timeout: 30_000 });
+  }, 90_000);
+
+  it('revokes an operator from the Devices view, then signs out', async () => {
     // Devices view: an extra operator listed, revoked from the page (two steps), revoked on the gateway.
     const admin = new JsonRpcClient({ endpoint: gw.url, region: operator.region, service: 'tributary', targetPrefix: 'Tributary_20261125', credentials: operator });
     const spare = await admin.call<{ Principal: { AccessKeyId: string } }>('CreateOperator', { Name: 'spare-op', Policy: 'reader' });
@@ -117,12 +326,13 @@ describe.skipIf(!chromiumAvailable())('web console in Chromium', () => {
     const listed = await admin.call<{ Principals: Array<{ AccessKeyId: string; Status: string }> }>('ListPrincipals', {});
     expect(listed.Principals.find((x) => x.AccessKeyId === spare.Principal.AccessKeyId)?.Status).toBe('REVOKED');
     admin.close();
-    expect(await page.locator('body').ariaSnapshot()).not.toMatch(/- (button|textbox)\s*$/m);
-    await page.screenshot({ path: path.join(artifacts, 'console-devices.png'), fullPage: true });
+    await expectNamedControls(page);
+    await screenshot(page, 'devices');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
     expect(await page.evaluate(() => (globalThis as any).sessionStorage.length as number)).toBe(0);
     expect(problems).toEqual([]);
+    expect(expected400).toEqual({ response: 0, console: 0 });
     await page.close();
-  });
+  }, 60_000);
 });

@@ -53,7 +53,7 @@ describe('the metrics the gateway serves', () => {
   /** Families whose values go up and down; everything else counts (or is a histogram). */
   const gauges = new Set([
     'process_resident_memory_bytes', 'nodejs_heap_used_bytes', 'nodejs_heap_total_bytes', 'nodejs_external_memory_bytes',
-    'tributary_streams_open_shards', 'tributary_firehose_DeliveryToS3_DataFreshness', 'tributary_firehose_DeliveryToHttpEndpoint_DataFreshness',
+    'tributary_streams_open_shards', 'tributary_streams_iterator_age_milliseconds', 'tributary_firehose_DeliveryToS3_DataFreshness', 'tributary_firehose_DeliveryToHttpEndpoint_DataFreshness',
     'tributary_analytics_MillisBehindLatest', 'tributary_analytics_Output_PendingRecords',
     'tributary_kinesisvideo_PutMedia_ActiveConnections', 'tributary_kinesisvideo_GetMedia_MillisBehindNow', 'tributary_kinesisvideo_StoredFragments',
   ]);

@@ -1,9 +1,10 @@
-// Issue #20: gateways with `storage.backend: nats` on a throwaway 3-node JetStream cluster. Proves that the stock AWS SDK creates, writes and reads a stream through such a gateway; that a second gateway process (the shipped bundle, its own data directory) answers the same stream, each reading what the other wrote; and that kill -9 of a NATS node under PutRecords load from both loses no acknowledged record.
+// Issue #20: gateways with `storage.backend: nats` on a throwaway 3-node JetStream cluster. Proves that the stock AWS SDK creates, writes and reads a stream through such a gateway; that a shard append JetStream refuses (another writer got there first) fails only that shard's records of a PutRecords; that a second gateway process (the shipped bundle, its own data directory) answers the same stream, each reading what the other wrote; and that kill -9 of a NATS node under PutRecords load from both loses no acknowledged record.
 import fs from 'node:fs';
 import path from 'node:path';
-import { GetRecordsCommand, IncreaseStreamRetentionPeriodCommand, GetShardIteratorCommand, ListShardsCommand, PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { GetRecordsCommand, IncreaseStreamRetentionPeriodCommand, GetShardIteratorCommand, ListShardsCommand, PutRecordCommand, PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../gateway/gateway.ts';
+import { encodeRecord } from '../../gateway/storage/nats/shard-log.ts';
 import { connectNats } from '../../gateway/storage/nats/storage.ts';
 import { createActiveStream, kinesisClient, tempDir, testGateway } from '../helpers/gateway.ts';
 import { startNatsCluster, type NatsCluster } from '../helpers/nats.ts';
@@ -51,12 +52,16 @@ async function readAll(client: KinesisClient, StreamName: string, perShard?: str
   return out;
 }
 
+/** Records PutRecords answered with a per-record error (not stored; these tests do not retry them). */
+let recordsFailed = 0;
+
 async function put(client: KinesisClient, StreamName: string, texts: string[]): Promise<Map<string, string>> {
   const r = await client.send(new PutRecordsCommand({ StreamName, Records: texts.map((t) => ({ PartitionKey: t, Data: Buffer.from(t) })) }));
   const acked = new Map<string, string>();
   r.Records!.forEach((rec, i) => {
     if (rec.SequenceNumber) acked.set(rec.SequenceNumber, texts[i]!);
   });
+  recordsFailed += r.FailedRecordCount ?? 0;
   return acked;
 }
 
@@ -90,6 +95,50 @@ describe('gateway on NATS JetStream', () => {
     expect(await maxAges()).toEqual([[3, 48], [3, 48]]);
   }, 60_000);
 
+  it('issue #20: a refused append fails only its shard\'s records (per-record InternalFailure); PutRecord answers InternalFailure', async () => {
+    const client = kinesisClient(a.url);
+    await createActiveStream(client, 'partial', 2);
+    // Another writer (a raw JetStream client, as another gateway process would be) appends to shard 1 behind
+    // A's back, so A's next append to shard 1 expects a last sequence the stream no longer has and is refused.
+    const h = await connectNats({ servers: cluster.servers, replicas: 3, prefix });
+    const intrude = async (text: string) => {
+      let subject: string | undefined;
+      for await (const si of h.jsm.streams.list()) {
+        if (si.config.name.startsWith(`${prefix}_streams_partial-`) && si.config.name.includes('shard-000001')) subject = si.config.subjects[0];
+      }
+      await h.js.publish(subject!, encodeRecord({ partitionKey: text, data: Buffer.from(text), flags: 0 }, Date.now()));
+    };
+    const shard1Key = (2n ** 127n).toString();
+    const texts = Array.from({ length: 20 }, (_, i) => `p-${i}`);
+    const entries = texts.map((t, i) => ({ PartitionKey: t, Data: Buffer.from(t), ExplicitHashKey: i % 2 ? shard1Key : '0' }));
+    try {
+      await intrude('intruder-1');
+      const r = await client.send(new PutRecordsCommand({ StreamName: 'partial', Records: entries }));
+      expect(r.FailedRecordCount).toBe(10);
+      r.Records!.forEach((rec, i) => {
+        if (i % 2) expect(rec).toEqual({ ErrorCode: 'InternalFailure', ErrorMessage: 'Internal service failure.' });
+        else expect(rec).toMatchObject({ ShardId: 'shardId-000000000000', SequenceNumber: expect.stringMatching(/^\d+$/) });
+      });
+      // The client retries only the failed records (the log re-reads the shard's end meanwhile, refusing at once).
+      let pending = r.Records!.flatMap((rec, i) => (rec.ErrorCode ? [entries[i]!] : []));
+      await waitFor('the failed records to be stored on a retry', async () => {
+        const again = await client.send(new PutRecordsCommand({ StreamName: 'partial', Records: pending }));
+        pending = pending.filter((_, i) => again.Records![i]!.ErrorCode);
+        return pending.length === 0;
+      }, { timeoutMs: 30_000, intervalMs: 100 });
+      // Every record is stored exactly once, the other writer's too.
+      const stored = [...(await readAll(client, 'partial')).values()].sort();
+      expect(stored).toEqual([...texts, 'intruder-1'].sort());
+      // PutRecord keeps its whole-request error, and stores nothing.
+      await intrude('intruder-2');
+      await expect(client.send(new PutRecordCommand({ StreamName: 'partial', PartitionKey: 'single', Data: Buffer.from('single'), ExplicitHashKey: shard1Key })))
+        .rejects.toMatchObject({ name: 'InternalFailure', $metadata: { httpStatusCode: 500 } });
+      expect([...(await readAll(client, 'partial')).values()].sort()).toEqual([...texts, 'intruder-1', 'intruder-2'].sort());
+    } finally {
+      await h.nc.close();
+    }
+  }, 60_000);
+
   it('answers the same stream from a second gateway process, each reading what the other wrote', async () => {
     const client = kinesisClient(a.url);
     await createActiveStream(client, 'shared', 2);
@@ -116,6 +165,7 @@ describe('gateway on NATS JetStream', () => {
     const clients = [client, kinesisClient(b!.url)];
     const acked = new Map<string, string>();
     let failures = 0;
+    const failureKinds = new Map<string, number>();
     let stop = false;
     let killedAt = -1;
     const producer = async (c: KinesisClient, name: string) => {
@@ -123,14 +173,17 @@ describe('gateway on NATS JetStream', () => {
         const texts = Array.from({ length: 100 }, (_, i) => `${name}-${batch}-${i}`);
         try {
           for (const [k, v] of await put(c, 'load', texts)) acked.set(k, v);
-        } catch {
+        } catch (err) {
           failures++; // not acknowledged: nothing to keep
+          const k = `${name}:${(err as Error).name}:${(err as Error).message}`.slice(0, 160);
+          failureKinds.set(k, (failureKinds.get(k) ?? 0) + 1);
         }
       }
     };
     const producers = [producer(clients[0]!, 'a'), producer(clients[1]!, 'b')];
     await waitFor('2,000 acknowledged records before the kill', () => acked.size >= 2000, { timeoutMs: 60_000 });
     killedAt = acked.size;
+    const recordsFailedBefore = recordsFailed;
     await cluster.kill(0);
     await waitFor('4,000 more acknowledged records after the kill', () => acked.size >= killedAt + 4000, { timeoutMs: 90_000, intervalMs: 50 });
     stop = true;
@@ -138,6 +191,6 @@ describe('gateway on NATS JetStream', () => {
     const back = await readAll(client, 'load');
     const missing = [...acked].filter(([seq, t]) => back.get(seq) !== t);
     expect(missing).toEqual([]);
-    console.log(`kill -9 of a NATS node: ${acked.size} records acknowledged (${killedAt} before the kill), ${failures} PutRecords calls failed and were not counted, ${back.size} stored`);
+    console.log(`kill -9 of a NATS node: ${acked.size} records acknowledged (${killedAt} before the kill), ${failures} PutRecords calls failed and were not counted, ${recordsFailed - recordsFailedBefore} records answered with a per-record error after the kill, ${back.size} stored; failed calls by error: ${JSON.stringify([...failureKinds])}`);
   }, 180_000);
 });

@@ -170,8 +170,10 @@ export class NatsShardLog implements ShardLog {
     const previous = this.tail;
     const durable = Promise.allSettled(acks).then(async (settled) => {
       await previous.catch(() => {});
-      const refused = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-      if (refused) throw this.refused(refused.reason);
+      const at = settled.findIndex((s) => s.status === 'rejected');
+      // The messages before the first refused one were acknowledged, each at the sequence it expected:
+      // they are stored at their counters, and the write path answers them as stored.
+      if (at >= 0) throw Object.assign(this.refused((settled[at] as PromiseRejectedResult).reason), { durableCount: at });
       this.durableCounter = Math.max(this.durableCounter, end);
     }).finally(() => {
       this.inFlight--;
@@ -280,11 +282,27 @@ export class NatsShardLog implements ShardLog {
     if (info.config.max_age !== maxAge) await this.o.jsm.streams.update(this.o.stream, { ...info.config, max_age: maxAge });
   }
 
+  async seal(): Promise<number> {
+    // A sealed JetStream stream refuses every message, from any process: an append another process sends
+    // to the closed shard after this fails (its client retries into the children) instead of landing past
+    // the shard's end, where no reader would look.
+    const info = await this.o.jsm.streams.info(this.o.stream);
+    if (!info.config.sealed) await this.o.jsm.streams.update(this.o.stream, { ...info.config, sealed: true } as never);
+    await this.tail;
+    const after = await this.o.jsm.streams.info(this.o.stream);
+    this.nextCounter = after.state.last_seq;
+    this.durableCounter = after.state.last_seq;
+    return after.state.last_seq;
+  }
+
   firstCounter(): number {
     return this.first;
   }
 
   async trimBefore(ms: number): Promise<number> {
+    // A sealed stream (a closed shard) refuses purges: its records stay until the registry drops the
+    // whole shard, one retention period after it closed.
+    if ((await this.o.jsm.streams.info(this.o.stream)).config.sealed) return 0;
     const keepFrom = await this.counterAtTime(ms);
     if (keepFrom <= this.first) return 0;
     const r = await this.o.jsm.streams.purge(this.o.stream, { seq: keepFrom + 1 });

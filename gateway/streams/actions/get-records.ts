@@ -96,6 +96,7 @@ export const getRecords: StreamsAction = {
     metrics.outgoingBytes.inc({ stream: rt.meta.name }, bytes);
     const caughtUp = nextCounter >= shard.log.durableCounter;
     const millisBehindLatest = caughtUp || lastArrivalMs === undefined ? 0 : Math.max(0, now - lastArrivalMs);
+    metrics.iteratorAgeMs.set({ stream: rt.meta.name }, millisBehindLatest);
     // Records first, then the rest in wire order; from frames, the answer writes its own JSON.
     const answer = (rest: Record<string, unknown>) => (frames ? new GetRecordsReply(frames, shard, rest) : { Records: records, ...rest });
     if (!shard.open && nextCounter >= end) {

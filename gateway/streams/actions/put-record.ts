@@ -30,6 +30,8 @@ export const putRecord: StreamsAction = {
     const [result] = await putEntries(registry, rt, [entry], shards);
     const stream = { stream: rt.meta.name };
     if (result && 'ErrorCode' in result) {
+      // The shard log failed to store it (the write path logged why): the bare 500 AWS answers PutRecord with.
+      if (result.ErrorCode === 'InternalFailure') throw new AwsError('InternalFailure', undefined, 500);
       metrics.throttled.inc({ ...stream, direction: 'write' });
       throw new AwsError('ProvisionedThroughputExceededException', result.ErrorMessage);
     }

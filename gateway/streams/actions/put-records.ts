@@ -69,7 +69,8 @@ async function put(registry: StreamRegistry, metrics: Metrics, rt: StreamRuntime
   const stream = { stream: rt.meta.name };
   metrics.incomingRecords.inc(stream, cols.count - failed);
   metrics.incomingBytes.inc(stream, total);
-  if (failed) metrics.throttled.inc({ ...stream, direction: 'write' }, failed);
+  const throttled = reply.countOf('ProvisionedThroughputExceededException');
+  if (throttled) metrics.throttled.inc({ ...stream, direction: 'write' }, throttled);
   return reply;
 }
 
