@@ -21,7 +21,23 @@ export function metricsText(s: AgentStatus): string {
   out += `# HELP tributary_agent_disk_low Whether the state directory's disk ran out of space (appends refused until it has room).\n# TYPE tributary_agent_disk_low gauge\ntributary_agent_disk_low ${s.disk.low ? 1 : 0}\n`;
   if (s.serial) out += serialMetricsText(s.serial);
   if (s.cameras) out += cameraMetricsText(s.cameras);
-  return out;
+  return out + memoryMetricsText(process.memoryUsage());
+}
+
+/**
+ * Where the agent's memory is (issue #15, the footprint targets): resident
+ * set, V8's heap (reserved and used) and memory outside it (Buffers), as
+ * Node reports them. Read per scrape, never on the data path.
+ */
+export function memoryMetricsText(m: NodeJS.MemoryUsage): string {
+  const metrics: Array<[string, string, number]> = [
+    ['process_resident_memory_bytes', 'Resident set size (RSS) of the agent process.', m.rss],
+    ['nodejs_heap_size_total_bytes', 'V8 heap reserved.', m.heapTotal],
+    ['nodejs_heap_size_used_bytes', 'V8 heap in use.', m.heapUsed],
+    ['nodejs_external_memory_bytes', 'Memory of JavaScript objects held outside the V8 heap (Buffers among them).', m.external],
+    ['nodejs_array_buffers_bytes', 'Memory of ArrayBuffers and Buffers.', m.arrayBuffers],
+  ];
+  return metrics.map(([name, help, v]) => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${v}\n`).join('');
 }
 
 export async function serveMetrics(port: number, status: () => AgentStatus): Promise<{ server: http.Server; port: number }> {

@@ -6,18 +6,24 @@
  * tributary_streams_incoming_records_total, and every rate runs from the
  * first record sent to the last one counted there.
  *
- *   startup    spawn to the 'agent running' log line (two agents: a small config and the throughput one)
- *   low rate   100 records/s through the local socket for 20 s (10 s with --quick): agent RSS and CPU
+ *   low rate   per round, a fresh agent (one destination, MQTT and socket inputs, as a device runs it):
+ *              spawn to READY=1 on a NOTIFY_SOCKET, then 100 QoS 1 MQTT messages/s from a separate
+ *              publisher through a private Mosquitto for 15 s: agent RSS, CPU, memory breakdown
  *   socket     N records as fast as one AgentProducer gets them into the agent, delivered to the gateway
  *   plain      the same N records, PutRecords of 500, 16 requests in flight, straight to the gateway
- *   mqtt       QoS 1 messages from a separate publisher process through the local Mosquitto
- *   replay     gateway stopped, 1,000,000 records buffered through the socket, gateway restarted: drain rate
+ *   aws-sdk    the same N records through the stock AWS SDK v3 KinesisClient, PutRecords of 500, 16 in flight
+ *              (socket, plain and aws-sdk alternate, once per round)
+ *   mqtt       QoS 1 messages from a separate publisher process through the private Mosquitto
+ *   replay     gateway stopped, 200,000 records buffered through the socket, gateway restarted: drain rate
+ *   peak       the throughput agent's VmHWM over all of the above: its peak under any input rate
  *
- * The agent's buffer is durable throughout (fsync: always, its default), as is
- * the gateway's. Prints one JSON line per figure, a table with the targets,
- * and writes bench/results/agent-latest.json.
+ * The agent runs with the systemd unit's Node flags and its WatchdogSec. Its
+ * buffer is durable throughout (fsync: always, its default), as is the
+ * gateway's. Figures measured once per round are reported as ranges (min-max).
+ * Prints one JSON line per figure, a table with the targets, and writes
+ * bench/results/agent-latest.json.
  *
- *   npm run bench -- agent [--quick] [--records N] [--replay-records N] [--profile]
+ *   npm run bench -- agent [--quick] [--rounds N] [--records N] [--replay-records N] [--profile]
  *   npm run bench -- agent --agent-fsync never|interval:<ms>   (diagnosis: what the durable buffer costs)
  *   npm run bench -- agent --agent-node-args=--lite-mode       (Node flags added to the unit's, e.g. V8's lite mode for small devices)
  *
@@ -59,15 +65,18 @@ export const settings = Object.freeze({
   putRecordsBatchRecords: 500,
   putRecordsConcurrency: 16,
   lowRatePerS: 100,
-  lowRateMsFull: 20_000,
-  lowRateMsQuick: 10_000,
+  lowRateMsFull: 15_000,
+  lowRateMsQuick: 8_000,
+  /** Low-rate rounds (a fresh agent each) and throughput rounds (socket, plain, aws-sdk each). */
+  roundsFull: 3,
+  roundsQuick: 1,
   /** Untimed, before the low-rate phase: startup work (JIT, first connections) is not steady state. */
   lowRateSettleMs: 2_000,
-  /** Records per throughput phase (socket, plain client); MQTT gets half. */
-  recordsFull: 400_000,
+  /** Records per throughput phase (socket, plain client, AWS SDK); MQTT gets half. */
+  recordsFull: 200_000,
   recordsQuick: 100_000,
-  replayRecordsFull: 1_000_000,
-  replayRecordsQuick: 200_000,
+  replayRecordsFull: 200_000,
+  replayRecordsQuick: 100_000,
   /** Records the bench process keeps handed to the AgentProducer but unacknowledged. */
   socketWindowRecords: 20_000,
   /** PUBACKs the publisher waits for at once. */
@@ -80,7 +89,7 @@ export const settings = Object.freeze({
   mqttAheadRecordsMax: 4000,
   mqttAllowanceIntervalMs: 20,
   /** The MQTT phase stops publishing after this long even if not all its records are out. */
-  mqttPublishMsMaxFull: 30_000,
+  mqttPublishMsMaxFull: 15_000,
   mqttPublishMsMaxQuick: 10_000,
   /** How often the gateway's counter and the processes' /proc entries are read. */
   pollIntervalMs: 50,
@@ -99,6 +108,10 @@ export const targets = Object.freeze({
   replayRecordsPerSMin: 50_000,
   lowRateRssMBMax: 60,
   lowRateCpuPctMax: 2,
+  /** RSS at any input rate (the throughput agent's VmHWM); the unit's MemoryMax is 128M. */
+  peakRssMBMax: 100,
+  /** Spawn to READY=1 on the NOTIFY_SOCKET. */
+  readyMsMax: 500,
   /** The agent (buffer durable) against a plain PutRecords client on the same gateway. */
   agentShareOfPlainMin: 0.7,
 });
@@ -311,8 +324,76 @@ interface AgentHandle {
   stateDir: string;
   socketPath: string;
   metricsPort: number;
+  /** Spawn to the 'agent running' log line. */
   startupMs: number;
+  /** Spawn to READY=1 on the NOTIFY_SOCKET (undefined without python3 to listen). */
+  readyMs: number | undefined;
 }
+
+/**
+ * systemd's side of sd_notify: a Unix datagram socket the agents are given
+ * as NOTIFY_SOCKET (python3 listens: Node has no datagram Unix sockets), so
+ * READY=1 is timed where systemd would see it. Each message names the
+ * agent's MAINPID.
+ */
+class NotifyListener {
+  readonly path: string;
+  readonly #child: ReturnType<typeof spawn>;
+  readonly #waiters = new Map<number, (atMs: number) => void>();
+  readonly #readyAt = new Map<number, number>();
+
+  private constructor(path: string, child: ReturnType<typeof spawn>) {
+    this.path = path;
+    this.#child = child;
+    let pending = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      const now = performance.now();
+      const lines = (pending + c.toString('utf8')).split('\n');
+      pending = lines.pop() ?? '';
+      for (const l of lines) {
+        const pid = Number(/MAINPID=(\d+)/.exec(l)?.[1]);
+        if (!l.includes('READY=1') || !pid || this.#readyAt.has(pid)) continue;
+        this.#readyAt.set(pid, now);
+        this.#waiters.get(pid)?.(now);
+      }
+    });
+  }
+
+  static async start(dir: string): Promise<NotifyListener | undefined> {
+    const sock = path.join(dir, 'notify.sock');
+    const script = 'import socket, sys\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint("listening", flush=True)\nwhile True:\n    print(s.recv(4096).decode().replace("\\n", "|"), flush=True)\n';
+    const child = spawn('python3', ['-c', script, sock], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const up = await new Promise<boolean>((resolve) => {
+      child.once('error', () => resolve(false));
+      child.once('exit', () => resolve(false));
+      child.stdout!.once('data', () => resolve(true));
+    });
+    if (!up) {
+      log('python3 is not available: READY=1 is not timed (startup is timed to the agent\'s log line instead)');
+      return undefined;
+    }
+    return new NotifyListener(sock, child);
+  }
+
+  /** When READY=1 came from `pid` (performance.now()), waiting up to `timeoutMs`. */
+  readyAt(pid: number, timeoutMs: number): Promise<number | undefined> {
+    const at = this.#readyAt.get(pid);
+    if (at !== undefined) return Promise.resolve(at);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), timeoutMs);
+      this.#waiters.set(pid, (t) => {
+        clearTimeout(timer);
+        resolve(t);
+      });
+    });
+  }
+
+  stop(): void {
+    this.#child.kill('SIGTERM');
+  }
+}
+
+let notify: NotifyListener | undefined;
 
 interface AgentSetup {
   stateDir: string;
@@ -358,6 +439,13 @@ function unitNodeArgs(): string[] {
   return script > 1 ? exec.slice(1, script) : [];
 }
 
+/** WatchdogSec of the unit, in µs as systemd passes it (WATCHDOG_USEC): the agent pings at half of it. */
+function unitWatchdogUsec(): number | undefined {
+  const unit = fs.readFileSync(path.join(root, 'configs/systemd/tributary-agent.service'), 'utf8');
+  const s = Number(/^WatchdogSec=(\d+)\s*$/m.exec(unit)?.[1]);
+  return Number.isFinite(s) && s > 0 ? s * 1e6 : undefined;
+}
+
 /** Node flags `--agent-node-args` adds to the unit's (empty: the agent exactly as its unit runs it). */
 let agentNodeArgs: string[] = [];
 
@@ -367,8 +455,10 @@ async function startAgent(s: AgentSetup, extraNodeArgs: string[] = []): Promise<
   const socketPath = path.join(s.stateDir, 'agent.sock');
   const config = path.join(s.stateDir, 'agent.yaml');
   fs.writeFileSync(config, agentConfigText(s, socketPath, metricsPort));
+  const watchdogUsec = unitWatchdogUsec();
+  const env = { ...(notify ? { NOTIFY_SOCKET: notify.path } : {}), ...(watchdogUsec ? { WATCHDOG_USEC: String(watchdogUsec) } : {}) };
   const t0 = performance.now();
-  const server = spawnServer('agent', [...nodeArgs, 'dist/tributary-agent.mjs', 'run', '-c', config], { port: metricsPort, cwd: root });
+  const server = spawnServer('agent', [...nodeArgs, 'dist/tributary-agent.mjs', 'run', '-c', config], { port: metricsPort, cwd: root, env });
   const startupMs = await new Promise<number>((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(() => reject(new Error(`the agent did not log 'agent running' within ${settings.readyTimeoutMs} ms:\n${server.outputTail()}`)), settings.readyTimeoutMs);
@@ -388,7 +478,8 @@ async function startAgent(s: AgentSetup, extraNodeArgs: string[] = []): Promise<
       reject(new Error(`the agent exited before it was running:\n${server.outputTail()}`));
     });
   });
-  return { server, stateDir: s.stateDir, socketPath, metricsPort, startupMs };
+  const readyAt = notify && server.child.pid !== undefined ? await notify.readyAt(server.child.pid, settings.readyTimeoutMs) : undefined;
+  return { server, stateDir: s.stateDir, socketPath, metricsPort, startupMs, readyMs: readyAt === undefined ? undefined : readyAt - t0 };
 }
 
 async function agentDepth(a: AgentHandle, destination: string): Promise<number> {
@@ -493,6 +584,48 @@ async function feedPlain(endpoint: Endpoint, stream: string, count: number): Pro
   return { records, failed, startedAtMs, endedAtMs: Date.now(), errors };
 }
 
+/**
+ * `count` records through the stock AWS SDK v3 KinesisClient: PutRecords of
+ * 500 built per request (as an application would), `concurrency` requests in
+ * flight, over the same HTTPS. The SDK's own retries are off: a failure counts.
+ */
+async function feedAwsSdk(gw: GatewayHandle, stream: string, count: number): Promise<Feed> {
+  const { KinesisClient, PutRecordsCommand } = await import('@aws-sdk/client-kinesis');
+  const { NodeHttpHandler } = await import('@smithy/node-http-handler');
+  const httpsAgent = new https.Agent({ keepAlive: true, ca: gw.ca, maxSockets: settings.putRecordsConcurrency });
+  const c = gw.endpoint.credentials;
+  const client = new KinesisClient({
+    endpoint: `https://127.0.0.1:${gw.port}`, region: c.region, credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
+    maxAttempts: 1, requestHandler: new NodeHttpHandler({ httpsAgent }),
+  });
+  const requests = Math.ceil(count / settings.putRecordsBatchRecords);
+  let next = 0, records = 0, failed = 0;
+  const errors: string[] = [];
+  const startedAtMs = Date.now();
+  const worker = async () => {
+    while (next < requests) {
+      const first = next++ * settings.putRecordsBatchRecords;
+      const Records = Array.from({ length: settings.putRecordsBatchRecords }, (_, k) => ({ Data: payloads[(first + k) % payloads.length]!, PartitionKey: keyOf(first + k) }));
+      try {
+        const out = await client.send(new PutRecordsCommand({ StreamName: stream, Records }));
+        const f = out.FailedRecordCount ?? 0;
+        records += Records.length - f;
+        failed += f;
+      } catch (err) {
+        failed += Records.length;
+        if (errors.length < 5) errors.push((err as Error).message);
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: settings.putRecordsConcurrency }, worker));
+  } finally {
+    client.destroy();
+    httpsAgent.destroy();
+  }
+  return { records, failed, startedAtMs, endedAtMs: Date.now(), errors };
+}
+
 interface Publish {
   published: number;
   failed: number;
@@ -501,8 +634,9 @@ interface Publish {
   errors: string[];
 }
 
-function spawnPublisher(topicPrefix: string, count: number): { pid: number | undefined; done: Promise<Publish>; finished: () => boolean; allow: (n: number | 'stop') => void } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/lib/mqtt-publisher.ts', mqttUrl, topicPrefix, String(count), String(settings.recordBytes), String(settings.mqttInFlight), String(settings.partitionKeys)], {
+function spawnPublisher(topicPrefix: string, count: number, ratePerS = 0): { pid: number | undefined; done: Promise<Publish>; finished: () => boolean; allow: (n: number | 'stop') => void } {
+  const args = [mqttUrl, topicPrefix, String(count), String(settings.recordBytes), String(settings.mqttInFlight), String(settings.partitionKeys), ...(ratePerS > 0 ? [String(ratePerS)] : [])];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/lib/mqtt-publisher.ts', ...args], {
     cwd: root, stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '', err = '', finished = false;
@@ -579,6 +713,23 @@ export interface Replay {
   agentMemory?: AgentMemory;
 }
 
+export interface LowRate {
+  input: 'mqtt';
+  ratePerS: number;
+  seconds: number;
+  delivered: number;
+  published: number;
+  requests: number;
+  requestsPerS: number;
+  cpuPct: number;
+  rssMBMax: number;
+  rssMBEnd: number;
+  peakRssMB: number;
+  /** The agent's own account (its /metrics) at the end of the phase, MB: RSS, V8 heap reserved and used, outside the heap. */
+  memoryMB?: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number; rssFile?: number; rssAnon?: number };
+  cpu: CpuShares;
+}
+
 export interface Results {
   benchmark: 'agent';
   startedAt: string;
@@ -588,12 +739,17 @@ export interface Results {
   /** Node flags the agent ran with: the unit's, plus any --agent-node-args. */
   agentNodeArgs: string[];
   machine: Record<string, unknown>;
-  startupMs: { small: number; throughput: number };
-  lowRate?: { ratePerS: number; seconds: number; delivered: number; expected: number; requests: number; requestsPerS: number; cpuPct: number; rssMBMax: number; rssMBEnd: number; peakRssMB: number; cpu: CpuShares };
-  socket?: Throughput;
+  /** Spawn to READY=1 (NOTIFY_SOCKET) and to the 'agent running' log line: the low-rate agents, then the throughput one. */
+  startup: Array<{ config: string; readyMs: number | undefined; runningMs: number }>;
+  lowRate: LowRate[];
+  /** One entry per round. */
+  socket: Throughput[];
+  plain: Throughput[];
+  awsSdk: Throughput[];
   /** The socket into a KPL-aggregated destination: user records per second. */
   aggregated?: Throughput;
-  plain?: Throughput;
+  /** The throughput agent's VmHWM when it stops: its peak RSS under every input rate above. */
+  peakRssMB?: number;
   mqtt?: Throughput & { published: number; publishFailed: number };
   replay?: Replay;
   profile?: { text: string; summary: unknown };
@@ -602,31 +758,61 @@ export interface Results {
   loadAverage1mAtEnd?: number;
 }
 
+/** The agent's memory as it reports it on /metrics (process.memoryUsage()), in MB. */
+async function agentMemory(a: AgentHandle): Promise<LowRate['memoryMB']> {
+  const text = await getText(a.metricsPort, '/metrics', undefined);
+  const v = (name: string) => round1(Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN) / 1e6);
+  // The kernel's split: pages of files (the node binary and its libraries, shared) and anonymous ones (heaps, stacks).
+  const status = a.server.child.pid === undefined ? '' : fs.readFileSync(`/proc/${a.server.child.pid}/status`, 'utf8');
+  const kB = (name: string) => round1((Number(new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? NaN) * 1024) / 1e6);
+  return {
+    rss: v('process_resident_memory_bytes'), heapTotal: v('nodejs_heap_size_total_bytes'), heapUsed: v('nodejs_heap_size_used_bytes'), external: v('nodejs_external_memory_bytes'), arrayBuffers: v('nodejs_array_buffers_bytes'),
+    rssFile: kB('RssFile'), rssAnon: kB('RssAnon'),
+  };
+}
+
+/**
+ * A fresh agent as a device runs it (one destination, MQTT and socket
+ * inputs), timed to READY=1; after it settles, a separate publisher sends
+ * 100 QoS 1 messages a second through the private Mosquitto for `durationMs`.
+ */
 async function lowRatePhase(gw: GatewayHandle, setup: AgentSetup, durationMs: number, results: Results, profileDir: string | undefined): Promise<void> {
   const agent = await startAgent(setup, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
-  results.startupMs.small = Math.round(agent.startupMs);
-  log(`  startup (one destination, socket input): ${results.startupMs.small} ms`);
-  // A device app sending 100 records/s batches them like the KPL does by default (100 ms linger).
-  const producer = new AgentProducer({ socketPath: agent.socketPath, destination: 'low', clientName: 'bench-low', lingerMs: 100 });
+  results.startup.push({ config: 'one destination, MQTT and socket inputs', readyMs: agent.readyMs, runningMs: agent.startupMs });
+  log(`  startup (one destination, MQTT and socket inputs): READY=1 after ${agent.readyMs === undefined ? 'n/a' : Math.round(agent.readyMs)} ms, 'agent running' after ${Math.round(agent.startupMs)} ms`);
   try {
+    // Untimed: the MQTT input connects and subscribes after READY, and start-up work (JIT, first connections) is not steady state.
     await sleep(settings.lowRateSettleMs);
     const stream = `low-${settings.device}`;
     const base = await gatewayCount(gw, stream), requests0 = await gatewayPutRecordsRequests(gw);
+    const count = Math.round((settings.lowRatePerS * durationMs) / 1000);
     const meter = new PhaseMeter({ agent: agent.server.child.pid, gateway: gw.server.child.pid }, agent.server.child.pid);
-    const feed = await feedSocketPaced(producer, settings.lowRatePerS, durationMs);
+    const pub = spawnPublisher(setup.mqtt!.filter.replace('/+/reading', ''), count, settings.lowRatePerS);
+    if (pub.pid !== undefined) meter.add('publisher', pub.pid);
+    const snap = setInterval(() => meter.snapshot('publisher'), 100);
+    let published: Publish;
+    try {
+      published = await pub.done;
+    } finally {
+      clearInterval(snap);
+    }
+    const memoryMB = await agentMemory(agent).catch(() => undefined);
     const m = meter.stop();
-    const d = await awaitDelivery(gw, stream, base, feed.records, () => true);
+    const d = await awaitDelivery(gw, stream, base, published.published, () => true);
     const requests = (await gatewayPutRecordsRequests(gw)) - requests0;
-    results.lowRate = {
-      ratePerS: settings.lowRatePerS, seconds: m.wallS, delivered: d.records, expected: feed.records + feed.failed,
-      requests, requestsPerS: round1(requests / m.wallS), cpuPct: m.cpu.agentPct ?? NaN, rssMBMax: m.memory!.rssMBMax, rssMBEnd: m.memory!.rssMBEnd, peakRssMB: m.memory!.peakRssMB, cpu: m.cpu,
+    const r: LowRate = {
+      input: 'mqtt', ratePerS: settings.lowRatePerS, seconds: m.wallS, delivered: d.records, published: published.published,
+      requests, requestsPerS: round1(requests / m.wallS), cpuPct: m.cpu.agentPct ?? NaN, rssMBMax: m.memory!.rssMBMax, rssMBEnd: m.memory!.rssMBEnd, peakRssMB: m.memory!.peakRssMB,
+      ...(memoryMB ? { memoryMB } : {}), cpu: m.cpu,
     };
-    log(`  ${settings.lowRatePerS} records/s for ${m.wallS.toFixed(1)} s: agent CPU ${m.cpu.agentPct}% of a core, RSS max ${m.memory!.rssMBMax} MB (peak over its life ${m.memory!.peakRssMB} MB); ` +
-      `${fmt(d.records)} of ${fmt(feed.records)} at the gateway in ${fmt(requests)} PutRecords (${round1(requests / m.wallS)} a second); ${cpuText(m.cpu)}`);
+    results.lowRate.push(r);
+    log(`  ${settings.lowRatePerS} MQTT messages/s for ${m.wallS.toFixed(1)} s: agent CPU ${m.cpu.agentPct}% of a core, RSS max ${r.rssMBMax} MB (peak over its life ${r.peakRssMB} MB)` +
+      `${memoryMB ? `; at the end RSS ${memoryMB.rss} (files ${memoryMB.rssFile}, anonymous ${memoryMB.rssAnon}), V8 heap ${memoryMB.heapUsed} used of ${memoryMB.heapTotal}, outside the heap ${memoryMB.external} (Buffers ${memoryMB.arrayBuffers}) MB` : ''}; ` +
+      `${fmt(d.records)} of ${fmt(published.published)} at the gateway in ${fmt(requests)} PutRecords (${round1(requests / m.wallS)} a second); ${cpuText(m.cpu)}`);
   } finally {
-    await producer.close();
     const exit = await stopAgent(agent, profileDir ? 'SIGINT' : 'SIGTERM');
-    if (profileDir) results.profileLowRate = summarizeProfile(profileDir, exit, 'agent-low-rate', `agent CPU profile, ${settings.lowRatePerS} records/s phase (with its startup and settling)`);
+    await clearMqttSession(setup.mqtt!.clientId).catch((err: Error) => log(`could not clear the agent's MQTT session ${setup.mqtt!.clientId}: ${err.message}`));
+    if (profileDir) results.profileLowRate = summarizeProfile(profileDir, exit, 'agent-low-rate', `agent CPU profile, ${settings.lowRatePerS} MQTT messages/s phase (with its startup and settling)`);
   }
 }
 
@@ -670,12 +856,12 @@ async function aggregatedPhase(gw: GatewayHandle, agent: AgentHandle, producer: 
   return throughput(feed, { records: delivered, expected: count, complete: lastAtMs !== undefined, firstAtMs: undefined, lastAtMs }, m, (await gatewayPutRecordsRequests(gw)) - requests0);
 }
 
-async function plainPhase(gw: GatewayHandle, count: number): Promise<Throughput> {
-  const stream = `plain-${settings.device}`;
+async function plainPhase(gw: GatewayHandle, count: number, client: 'plain' | 'aws-sdk'): Promise<Throughput> {
+  const stream = `${client === 'plain' ? 'plain' : 'sdk'}-${settings.device}`;
   const base = await gatewayCount(gw, stream), requests0 = await gatewayPutRecordsRequests(gw);
   const meter = new PhaseMeter({ gateway: gw.server.child.pid }, undefined);
   let fed: Feed | undefined;
-  const feeding = feedPlain(gw.endpoint, stream, count).then((f) => (fed = f));
+  const feeding = (client === 'plain' ? feedPlain(gw.endpoint, stream, count) : feedAwsSdk(gw, stream, count)).then((f) => (fed = f));
   const d = await awaitDelivery(gw, stream, base, Math.ceil(count / settings.putRecordsBatchRecords) * settings.putRecordsBatchRecords, () => fed !== undefined);
   const feed = await feeding;
   const m = meter.stop();
@@ -758,40 +944,61 @@ async function replayPhase(gwRef: { gw: GatewayHandle }, agent: AgentHandle, pro
 interface Check {
   figure: string;
   value: number | undefined;
+  /** Min and max over the rounds, when measured more than once. */
+  range?: [number, number];
   unit: string;
   target: string;
   met: boolean | undefined;
 }
 
+const rangeOf = (vs: Array<number | undefined>): [number, number] | undefined => {
+  const xs = vs.filter((v): v is number => v !== undefined && Number.isFinite(v));
+  return xs.length ? [Math.min(...xs), Math.max(...xs)] : undefined;
+};
+
 export function checks(r: Results): Check[] {
-  const share = r.plain && r.socket ? Math.round((100 * r.socket.recordsPerS) / r.plain.recordsPerS) : undefined;
-  const mqttShare = r.plain && r.mqtt ? Math.round((100 * r.mqtt.recordsPerS) / r.plain.recordsPerS) : undefined;
-  const aggShare = r.plain && r.aggregated ? Math.round((100 * r.aggregated.recordsPerS) / r.plain.recordsPerS) : undefined;
-  const atLeast = (v: number | undefined, min: number) => (v === undefined ? undefined : v >= min);
-  const below = (v: number | undefined, max: number) => (v === undefined ? undefined : v < max);
+  const rounds = Math.min(r.socket.length, r.plain.length);
+  const pct = (a: number | undefined, b: number | undefined) => (a === undefined || !b ? undefined : Math.round((100 * a) / b));
+  const perRound = (f: (i: number) => number | undefined) => Array.from({ length: rounds }, (_, i) => f(i));
+  const socketShare = perRound((i) => pct(r.socket[i]?.recordsPerS, r.plain[i]?.recordsPerS));
+  const socketSdkShare = perRound((i) => pct(r.socket[i]?.recordsPerS, r.awsSdk[i]?.recordsPerS));
+  const lastPlain = r.plain.at(-1)?.recordsPerS, lastSdk = r.awsSdk.at(-1)?.recordsPerS;
+  const mqttShare = pct(r.mqtt?.recordsPerS, lastPlain);
+  const aggShare = pct(r.aggregated?.recordsPerS, lastPlain);
+  /** A ranged figure: its worst round decides. */
+  const ranged = (figure: string, vs: Array<number | undefined>, unit: string, target: string, ok?: (worst: [number, number]) => boolean): Check => {
+    const range = rangeOf(vs);
+    return { figure, value: range?.[1], ...(range && range[0] !== range[1] ? { range } : {}), unit, target, met: ok && range ? ok(range) : undefined };
+  };
+  const low = r.lowRate;
   return [
-    { figure: 'socket sustained', value: r.socket?.recordsPerS, unit: 'records/s', target: `>= ${fmt(targets.sustainedRecordsPerSMin)}`, met: r.socket && r.socket.complete && atLeast(r.socket.recordsPerS, targets.sustainedRecordsPerSMin) },
-    { figure: 'mqtt sustained', value: r.mqtt?.recordsPerS, unit: 'records/s', target: `>= ${fmt(targets.sustainedRecordsPerSMin)}`, met: atLeast(r.mqtt?.recordsPerS, targets.sustainedRecordsPerSMin) },
-    { figure: 'plain PutRecords client', value: r.plain?.recordsPerS, unit: 'records/s', target: 'reference', met: undefined },
-    { figure: 'socket / plain client', value: share, unit: '%', target: `>= ${targets.agentShareOfPlainMin * 100}`, met: atLeast(share, targets.agentShareOfPlainMin * 100) },
+    ranged(`RSS at ${settings.lowRatePerS} MQTT messages/s`, low.map((l) => l.rssMBMax), 'MB', `< ${targets.lowRateRssMBMax}`, ([, max]) => max < targets.lowRateRssMBMax),
+    ranged(`CPU at ${settings.lowRatePerS} MQTT messages/s`, low.map((l) => l.cpuPct), '% of a core', `< ${targets.lowRateCpuPctMax}`, ([, max]) => max < targets.lowRateCpuPctMax),
+    ranged('startup to READY=1', r.startup.map((s) => s.readyMs), 'ms', `< ${targets.readyMsMax}`, ([, max]) => max < targets.readyMsMax),
+    { figure: 'peak RSS, any input rate (VmHWM)', value: r.peakRssMB, unit: 'MB', target: `< ${targets.peakRssMBMax}`, met: r.peakRssMB === undefined ? undefined : r.peakRssMB < targets.peakRssMBMax },
+    ranged('socket sustained', r.socket.map((t) => t.recordsPerS), 'records/s', `>= ${fmt(targets.sustainedRecordsPerSMin)}`, ([min]) => r.socket.every((t) => t.complete) && min >= targets.sustainedRecordsPerSMin),
+    ranged('plain PutRecords client', r.plain.map((t) => t.recordsPerS), 'records/s', 'reference'),
+    ranged('AWS SDK v3 PutRecords client', r.awsSdk.map((t) => t.recordsPerS), 'records/s', 'reference'),
+    ranged('socket / plain client (same round)', socketShare, '%', `>= ${targets.agentShareOfPlainMin * 100}`, ([min]) => min >= targets.agentShareOfPlainMin * 100),
+    ranged('socket / AWS SDK client (same round)', socketSdkShare, '%', `>= ${targets.agentShareOfPlainMin * 100}`, ([min]) => min >= targets.agentShareOfPlainMin * 100),
     { figure: 'socket, aggregated (user records/s)', value: r.aggregated?.recordsPerS, unit: 'records/s', target: 'info', met: undefined },
-    { figure: 'socket aggregated / plain client', value: aggShare, unit: '%', target: `>= ${targets.agentShareOfPlainMin * 100}`, met: r.aggregated?.complete === false ? false : atLeast(aggShare, targets.agentShareOfPlainMin * 100) },
-    { figure: 'mqtt / plain client', value: mqttShare, unit: '%', target: `>= ${targets.agentShareOfPlainMin * 100}`, met: atLeast(mqttShare, targets.agentShareOfPlainMin * 100) },
-    { figure: `replay after ${fmt(r.replay?.records ?? 0)} buffered`, value: r.replay?.recordsPerS, unit: 'records/s', target: `>= ${fmt(targets.replayRecordsPerSMin)}`, met: r.replay && r.replay.complete && atLeast(r.replay.recordsPerS, targets.replayRecordsPerSMin) },
+    { figure: 'socket aggregated / plain client', value: aggShare, unit: '%', target: `>= ${targets.agentShareOfPlainMin * 100}`, met: r.aggregated?.complete === false ? false : aggShare === undefined ? undefined : aggShare >= targets.agentShareOfPlainMin * 100 },
+    { figure: 'mqtt sustained', value: r.mqtt?.recordsPerS, unit: 'records/s', target: `>= ${fmt(targets.sustainedRecordsPerSMin)}`, met: r.mqtt ? r.mqtt.recordsPerS >= targets.sustainedRecordsPerSMin : undefined },
+    { figure: 'mqtt / plain client (last round)', value: mqttShare, unit: '%', target: 'info', met: undefined },
+    { figure: 'mqtt / AWS SDK client (last round)', value: pct(r.mqtt?.recordsPerS, lastSdk), unit: '%', target: 'info', met: undefined },
+    { figure: `replay after ${fmt(r.replay?.records ?? 0)} buffered`, value: r.replay?.recordsPerS, unit: 'records/s', target: `>= ${fmt(targets.replayRecordsPerSMin)}`, met: r.replay ? r.replay.complete && r.replay.recordsPerS >= targets.replayRecordsPerSMin : undefined },
     { figure: 'buffering with the gateway down', value: r.replay?.bufferedPerS, unit: 'records/s', target: 'info', met: undefined },
-    { figure: `RSS at ${settings.lowRatePerS} records/s`, value: r.lowRate?.rssMBMax, unit: 'MB', target: `< ${targets.lowRateRssMBMax}`, met: below(r.lowRate?.rssMBMax, targets.lowRateRssMBMax) },
-    { figure: `CPU at ${settings.lowRatePerS} records/s`, value: r.lowRate?.cpuPct, unit: '% of a core', target: `< ${targets.lowRateCpuPctMax}`, met: below(r.lowRate?.cpuPct, targets.lowRateCpuPctMax) },
-    { figure: 'RSS at max rate (socket)', value: r.socket?.agentMemory?.rssMBMax, unit: 'MB', target: 'info', met: undefined },
-    { figure: 'CPU at max rate (socket)', value: r.socket?.cpu.agentPct, unit: '% of a core', target: 'info', met: undefined },
+    ranged('RSS at max rate (socket)', r.socket.map((t) => t.agentMemory?.rssMBMax), 'MB', 'info'),
+    ranged('CPU at max rate (socket)', r.socket.map((t) => t.cpu.agentPct), '% of a core', 'info'),
     { figure: 'RSS at max rate (mqtt)', value: r.mqtt?.agentMemory?.rssMBMax, unit: 'MB', target: 'info', met: undefined },
     { figure: 'CPU at max rate (mqtt)', value: r.mqtt?.cpu.agentPct, unit: '% of a core', target: 'info', met: undefined },
-    { figure: 'startup (small config)', value: r.startupMs.small, unit: 'ms', target: 'info', met: undefined },
-    { figure: 'startup (throughput config)', value: r.startupMs.throughput, unit: 'ms', target: 'info', met: undefined },
+    ranged('startup to the \'agent running\' log line', r.startup.map((s) => s.runningMs), 'ms', 'info'),
   ];
 }
 
 function formatTable(list: Check[]): string {
-  const rows = list.map((c) => [c.figure, c.value === undefined ? 'n/a' : fmt(c.value), c.unit, c.target, c.met === undefined ? '' : c.met ? 'met' : 'MISSED']);
+  const num = (v: number) => (Math.abs(v) < 100 && !Number.isInteger(v) ? v.toFixed(1) : fmt(v));
+  const rows = list.map((c) => [c.figure, c.range ? `${num(c.range[0])}-${num(c.range[1])}` : c.value === undefined ? 'n/a' : num(c.value), c.unit, c.target, c.met === undefined ? '' : c.met ? 'met' : 'MISSED']);
   const head = ['figure', 'value', 'unit', 'target', ''];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => (i === 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
@@ -840,7 +1047,7 @@ export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
-      quick: { type: 'boolean', default: false }, records: { type: 'string' }, 'replay-records': { type: 'string' }, profile: { type: 'boolean', default: false },
+      quick: { type: 'boolean', default: false }, records: { type: 'string' }, 'replay-records': { type: 'string' }, rounds: { type: 'string' }, profile: { type: 'boolean', default: false },
       'agent-fsync': { type: 'string', default: 'always' },
       'low-rate-only': { type: 'boolean', default: false }, 'agent-node-args': { type: 'string', default: '' },
     },
@@ -851,21 +1058,25 @@ export async function run(args: string[]): Promise<void> {
   const replayCount = values['replay-records'] ? Number(values['replay-records']) : quick ? settings.replayRecordsQuick : settings.replayRecordsFull;
   if (!Number.isSafeInteger(count) || count < settings.putRecordsBatchRecords) throw new Error(`--records must be an integer of at least ${settings.putRecordsBatchRecords}`);
   if (!Number.isSafeInteger(replayCount) || replayCount < 1) throw new Error('--replay-records must be a positive integer');
+  const rounds = values.rounds ? Number(values.rounds) : quick ? settings.roundsQuick : settings.roundsFull;
+  if (!Number.isSafeInteger(rounds) || rounds < 1 || rounds > 20) throw new Error('--rounds must be an integer from 1 to 20');
   const fsyncPolicy = values['agent-fsync'];
   if (!/^(always|never|interval:\d+)$/.test(fsyncPolicy)) throw new Error(`--agent-fsync must be always, never or interval:<ms> (got ${fsyncPolicy})`);
   agentNodeArgs = values['agent-node-args'].split(/\s+/).filter(Boolean);
   installCleanupHooks();
   const brokerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'trb-bench-broker-'));
   const broker = await startBroker(brokerDir);
+  notify = await NotifyListener.start(brokerDir);
   mqttUrl = broker.url;
   buildIfStale(root, 'dist/tributary-agent.mjs', ['bin', 'agent', 'gateway', 'sdk', 'scripts/build.mjs', 'package.json']);
   buildIfStale(root, 'dist/tributary.mjs', ['bin', 'gateway', 'sdk', 'scripts/build.mjs', 'package.json']);
   const started = Date.now();
-  const results: Results = { benchmark: 'agent', startedAt: new Date(started).toISOString(), mode: quick ? 'quick' : 'full', agentFsync: fsyncPolicy, agentNodeArgs: [...unitNodeArgs(), ...agentNodeArgs], machine: machine(), startupMs: { small: NaN, throughput: NaN } };
+  const results: Results = { benchmark: 'agent', startedAt: new Date(started).toISOString(), mode: quick ? 'quick' : 'full', agentFsync: fsyncPolicy, agentNodeArgs: [...unitNodeArgs(), ...agentNodeArgs], machine: machine(), startup: [], lowRate: [], socket: [], plain: [], awsSdk: [] };
   // The agent refuses volatile storage (/tmp) for its state: /var/tmp survives a reboot.
   const stateRoot = fs.mkdtempSync('/var/tmp/trb-bench-agent-');
   const gwDir = tempDir('trb-bench-agent-gw-');
   const mqttClientId = `trb-bench-agent-${process.pid}-${Date.now()}`;
+  const uptimeAtStart = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   const profileDir = values.profile ? tempDir('trb-bench-agent-prof-') : undefined;
   const profileLowDir = values.profile ? tempDir('trb-bench-agent-prof-low-') : undefined;
   let agent: AgentHandle | undefined;
@@ -884,13 +1095,19 @@ export async function run(args: string[]): Promise<void> {
       admin.close();
     }
     // The default device policy lets the device write streams named *-<device>.
-    for (const s of ['low', 'socket', 'mqtt', 'replay', 'plain', 'agg']) await createStreamActive(gw.endpoint, `${s}-${settings.device}`, settings.shardCount, settings.createStreamTimeoutMs);
+    for (const s of ['low', 'socket', 'mqtt', 'replay', 'plain', 'sdk', 'agg']) await createStreamActive(gw.endpoint, `${s}-${settings.device}`, settings.shardCount, settings.createStreamTimeoutMs);
     const credentialsFile = path.join(credentialsDir, 'credentials.json');
 
-    log(`[low rate] ${settings.lowRatePerS} records/s through the socket, a fresh agent with one destination`);
-    const lowDir = path.join(stateRoot, 'low');
-    fs.mkdirSync(lowDir, { mode: 0o700 });
-    await lowRatePhase(gw, { stateDir: lowDir, credentialsFile, destinations: { low: 'low-${device}' }, socketDestination: 'low', fsync: fsyncPolicy }, quick ? settings.lowRateMsQuick : settings.lowRateMsFull, results, profileLowDir);
+    for (let round = 1; round <= rounds; round++) {
+      log(`[low rate ${round}/${rounds}] ${settings.lowRatePerS} MQTT messages/s, a fresh agent with one destination, MQTT and socket inputs`);
+      const lowDir = path.join(stateRoot, `low-${round}`);
+      fs.mkdirSync(lowDir, { mode: 0o700 });
+      const prefix = `trb-bench-low-${process.pid}-${round}`;
+      await lowRatePhase(gw, {
+        stateDir: lowDir, credentialsFile, destinations: { low: 'low-${device}' }, socketDestination: 'low', fsync: fsyncPolicy,
+        mqtt: { filter: `${prefix}/+/reading`, destination: 'low', clientId: `${mqttClientId}-low-${round}` },
+      }, quick ? settings.lowRateMsQuick : settings.lowRateMsFull, results, round === 1 ? profileLowDir : undefined);
+    }
 
     throughput: {
     if (values['low-rate-only']) break throughput;
@@ -902,18 +1119,26 @@ export async function run(args: string[]): Promise<void> {
       destinations: { socket: 'socket-${device}', mqtt: 'mqtt-${device}', replay: 'replay-${device}', agg: 'agg-${device}' }, aggregated: ['agg'],
       mqtt: { filter: `${topicPrefix}/+/reading`, destination: 'mqtt', clientId: mqttClientId },
     }, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
-    results.startupMs.throughput = Math.round(agent.startupMs);
-    log(`[throughput] agent with three destinations, MQTT and socket inputs: startup ${results.startupMs.throughput} ms`);
+    results.startup.push({ config: 'four destinations, MQTT and socket inputs', readyMs: agent.readyMs, runningMs: agent.startupMs });
+    log(`[throughput] agent with four destinations, MQTT and socket inputs: READY=1 after ${agent.readyMs === undefined ? 'n/a' : Math.round(agent.readyMs)} ms, 'agent running' after ${Math.round(agent.startupMs)} ms`);
     // The MQTT input subscribes after 'agent running': let it, so the first messages have a subscriber.
     await sleep(1000);
     const producer = new AgentProducer({ socketPath: agent.socketPath, destination: 'socket', clientName: 'bench' });
     const replayProducer = new AgentProducer({ socketPath: agent.socketPath, destination: 'replay', clientName: 'bench-replay' });
     const aggProducer = new AgentProducer({ socketPath: agent.socketPath, destination: 'agg', clientName: 'bench-agg' });
     try {
-      results.socket = await socketPhase(gw, agent, producer, count);
-      logThroughput('socket', results.socket);
-      results.plain = await plainPhase(gw, count);
-      logThroughput('plain PutRecords client', results.plain);
+      for (let round = 1; round <= rounds; round++) {
+        log(`[throughput ${round}/${rounds}] ${fmt(count)} records each: the agent's socket, the plain client, the AWS SDK client`);
+        const socket = await socketPhase(gw, agent, producer, count);
+        results.socket.push(socket);
+        logThroughput('socket', socket);
+        const plain = await plainPhase(gw, count, 'plain');
+        results.plain.push(plain);
+        logThroughput('plain PutRecords client', plain);
+        const sdk = await plainPhase(gw, count, 'aws-sdk');
+        results.awsSdk.push(sdk);
+        logThroughput('AWS SDK v3 PutRecords client', sdk);
+      }
       results.aggregated = await aggregatedPhase(gw, agent, aggProducer, count);
       logThroughput('socket, KPL-aggregated destination (user records, counted at the agent)', results.aggregated);
       results.mqtt = await mqttPhase(gw, agent, topicPrefix, Math.round(count / 2), quick ? settings.mqttPublishMsMaxQuick : settings.mqttPublishMsMaxFull);
@@ -927,6 +1152,10 @@ export async function run(args: string[]): Promise<void> {
       await producer.close();
       await replayProducer.close();
       await aggProducer.close();
+      if (agent.server.child.pid !== undefined) {
+        const peak = readPeakRssMB(agent.server.child.pid);
+        if (peak !== undefined) results.peakRssMB = round1(peak);
+      }
       const exit = await stopAgent(agent, profileDir ? 'SIGINT' : 'SIGTERM');
       agent = undefined;
       if (profileDir) results.profile = summarizeProfile(profileDir, exit, 'agent-throughput', 'agent CPU profile over the whole throughput run (socket, MQTT, replay)');
@@ -942,6 +1171,7 @@ export async function run(args: string[]): Promise<void> {
     fs.rmSync(stateRoot, { recursive: true, force: true });
     removeTempDir(gwDir);
     broker.stop();
+    notify?.stop();
     fs.rmSync(brokerDir, { recursive: true, force: true });
     cleanupSync();
   }
@@ -954,7 +1184,7 @@ export async function run(args: string[]): Promise<void> {
   process.stdout.write('\n' + formatTable(list) + '\n\n');
   process.stdout.write(`The agent and the gateway are separate processes (the bundles in dist/), paired over HTTPS; the gateway fsyncs every acknowledged write, the agent's buffer.fsync is ${fsyncPolicy}${fsyncPolicy === 'always' ? ' (its default)' : ' (NOT the benchmark setting: a diagnosis run)'}.\n`);
   process.stdout.write('Rates count from the first record sent to the last one counted by the gateway (tributary_streams_incoming_records_total).\n');
-  process.stdout.write(`Other work on the machine skews every figure: load average ${String(results.machine.loadAverage1mAtStart)} at the start, ${results.loadAverage1mAtEnd} at the end.\n`);
+  process.stdout.write(`Other work on the machine skews every figure: load averages (1, 5, 15 min) ${uptimeAtStart} at the start, ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} at the end.\n`);
   for (const p of [results.profileLowRate, results.profile]) if (p) process.stdout.write('\n' + p.text + '\n');
   log(`results written to bench/results/agent-latest.json (${results.wallS} s)`);
 }

@@ -14,10 +14,13 @@ const quiet = process.argv.includes('--quiet');
 
 const entries = [
   { in: 'bin/tributary.ts', out: 'tributary.mjs' },
-  { in: 'bin/tributary-agent.ts', out: 'tributary-agent.mjs' },
+  // The agent's source stays in its heap as long as it runs (V8 keeps it for lazy compilation): without whitespace
+  // and with simpler syntax it takes 0.9 MB less on a device with 512 MB for everything (issue #15). Names are
+  // kept, so a stack trace in the journal still reads; the source map gives lines.
+  { in: 'bin/tributary-agent.ts', out: 'tributary-agent.mjs', compact: true },
   // Loaded by the gateway as a worker thread, from beside the main bundle.
   { in: 'gateway/http/offload-worker.ts', out: 'offload-worker.mjs' },
-].map((e) => ({ in: path.join(root, e.in), out: path.join(outdir, e.out) }));
+].map((e) => ({ in: path.join(root, e.in), out: path.join(outdir, e.out), compact: e.compact === true }));
 /**
  * Writes every character above U+00FF as a \u escape. esbuild already
  * escapes them in strings, templates, regular expressions and names (its
@@ -43,6 +46,7 @@ for (const e of entries) {
     format: 'esm',
     sourcemap: 'linked',
     legalComments: 'none',
+    ...(e.compact ? { minifyWhitespace: true, minifySyntax: true } : {}),
     // Some dependencies are CommonJS and call require(): give the ESM bundle one.
     banner: { js: "import { createRequire as __trbCreateRequire } from 'node:module'; const require = __trbCreateRequire(import.meta.url);" },
     // Native accelerators stay outside the bundle: loaded from node_modules when present, pure fallbacks otherwise.

@@ -60,8 +60,12 @@ export const shardMapTtlMs = 60_000;
  * per linger, not one per lane.
  */
 export const lanesOpenBacklogBatches = 4;
-/** Records the uplink holds read ahead of the buffer's ack position (the region), across its lanes. */
-export const regionRecordsMax = 20_000;
+/**
+ * Records the uplink holds read ahead of the buffer's ack position (the region), across its lanes: two
+ * full requests per lane at the default `lanesMax`, one in flight and the next. Each costs about 400 bytes
+ * of heap beside its data (issue #15: 20,000 took 8 MB of the agent's peak).
+ */
+export const regionRecordsMax = 2 * lanesMaxDefault * batchRecordsMaxLimit;
 /** Data and key bytes the region holds at most (memory: the agent's footprint target). */
 export const regionBytesMax = 8 * 1024 * 1024;
 /**

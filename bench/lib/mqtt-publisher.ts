@@ -10,18 +10,24 @@
  * `{ published, failed, startedAtMs, endedAtMs, errors }` (wall-clock ms, so
  * the parent can line it up with its own clock).
  *
- *   node --import tsx bench/lib/mqtt-publisher.ts <url> <prefix> <count> <bytes> <inFlight> <keys>
+ * With `ratePerS`, the publisher paces itself instead (open loop): message i
+ * goes at i / ratePerS seconds after the start, whatever the agent does, as
+ * a device's sensors would; stdin then only says `stop`.
+ *
+ *   node --import tsx bench/lib/mqtt-publisher.ts <url> <prefix> <count> <bytes> <inFlight> <keys> [ratePerS]
  */
 import { randomBytes } from 'node:crypto';
 import mqtt from 'mqtt';
 
-const [url, prefix, countText, bytesText, inFlightText, keysText] = process.argv.slice(2);
+const [url, prefix, countText, bytesText, inFlightText, keysText, rateText] = process.argv.slice(2);
 if (!url || !prefix || !countText || !bytesText || !inFlightText || !keysText) {
   process.stderr.write('usage: mqtt-publisher.ts <url> <prefix> <count> <bytes> <inFlight> <keys>\n');
   process.exit(2);
 }
 let count = Number(countText);
 const bytes = Number(bytesText), inFlightMax = Number(inFlightText), keys = Number(keysText);
+const ratePerS = rateText ? Number(rateText) : 0;
+if (!(ratePerS >= 0)) throw new Error(`ratePerS must be a non-negative number (got ${rateText})`);
 const errorSamplesMax = 5;
 
 const payloads = Array.from({ length: 16 }, () => randomBytes(bytes));
@@ -61,6 +67,15 @@ await new Promise<void>((resolve) => {
     if (published + failed === count) resolve();
     else pump();
   });
+  if (ratePerS > 0) {
+    // Paced: the allowance follows the clock (checked every 10 ms; a late tick catches up at once).
+    const t0 = Date.now();
+    const tick = setInterval(() => {
+      allowance = Math.min(count, Math.floor(((Date.now() - t0) * ratePerS) / 1000) + 1);
+      if (allowance >= count) clearInterval(tick);
+      pump();
+    }, 10);
+  }
 });
 const endedAtMs = Date.now();
 await client.endAsync();

@@ -91,8 +91,8 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<string>;
 }
 
-export function spawnServer(name: string, args: string[], options: { port: number; cwd: string }): ServerProcess {
-  const child = spawn(process.execPath, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnServer(name: string, args: string[], options: { port: number; cwd: string; env?: Record<string, string> }): ServerProcess {
+  const child = spawn(process.execPath, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], ...(options.env ? { env: { ...process.env, ...options.env } } : {}) });
   liveChildren.add(child);
   let tail = '';
   const keep = (chunk: Buffer) => {
@@ -131,7 +131,20 @@ export function spawnServer(name: string, args: string[], options: { port: numbe
   };
 }
 
-/** VmHWM ("high water mark") from /proc/<pid>/status: the peak RSS over the process's life, in MB. */
+/**
+ * Resets the process's VmHWM to its current RSS (`5` to /proc/<pid>/clear_refs, Linux 4.0+), so
+ * that the next reading is the peak of one phase; false when the kernel or permissions refuse.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false; // No per-phase peaks then: the whole run's peak is still read.
+  }
+}
+
+/** VmHWM ("high water mark") from /proc/<pid>/status: the peak RSS over the process's life (or since resetPeakRss), in MB. */
 export function readPeakRssMB(pid: number): number | undefined {
   let status: string;
   try {
