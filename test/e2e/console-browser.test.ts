@@ -11,6 +11,7 @@
  * failed requests; every control has an accessible name; a screenshot of each
  * view is kept under tmp/test-artifacts/ (git-ignored).
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CreateApplicationCommand, KinesisAnalyticsClient } from '@aws-sdk/client-kinesis-analytics';
@@ -20,7 +21,8 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonRpcClient } from '../../sdk/http/json-rpc-client.ts';
 import { VideoProducer } from '../../sdk/video/producer.ts';
-import { repoRoot } from '../helpers/bundles.ts';
+import { agentBundlePath, repoRoot } from '../helpers/bundles.ts';
+import { freePort, startAgent } from '../helpers/agent-process.ts';
 import { ffmpegAvailable, testClip } from '../helpers/ffmpeg-mkv.ts';
 import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
 import { tempDir, waitActive } from '../helpers/gateway.ts';
@@ -104,7 +106,8 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
       Outputs: [{ Name: 'DESTINATION_SQL_STREAM', KinesisStreamsOutput: { ResourceARN: arn('console-hot'), RoleARN: role }, DestinationSchema: { RecordFormatType: 'JSON' } }],
     }));
     kda.destroy();
-    browser = await launchChromium();
+    // The second gateway (pairing) serves HTTPS with its own test CA, which the page trusts as a device that pinned it would.
+    browser = await launchChromium({ ignoreHttpsErrors: true });
     page = await browser.context.newPage();
     page.on('console', (m) => {
       if (m.type() === 'error' && /status of 400/.test(m.text()) && expected400.console > 0) expected400.console--;
@@ -335,4 +338,89 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
     expect(expected400).toEqual({ response: 0, console: 0 });
     await page.close();
   }, 60_000);
+
+  it('pairs a device from the page (code, CA fingerprint, QR), sees its agent\'s heartbeat, rotates its key', async () => {
+    // Pairing needs HTTPS: a second gateway with its own CA, and a real agent paired by the command the page shows.
+    const dataDir = tempDir('trb-console-tls-');
+    const tls = await spawnGateway(['--data', dataDir]);
+    const op = JSON.parse(fs.readFileSync(path.join(dataDir, 'operator.json'), 'utf8')) as typeof operator;
+    const ca = fs.readFileSync(path.join(dataDir, 'tls', 'ca.crt'), 'utf8');
+    const admin = new JsonRpcClient({ endpoint: tls.url, region: op.region, service: 'tributary', targetPrefix: 'Tributary_20261125', credentials: op, ca });
+    const p = await browser.context.newPage();
+    p.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    p.on('console', (m) => void (m.type() === 'error' && problems.push(`console error: ${m.text()}`)));
+    const state = fs.mkdtempSync('/var/tmp/trb-agent-');
+    let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
+    try {
+      await p.goto(`${tls.url}/console/`);
+      await p.getByLabel('Access key ID').fill(op.accessKeyId);
+      await p.getByLabel('Secret access key').fill(op.secretAccessKey);
+      await p.getByRole('button', { name: 'Sign in' }).click();
+      await p.getByRole('button', { name: 'Devices', exact: true }).click();
+      await p.getByLabel('Device name').fill('pi-console');
+      await p.getByRole('button', { name: 'Create pairing code' }).click();
+      const shown = p.locator('.pairing');
+      await shown.waitFor({ timeout: 15_000 });
+      const command = await shown.locator('pre.command').innerText();
+      const fingerprint = /--ca-fingerprint (\S+)/.exec(command)?.[1];
+      expect(fingerprint).toBe(tls.logs.map((l) => /"caFingerprint":"([^"]+)"/.exec(l)?.[1]).find(Boolean));
+      expect(await shown.innerText()).toContain(fingerprint!);
+      const code = command.split(' ')[3]!;
+      expect(command).toBe(`tributary-agent pair ${tls.url} ${code} --ca-fingerprint ${fingerprint}`);
+      // The QR code, read back by an independent decoder (zbar) from a screenshot, says the same.
+      const qrFile = path.join(state, 'qr.png');
+      await p.getByRole('img', { name: 'QR code of the pairing command for pi-console' }).screenshot({ path: qrFile });
+      expect(execFileSync('zbarimg', ['--raw', '-q', qrFile], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()).toBe(command);
+      await expectNamedControls(p);
+      await screenshot(p, 'pairing');
+
+      // The device pairs with exactly that command, then runs; its heartbeat shows in the view.
+      execFileSync(process.execPath, [agentBundlePath(), ...command.split(' ').slice(1), '--state-dir', state], { cwd: repoRoot, stdio: 'pipe' });
+      const k = new JsonRpcClient({ endpoint: tls.url, region: op.region, service: 'kinesis', targetPrefix: 'Kinesis_20131202', credentials: op, ca });
+      await k.call('CreateStream', { StreamName: 'telemetry-pi-console', ShardCount: 1 });
+      k.close();
+      const port = await freePort();
+      const config = path.join(state, 'agent.yaml');
+      fs.writeFileSync(config, [
+        'gateway:', `  credentials: ${path.join(state, 'credentials.json')}`, 'state:', `  dir: ${state}`,
+        'inputs:', '  http:', '    enabled: true', `    port: ${port}`, '    destination: main',
+        'destinations:', '  main:', '    stream: telemetry-${device}', 'uplink:', '  retryMaxMs: 200', '  requestTimeoutMs: 2000',
+      ].join('\n') + '\n');
+      agent = await startAgent(config);
+      // A record through the agent: its link comes up, and its heartbeat says so.
+      await expect.poll(async () => ((await fetch(`http://127.0.0.1:${port}/v1/records?partitionKey=pi`, { method: 'POST', body: '{"t":1}' }).catch(() => undefined))?.status ?? 500) < 300, { timeout: 15_000 }).toBe(true);
+      const row = p.getByRole('row').filter({ hasText: 'pi-console' });
+      await expect.poll(async () => {
+        await p.getByRole('button', { name: 'Refresh devices' }).click();
+        return row.innerText();
+      }, { timeout: 30_000 }).toMatch(/main → telemetry-pi-console: link up, 0 records \(0 B\) buffered/);
+      expect(await row.innerText()).toMatch(/\d+ s ago/);
+      expect(await row.innerText()).toContain('agent 0.1.0');
+      await screenshot(p, 'devices-health');
+
+      // Rotate: the new secret is shown once and works; the old one does not.
+      const before = JSON.parse(fs.readFileSync(path.join(state, 'credentials.json'), 'utf8')) as { accessKeyId: string; secretAccessKey: string };
+      await p.getByRole('button', { name: 'Rotate pi-console' }).click();
+      await p.getByRole('button', { name: 'Confirm rotate pi-console' }).click();
+      const notice = p.getByRole('status').filter({ hasText: 'Rotated pi-console' });
+      await notice.waitFor({ timeout: 15_000 });
+      const m = /access key (\S+), secret (\S+) \(shown once/.exec(await notice.innerText())!;
+      const beat = { AgentVersion: 'test', Destinations: [] };
+      const as = (accessKeyId: string, secretAccessKey: string) => new JsonRpcClient({ endpoint: tls.url, region: op.region, service: 'tributary', targetPrefix: 'Tributary_20261125', credentials: { accessKeyId, secretAccessKey }, ca });
+      const fresh = as(m[1]!, m[2]!);
+      await fresh.call('PutHeartbeat', beat);
+      fresh.close();
+      const stale = as(before.accessKeyId, before.secretAccessKey);
+      await expect(stale.call('PutHeartbeat', beat)).rejects.toMatchObject({ name: 'UnrecognizedClientException' });
+      stale.close();
+      expect(problems).toEqual([]);
+    } finally {
+      admin.close();
+      agent?.proc.kill('SIGTERM');
+      await agent?.exited;
+      await p.close();
+      tls.child.kill('SIGTERM');
+      await tls.exited;
+    }
+  }, 120_000);
 });
