@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { loadBundleSourceMap, summarizeCpuProfile, type CpuProfile, type ProfileSummary } from './lib/cpu-profile.ts';
 import { anyCredentials, createStreamActive, type Credentials, type Endpoint, type TlsInfo } from './lib/kinesis-http.ts';
 import { buildBaseline, type BaselineBuild } from './lib/streams-baseline.ts';
-import { buildIfStale, cleanupSync, installCleanupHooks, readMachineBusySeconds, removeTempDir, sparePort, spawnServer, tempDir, waitReady, type ServerProcess } from './lib/servers.ts';
+import { buildIfStale, cleanupSync, installCleanupHooks, readMachineBusySeconds, readPeakRssMB, removeTempDir, resetPeakRss, sparePort, spawnServer, tempDir, waitReady, type ServerProcess } from './lib/servers.ts';
 import { putRecordBodies, putRecordLatency, putRecordsBodies, putThroughput, readBack, type LatencyResult, type PutBatch, type PutThroughputResult, type ReadBackResult } from './lib/streams-load.ts';
 import { measureSigV4, type SigV4CaseResult } from './lib/sigv4-cost.ts';
 import { formatPrepare, measurePrepare } from './lib/streams-prepare.ts';
@@ -50,7 +50,8 @@ export const settings = Object.freeze({
   /** Untimed PutRecords (100 B) before the first measurement, so each server's JIT is warm. */
   warmupMsFull: 1000,
   warmupMsQuick: 500,
-  phaseMsFull: 10_000,
+  /** 8 s phases keep a full run of the five servers under 4 minutes (about 3 on a quiet machine, issue #19). */
+  phaseMsFull: 8_000,
   phaseMsQuick: 3_000,
   /** The read-back gives up after this long and reports itself incomplete. */
   readBackMsMaxFull: 60_000,
@@ -184,6 +185,8 @@ export interface CpuShare {
   benchPct: number;
   /** Everything else on the machine (other people's builds and tests, the kernel's own threads): busy time from /proc/stat minus the two above. */
   otherPct?: number;
+  /** The server's peak RSS during this phase alone (VmHWM reset at its start), MB; absent where /proc/<pid>/clear_refs refuses. */
+  peakRssMB?: number;
 }
 type WithCpu<T> = T & { cpu: CpuShare };
 
@@ -218,8 +221,15 @@ function requireAlive(server: ServerProcess): void {
   if (!server.alive()) throw new ServerCrashed(`${server.name} died (${server.exitDescription() ?? 'exited'}); its output ended with:\n${server.outputTail().slice(-4000)}`);
 }
 
+/** Each server's peak RSS over the phases so far (per-phase peaks reset VmHWM, so the run's peak is kept here). */
+const runPeakRssMB = new WeakMap<ServerProcess, number>();
+
 /** Runs a phase and notes how busy the server and this process were, to show which side was the bottleneck. */
 async function withCpu<T>(server: ServerProcess, phase: () => Promise<T>): Promise<WithCpu<T>> {
+  // Peaks per phase: the reset drops the peak so far, so keep it for the run's overall peak first.
+  const pid = server.child.pid!;
+  runPeakRssMB.set(server, Math.max(runPeakRssMB.get(server) ?? 0, readPeakRssMB(pid) ?? 0));
+  const perPhase = resetPeakRss(pid);
   const wall0 = performance.now(), server0 = server.cpuSeconds() ?? 0, bench0 = process.cpuUsage(), machine0 = readMachineBusySeconds();
   const result = await phase();
   const wallS = (performance.now() - wall0) / 1000;
@@ -230,6 +240,9 @@ async function withCpu<T>(server: ServerProcess, phase: () => Promise<T>): Promi
   const cpu: CpuShare = { serverPct: Math.round((100 * serverS) / wallS), benchPct: Math.round((100 * benchS) / wallS) };
   // Tick granularity can make the remainder slightly negative on an idle machine.
   if (machine0 !== undefined && machine1 !== undefined) cpu.otherPct = Math.max(0, Math.round((100 * (machine1 - machine0 - serverS - benchS)) / wallS));
+  const phasePeak = readPeakRssMB(pid);
+  if (perPhase && phasePeak !== undefined) cpu.peakRssMB = phasePeak;
+  runPeakRssMB.set(server, Math.max(runPeakRssMB.get(server) ?? 0, phasePeak ?? 0));
   return { ...result, cpu };
 }
 
@@ -301,7 +314,7 @@ async function benchServer(spec: ServerSpec, bodies: Bodies, timing: Timing): Pr
     const lat = result.putRecordLatency;
     log(`  PutRecord at ${settings.latencyRatePerS}/s: p50 ${lat.p50Ms.toFixed(2)} ms, p99 ${lat.p99Ms.toFixed(2)} ms, max ${lat.maxMs.toFixed(2)} ms, ${lat.failed} failed, ${fmtCpu(lat.cpu)}`);
     requireAlive(server);
-    result.peakRssMB = server.peakRssMB();
+    result.peakRssMB = Math.max(runPeakRssMB.get(server) ?? 0, server.peakRssMB() ?? 0);
   } catch (err) {
     result.status = err instanceof ServerCrashed || !server.alive() ? 'crashed' : 'failed';
     result.error = err instanceof ServerCrashed ? err.message : `${(err as Error).stack ?? String(err)}\n${spec.name} output:\n${server.outputTail().slice(-4000)}`;

@@ -108,6 +108,7 @@ const fields: Record<string, Record<string, Field>> = {
     logLevel: f<GatewayConfig['logLevel']>({ kind: 'enum', values: ['debug', 'info', 'warn', 'error'] }, (c, v) => (c.logLevel = v)),
     requestBytesMax: f<number>(integer(1024 * 1024, 64 * 1024 * 1024), (c, v) => (c.requestBytesMax = v)),
     offloadWorkers: f<number>(integer(0, 64), (c, v) => (c.offloadWorkers = v)),
+    offloadInlineBusyPercentMax: f<number>(integer(0, 100), (c, v) => (c.offloadInlineBusyPercentMax = v)),
     requestBytesInFlightMax: f<number>(integer(1024 * 1024, 64 * 1024 * 1024 * 1024), (c, v) => (c.requestBytesInFlightMax = v)),
     connectionsMax: f<number>(integer(0, 1_000_000), (c, v) => (c.connectionsMax = v)),
     connectionsPerAddressMax: f<number>(integer(1, 1_000_000), (c, v) => (c.connectionsPerAddressMax = v)),

@@ -13,6 +13,7 @@ import { createGuard } from './devices/guard.ts';
 import { createPairingEndpoint } from './devices/pairing-endpoint.ts';
 import { operatorProfileName, provisionOperatorProfile } from './devices/operator-profile.ts';
 import { PrincipalStore, type SecurityDoc } from './devices/principals.ts';
+import { HeartbeatStore, heartbeatActions } from './devices/heartbeats.ts';
 import { gatewayHistory, metricHistoryActions } from './console/metrics-history.ts';
 import { SessionStore, sessionActions, withSessions } from './console/sessions.ts';
 import { consoleRoutes } from './console/static.ts';
@@ -20,7 +21,7 @@ import { listen } from './http/listener.ts';
 import { loadOrCreateMetricsToken, metricsRoute, metricsTokenFileName } from './http/metrics-route.ts';
 import { connectionsMaxDefault, connectionsPerAddressMaxDefault } from './http/connections.ts';
 import { leaseActions, leaseResourceOf, LeaseTables, type LeaseTablesDoc } from './leases/lease-tables.ts';
-import { OffloadPool } from './http/offload-pool.ts';
+import { OffloadPool, offloadInlineBusyPercentMaxDefault } from './http/offload-pool.ts';
 import { createFrontDoor, requestBytesInFlightMaxDefault, requestBytesMaxDefault, type Caller, type RequestExtras, type RpcService } from './http/server.ts';
 import { IdempotencyTable, idempotencyWindowMsDefault } from './streams/idempotency.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -99,6 +100,8 @@ export interface GatewayConfig {
   connectionsPerAddressMax: number;
   /** Worker threads that parse and verify PutRecords requests (0: all on the main thread). */
   offloadWorkers: number;
+  /** The main thread prepares an offloadable request itself while its event loop was busy less than this percent of the last 50 ms (0: always the workers). */
+  offloadInlineBusyPercentMax: number;
   /** How long the answer to an idempotent PutRecords batch is remembered after its last use. */
   idempotencyWindowMs: number;
   /** Firehose: bucket name to local directory (default `<dataDir>/firehose-buckets/<bucket>`). */
@@ -156,6 +159,7 @@ export const gatewayDefaults: GatewayConfig = Object.freeze({
   connectionsMax: 0,
   connectionsPerAddressMax: connectionsPerAddressMaxDefault,
   offloadWorkers: Math.min(4, Math.max(0, os.availableParallelism() - 1)),
+  offloadInlineBusyPercentMax: offloadInlineBusyPercentMaxDefault,
   idempotencyWindowMs: idempotencyWindowMsDefault,
   firehoseBuckets: {},
   firehoseS3Buckets: {},
@@ -191,6 +195,8 @@ export interface Gateway {
   caFingerprint: string | undefined;
   /** Re-reads the certificate and key from the data directory (SIGHUP). */
   reloadTls(): void;
+  /** Starts the offload workers now (the first PutRecords or PutRecordBatch does otherwise); true once they run, false without any. */
+  startOffloadWorkers(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -253,7 +259,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     signingName: 'kinesis',
     iamPrefix: 'kinesis',
     resourceOf: (action, input) => streamsResourceOf(registry, action, input),
-    actions: Object.fromEntries(Object.entries(streamsActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>, caller: Caller, extras: RequestExtras) => a.handle(ctx, input, { caller, ...extras }), offload: name === 'PutRecords' }])),
+    actions: Object.fromEntries(Object.entries(streamsActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>, caller: Caller, extras: RequestExtras) => a.handle(ctx, input, { caller, ...extras }), offload: name === 'PutRecords', ordered: name === 'PutRecords' || name === 'PutRecord' }])),
   };
   const buckets = new BucketResolver({ dataDir, directories: config.firehoseBuckets, s3: config.firehoseS3Buckets, masterKey: secrets.masterKey });
   const firehoseRegistry = await FirehoseRegistry.open(
@@ -269,7 +275,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     iamPrefix: 'firehose',
     resourceOf: (action, input) => firehoseResourceOf(action, input),
     requirementsOf: firehoseRequirements,
-    actions: Object.fromEntries(Object.entries(firehoseActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle({ registry: firehoseRegistry }, input), ...(name === 'PutRecordBatch' ? { offload: 'firehose.PutRecordBatch' as const } : {}) }])),
+    actions: Object.fromEntries(Object.entries(firehoseActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle({ registry: firehoseRegistry }, input), ...(name === 'PutRecordBatch' ? { offload: 'firehose.PutRecordBatch' as const } : {}), ordered: name === 'PutRecordBatch' || name === 'PutRecord' }])),
   };
   const analytics = await openAnalytics({
     dataDir, region: config.region, accountId: config.accountId, applicationsMax: config.analyticsApplicationsMax,
@@ -277,6 +283,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     buckets, s3Buckets: config.firehoseS3Buckets, engine: sqlEngine, log, storage, ...(options.now ? { now: options.now } : {}),
   });
   const sessions = new SessionStore(principals, options.now);
+  const heartbeats = new HeartbeatStore(options.now);
   const history = gatewayHistory(metrics, firehoseRegistry.metrics, options.now);
   history.start();
   const adminCtx: AdminContext = { principals, caFingerprint: () => tls?.caFingerprint };
@@ -290,6 +297,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       ...Object.fromEntries(Object.entries(adminActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle(adminCtx, input) }])),
       ...sessionActions(sessions),
       ...metricHistoryActions(history),
+      ...heartbeatActions(heartbeats),
       ...Object.fromEntries(Object.entries(leaseActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle(leaseTables, input) }])),
     },
   };
@@ -301,7 +309,8 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   const guard = createGuard({ principals: withSessions(principals, sessions), region: config.region, accountId: config.accountId });
   const certificateOwner = (fingerprint: string) => principals.certificateOwner(fingerprint);
   const playback = await setupPlayback({ dataDir, streams: video, guard, log, metrics, videoMetrics: video.metrics, url: () => videoCtx.url, ...(options.now ? { now: options.now } : {}) });
-  const offloadPool = config.offloadWorkers > 0 ? await OffloadPool.start(config.offloadWorkers, log) : undefined;
+  // Started by the first PutRecords or PutRecordBatch: an idle gateway holds no worker.
+  const offloadPool = config.offloadWorkers > 0 ? OffloadPool.create(config.offloadWorkers, log, { inlineBusyPercentMax: config.offloadInlineBusyPercentMax }) : undefined;
   const frontDoor = createFrontDoor({
     services: [streams, firehose, analytics.service, admin],
     ...(offloadPool ? { offloadPool } : {}),
@@ -375,6 +384,11 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       listener.reloadTls(next);
       tls = next;
       log.info('reloaded TLS certificate', { serverFingerprint: next.serverFingerprint });
+    },
+    async startOffloadWorkers() {
+      if (!offloadPool) return false;
+      await offloadPool.start();
+      return offloadPool.running;
     },
     close() {
       closing ??= (async () => {

@@ -131,7 +131,20 @@ export function spawnServer(name: string, args: string[], options: { port: numbe
   };
 }
 
-/** VmHWM ("high water mark") from /proc/<pid>/status: the peak RSS over the process's life, in MB. */
+/**
+ * Resets the process's VmHWM to its current RSS (`5` to /proc/<pid>/clear_refs, Linux 4.0+), so
+ * that the next reading is the peak of one phase; false when the kernel or permissions refuse.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false; // No per-phase peaks then: the whole run's peak is still read.
+  }
+}
+
+/** VmHWM ("high water mark") from /proc/<pid>/status: the peak RSS over the process's life (or since resetPeakRss), in MB. */
 export function readPeakRssMB(pid: number): number | undefined {
   let status: string;
   try {

@@ -277,6 +277,11 @@ function rows(latencyRatePerS: number): Row[] {
     ['', 'CPU % server/bench/other', lat((l) => fmtCpu(l.cpu))],
     ['Idle RSS', 'MB', (r) => r.idleRssMB === undefined ? undefined : fmtInt(r.idleRssMB)],
     ['Peak RSS', 'MB', (r) => r.peakRssMB === undefined ? undefined : fmtInt(r.peakRssMB)],
+    ['', 'per phase: 100 B / 1 KiB / Get / 1000/s', (r) => {
+      const g = typeof r.getRecords === 'object' ? r.getRecords.cpu.peakRssMB : undefined;
+      const phases = [r.putRecords100B?.cpu.peakRssMB, r.putRecords1KiB?.cpu.peakRssMB, g, r.putRecordLatency?.cpu.peakRssMB];
+      return phases.every((p) => p === undefined) ? undefined : phases.map((p) => (p === undefined ? '-' : fmtInt(p))).join(' / ');
+    }],
     ['Status', '', (r) => r.status],
   ];
 }

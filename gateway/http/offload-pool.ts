@@ -1,38 +1,79 @@
 /**
  * A small pool of offload workers (see offload.ts). `run` returns undefined
- * when every worker already has enough queued, so the caller does the job
- * inline: the main thread never idles while work waits, and both cores stay
- * busy under load.
+ * when the caller should do the job inline: while the main thread's event
+ * loop has time to spare (the request then skips two thread hops), or when
+ * every worker already has a full queue. Under load the workers take it all,
+ * so the main thread keeps to HTTP, the shard logs and the answers; the
+ * front door applies the results in arrival order whoever prepared them
+ * (arrival-order.ts).
+ *
+ * The workers start with the first job, not with the gateway: an idle
+ * gateway holds none (each costs about 10 MB). Jobs run inline until they
+ * are up, and for good if they cannot start; the arrival order keeps the
+ * requests prepared meanwhile from overtaking one another (it was missing
+ * when f9821ae first tried this, and producer.test.ts caught it).
  */
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.ts';
 import type { OffloadJob, OffloadResult } from './offload.ts';
 
-/** Jobs queued per worker before the main thread starts taking them itself. */
-const queuedPerWorkerMax = 2;
+/**
+ * Jobs counted in flight per worker (sent, and the result not yet taken by
+ * the main thread) past which the main thread prepares new ones itself. It
+ * was 2: a busy main thread takes results late, so the count stayed high and
+ * the main thread parsed most requests while the worker idled (issue #19).
+ */
+const queuedPerWorkerMax = 8;
+/** Below this percentage of busy time over the last sample the main thread prepares requests itself. */
+export const offloadInlineBusyPercentMaxDefault = 50;
+/** How often the main thread's event-loop utilization is sampled. */
+const utilizationSampleMs = 50;
 
 export class OffloadPool {
   private workers: Array<{ worker: Worker; inFlight: number }> = [];
   private pending = new Map<number, { resolve: (r: OffloadResult) => void; slot: { inFlight: number } }>();
   private nextId = 1;
   private closed = false;
+  private eluMark = performance.eventLoopUtilization();
+  private eluAtMs = performance.now();
+  /** 0 at first: the first requests after an idle start are prepared here. */
+  private utilization = 0;
 
-  private constructor(private readonly log: Logger) {}
+  /** Set by the first job (or `start`): settles once the workers run, or have failed to start and none is left. */
+  private starting: Promise<void> | undefined;
+
+  private constructor(
+    private readonly size: number,
+    private readonly log: Logger,
+    private readonly inlineBusyPercentMax: number,
+  ) {}
+
+  /** A pool of `size` workers, started by the first job. */
+  static create(size: number, log: Logger, options: { inlineBusyPercentMax?: number } = {}): OffloadPool {
+    return new OffloadPool(size, log, options.inlineBusyPercentMax ?? offloadInlineBusyPercentMaxDefault);
+  }
 
   /**
-   * Starts `size` workers and waits until each has loaded; if they cannot
-   * start (a missing worker file, say), the gateway runs everything inline.
+   * Starts the workers now, if the first job has not, and waits until each
+   * has loaded; if they cannot start (a missing worker file, say), every
+   * job runs inline. Resolves whether or not they started.
    */
-  static async start(size: number, log: Logger): Promise<OffloadPool | undefined> {
-    const pool = new OffloadPool(log);
-    try {
-      await Promise.all(Array.from({ length: size }, () => pool.spawn()));
-      return pool;
-    } catch (err) {
-      log.warn('offload workers unavailable; parsing PutRecords on the main thread', { err: (err as Error).message });
-      await pool.close();
-      return undefined;
-    }
+  start(): Promise<void> {
+    this.starting ??= Promise.allSettled(Array.from({ length: this.size }, () => this.spawn())).then(async (results) => {
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (!failed) return;
+      this.log.warn('offload workers unavailable; parsing PutRecords on the main thread', { err: String((failed.reason as Error)?.message ?? failed.reason) });
+      const started = this.workers;
+      this.workers = [];
+      await Promise.all(started.map((w) => w.worker.terminate()));
+    });
+    return this.starting;
+  }
+
+  /** Whether workers are running (tests). */
+  get running(): boolean {
+    return this.workers.length > 0;
   }
 
   private spawn(): Promise<void> {
@@ -83,7 +124,23 @@ export class OffloadPool {
     }
   }
 
+  /** The main thread's event-loop utilization over the last complete sample (0 to 1). */
+  private mainUtilization(): number {
+    const now = performance.now();
+    if (now - this.eluAtMs >= utilizationSampleMs) {
+      const mark = performance.eventLoopUtilization();
+      this.utilization = performance.eventLoopUtilization(mark, this.eluMark).utilization;
+      this.eluMark = mark;
+      this.eluAtMs = now;
+    }
+    return this.utilization;
+  }
+
+  /** Sends the job to the least busy worker; undefined: the caller prepares it inline. */
   run(job: OffloadJob): Promise<OffloadResult> | undefined {
+    if (this.closed) return undefined;
+    if (!this.starting) void this.start();
+    if (this.inlineBusyPercentMax > 0 && 100 * this.mainUtilization() < this.inlineBusyPercentMax) return undefined;
     let best: { worker: Worker; inFlight: number } | undefined;
     for (const w of this.workers) if (!best || w.inFlight < best.inFlight) best = w;
     if (!best || best.inFlight >= queuedPerWorkerMax) return undefined;
@@ -101,6 +158,7 @@ export class OffloadPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    await this.starting;
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
     for (const p of this.pending.values()) p.resolve({ ok: false, type: 'ServiceUnavailableException', status: 503 });
     this.pending.clear();

@@ -17,6 +17,7 @@ import { AwsError } from '../../sdk/protocol/errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { crc32cRange } from '../storage/local/crc.ts';
+import { ArrivalOrder } from './arrival-order.ts';
 import { accessKeyIdOf, offloadError, type OffloadJob } from './offload.ts';
 import { offloadedInput, prepareOffloaded, type OffloadKind } from './offload-kinds.ts';
 import type { OffloadPool } from './offload-pool.ts';
@@ -24,7 +25,7 @@ import { contentTypeEventStream, EventStreamReply } from './event-stream-reply.t
 import { admitClientCertificate, checkCertificateBinding, type CertificateOwnerOf } from './client-certificate.ts';
 import { addressKey, bodyIdleMsMax, Budget, readBody, unauthenticatedBodyBytesMax, unauthenticatedBodyMsMax, unauthenticatedBytesInFlightMax } from './admission.ts';
 import { validateInput, type StructureShape } from './validate.ts';
-import { contentTypeCbor, contentTypeJson, encodeBody, type WireFormat } from './wire.ts';
+import { contentTypeCbor, contentTypeJson, encodeBody, jsonPiecesOf, type WireFormat } from './wire.ts';
 
 /** Who made a request, once its signature checks out. */
 export interface Caller {
@@ -55,7 +56,13 @@ export interface RpcService {
   signingName: string;
   /** The service prefix of policy action names (`kinesis:PutRecord`). */
   iamPrefix: string;
-  actions: Record<string, { shape: StructureShape; handle(input: Record<string, unknown>, caller: Caller, request: RequestExtras): unknown; offload?: boolean | OffloadKind }>;
+  actions: Record<string, {
+    shape: StructureShape;
+    handle(input: Record<string, unknown>, caller: Caller, request: RequestExtras): unknown;
+    offload?: boolean | OffloadKind;
+    /** A write whose records must be applied in arrival order with the other ordered writes (arrival-order.ts); offloaded actions always are. */
+    ordered?: boolean;
+  }>;
   /** The resource a call acts on, for policies: `stream/<name>`, or `*` for account-level calls. */
   resourceOf(action: string, input: Record<string, unknown>): string;
   /** Further (action, resource) pairs a call touches and must be allowed (a delivery stream's source stream and buckets). */
@@ -113,6 +120,8 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
   // authentication, a small one for the rest.
   const admitted = new Budget(options.requestBytesInFlightMax ?? requestBytesInFlightMaxDefault);
   const unauthenticated = new Budget(unauthenticatedBytesInFlightMax);
+  // Writes apply in the order their bodies completed, whichever thread prepared them first.
+  const arrivals = new ArrivalOrder();
 
   return (req, res) => {
     const started = process.hrtime.bigint();
@@ -242,11 +251,18 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
 
     // 5. Authentication, 6. shape check, 7. authorization, 8. the action.
     await runAction(res, format, target, requestId, started, async () => {
-      const caller = options.guard.authenticate(req, body, target.service);
-      checkCertificateBinding(req, caller);
-      const checked = validateInput(target.shape, input);
-      authorizeAll(caller, target, checked);
-      return target.handle(checked, caller, extrasOf(req, body));
+      const turn = target.ordered ? arrivals.take() : undefined;
+      try {
+        const caller = options.guard.authenticate(req, body, target.service);
+        checkCertificateBinding(req, caller);
+        const checked = validateInput(target.shape, input);
+        authorizeAll(caller, target, checked);
+        if (turn?.ready) await turn.ready;
+        // The action appends synchronously when called; its answer waits for durability after the turn is done.
+        return target.handle(checked, caller, extrasOf(req, body));
+      } finally {
+        turn?.done();
+      }
     });
   }
 
@@ -260,9 +276,11 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
   async function runAction(res: http.ServerResponse, format: WireFormat, target: Target, requestId: string, started: bigint, steps: () => Promise<unknown>): Promise<void> {
     let outcome = 'ok';
     let stream: EventStreamReply | undefined;
+    let pieces: { size: number; pieces: Iterable<Buffer> } | undefined;
     try {
       const output = await steps();
       if (output instanceof EventStreamReply) stream = output;
+      else if (format === 'json' && (pieces = jsonPiecesOf(output))) res.writeHead(200, { 'Content-Type': contentTypeJson, 'Content-Length': pieces.size });
       // Actions without an output shape (CreateStream, MergeShards, ...) answer 200 with an empty body, as AWS does.
       else if (output === undefined) sendEmpty(res, format);
       else sendBody(res, format, 200, output);
@@ -278,6 +296,36 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
       metrics.requestSeconds.observe({ action: target.action }, Number(process.hrtime.bigint() - started) / 1e9);
     }
     if (stream) await pipeEventStream(res, stream, requestId);
+    if (pieces) await writePieces(res, pieces.pieces, requestId);
+  }
+
+  /** Writes an answer piece by piece, the next one made only once the socket has taken the last (drain). */
+  async function writePieces(res: http.ServerResponse, pieces: Iterable<Buffer>, requestId: string): Promise<void> {
+    let closed = false;
+    const onClose = () => (closed = true);
+    res.once('close', onClose);
+    try {
+      for (const piece of pieces) {
+        if (closed) return;
+        if (!res.write(piece)) await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.once('drain', done);
+          res.once('close', done);
+        });
+      }
+      if (!closed) res.end();
+    } catch (err) {
+      log.error('answer failed while being written', { requestId, err: String((err as Error)?.stack ?? err) });
+      const h2 = (res as unknown as { stream?: { destroy(): void } }).stream;
+      if (h2) h2.destroy();
+      else res.destroy();
+    } finally {
+      res.off('close', onClose);
+    }
   }
 
   /** Writes a streaming answer frame by frame, waiting for drain; cancels the source when the client goes. */
@@ -322,6 +370,19 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
    */
   async function offloaded(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, target: Target, requestId: string, started: bigint): Promise<void> {
     await runAction(res, 'json', target, requestId, started, async () => {
+      // The turn is taken as the body completes (this runs synchronously from onBody) and done once the records are appended.
+      const turn = arrivals.take();
+      let applied: { answer: unknown };
+      try {
+        applied = await prepareAndApply(turn.ready);
+      } finally {
+        turn.done();
+      }
+      return applied.answer;
+    });
+
+    /** Prepares the request (in a worker or here), waits for its turn, and applies it; the answer is left to settle. */
+    async function prepareAndApply(ready: Promise<void> | undefined): Promise<{ answer: unknown }> {
       const url = req.url ?? '/';
       const accessKeyId = accessKeyIdOf(req.headers, url);
       const secret = accessKeyId ? options.guard.secretOf(accessKeyId) : undefined;
@@ -332,14 +393,17 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
         ...(accessKeyId ? { accessKeyId } : {}), ...(secret !== undefined ? { secret } : {}),
         service: target.service.signingName, region: options.guard.region, now: Date.now(), kind,
       };
-      const result = (await options.offloadPool?.run(job)) ?? prepareOffloaded(job, target.shape);
+      const queued = options.offloadPool?.run(job);
+      const result = queued ? await queued : prepareOffloaded(job, target.shape);
+      if (ready) await ready;
       if (!result.ok) throw offloadError(result);
       const caller = options.guard.callerOf(result.value.accessKeyId);
       checkCertificateBinding(req, caller);
       const input = offloadedInput(kind, result.value);
       authorizeAll(caller, target, input);
-      return target.handle(input, caller, extras);
-    });
+      // Not awaited here: the action appends as it is called, and the turn passes on before durability.
+      return { answer: target.handle(input, caller, extras) };
+    }
   }
 }
 

@@ -17,10 +17,23 @@ export type WireFormat = 'json' | 'cbor';
  */
 export const selfEncoding = Symbol('selfEncoding');
 export interface SelfEncoding {
-  [selfEncoding]: { json(): Buffer; value(): unknown };
+  [selfEncoding]: {
+    json(): Buffer;
+    value(): unknown;
+    /** The same JSON in pieces of about `pieceBytesMax` bytes, made one at a time as they are taken; `size` is the total. */
+    jsonPieces?(pieceBytesMax: number): { size: number; pieces: Iterable<Buffer> };
+  };
 }
 
-function isSelfEncoding(value: unknown): value is SelfEncoding {
+/** JSON answers larger than this go out in pieces of this size, when the answer can make them (GetRecords). */
+export const jsonPieceBytes = 1024 * 1024;
+
+/** An answer's JSON in pieces, when it writes its own and can (undefined: encode it whole). */
+export function jsonPiecesOf(value: unknown): { size: number; pieces: Iterable<Buffer> } | undefined {
+  return isSelfEncoding(value) ? value[selfEncoding].jsonPieces?.(jsonPieceBytes) : undefined;
+}
+
+export function isSelfEncoding(value: unknown): value is SelfEncoding {
   return typeof value === 'object' && value !== null && selfEncoding in value;
 }
 

@@ -18,8 +18,10 @@ import path from 'node:path';
 let withWorkers: Gateway;
 let inline: Gateway;
 beforeAll(async () => {
-  withWorkers = await testGateway({ offloadWorkers: 1, enforceLimits: false });
+  // Every request to the worker, however idle the main thread (by default an idle one parses requests itself).
+  withWorkers = await testGateway({ offloadWorkers: 1, offloadInlineBusyPercentMax: 0, enforceLimits: false });
   inline = await testGateway({ offloadWorkers: 0, enforceLimits: false });
+  expect(await withWorkers.startOffloadWorkers()).toBe(true); // They start with the first request otherwise, which would run inline.
   for (const gw of [withWorkers, inline]) {
     const c = kinesisClient(gw.url);
     await c.send(new CreateStreamCommand({ StreamName: 'o', ShardCount: 3 }));

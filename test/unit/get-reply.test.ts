@@ -33,6 +33,15 @@ describe('GetRecordsReply', () => {
         expect(value.Records.map((r) => [r.PartitionKey, r.Data])).toEqual(read.records.map((r) => [r.partitionKey, r.data]));
         expect(value.Records.map((r) => r.SequenceNumber)).toEqual(read.records.map((r) => shard.sequenceNumber(r.counter, r.arrivalMs)));
         expect(reply[selfEncoding].json().toString('utf8')).toBe(toJsonText(value));
+        // In pieces (issue #19): the same bytes, the announced size, and no piece past the limit unless one record is.
+        for (const pieceBytesMax of [1, 700, 4000]) {
+          const { size, pieces } = reply[selfEncoding].jsonPieces!(pieceBytesMax);
+          const all = [...pieces];
+          expect(Buffer.concat(all).toString('utf8')).toBe(toJsonText(value));
+          expect(size).toBe(Buffer.concat(all).length);
+          if (pieceBytesMax === 4000 && frames.count > 10) expect(all.length).toBeGreaterThan(1);
+          if (pieceBytesMax === 1) expect(all.length).toBe(Math.max(1, frames.count));
+        }
       }
     }
     await log.close();
