@@ -33,9 +33,9 @@ const utilizationSampleMs = 50;
 
 /** Spare request-body buffers kept on the main thread (the workers hand bodies back), and PutRecords frame buffers awaiting a trip to a worker. */
 const bodySparesMax = 16;
-const bodySpareBytesMax = 32 * 1024 * 1024;
+const bodySpareBytesMax = 16 * 1024 * 1024;
 const frameSparesMax = 16;
-const frameSpareBytesMax = 32 * 1024 * 1024;
+const frameSpareBytesMax = 16 * 1024 * 1024;
 
 export class OffloadPool {
   /**

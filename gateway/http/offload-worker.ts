@@ -10,7 +10,7 @@ import { BufferPool, pooledBytesMin } from './buffer-pool.ts';
 import { prepareOffloaded, transferOf } from './offload-kinds.ts';
 import type { OffloadJob } from './offload.ts';
 
-const frameSpares = new BufferPool(8, 16 * 1024 * 1024);
+const frameSpares = new BufferPool(8, 8 * 1024 * 1024);
 const framesBuffer = (size: number) => (size >= pooledBytesMin ? frameSpares.take(size) : Buffer.allocUnsafeSlow(size));
 
 parentPort!.on('message', (msg: { id: number; job: OffloadJob; spare?: ArrayBuffer }) => {
