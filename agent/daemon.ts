@@ -20,6 +20,7 @@ import { volatileStateReason, type AgentConfig } from './config.ts';
 import { ConditionLog } from './condition-log.ts';
 import { DiskReserve, diskSpace, planCaps, type CapPlan } from './disk-space.ts';
 import type { RecordSink } from './inputs/common.ts';
+import { startHeartbeat } from './heartbeat.ts';
 import { serveMetrics } from './metrics.ts';
 import { startInputs } from './start-inputs.ts';
 import { bootId, StatusWriter, statusIntervalMsDefault, type AgentStatus } from './status.ts';
@@ -175,7 +176,7 @@ function onUplinkEvent(name: string, conditions: ConditionLog, log: AgentLogger)
   };
 }
 
-export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notifier: Notifier; statusIntervalMs?: number }): Promise<RunningAgent> {
+export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notifier: Notifier; statusIntervalMs?: number; heartbeatIntervalMs?: number }): Promise<RunningAgent> {
   const creds = readCredentials(config.gateway.credentials);
   const stateDir = path.resolve(config.state.dir);
   const endpoint = config.gateway.endpoint ?? creds.endpoint;
@@ -304,6 +305,10 @@ export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notif
   statusTimer.unref();
 
   const metrics = config.metrics.port ? await serveMetrics(config.metrics.port, status) : undefined;
+  const heartbeat = startHeartbeat({
+    endpoint, region: creds.region, credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
+    ca: creds.caCertificate, cert: creds.clientCertificate, key: creds.clientKey, status, log: o.log, intervalMs: o.heartbeatIntervalMs,
+  });
   await o.notifier.ready(`${buffers.size} destinations, ${inputs.length} inputs${cameras ? `, ${config.inputs.camera!.length} cameras` : ''}`);
   o.notifier.startWatchdog(() => true);
   o.log.info('agent running', { device: creds.name, endpoint, destinations: [...buffers.keys()], inputs: inputs.length, pid: process.pid });
@@ -315,6 +320,7 @@ export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notif
       await o.notifier.stopping();
       o.notifier.stopWatchdog();
       clearInterval(statusTimer);
+      heartbeat.stop();
       for (const i of inputs) await i.stop();
       await Promise.all([...[...uplinks.values()].map(({ uplink }) => uplink.stop({ deadlineMs })), cameras?.stop(deadlineMs)]);
       for (const b of buffers.values()) await b.close();

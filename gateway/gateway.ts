@@ -13,6 +13,7 @@ import { createGuard } from './devices/guard.ts';
 import { createPairingEndpoint } from './devices/pairing-endpoint.ts';
 import { operatorProfileName, provisionOperatorProfile } from './devices/operator-profile.ts';
 import { PrincipalStore, type SecurityDoc } from './devices/principals.ts';
+import { HeartbeatStore, heartbeatActions } from './devices/heartbeats.ts';
 import { gatewayHistory, metricHistoryActions } from './console/metrics-history.ts';
 import { SessionStore, sessionActions, withSessions } from './console/sessions.ts';
 import { consoleRoutes } from './console/static.ts';
@@ -282,6 +283,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     buckets, s3Buckets: config.firehoseS3Buckets, engine: sqlEngine, log, storage, ...(options.now ? { now: options.now } : {}),
   });
   const sessions = new SessionStore(principals, options.now);
+  const heartbeats = new HeartbeatStore(options.now);
   const history = gatewayHistory(metrics, firehoseRegistry.metrics, options.now);
   history.start();
   const adminCtx: AdminContext = { principals, caFingerprint: () => tls?.caFingerprint };
@@ -295,6 +297,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       ...Object.fromEntries(Object.entries(adminActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle(adminCtx, input) }])),
       ...sessionActions(sessions),
       ...metricHistoryActions(history),
+      ...heartbeatActions(heartbeats),
       ...Object.fromEntries(Object.entries(leaseActions).map(([name, a]) => [name, { shape: a.shape, handle: (input: Record<string, unknown>) => a.handle(leaseTables, input) }])),
     },
   };

@@ -22,6 +22,7 @@ const needed: Array<[string, string]> = [
   ['ffmpeg', 'ffmpeg'],
   ['ffprobe', 'ffmpeg'],
   ['/usr/bin/chromium', 'chromium'],
+  ['zbarimg', 'zbar-tools'],
   ['unzip', 'unzip'],
   ['gunzip', 'gzip'],
   ['python3', 'python3'],

@@ -16,6 +16,11 @@
  *   complete on the device -> listed in the LIVE playlist). Target: p99 < 1 s.
  *   The poll interval adds up to 100 ms to each figure.
  *
+ * - reference: the same cameras, fragments and pace against
+ *   bench/video-reference-server.ts, which appends each fragment to a file
+ *   per camera, fsyncs it and acks it (the floor under "PERSISTED only once
+ *   durable"), right after the gateway phase.
+ *
  * The gateway is a child process (the CLI), so load generator and gateway do
  * not share an event loop; its CPU time per fragment is reported too, a
  * figure that other load on the machine inflates less than latencies.
@@ -50,7 +55,11 @@ export interface IngestResult {
   /** Last byte -> listed in a LIVE HLS media playlist polled every `pollMs`. */
   hlsLive: Latencies & { viewers: number; pollMs: number };
   gatewayCpuMsPerFragment: number;
+  /** The load generator's own CPU per fragment (cameras, readers, viewers): it shares the machine with the gateway. */
+  benchCpuMsPerFragment: number;
   ingestMBps: number;
+  /** The same cameras against the reference server (write, fsync, ack): last byte -> ack. */
+  reference?: Latencies & { errors: number };
 }
 
 function summary(xs: number[]): Latencies {
@@ -81,7 +90,7 @@ interface Camera {
 }
 
 /** One camera: a PutMedia connection, fragments paced in real time, PERSISTED latencies recorded. */
-async function runCamera(url: string, credentials: { accessKeyId: string; secretAccessKey: string }, cam: Camera, clip: { header: Buffer; clusters: Uint8Array[] }, o: { fragments: number; startMs: number; offsetMs: number; persisted: number[]; errors: { n: number } }): Promise<void> {
+async function runCamera(url: string, credentials: { accessKeyId: string; secretAccessKey: string }, cam: Camera, clip: { header: Buffer }, o: { fragmentBytes: Uint8Array[]; startMs: number; offsetMs: number; persisted: number[]; errors: { n: number } }): Promise<void> {
   await new Promise((r) => setTimeout(r, o.offsetMs));
   const target = new URL('/putMedia', url);
   const headers = signRequest({
@@ -115,10 +124,19 @@ async function runCamera(url: string, credentials: { accessKeyId: string; secret
     });
   });
   req.write(clip.header);
+  await paceFragments(req, o.fragmentBytes, cam, o.startMs);
+  await done;
+}
+
+/**
+ * Writes each fragment in ten pieces over its 2 s, in real time, as a live
+ * encoder's output arrives, and notes when its last byte left (by timecode).
+ */
+async function paceFragments(req: http.ClientRequest, fragments: Uint8Array[], cam: Camera, startMs: number): Promise<void> {
   const began = performance.now();
-  for (let i = 0; i < o.fragments; i++) {
-    const timecode = o.startMs + i * 2000;
-    const bytes = withTimecode(clip.clusters[i % clip.clusters.length]!, timecode);
+  for (let i = 0; i < fragments.length; i++) {
+    const timecode = startMs + i * 2000;
+    const bytes = fragments[i]!;
     const pieces = 10;
     for (let p = 0; p < pieces; p++) {
       // Piece p of fragment i is due at (i + (p + 1) / pieces) x 2 s: the last byte at the fragment's end.
@@ -133,6 +151,46 @@ async function runCamera(url: string, credentials: { accessKeyId: string; secret
     }
   }
   req.end();
+}
+
+/**
+ * The reference camera: the same fragments at the same pace to the reference
+ * server (bench/video-reference-server.ts), each prefixed by its length; the
+ * server acks a fragment's index once it is written and fsynced.
+ */
+async function runReferenceCamera(url: string, cam: Camera, o: { fragmentBytes: Uint8Array[]; startMs: number; offsetMs: number; persisted: number[]; errors: { n: number } }): Promise<void> {
+  await new Promise((r) => setTimeout(r, o.offsetMs));
+  const target = new URL(`/ingest/${cam.name}`, url);
+  const req = http.request({ host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers: { 'transfer-encoding': 'chunked' }, agent: false });
+  const framed = o.fragmentBytes.map((b) => {
+    const out = Buffer.allocUnsafe(4 + b.length);
+    out.writeUInt32BE(b.length, 0);
+    out.set(b, 4);
+    return out;
+  });
+  const done = new Promise<void>((resolve) => {
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        text += c;
+        const lines = text.split('\n');
+        text = lines.pop()!;
+        for (const line of lines) {
+          cam.persisted++;
+          const sent = cam.lastByte.get(o.startMs + Number(line) * 2000);
+          if (sent !== undefined) o.persisted.push(performance.now() - sent);
+        }
+      });
+      res.on('end', resolve);
+      res.on('error', resolve);
+    });
+    req.on('error', () => {
+      o.errors.n++;
+      resolve();
+    });
+  });
+  await paceFragments(req, framed, cam, o.startMs);
   await done;
 }
 
@@ -218,9 +276,13 @@ export async function runIngest(o: {
   consumers: number;
   streamName(i: number): string;
   cpu(): number;
+  /** The reference server (bench/video-reference-server.ts), run after the gateway with the same cameras. */
+  referenceUrl?: string;
 }): Promise<IngestResult> {
   const fragments = Math.max(1, Math.floor(o.seconds / 2));
   const startMs = Date.now() - 60_000;
+  // Every camera sends the same fragments (same timecodes, each its own stream): made once, not per camera.
+  const fragmentBytes = Array.from({ length: fragments }, (_, i) => withTimecode(o.clip.clusters[i % o.clip.clusters.length]!, startMs + i * 2000));
   const cams: Camera[] = Array.from({ length: o.cameras }, (_, i) => ({ name: o.streamName(i), lastByte: new Map(), timecodeOf: new Map(), persisted: 0 }));
   const persisted: number[] = [];
   const live: number[] = [];
@@ -233,11 +295,22 @@ export async function runIngest(o: {
   const cpuBefore = o.cpu();
   const t0 = performance.now();
   // Cameras start spread over one fragment's duration, as independent devices would.
-  await Promise.all(cams.map((cam, i) => runCamera(o.url, o.credentials, cam, o.clip, { fragments, startMs, offsetMs: (2000 * i) / o.cameras, persisted, errors })));
+  const benchCpuBefore = process.cpuUsage();
+  await Promise.all(cams.map((cam, i) => runCamera(o.url, o.credentials, cam, o.clip, { fragmentBytes, startMs, offsetMs: (2000 * i) / o.cameras, persisted, errors })));
   const elapsed = (performance.now() - t0) / 1000;
   const cpuMs = (o.cpu() - cpuBefore) * 1000;
+  const benchCpu = process.cpuUsage(benchCpuBefore);
   stop.abort();
   await Promise.allSettled([...consumers, ...viewers]);
+  let reference: IngestResult['reference'];
+  if (o.referenceUrl) {
+    // The same cameras, fragments and pace against the reference server: write + fsync + ack, nothing else.
+    const refCams: Camera[] = cams.map((c) => ({ name: c.name, lastByte: new Map(), timecodeOf: new Map(), persisted: 0 }));
+    const refPersisted: number[] = [];
+    const refErrors = { n: 0 };
+    await Promise.all(refCams.map((cam, i) => runReferenceCamera(o.referenceUrl!, cam, { fragmentBytes, startMs, offsetMs: (2000 * i) / o.cameras, persisted: refPersisted, errors: refErrors })));
+    reference = { ...summary(refPersisted), errors: refErrors.n + (o.cameras * fragments - refPersisted.length) };
+  }
   const bytes = o.cameras * Array.from({ length: fragments }, (_, i) => o.clip.clusters[i % o.clip.clusters.length]!.length).reduce((a, b) => a + b, 0);
   return {
     cameras: o.cameras,
@@ -248,7 +321,9 @@ export async function runIngest(o: {
     live: { ...summary(live), consumers: o.consumers },
     hlsLive: { ...summary(hlsListed), viewers: o.consumers, pollMs: hlsPollMs },
     gatewayCpuMsPerFragment: cpuMs / Math.max(1, persisted.length),
+    benchCpuMsPerFragment: (benchCpu.user + benchCpu.system) / 1000 / Math.max(1, persisted.length),
     ingestMBps: bytes / 1e6 / elapsed,
+    ...(reference ? { reference } : {}),
   };
 }
 
@@ -262,7 +337,8 @@ export function reportIngest(r: IngestResult, loadAverage: number, cpus: number)
     row('last byte -> PERSISTED', r.persisted),
     row(`last byte -> GetMedia NOW (${r.live.consumers} viewers)`, r.live),
     row(`last byte -> LIVE HLS playlist (${r.hlsLive.viewers}, ${r.hlsLive.pollMs} ms polls)`, r.hlsLive),
-    `fragments without PERSISTED (errors, lost): ${r.errors}; gateway CPU ${f(r.gatewayCpuMsPerFragment)} ms per fragment (the viewers' reads included)`,
+    ...(r.reference ? [row('reference: last byte -> written + fsynced + acked', r.reference)] : []),
+    `fragments without PERSISTED (errors, lost): ${r.errors}${r.reference ? ` (reference: ${r.reference.errors})` : ''}; gateway CPU ${f(r.gatewayCpuMsPerFragment)} ms per fragment (the viewers' reads included), load generator ${f(r.benchCpuMsPerFragment)} ms`,
     `target: PERSISTED p99 < ${ingestTargets.persistedP99MsMax} ms with ${r.cameras} cameras: ${r.persisted.p99Ms < ingestTargets.persistedP99MsMax && r.errors === 0 ? 'PASS' : 'FAIL'}${r.cameras < ingestTargets.cameras ? ` (target is ${ingestTargets.cameras} cameras)` : ''}`,
     `target: listed in the LIVE HLS playlist p99 < ${ingestTargets.hlsListedP99MsMax} ms: ${r.hlsLive.count > 0 && r.hlsLive.p99Ms < ingestTargets.hlsListedP99MsMax ? 'PASS' : 'FAIL'}`,
   ];

@@ -27,16 +27,23 @@ export function summarize(ms: number[], errors: number, bytes: number): LatencyS
   return { count: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: sorted.at(-1) ?? NaN, errors, bytes };
 }
 
-/** GET with a given agent; resolves with status and body size once the body has fully arrived. */
-export function fetchTimed(url: string, agent: http.Agent): Promise<{ status: number; bytes: number; ms: number; body: Buffer }> {
+/**
+ * GET with a given agent; resolves with status and body size once the body
+ * has fully arrived. The body is kept only when asked for: joining every
+ * segment would cost the load generator CPU that the gateway then waits for.
+ */
+export function fetchTimed(url: string, agent: http.Agent, keepBody = true): Promise<{ status: number; bytes: number; ms: number; body: Buffer }> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     http.get(url, { agent }, (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      let bytes = 0;
+      res.on('data', (c: Buffer) => {
+        bytes += c.length;
+        if (keepBody) chunks.push(c);
+      });
       res.on('end', () => {
-        const body = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, bytes: body.length, ms: performance.now() - t0, body });
+        resolve({ status: res.statusCode ?? 0, bytes, ms: performance.now() - t0, body: Buffer.concat(chunks) });
       });
       res.on('error', reject);
     }).on('error', reject);
@@ -56,6 +63,8 @@ export interface ViewerLoad {
   staggered: boolean;
   /** Times each viewer goes through the list. */
   rounds: number;
+  /** Collects every latency too (to merge phases run in turns). */
+  samples?: number[];
 }
 
 /** `viewers` concurrent players, each fetching segments back to back on its own keep-alive connection. */
@@ -71,7 +80,7 @@ export async function viewerFetches(load: ViewerLoad): Promise<LatencySummary> {
         for (let i = 0; i < load.segments.length; i++) {
           const url = load.segments[(i + offset) % load.segments.length]!;
           try {
-            const res = await fetchTimed(url, agent);
+            const res = await fetchTimed(url, agent, false);
             if (res.status === 200) {
               ms.push(res.ms);
               bytes += res.bytes;
@@ -85,6 +94,7 @@ export async function viewerFetches(load: ViewerLoad): Promise<LatencySummary> {
       agent.destroy();
     }
   }));
+  load.samples?.push(...ms);
   return summarize(ms, errors, bytes);
 }
 

@@ -30,7 +30,7 @@ const readActions = [
   'firehose:Describe*', 'firehose:List*',
   'kinesisvideo:Describe*', 'kinesisvideo:List*', 'kinesisvideo:Get*',
   'kinesisanalytics:Describe*', 'kinesisanalytics:List*',
-  'tributary:GetMetricHistory',
+  'tributary:GetMetricHistory', 'tributary:ListHeartbeats',
 ];
 
 /** What a device needs to produce: writes, plus the metadata producers read to plan batches (never record data). */
@@ -58,7 +58,8 @@ export const builtInPolicies: readonly Policy[] = Object.freeze([
     name: 'device',
     description: "Write to the device's own resources (named <device> or *-<device>); read no records.",
     builtIn: true,
-    statements: [{ actions: deviceActions, resources: ownResources }],
+    // The heartbeat names no resource: it stores the caller's own (heartbeats.ts).
+    statements: [{ actions: deviceActions, resources: ownResources }, { actions: ['tributary:PutHeartbeat'], resources: ['*'] }],
   },
   { name: 'reader', description: 'Read and describe every resource; change nothing.', builtIn: true, statements: [{ actions: readActions, resources: ['*'] }] },
   {

@@ -11,6 +11,7 @@
  * failed requests; every control has an accessible name; a screenshot of each
  * view is kept under tmp/test-artifacts/ (git-ignored).
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CreateApplicationCommand, KinesisAnalyticsClient } from '@aws-sdk/client-kinesis-analytics';
@@ -20,7 +21,8 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonRpcClient } from '../../sdk/http/json-rpc-client.ts';
 import { VideoProducer } from '../../sdk/video/producer.ts';
-import { repoRoot } from '../helpers/bundles.ts';
+import { agentBundlePath, repoRoot } from '../helpers/bundles.ts';
+import { freePort, startAgent } from '../helpers/agent-process.ts';
 import { ffmpegAvailable, testClip } from '../helpers/ffmpeg-mkv.ts';
 import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.ts';
 import { tempDir, waitActive } from '../helpers/gateway.ts';
@@ -53,6 +55,12 @@ async function expectNamedControls(page: Page): Promise<void> {
   expect(await page.locator('body').ariaSnapshot()).not.toMatch(/- (button|textbox|combobox)\s*$/m);
 }
 
+/** When the console set a performance mark, in ms after the page's navigation start (waits for it). */
+async function markMs(page: Page, name: string): Promise<number> {
+  const at = await page.waitForFunction((n) => (globalThis as any).performance.getEntriesByName(n)[0]?.startTime as number | undefined, name, { timeout: 15_000, polling: 20 });
+  return (await at.jsonValue())!;
+}
+
 const screenshot = async (page: Page, name: string) => {
   fs.mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: path.join(artifacts, `console-${name}.png`), fullPage: true });
@@ -64,6 +72,7 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
   let browser: Awaited<ReturnType<typeof launchChromium>>;
   let page: Page;
   const problems: string[] = [];
+  let signInMs = NaN;
   /** HTTP 400 answers the test provokes on purpose, still to come (each also logs a console error in Chromium). */
   let expected400 = { response: 0, console: 0 };
 
@@ -104,7 +113,8 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
       Outputs: [{ Name: 'DESTINATION_SQL_STREAM', KinesisStreamsOutput: { ResourceARN: arn('console-hot'), RoleARN: role }, DestinationSchema: { RecordFormatType: 'JSON' } }],
     }));
     kda.destroy();
-    browser = await launchChromium();
+    // The second gateway (pairing) serves HTTPS with its own test CA, which the page trusts as a device that pinned it would.
+    browser = await launchChromium({ ignoreHttpsErrors: true });
     page = await browser.context.newPage();
     page.on('console', (m) => {
       if (m.type() === 'error' && /status of 400/.test(m.text()) && expected400.console > 0) expected400.console--;
@@ -126,6 +136,8 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
 
   it('signs in, shows the stream and its shards, tails a record put from the page', async () => {
     await page.goto(`${gw.url}/console/`);
+    signInMs = await markMs(page, 'tributary:sign-in');
+    expect(signInMs).toBeLessThan(1000);
     // Sign in with the keyboard only: Tab from the page's start through the fields, Enter submits.
     await page.keyboard.press('Tab');
     await page.keyboard.type(operator.accessKeyId);
@@ -179,6 +191,46 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
     await screenshot(page, 'streams');
   }, 60_000);
 
+  it('shows the first view within a second, and moves between views and streams by keyboard alone', async () => {
+    // A signed-in tab loaded again: the page, its script, the session from sessionStorage, ListStreams, the list drawn.
+    await page.reload();
+    const firstViewMs = await markMs(page, 'tributary:first-view');
+    console.log(`console first view: sign-in form ${signInMs.toFixed(0)} ms, streams list (signed in, after ListStreams) ${firstViewMs.toFixed(0)} ms after navigation start`);
+    expect(firstViewMs).toBeLessThan(1000);
+
+    // The views are tabs: one Tab stop (the selected one), arrows, Home and End move and show the view.
+    const focused = () => page.evaluate(() => { const e = (globalThis as any).document.activeElement; return `${e.getAttribute('role') ?? e.tagName.toLowerCase()}:${e.textContent}`; });
+    const selected = () => page.getByRole('tab', { selected: true }).innerText();
+    await page.locator('body').focus();
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('tab:Streams');
+    await page.keyboard.press('ArrowRight');
+    expect([await focused(), await selected()]).toEqual(['tab:Delivery streams', 'Delivery streams']);
+    await page.getByRole('navigation', { name: 'Delivery streams' }).waitFor();
+    await page.keyboard.press('End');
+    expect([await focused(), await selected()]).toEqual(['tab:Devices', 'Devices']);
+    await page.keyboard.press('ArrowRight');
+    expect([await focused(), await selected()]).toEqual(['tab:Streams', 'Streams']);
+    await page.keyboard.press('ArrowLeft');
+    expect(await selected()).toBe('Devices');
+    await page.keyboard.press('Home');
+    expect([await focused(), await selected()]).toEqual(['tab:Streams', 'Streams']);
+    // Past the tabs (one stop) and Sign out, Refresh streams, then the streams: arrows between them, Enter opens one.
+    await page.getByRole('button', { name: 'console-demo' }).waitFor();
+    for (const want of ['button:Sign out', 'button:Refresh streams', 'button:console-demo']) {
+      await page.keyboard.press('Tab');
+      expect(await focused()).toBe(want);
+    }
+    await page.keyboard.press('ArrowDown');
+    expect(await focused()).toBe('button:console-hot');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowUp');
+    expect(await focused()).toBe('button:console-hot');
+    await page.keyboard.press('Enter');
+    await page.getByRole('article', { name: 'Stream console-hot' }).waitFor({ timeout: 15_000 });
+    await expectNamedControls(page);
+  }, 60_000);
+
   it('reshards a stream from the view (UpdateShardCount) and shows the new lineage', async () => {
     await page.getByRole('button', { name: 'console-scale' }).click();
     await page.getByLabel('Target shard count').fill('2');
@@ -192,7 +244,7 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
   }, 60_000);
 
   it('shows a delivery stream: destination, buffering, error prefix; puts a record', async () => {
-    await page.getByRole('button', { name: 'Delivery streams', exact: true }).click();
+    await page.getByRole('tab', { name: 'Delivery streams', exact: true }).click();
     await page.getByRole('button', { name: 'console-archive' }).click();
     const dest = page.getByRole('region', { name: 'Destination destinationId-000000000001' });
     await dest.waitFor({ timeout: 15_000 });
@@ -237,7 +289,7 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
     }
     const putting = producer.put(camera());
     try {
-      await page.getByRole('button', { name: 'Video', exact: true }).click();
+      await page.getByRole('tab', { name: 'Video', exact: true }).click();
       await page.getByRole('button', { name: 'console-camera' }).click();
       await page.getByText('Retention').waitFor({ timeout: 15_000 });
       await page.getByRole('button', { name: 'Play live' }).click();
@@ -271,7 +323,7 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
   }, 90_000);
 
   it('edits an analytics application: an SQL error at its line and column, then start, output rows, stop', async () => {
-    await page.getByRole('button', { name: 'Analytics', exact: true }).click();
+    await page.getByRole('tab', { name: 'Analytics', exact: true }).click();
     await page.getByRole('button', { name: 'console-app' }).click();
     const editor = page.getByLabel('Application code (SQL)');
     await editor.waitFor({ timeout: 15_000 });
@@ -319,7 +371,7 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
     // Devices view: an extra operator listed, revoked from the page (two steps), revoked on the gateway.
     const admin = new JsonRpcClient({ endpoint: gw.url, region: operator.region, service: 'tributary', targetPrefix: 'Tributary_20261125', credentials: operator });
     const spare = await admin.call<{ Principal: { AccessKeyId: string } }>('CreateOperator', { Name: 'spare-op', Policy: 'reader' });
-    await page.getByRole('button', { name: 'Devices', exact: true }).click();
+    await page.getByRole('tab', { name: 'Devices', exact: true }).click();
     await page.getByRole('button', { name: 'Revoke spare-op' }).click();
     await page.getByRole('button', { name: 'Confirm revoke spare-op' }).click();
     await page.getByRole('status').filter({ hasText: `Revoked ${spare.Principal.AccessKeyId}` }).waitFor({ timeout: 15_000 });
@@ -335,4 +387,89 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
     expect(expected400).toEqual({ response: 0, console: 0 });
     await page.close();
   }, 60_000);
+
+  it('pairs a device from the page (code, CA fingerprint, QR), sees its agent\'s heartbeat, rotates its key', async () => {
+    // Pairing needs HTTPS: a second gateway with its own CA, and a real agent paired by the command the page shows.
+    const dataDir = tempDir('trb-console-tls-');
+    const tls = await spawnGateway(['--data', dataDir]);
+    const op = JSON.parse(fs.readFileSync(path.join(dataDir, 'operator.json'), 'utf8')) as typeof operator;
+    const ca = fs.readFileSync(path.join(dataDir, 'tls', 'ca.crt'), 'utf8');
+    const admin = new JsonRpcClient({ endpoint: tls.url, region: op.region, service: 'tributary', targetPrefix: 'Tributary_20261125', credentials: op, ca });
+    const p = await browser.context.newPage();
+    p.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    p.on('console', (m) => void (m.type() === 'error' && problems.push(`console error: ${m.text()}`)));
+    const state = fs.mkdtempSync('/var/tmp/trb-agent-');
+    let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
+    try {
+      await p.goto(`${tls.url}/console/`);
+      await p.getByLabel('Access key ID').fill(op.accessKeyId);
+      await p.getByLabel('Secret access key').fill(op.secretAccessKey);
+      await p.getByRole('button', { name: 'Sign in' }).click();
+      await p.getByRole('tab', { name: 'Devices', exact: true }).click();
+      await p.getByLabel('Device name').fill('pi-console');
+      await p.getByRole('button', { name: 'Create pairing code' }).click();
+      const shown = p.locator('.pairing');
+      await shown.waitFor({ timeout: 15_000 });
+      const command = await shown.locator('pre.command').innerText();
+      const fingerprint = /--ca-fingerprint (\S+)/.exec(command)?.[1];
+      expect(fingerprint).toBe(tls.logs.map((l) => /"caFingerprint":"([^"]+)"/.exec(l)?.[1]).find(Boolean));
+      expect(await shown.innerText()).toContain(fingerprint!);
+      const code = command.split(' ')[3]!;
+      expect(command).toBe(`tributary-agent pair ${tls.url} ${code} --ca-fingerprint ${fingerprint}`);
+      // The QR code, read back by an independent decoder (zbar) from a screenshot, says the same.
+      const qrFile = path.join(state, 'qr.png');
+      await p.getByRole('img', { name: 'QR code of the pairing command for pi-console' }).screenshot({ path: qrFile });
+      expect(execFileSync('zbarimg', ['--raw', '-q', qrFile], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()).toBe(command);
+      await expectNamedControls(p);
+      await screenshot(p, 'pairing');
+
+      // The device pairs with exactly that command, then runs; its heartbeat shows in the view.
+      execFileSync(process.execPath, [agentBundlePath(), ...command.split(' ').slice(1), '--state-dir', state], { cwd: repoRoot, stdio: 'pipe' });
+      const k = new JsonRpcClient({ endpoint: tls.url, region: op.region, service: 'kinesis', targetPrefix: 'Kinesis_20131202', credentials: op, ca });
+      await k.call('CreateStream', { StreamName: 'telemetry-pi-console', ShardCount: 1 });
+      k.close();
+      const port = await freePort();
+      const config = path.join(state, 'agent.yaml');
+      fs.writeFileSync(config, [
+        'gateway:', `  credentials: ${path.join(state, 'credentials.json')}`, 'state:', `  dir: ${state}`,
+        'inputs:', '  http:', '    enabled: true', `    port: ${port}`, '    destination: main',
+        'destinations:', '  main:', '    stream: telemetry-${device}', 'uplink:', '  retryMaxMs: 200', '  requestTimeoutMs: 2000',
+      ].join('\n') + '\n');
+      agent = await startAgent(config);
+      // A record through the agent: its link comes up, and its heartbeat says so.
+      await expect.poll(async () => ((await fetch(`http://127.0.0.1:${port}/v1/records?partitionKey=pi`, { method: 'POST', body: '{"t":1}' }).catch(() => undefined))?.status ?? 500) < 300, { timeout: 15_000 }).toBe(true);
+      const row = p.getByRole('row').filter({ hasText: 'pi-console' });
+      await expect.poll(async () => {
+        await p.getByRole('button', { name: 'Refresh devices' }).click();
+        return row.innerText();
+      }, { timeout: 30_000 }).toMatch(/main → telemetry-pi-console: link up, 0 records \(0 B\) buffered/);
+      expect(await row.innerText()).toMatch(/\d+ s ago/);
+      expect(await row.innerText()).toContain('agent 0.1.0');
+      await screenshot(p, 'devices-health');
+
+      // Rotate: the new secret is shown once and works; the old one does not.
+      const before = JSON.parse(fs.readFileSync(path.join(state, 'credentials.json'), 'utf8')) as { accessKeyId: string; secretAccessKey: string };
+      await p.getByRole('button', { name: 'Rotate pi-console' }).click();
+      await p.getByRole('button', { name: 'Confirm rotate pi-console' }).click();
+      const notice = p.getByRole('status').filter({ hasText: 'Rotated pi-console' });
+      await notice.waitFor({ timeout: 15_000 });
+      const m = /access key (\S+), secret (\S+) \(shown once/.exec(await notice.innerText())!;
+      const beat = { AgentVersion: 'test', Destinations: [] };
+      const as = (accessKeyId: string, secretAccessKey: string) => new JsonRpcClient({ endpoint: tls.url, region: op.region, service: 'tributary', targetPrefix: 'Tributary_20261125', credentials: { accessKeyId, secretAccessKey }, ca });
+      const fresh = as(m[1]!, m[2]!);
+      await fresh.call('PutHeartbeat', beat);
+      fresh.close();
+      const stale = as(before.accessKeyId, before.secretAccessKey);
+      await expect(stale.call('PutHeartbeat', beat)).rejects.toMatchObject({ name: 'UnrecognizedClientException' });
+      stale.close();
+      expect(problems).toEqual([]);
+    } finally {
+      admin.close();
+      agent?.proc.kill('SIGTERM');
+      await agent?.exited;
+      await p.close();
+      tls.child.kill('SIGTERM');
+      await tls.exited;
+    }
+  }, 120_000);
 });

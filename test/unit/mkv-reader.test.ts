@@ -10,7 +10,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  clusterElement, concat, ebmlHeader, element, encodeSize, infoElement, MkvError, MkvId, MkvReader, readSize, segmentStart,
+  clusterElement, concat, ebmlHeader, element, encodeSize, infoElement, MkvError, MkvId, MkvReader, readCluster, readSize, segmentStart,
   simpleBlock, tagsElement, tracksElement, uintElement, unknownSizeStart, type MkvEvent,
 } from '../../sdk/protocol/mkv/index.ts';
 import { ffmpegAvailable, probePackets, testClip } from '../helpers/ffmpeg-mkv.ts';
@@ -28,8 +28,8 @@ beforeAll(() => {
 });
 
 /** Feeds `bytes` in the given pieces and returns the events as comparable values. */
-function readAll(bytes: Uint8Array, cuts: number[] = []): MkvEvent[] {
-  const reader = new MkvReader();
+function readAll(bytes: Uint8Array, cuts: number[] = [], options: ConstructorParameters<typeof MkvReader>[0] = {}): MkvEvent[] {
+  const reader = new MkvReader(options);
   const events: MkvEvent[] = [];
   let at = 0;
   for (const cut of [...cuts].sort((a, b) => a - b)) {
@@ -98,6 +98,34 @@ describe.skipIf(!hasFfmpeg)('MKV from ffmpeg', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('assembles known-size Clusters in one buffer or from parts alike, in any split (issue #12: one copy per byte on ingest)', () => {
+    const whole = comparable(readAll(clip));
+    const events = readAll(clip);
+    // Each Cluster is its own buffer, exactly its bytes, with its frames as views into it.
+    for (const c of clusters(events)) {
+      expect(c.raw.byteOffset).toBe(0);
+      expect(c.raw.buffer.byteLength).toBe(c.raw.length);
+      for (const f of c.frames) expect(f.data.buffer).toBe(c.raw.buffer);
+    }
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: clip.length }), { maxLength: 40 }), fc.constantFrom(0, 1000, 50_000), (cuts, clusterPreallocBytesMax) => {
+        expect(comparable(readAll(clip, cuts, { clusterPreallocBytesMax }))).toEqual(whole);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('readCluster reads a stored Cluster in place: the reader\'s timecode and frames, views into its bytes (issue #12)', () => {
+    for (const c of clusters(readAll(clip))) {
+      const read = readCluster(c.raw);
+      expect(read.timecode).toBe(c.timecode);
+      expect(comparable(read.frames as unknown as MkvEvent[])).toEqual(comparable(c.frames as unknown as MkvEvent[]));
+      for (const f of read.frames) expect(f.data.buffer).toBe(c.raw.buffer);
+      expect(codeOf(() => readCluster(c.raw.subarray(0, c.raw.length - 1)))).toBe('INVALID_SIZE');
+    }
+    expect(codeOf(() => readCluster(clip.subarray(0, 64)))).toBe('UNEXPECTED_ELEMENT');
   });
 
   it('reads the same Clusters when the producer writes them with unknown sizes (kvssink layout)', () => {
@@ -197,6 +225,8 @@ describe('live and GetMedia layouts', () => {
     ])]);
     const [c] = clusters(readAll(bytes));
     expect(c!.frames.map((f) => [f.timecode, f.keyframe, f.duration])).toEqual([[-2, true, 40], [40, false, undefined]]);
+    // Read in place from the stored Cluster, the same frames.
+    expect(comparable(readCluster(c!.raw).frames as unknown as MkvEvent[])).toEqual(comparable(c!.frames as unknown as MkvEvent[]));
   });
 
   it('splits laced blocks (Xiph, EBML, fixed)', () => {

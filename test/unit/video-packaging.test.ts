@@ -24,7 +24,7 @@ const startMs = 1_767_000_000_000;
 function fragments(mkv: Buffer) {
   const split = splitMkv(mkv);
   const header = parseStreamHeader(split.header);
-  const frags = split.clusters.map((c) => fragmentSamples(header, clusterFrames(split.header, c.raw, header.trackNumber), startMs + c.timecode));
+  const frags = split.clusters.map((c) => fragmentSamples(header, clusterFrames(c.raw, header.trackNumber), startMs + c.timecode));
   return { header, frags, frames: frags.reduce((n, f) => n + f.length, 0) };
 }
 

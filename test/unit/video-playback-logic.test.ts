@@ -11,7 +11,7 @@ import { instants } from '../../gateway/video/playback/get-images.ts';
 import { discontinuitiesBefore, mediaPlaylist } from '../../gateway/video/playback/hls-playlists.ts';
 import { mjpegQscale, splitJpegs, splitPngs } from '../../gateway/video/playback/image-extract.ts';
 import { dedupeProducer, discontinuityBetween, selectFragments } from '../../gateway/video/playback/selection.ts';
-import { signSession, verifySession, type PlaybackSession } from '../../gateway/video/playback/session-token.ts';
+import { SessionVerifier, signSession, verifySession, type PlaybackSession } from '../../gateway/video/playback/session-token.ts';
 import type { FragmentIndex, FragmentMeta, SelectorType } from '../../gateway/video/playback/source.ts';
 
 const key = Buffer.alloc(32, 7);
@@ -42,6 +42,23 @@ describe('session tokens', () => {
       expect(verifySession(key, token.slice(0, i) + c + token.slice(i + 1), 0).ok).toBe(false);
     }
     expect(verifySession(key, 'garbage', 0)).toMatchObject({ ok: false, reason: 'malformed' });
+  });
+
+  it('a SessionVerifier answers as verifySession does, expiry included, once a token is remembered (issue #12)', () => {
+    const verifier = new SessionVerifier(key, 2);
+    const token = signSession(key, session);
+    const others = [signSession(key, { ...session, id: 'other1' }), signSession(key, { ...session, id: 'other2' })];
+    const tampered = token.slice(0, -2) + (token.at(-2) === 'A' ? 'BB' : 'AA');
+    for (let round = 0; round < 2; round++) {
+      for (const t of [token, ...others, tampered, 'garbage']) {
+        for (const now of [0, 304_999, 305_000]) expect(verifier.verify(t, now)).toEqual(verifySession(key, t, now));
+      }
+    }
+    // Remembered tokens are checked against the clock of each call, not the first.
+    expect(verifier.verify(token, 0).ok).toBe(true);
+    expect(verifier.verify(token, 305_000)).toMatchObject({ ok: false, reason: 'expired' });
+    // A verifier with another key refuses what it never verified.
+    expect(new SessionVerifier(Buffer.alloc(32, 8)).verify(token, 0)).toMatchObject({ ok: false, reason: 'signature' });
   });
 
   it('DASH sessions keep DisplayFragmentNumber', () => {

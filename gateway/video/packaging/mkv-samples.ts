@@ -6,7 +6,7 @@
  * picks (its producer or server timestamp), so segments line up on the
  * session's timeline whatever timecode type the producer used.
  */
-import { MkvReader, type MkvFrame, type MkvTrack } from '../../../sdk/protocol/mkv/index.ts';
+import { MkvError, MkvReader, readCluster, type MkvFrame, type MkvTrack } from '../../../sdk/protocol/mkv/index.ts';
 import { AwsError } from '../../../sdk/protocol/errors.ts';
 import { annexBToLengthPrefixed, CodecConfigError, looksAnnexB, parseConfig } from './codec-config.ts';
 import { msToTicks, type Sample, type VideoCodec, type VideoTrack } from './samples.ts';
@@ -23,14 +23,19 @@ export interface StreamHeader {
   defaultDurationNs?: number;
 }
 
-const headerCache = new WeakMap<Uint8Array, StreamHeader>();
+/** How many distinct stream headers parseStreamHeader remembers (a producer session has one; they are a few hundred bytes). */
+export const streamHeadersCachedMax = 256;
+const headerCache = new Map<string, StreamHeader>();
 
 /**
  * The first video track of a stream header; AWS's errors when it is not
- * H.264/H.265 or has no usable codec private data. Cached per header buffer.
+ * H.264/H.265 or has no usable codec private data. Cached by the header's
+ * bytes: every fragment read from the store comes with its own copy of its
+ * session's header, so a cache by buffer would never hit.
  */
 export function parseStreamHeader(header: Uint8Array): StreamHeader {
-  const cached = headerCache.get(header);
+  const cacheKey = Buffer.from(header.buffer, header.byteOffset, header.byteLength).toString('latin1');
+  const cached = headerCache.get(cacheKey);
   if (cached) return cached;
   let timecodeScale = 1_000_000;
   let tracks: MkvTrack[] = [];
@@ -58,16 +63,22 @@ export function parseStreamHeader(header: Uint8Array): StreamHeader {
     timecodeScale,
     ...(video.defaultDuration ? { defaultDurationNs: video.defaultDuration } : {}),
   };
-  headerCache.set(header, parsed);
+  if (headerCache.size >= streamHeadersCachedMax) headerCache.delete(headerCache.keys().next().value!);
+  headerCache.set(cacheKey, parsed);
   return parsed;
 }
 
-/** The video frames of one Cluster (the header is needed to know its track), in stored (decode) order. */
-export function clusterFrames(header: Uint8Array, cluster: Uint8Array, trackNumber: number): MkvFrame[] {
-  const reader = new MkvReader();
-  reader.push(header);
-  for (const ev of reader.push(cluster)) if (ev.type === 'cluster') return ev.frames.filter((f) => f.track === trackNumber);
-  throw new AwsError('InvalidMediaFrameException', 'A stored fragment is not a complete Matroska cluster.');
+/**
+ * The video frames of one stored Cluster (known size, as the store keeps it),
+ * in stored (decode) order, read in place: views into `cluster`, no copy.
+ */
+export function clusterFrames(cluster: Uint8Array, trackNumber: number): MkvFrame[] {
+  try {
+    return readCluster(cluster).frames.filter((f) => f.track === trackNumber);
+  } catch (err) {
+    if (!(err instanceof MkvError)) throw err;
+    throw new AwsError('InvalidMediaFrameException', `A stored fragment is not a complete Matroska cluster: ${err.message}.`);
+  }
 }
 
 /**

@@ -4,6 +4,7 @@
  * one PES per sample), H.264/H.265 in Annex B form with an access unit
  * delimiter per sample and the parameter sets repeated before each keyframe.
  */
+import assert from 'node:assert/strict';
 import { parseConfig, splitNals } from './codec-config.ts';
 import type { Sample, VideoTrack } from './samples.ts';
 
@@ -81,8 +82,8 @@ function pesHeader(pts: number, dts: number): Buffer {
   return h;
 }
 
-/** The elementary stream bytes of one sample: AUD, parameter sets before keyframes, NAL units with start codes. */
-function annexB(sample: Sample, track: VideoTrack, parameterSets: Buffer[]): Buffer {
+/** The elementary stream bytes of one sample, as parts: AUD, parameter sets before keyframes, NAL units with start codes. */
+function annexBParts(sample: Sample, track: VideoTrack, parameterSets: Buffer[]): Buffer[] {
   const parts: Buffer[] = [accessUnitDelimiter[track.codec]];
   if (sample.keyframe) for (const ps of parameterSets) parts.push(startCode, ps);
   for (const nal of splitNals(sample.data, track.nalLengthSize)) {
@@ -90,59 +91,88 @@ function annexB(sample: Sample, track: VideoTrack, parameterSets: Buffer[]): Buf
     if (type === (track.codec === 'avc' ? 9 : 35)) continue; // the sample's own delimiter: ours replaces it
     parts.push(startCode, nal);
   }
-  return Buffer.concat(parts);
+  return parts;
 }
 
-/** Cuts one PES into packets; the first carries the PCR (and the random access flag on keyframes). */
-function packetize(pes: Buffer, pcr: number, keyframe: boolean, cc: { value: number }, out: Buffer[]): void {
+/** The PES payload room of a PES's first packet: 184 less the adaptation field with the PCR (its length byte and 7 bytes). */
+const firstPacketRoom = 184 - 8;
+
+/** How many packets packetize cuts a PES of `length` bytes into. */
+function packetCount(length: number): number {
+  return length <= firstPacketRoom ? 1 : 1 + Math.ceil((length - firstPacketRoom) / 184);
+}
+
+/**
+ * Cuts one PES into packets written into `out` from `offset` (which the
+ * caller sized with packetCount); the first carries the PCR (and the random
+ * access flag on keyframes). Returns the offset after the last packet.
+ */
+function packetize(pes: Buffer, pcr: number, keyframe: boolean, cc: { value: number }, out: Buffer, offset: number): number {
   let at = 0;
   let first = true;
   while (at < pes.length) {
-    const p = Buffer.alloc(packetBytes, 0xff);
-    p[0] = 0x47;
-    p.writeUInt16BE((first ? 0x4000 : 0) | videoPid, 1);
-    // The adaptation field's bytes after its length byte; undefined when the packet has none.
-    let field: number[] | undefined;
+    const p = offset;
+    out[p] = 0x47;
+    out.writeUInt16BE((first ? 0x4000 : 0) | videoPid, p + 1);
+    // The adaptation field: its flags and PCR (first packet), then stuffing; none when the payload fills the packet.
+    let fieldBytes = 0; // bytes after the field's length byte
+    let flags: number | undefined;
     if (first) {
       const base = pcr % timestampModulus;
-      field = [keyframe ? 0x50 : 0x10, Math.floor(base / 2 ** 25) & 0xff, Math.floor(base / 2 ** 17) & 0xff, Math.floor(base / 2 ** 9) & 0xff, Math.floor(base / 2) & 0xff, ((base & 1) << 7) | 0x7e, 0];
+      flags = keyframe ? 0x50 : 0x10;
+      out[p + 5] = flags;
+      out[p + 6] = Math.floor(base / 2 ** 25) & 0xff;
+      out[p + 7] = Math.floor(base / 2 ** 17) & 0xff;
+      out[p + 8] = Math.floor(base / 2 ** 9) & 0xff;
+      out[p + 9] = Math.floor(base / 2) & 0xff;
+      out[p + 10] = ((base & 1) << 7) | 0x7e;
+      out[p + 11] = 0;
+      fieldBytes = 7;
     }
-    const room = 184 - (field ? 1 + field.length : 0);
+    const hasField = first;
+    const room = 184 - (hasField ? 1 + fieldBytes : 0);
     const payload = Math.min(room, pes.length - at);
     let stuffing = room - payload;
+    let field = hasField;
     if (stuffing > 0 && !field) {
       // A bare length byte of 0 is one byte of stuffing; beyond that the field needs its flags byte.
-      field = [];
+      field = true;
       stuffing--;
       if (stuffing > 0) {
-        field.push(0x00);
+        out[p + 5] = 0x00;
+        fieldBytes = 1;
         stuffing--;
       }
     }
-    if (field) for (; stuffing > 0; stuffing--) field.push(0xff);
-    p[3] = (field ? 0x30 : 0x10) | cc.value;
+    if (field) {
+      out.fill(0xff, p + 5 + fieldBytes, p + 5 + fieldBytes + stuffing);
+      fieldBytes += stuffing;
+    }
+    out[p + 3] = (field ? 0x30 : 0x10) | cc.value;
     let header = 4;
     if (field) {
-      p[4] = field.length;
-      Buffer.from(field).copy(p, 5);
-      header = 5 + field.length;
+      out[p + 4] = fieldBytes;
+      header = 5 + fieldBytes;
     }
-    pes.copy(p, header, at, at + payload);
+    pes.copy(out, p + header, at, at + payload);
     at += payload;
     cc.value = (cc.value + 1) & 0x0f;
     first = false;
-    out.push(p);
+    offset += packetBytes;
   }
+  return offset;
 }
 
-/** One self-contained TS segment for the samples of a fragment. */
+/** One self-contained TS segment for the samples of a fragment, written into one buffer (no allocation per packet). */
 export function tsSegment(track: VideoTrack, samples: readonly Sample[]): Buffer {
   const { parameterSets } = parseConfig(track.codec, track.config);
-  const out: Buffer[] = [patPacket(), pmtPacket(streamTypeByCodec[track.codec])];
+  const pes = samples.map((s) => Buffer.concat([pesHeader(s.dts + s.cto, s.dts), ...annexBParts(s, track, parameterSets)]));
+  const tables = [patPacket(), pmtPacket(streamTypeByCodec[track.codec])];
+  const out = Buffer.allocUnsafe(packetBytes * (tables.length + pes.reduce((n, p) => n + packetCount(p.length), 0)));
+  let offset = 0;
+  for (const t of tables) offset += t.copy(out, offset);
   const cc = { value: 0 };
-  for (const s of samples) {
-    const es = annexB(s, track, parameterSets);
-    packetize(Buffer.concat([pesHeader(s.dts + s.cto, s.dts), es]), s.dts, s.keyframe, cc, out);
-  }
-  return Buffer.concat(out);
+  for (const [i, s] of samples.entries()) offset = packetize(pes[i]!, s.dts, s.keyframe, cc, out, offset);
+  assert.equal(offset, out.length, 'packetCount and packetize disagree');
+  return out;
 }

@@ -16,7 +16,7 @@ import type { PlaybackContext } from './context.ts';
 import { dashManifest } from './dash-manifest.ts';
 import { discontinuitiesBefore, masterPlaylist, mediaPlaylist } from './hls-playlists.ts';
 import { fragmentInSession, rangeOf, selectFragments } from './selection.ts';
-import { verifySession, type PlaybackSession } from './session-token.ts';
+import { SessionVerifier, type PlaybackSession } from './session-token.ts';
 import type { SegmentKind } from './segments.ts';
 import type { FragmentMeta, PlaybackStream } from './source.ts';
 
@@ -34,10 +34,11 @@ const text = (contentType: string, body: string): Reply => ({ contentType, parts
 
 /** The route table to mount on the front door (exact paths). */
 export function playbackRoutes(ctx: PlaybackContext): Record<string, (req: http.IncomingMessage, res: http.ServerResponse) => void> {
+  const verifier = new SessionVerifier(ctx.sessionKey);
   const route = (kind: 'hls' | 'dash', action: string, handler: Handler) => (req: http.IncomingMessage, res: http.ServerResponse) => {
     const started = process.hrtime.bigint();
     const done = (outcome: string) => ctx.observe?.(action, outcome, Number(process.hrtime.bigint() - started) / 1e9);
-    serve(ctx, kind, handler, req, res).then(
+    serve(ctx, verifier, kind, handler, req, res).then(
       (sent) => {
         if (sent.media) ctx.sent?.(action, sent.stream, sent.bytes);
         done('ok');
@@ -61,12 +62,12 @@ export function playbackRoutes(ctx: PlaybackContext): Record<string, (req: http.
 }
 
 /** Serves one GET; says what was sent (media: a segment, as opposed to a playlist or manifest). */
-async function serve(ctx: PlaybackContext, kind: 'hls' | 'dash', handler: Handler, req: http.IncomingMessage, res: http.ServerResponse): Promise<{ stream: string; bytes: number; media: boolean }> {
+async function serve(ctx: PlaybackContext, verifier: SessionVerifier, kind: 'hls' | 'dash', handler: Handler, req: http.IncomingMessage, res: http.ServerResponse): Promise<{ stream: string; bytes: number; media: boolean }> {
   if (req.method !== 'GET') throw invalid('Streaming session URLs answer GET only.');
   const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
   const token = query.get('SessionToken');
   if (!token) throw invalid('SessionToken is required.');
-  const check = verifySession(ctx.sessionKey, token, ctx.now());
+  const check = verifier.verify(token, ctx.now());
   if (!check.ok) throw notAuthorized(check.reason === 'expired' ? 'The streaming session has expired.' : 'The session token is not valid.');
   const session = check.session;
   if (session.kind !== kind) throw invalid(`This session token is for ${session.kind.toUpperCase()}, not ${kind.toUpperCase()}.`);

@@ -36,7 +36,7 @@ export class SegmentPackager {
     const media = await stream.fragments.read(meta.FragmentNumber);
     if (!media) throw new AwsError('ResourceNotFoundException', `Fragment ${meta.FragmentNumber} is no longer available in stream ${stream.name}.`, 404);
     const header = parseStreamHeader(media.header);
-    const frames = clusterFrames(media.header, media.cluster, header.trackNumber);
+    const frames = clusterFrames(media.cluster, header.trackNumber);
     const samples = fragmentSamples(header, frames, timestampOf(meta, selector));
     if (!samples.length) throw new AwsError('InvalidMediaFrameException', `Fragment ${meta.FragmentNumber} holds no video keyframe.`);
     return { header, samples };

@@ -106,3 +106,35 @@ export function verifySession(key: Buffer, token: string, nowMs: number): TokenC
   if (nowMs >= session.expiresMs) return { ok: false, reason: 'expired', session };
   return { ok: true, session };
 }
+
+/** How many verified tokens a SessionVerifier remembers (a few hundred bytes each). */
+export const verifiedTokensMax = 4096;
+
+/**
+ * verifySession with a memory: a player sends the same token with every
+ * playlist and segment request, so the HMAC and the decoding are done once
+ * per token, not once per request. Only tokens whose signature checked out
+ * are remembered (the key never changes while the gateway runs), and the
+ * expiry is checked against `nowMs` on every call, so an answer is always
+ * the one verifySession would give.
+ */
+export class SessionVerifier {
+  private readonly verified = new Map<string, PlaybackSession>();
+
+  constructor(
+    private readonly key: Buffer,
+    private readonly entriesMax = verifiedTokensMax,
+  ) {}
+
+  verify(token: string, nowMs: number): TokenCheck {
+    const session = this.verified.get(token);
+    if (session) return nowMs >= session.expiresMs ? { ok: false, reason: 'expired', session } : { ok: true, session };
+    const check = verifySession(this.key, token, nowMs);
+    if (check.ok) {
+      // Map order is insertion order: the oldest entry goes first.
+      if (this.verified.size >= this.entriesMax) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(token, check.session);
+    }
+    return check;
+  }
+}

@@ -54,6 +54,19 @@ export class ByteQueue {
     return out;
   }
 
+  /** Removes the first `n` bytes (n <= length), copying them into `dest` at `at`: one copy, whatever the chunks. */
+  takeInto(dest: Uint8Array, at: number, n: number): void {
+    if (n > this.total || at + n > dest.length) throw new RangeError(`takeInto: ${n} bytes at ${at} (queued ${this.total}, room ${dest.length})`);
+    let copied = 0;
+    while (copied < n) {
+      const first = this.chunks[0]!;
+      const part = first.subarray(this.headOffset, this.headOffset + (n - copied));
+      dest.set(part, at + copied);
+      copied += part.length;
+      this.skip(part.length);
+    }
+  }
+
   /** Drops the first `n` bytes (n <= length). */
   skip(n: number): void {
     this.total -= n;

@@ -50,10 +50,25 @@ export interface MkvReaderOptions {
   clusterBytesMax?: number;
   /** Info, Tracks, Tags, the EBML header and any single block larger than this fail with ELEMENT_TOO_LARGE. */
   elementBytesMax?: number;
+  /**
+   * A Cluster of known size up to this many bytes gets its whole buffer when
+   * its header is read; larger ones (and those of unknown size) are kept as
+   * parts and joined at the end, so that a size claimed in a header never
+   * reserves more memory than this before the bytes arrive.
+   */
+  clusterPreallocBytesMax?: number;
 }
 
-/** Default bounds: a Kinesis Video fragment is at most 50 MB; header elements are small. */
-export const mkvReaderDefaults = Object.freeze({ clusterBytesMax: 64 * 1024 * 1024, elementBytesMax: 16 * 1024 * 1024 });
+/**
+ * Default bounds: a Kinesis Video fragment is at most 50 MB; header elements
+ * are small. Up to 2 MiB (a 2 s fragment at 8 Mbit/s) a Cluster is assembled
+ * in one buffer: what a connection can make the reader reserve ahead of the
+ * bytes it actually sends stays small.
+ */
+export const mkvReaderDefaults = Object.freeze({ clusterBytesMax: 64 * 1024 * 1024, elementBytesMax: 16 * 1024 * 1024, clusterPreallocBytesMax: 2 * 1024 * 1024 });
+
+/** A Cluster's head as `raw` has it: the 4-byte ID and an 8-byte size. */
+const clusterHeadBytes = 12;
 
 interface Open {
   id: number;
@@ -63,6 +78,12 @@ interface Open {
 
 interface ClusterState {
   timecode: number | undefined;
+  /**
+   * A Cluster of known size is assembled here as its bytes arrive (head
+   * first): one copy of each byte, however the input was split. Otherwise
+   * `pieces` keeps the parts, joined when the Cluster ends.
+   */
+  buf: Uint8Array | undefined;
   pieces: Uint8Array[];
   bodyBytes: number;
   /** Frames with the offset of their data in the Cluster's body. */
@@ -80,6 +101,7 @@ export class MkvReader {
   private readonly stack: Open[] = [];
   private readonly clusterBytesMax: number;
   private readonly elementBytesMax: number;
+  private readonly clusterPreallocBytesMax: number;
   private offset = 0;
   private skipLeft = 0;
   private pending: Pending | undefined;
@@ -90,6 +112,7 @@ export class MkvReader {
   constructor(options: MkvReaderOptions = {}) {
     this.clusterBytesMax = options.clusterBytesMax ?? mkvReaderDefaults.clusterBytesMax;
     this.elementBytesMax = options.elementBytesMax ?? mkvReaderDefaults.elementBytesMax;
+    this.clusterPreallocBytesMax = options.clusterPreallocBytesMax ?? mkvReaderDefaults.clusterPreallocBytesMax;
   }
 
   /** Bytes consumed so far (the offset of the next unread byte in the input). */
@@ -161,7 +184,7 @@ export class MkvReader {
         if (this.queue.length < this.pending.size) return;
         const p = this.pending;
         this.pending = undefined;
-        const body = this.queue.take(p.size);
+        const body = this.takeBody(p.size);
         this.offset += p.size;
         this.element(p, body, events);
         continue;
@@ -213,7 +236,13 @@ export class MkvReader {
     if (parent === MkvId.Segment && id === MkvId.Cluster) {
       if (size + 12 > this.clusterBytesMax) throw new MkvError('CLUSTER_TOO_LARGE', `cluster of ${size} bytes passes ${this.clusterBytesMax}`);
       this.stack.push({ id, end: size < 0 ? undefined : this.offset + size });
-      this.cluster = { timecode: undefined, pieces: [], bodyBytes: 0, frames: [] };
+      let buf: Uint8Array | undefined;
+      if (size >= 0 && size + clusterHeadBytes <= this.clusterPreallocBytesMax) {
+        buf = new Uint8Array(clusterHeadBytes + size);
+        buf.set(encodeId(MkvId.Cluster), 0);
+        buf.set(encodeSize(size, 8), 4);
+      }
+      this.cluster = { timecode: undefined, buf, pieces: [], bodyBytes: 0, frames: [] };
       return;
     }
     if (size < 0) throw new MkvError('UNKNOWN_SIZE_NOT_ALLOWED', `element 0x${id.toString(16)} at offset ${this.offset - header.length} has an unknown size`);
@@ -239,11 +268,21 @@ export class MkvReader {
   /** Counts an element of the current Cluster against the bound, keeping its header bytes. */
   private addToCluster(header: Uint8Array, size: number): void {
     const c = this.cluster!;
-    c.pieces.push(header);
+    if (c.buf) c.buf.set(header, clusterHeadBytes + c.bodyBytes);
+    else c.pieces.push(header);
     c.bodyBytes += header.length;
     if (c.bodyBytes + size + 12 > this.clusterBytesMax) {
       throw new MkvError('CLUSTER_TOO_LARGE', `cluster passes ${this.clusterBytesMax} bytes`);
     }
+  }
+
+  /** The body of the pending element: straight into the Cluster's buffer when it has one. */
+  private takeBody(size: number): Uint8Array {
+    const c = this.cluster;
+    if (!c?.buf || this.stack[this.stack.length - 1]?.id !== MkvId.Cluster) return this.queue.take(size);
+    const at = clusterHeadBytes + c.bodyBytes;
+    this.queue.takeInto(c.buf, at, size);
+    return c.buf.subarray(at, at + size);
   }
 
   /** A buffered element is complete. */
@@ -259,7 +298,7 @@ export class MkvReader {
   private clusterChild(p: Pending, body: Uint8Array, events: MkvEvent[]): void {
     const c = this.cluster!;
     const at = c.bodyBytes;
-    c.pieces.push(body);
+    if (!c.buf) c.pieces.push(body);
     c.bodyBytes += body.length;
     if (p.id === MkvId.Timecode) {
       if (c.timecode !== undefined) throw new MkvError('UNEXPECTED_ELEMENT', 'a second Timecode in one Cluster');
@@ -283,15 +322,19 @@ export class MkvReader {
     const c = this.cluster!;
     this.cluster = undefined;
     if (c.timecode === undefined) throw new MkvError('MISSING_TIMECODE', `Cluster without a Timecode ending at offset ${this.offset}`);
-    const head = concat([encodeId(MkvId.Cluster), encodeSize(c.bodyBytes, 8)]);
-    const raw = concat([head, ...c.pieces]);
-    const frames = c.frames.map(({ frame, at }) => ({ ...frame, data: raw.subarray(head.length + at, head.length + at + frame.data.length) }));
+    let raw: Uint8Array;
+    if (c.buf) {
+      // Known size: the Cluster closes only where its size says it ends, so the buffer is full.
+      if (clusterHeadBytes + c.bodyBytes !== c.buf.length) throw new Error(`MkvReader: Cluster closed at ${c.bodyBytes} of ${c.buf.length - clusterHeadBytes} bytes`);
+      raw = c.buf;
+    } else raw = concat([encodeId(MkvId.Cluster), encodeSize(c.bodyBytes, 8), ...c.pieces]);
+    const frames = c.frames.map(({ frame, at }) => ({ ...frame, data: raw.subarray(clusterHeadBytes + at, clusterHeadBytes + at + frame.data.length) }));
     events.push({ type: 'cluster', timecode: c.timecode, frames, raw });
   }
 }
 
 /** The frames of a BlockGroup body: its Block, keyframe unless it has a ReferenceBlock, with BlockDuration. */
-function blockGroupFrames(body: Uint8Array): MkvFrame[] {
+export function blockGroupFrames(body: Uint8Array): MkvFrame[] {
   let block: Uint8Array | undefined;
   let keyframe = true;
   let duration: number | undefined;
@@ -302,6 +345,34 @@ function blockGroupFrames(body: Uint8Array): MkvFrame[] {
   }
   if (!block) throw new MkvError('INVALID_BLOCK', 'BlockGroup without a Block');
   return parseBlock(block, false, keyframe).map((f) => (duration === undefined ? f : { ...f, duration }));
+}
+
+/**
+ * The Timecode and frames of one complete Cluster element of known size (as
+ * `raw` of a 'cluster' event, or as a store keeps it), read in place: the
+ * frames are views into `cluster`, nothing is copied. Frame timecodes are
+ * relative to the Cluster's, as the reader gives them.
+ */
+export function readCluster(cluster: Uint8Array): { timecode: number; frames: MkvFrame[] } {
+  const id = readId(cluster, 0);
+  if (id.id !== MkvId.Cluster) throw new MkvError('UNEXPECTED_ELEMENT', 'not a Cluster');
+  const size = readSize(cluster, id.length);
+  const start = id.length + size.length;
+  if (size.length <= 0 || size.size < 0 || start + size.size !== cluster.length) throw new MkvError('INVALID_SIZE', 'a Cluster must have a known size that matches its bytes');
+  let timecode: number | undefined;
+  const frames: MkvFrame[] = [];
+  try {
+    for (const c of childrenOf(cluster.subarray(start))) {
+      if (c.id === MkvId.Timecode) timecode = readUint(c.body);
+      else if (c.id === MkvId.SimpleBlock) frames.push(...parseBlock(c.body, true));
+      else if (c.id === MkvId.BlockGroup) frames.push(...blockGroupFrames(c.body));
+    }
+  } catch (err) {
+    if (err instanceof BlockError) throw new MkvError('INVALID_BLOCK', err.message);
+    throw err;
+  }
+  if (timecode === undefined) throw new MkvError('MISSING_TIMECODE', 'Cluster without a Timecode');
+  return { timecode, frames };
 }
 
 export function concat(parts: Uint8Array[]): Uint8Array {
