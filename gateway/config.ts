@@ -16,6 +16,7 @@ import { gatewayDefaults, type GatewayConfig } from './gateway.ts';
 import { analyticsLambdasSchema, checkAnalyticsLambdas } from './analytics/runtime/lambda-targets.ts';
 import type { StorageBackendName } from './storage/factory.ts';
 import { natsPrefixDefault, natsReplicasDefault, type NatsStorageConfig } from './storage/nats/config.ts';
+import { jobLeaseMsDefault } from './storage/nats/job-lease.ts';
 import { parseFsyncPolicy, type FsyncPolicy } from './storage/types.ts';
 
 export { ConfigError } from '../sdk/config/yaml-schema.ts';
@@ -70,6 +71,7 @@ const natsSchema: Schema = {
     tls: { kind: 'object', optional: true, fields: { ca: { kind: 'string' }, cert: { kind: 'string' }, key: { kind: 'string' } } },
     replicas: { kind: 'integer', min: 1, max: 5, default: natsReplicasDefault },
     prefix: { kind: 'string', pattern: /^[A-Za-z][A-Za-z0-9_-]{0,31}$/, hint: 'letters, digits, _ and -, up to 32', default: natsPrefixDefault },
+    leaseMs: { kind: 'integer', min: 1000, max: 600_000, default: jobLeaseMsDefault },
   },
 };
 

@@ -62,8 +62,8 @@ export const stagingSegmentAgeMsMax = 60_000;
 export class DeliveryStreamRuntime {
   timer: NodeJS.Timeout | undefined;
   worker!: DeliveryWorker;
-  /** KinesisStreamAsSource: the reader copying the source stream into staging. */
-  source: StreamSourceReader | undefined;
+  /** KinesisStreamAsSource: the reader copying the source stream into staging, run by one gateway process at a time (Storage.exclusive). */
+  source: { close(): Promise<void> } | undefined;
   /** Redshift destination: stages objects in the bucket, then loads them; closed before the worker so a retry wait ends. */
   redshift: RedshiftDestination | undefined;
   /** Prefix of this incarnation's record ids. */
@@ -187,17 +187,32 @@ export class FirehoseRegistry {
       },
     });
     if (meta.type === 'KinesisStreamAsSource' && meta.source && this.sources) {
-      rt.source = await StreamSourceReader.start(
-        {
-          deliveryStream: meta.name,
-          streamName: sourceStreamName(meta.source.KinesisStreamARN),
-          file: path.join(dir, 'source.json'),
-          streams: this.sources,
-          stage: async (data, sealed) => (await this.put(rt, data, { seal: sealed })).accepted,
-          log: this.log,
+      const sources = this.sources;
+      const streamName = sourceStreamName(meta.source.KinesisStreamARN);
+      const job = `firehose-source.${meta.dir}`;
+      const positions = () => this.storage.jobState<SourcePositions>(job, path.join(dir, 'source.json'));
+      // A new delivery stream's start positions are stored before any process runs its reader.
+      if (sourceStart) {
+        const store = positions();
+        if (!(await store.load())) await store.save(sourceStart);
+      }
+      let reader: StreamSourceReader | undefined;
+      rt.source = await this.storage.exclusive(job, {
+        start: async () => {
+          reader = await StreamSourceReader.start({
+            deliveryStream: meta.name,
+            streamName,
+            positions: positions(),
+            streams: sources,
+            stage: async (data, sealed) => (await this.put(rt, data, { seal: sealed })).accepted,
+            log: this.log,
+          });
         },
-        sourceStart,
-      );
+        stop: async () => {
+          await reader?.close();
+          reader = undefined;
+        },
+      });
     }
     return rt;
   }

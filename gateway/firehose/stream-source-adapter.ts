@@ -14,6 +14,7 @@ export function streamSources(registry: StreamRegistry): SourceStreams {
         shards: rt.shards.map((s) => ({
           index: s.meta.index,
           nextCounter: s.log.durableCounter,
+          shared: s.log.shared === true,
           read: (from: number) => s.log.read(from, { limit: sourceReadRecordsMax, bytesMax: sourceReadBytesMax, arrivalMsMin: 0 }),
         })),
       };

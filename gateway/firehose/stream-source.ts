@@ -6,17 +6,18 @@
  *
  * Positions (per shard, the next counter to read) start at each shard's end
  * when the delivery stream is created (records written before are not
- * delivered, as with AWS's DeliveryStartTimestamp) and are saved atomically in
- * source.json after the staged copy is durable. A crash between the two
+ * delivered, as with AWS's DeliveryStartTimestamp) and are saved atomically
+ * (source.json on `local`, a KV key with compare-and-set on `nats`, where
+ * one gateway process at a time runs the reader under a lease and another
+ * continues from these positions when it dies) after the staged copy is
+ * durable. A crash between the two
  * stages those records again: at least once, with duplicates possible in
  * that window. Reading pauses while staging is at its cap, so a destination
  * that is down holds records back in the source stream (within its retention)
  * instead of dropping them.
  */
-import fsp from 'node:fs/promises';
 import type { Logger } from '../log.ts';
-import { writeFileAtomic } from '../storage/local/segment.ts';
-import type { StoredRecord } from '../storage/types.ts';
+import type { MetadataStore, StoredRecord } from '../storage/types.ts';
 import { deaggregate, KplFormatError } from '../../sdk/protocol/kpl-aggregation.ts';
 
 /** How often shards are polled for new records. */
@@ -28,7 +29,7 @@ export const sourceReadBytesMax = 4 * 1024 * 1024;
 /** What the reader needs of the Data Streams side (an adapter over the stream registry). */
 export interface SourceStreams {
   /** The stream's shards with their logs, and the stream's incarnation; undefined while it does not exist. */
-  shardsOf(streamName: string): { incarnation: number; shards: Array<{ index: number; nextCounter: number; read(from: number): Promise<{ records: StoredRecord[]; nextCounter: number }> }> } | undefined;
+  shardsOf(streamName: string): { incarnation: number; shards: Array<{ index: number; nextCounter: number; shared?: boolean; read(from: number): Promise<{ records: StoredRecord[]; nextCounter: number }> }> } | undefined;
   /** The record's data in the clear (records of an encrypted stream are sealed in the log). */
   open(streamName: string, record: StoredRecord): Buffer;
 }
@@ -42,7 +43,8 @@ export interface SourcePositions {
 export interface StreamSourceOptions {
   deliveryStream: string;
   streamName: string;
-  file: string;
+  /** Where the positions are kept (Storage.jobState). */
+  positions: MetadataStore<SourcePositions>;
   streams: SourceStreams;
   /**
    * Stages records durably; returns how many of the leading ones were taken
@@ -63,8 +65,9 @@ export class StreamSourceReader {
 
   static async start(o: StreamSourceOptions, initial?: SourcePositions): Promise<StreamSourceReader> {
     const r = new StreamSourceReader(o);
-    r.positions = (await readPositions(o.file)) ?? initial;
-    if (initial && !(await readPositions(o.file))) await writeFileAtomic(o.file, JSON.stringify(initial));
+    const saved = await o.positions.load();
+    r.positions = saved ?? initial;
+    if (initial && !saved) await o.positions.save(initial);
     r.arm();
     return r;
   }
@@ -100,7 +103,8 @@ export class StreamSourceReader {
     let moved = false;
     for (const shard of source.shards) {
       const from = this.positions.shards[String(shard.index)] ?? 0;
-      if (from >= shard.nextCounter) continue;
+      // A log other processes append to (nats) learns of their records by reading: always read it.
+      if (from >= shard.nextCounter && !shard.shared) continue;
       const { records, nextCounter } = await shard.read(from);
       const data: Buffer[] = [];
       const ends: number[] = [];
@@ -119,7 +123,7 @@ export class StreamSourceReader {
       }
       if (whole < records.length) break; // staging is full: try again next poll
     }
-    if (moved) await writeFileAtomic(this.o.file, JSON.stringify(this.positions));
+    if (moved) await this.o.positions.save(this.positions);
   }
 
   private userRecords(data: Buffer): Buffer[] {
@@ -136,14 +140,5 @@ export class StreamSourceReader {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
-  }
-}
-
-async function readPositions(file: string): Promise<SourcePositions | undefined> {
-  try {
-    return JSON.parse(await fsp.readFile(file, 'utf8')) as SourcePositions;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
   }
 }

@@ -12,6 +12,7 @@ import { LocalFragmentStore } from './local/fragment-store.ts';
 import { JsonFileStore, loadOrCreateSecret } from './local/metadata-store.ts';
 import { LocalShardLog } from './local/shard-log.ts';
 import type { NatsStorageConfig } from './nats/config.ts';
+import type { ExclusiveJob } from './nats/job-lease.ts';
 import type { FragmentStore, FsyncPolicy, MetadataStore, ShardLog } from './types.ts';
 
 export type StorageBackendName = 'local' | 'nats';
@@ -42,6 +43,15 @@ export interface Storage {
   removeShardLogs(prefix: string[]): Promise<void>;
   /** A Firehose staging log; kept on the local disk by every backend for now (docs/scaling.md). */
   openStagingLog(key: string[], options: ShardLogOpenOptions): Promise<ShardLog>;
+  /**
+   * Runs a background job in exactly one gateway process of this storage at
+   * a time: at once on `local` (one process), under a lease in KV on `nats`,
+   * where another process takes the job over when its holder dies
+   * (nats/job-lease.ts). `close` stops it here and gives it up.
+   */
+  exclusive(name: string, job: ExclusiveJob): Promise<{ close(): Promise<void> }>;
+  /** A background job's small state document, shared by the processes of this storage: `localFile` on `local`, a KV key on `nats`. */
+  jobState<T>(name: string, localFile: string): MetadataStore<T>;
   /** Video fragments; kept on the local disk by every backend for now (docs/scaling.md). */
   fragmentStore(o: { cipher: RecordCipher; fsync: FsyncPolicy; log: Warner }): FragmentStore;
   close(): Promise<void>;
@@ -83,6 +93,11 @@ export function localStorage(dataDir: string): Storage {
       await rm(path.join(dataDir, ...prefix), { recursive: true, force: true });
     },
     openStagingLog: (key, o) => localShardLog(dataDir, key, o),
+    async exclusive(_name, job) {
+      await job.start();
+      return { close: () => job.stop() };
+    },
+    jobState: <T>(_name: string, localFile: string) => new JsonFileStore<T>(localFile),
     fragmentStore: (o) => new LocalFragmentStore({ dir: path.join(dataDir, 'video'), cipher: o.cipher, fsync: o.fsync, log: o.log }),
     async close() {},
   };

@@ -85,6 +85,12 @@ export interface FramesRead {
 
 /** One shard's ordered, durable record log. */
 export interface ShardLog {
+  /**
+   * Other gateway processes append to this log too (nats): `nextCounter` and
+   * `durableCounter` are this process's view, moved on by reads, so a reader
+   * that waits for new records must read rather than compare counters.
+   */
+  readonly shared?: boolean;
   /** The counter the next appended record gets. */
   readonly nextCounter: number;
   /** Records with a counter below this are durable and readable. */

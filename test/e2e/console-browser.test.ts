@@ -55,6 +55,12 @@ async function expectNamedControls(page: Page): Promise<void> {
   expect(await page.locator('body').ariaSnapshot()).not.toMatch(/- (button|textbox|combobox)\s*$/m);
 }
 
+/** When the console set a performance mark, in ms after the page's navigation start (waits for it). */
+async function markMs(page: Page, name: string): Promise<number> {
+  const at = await page.waitForFunction((n) => (globalThis as any).performance.getEntriesByName(n)[0]?.startTime as number | undefined, name, { timeout: 15_000, polling: 20 });
+  return (await at.jsonValue())!;
+}
+
 const screenshot = async (page: Page, name: string) => {
   fs.mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: path.join(artifacts, `console-${name}.png`), fullPage: true });
@@ -66,6 +72,7 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
   let browser: Awaited<ReturnType<typeof launchChromium>>;
   let page: Page;
   const problems: string[] = [];
+  let signInMs = NaN;
   /** HTTP 400 answers the test provokes on purpose, still to come (each also logs a console error in Chromium). */
   let expected400 = { response: 0, console: 0 };
 
@@ -129,6 +136,8 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
 
   it('signs in, shows the stream and its shards, tails a record put from the page', async () => {
     await page.goto(`${gw.url}/console/`);
+    signInMs = await markMs(page, 'tributary:sign-in');
+    expect(signInMs).toBeLessThan(1000);
     // Sign in with the keyboard only: Tab from the page's start through the fields, Enter submits.
     await page.keyboard.press('Tab');
     await page.keyboard.type(operator.accessKeyId);
@@ -182,6 +191,46 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
     await screenshot(page, 'streams');
   }, 60_000);
 
+  it('shows the first view within a second, and moves between views and streams by keyboard alone', async () => {
+    // A signed-in tab loaded again: the page, its script, the session from sessionStorage, ListStreams, the list drawn.
+    await page.reload();
+    const firstViewMs = await markMs(page, 'tributary:first-view');
+    console.log(`console first view: sign-in form ${signInMs.toFixed(0)} ms, streams list (signed in, after ListStreams) ${firstViewMs.toFixed(0)} ms after navigation start`);
+    expect(firstViewMs).toBeLessThan(1000);
+
+    // The views are tabs: one Tab stop (the selected one), arrows, Home and End move and show the view.
+    const focused = () => page.evaluate(() => { const e = (globalThis as any).document.activeElement; return `${e.getAttribute('role') ?? e.tagName.toLowerCase()}:${e.textContent}`; });
+    const selected = () => page.getByRole('tab', { selected: true }).innerText();
+    await page.locator('body').focus();
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('tab:Streams');
+    await page.keyboard.press('ArrowRight');
+    expect([await focused(), await selected()]).toEqual(['tab:Delivery streams', 'Delivery streams']);
+    await page.getByRole('navigation', { name: 'Delivery streams' }).waitFor();
+    await page.keyboard.press('End');
+    expect([await focused(), await selected()]).toEqual(['tab:Devices', 'Devices']);
+    await page.keyboard.press('ArrowRight');
+    expect([await focused(), await selected()]).toEqual(['tab:Streams', 'Streams']);
+    await page.keyboard.press('ArrowLeft');
+    expect(await selected()).toBe('Devices');
+    await page.keyboard.press('Home');
+    expect([await focused(), await selected()]).toEqual(['tab:Streams', 'Streams']);
+    // Past the tabs (one stop) and Sign out, Refresh streams, then the streams: arrows between them, Enter opens one.
+    await page.getByRole('button', { name: 'console-demo' }).waitFor();
+    for (const want of ['button:Sign out', 'button:Refresh streams', 'button:console-demo']) {
+      await page.keyboard.press('Tab');
+      expect(await focused()).toBe(want);
+    }
+    await page.keyboard.press('ArrowDown');
+    expect(await focused()).toBe('button:console-hot');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowUp');
+    expect(await focused()).toBe('button:console-hot');
+    await page.keyboard.press('Enter');
+    await page.getByRole('article', { name: 'Stream console-hot' }).waitFor({ timeout: 15_000 });
+    await expectNamedControls(page);
+  }, 60_000);
+
   it('reshards a stream from the view (UpdateShardCount) and shows the new lineage', async () => {
     await page.getByRole('button', { name: 'console-scale' }).click();
     await page.getByLabel('Target shard count').fill('2');
@@ -195,7 +244,7 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
   }, 60_000);
 
   it('shows a delivery stream: destination, buffering, error prefix; puts a record', async () => {
-    await page.getByRole('button', { name: 'Delivery streams', exact: true }).click();
+    await page.getByRole('tab', { name: 'Delivery streams', exact: true }).click();
     await page.getByRole('button', { name: 'console-archive' }).click();
     const dest = page.getByRole('region', { name: 'Destination destinationId-000000000001' });
     await dest.waitFor({ timeout: 15_000 });
@@ -240,7 +289,7 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
     }
     const putting = producer.put(camera());
     try {
-      await page.getByRole('button', { name: 'Video', exact: true }).click();
+      await page.getByRole('tab', { name: 'Video', exact: true }).click();
       await page.getByRole('button', { name: 'console-camera' }).click();
       await page.getByText('Retention').waitFor({ timeout: 15_000 });
       await page.getByRole('button', { name: 'Play live' }).click();
@@ -274,7 +323,7 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
   }, 90_000);
 
   it('edits an analytics application: an SQL error at its line and column, then start, output rows, stop', async () => {
-    await page.getByRole('button', { name: 'Analytics', exact: true }).click();
+    await page.getByRole('tab', { name: 'Analytics', exact: true }).click();
     await page.getByRole('button', { name: 'console-app' }).click();
     const editor = page.getByLabel('Application code (SQL)');
     await editor.waitFor({ timeout: 15_000 });
@@ -322,7 +371,7 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
     // Devices view: an extra operator listed, revoked from the page (two steps), revoked on the gateway.
     const admin = new JsonRpcClient({ endpoint: gw.url, region: operator.region, service: 'tributary', targetPrefix: 'Tributary_20261125', credentials: operator });
     const spare = await admin.call<{ Principal: { AccessKeyId: string } }>('CreateOperator', { Name: 'spare-op', Policy: 'reader' });
-    await page.getByRole('button', { name: 'Devices', exact: true }).click();
+    await page.getByRole('tab', { name: 'Devices', exact: true }).click();
     await page.getByRole('button', { name: 'Revoke spare-op' }).click();
     await page.getByRole('button', { name: 'Confirm revoke spare-op' }).click();
     await page.getByRole('status').filter({ hasText: `Revoked ${spare.Principal.AccessKeyId}` }).waitFor({ timeout: 15_000 });
@@ -356,7 +405,7 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
       await p.getByLabel('Access key ID').fill(op.accessKeyId);
       await p.getByLabel('Secret access key').fill(op.secretAccessKey);
       await p.getByRole('button', { name: 'Sign in' }).click();
-      await p.getByRole('button', { name: 'Devices', exact: true }).click();
+      await p.getByRole('tab', { name: 'Devices', exact: true }).click();
       await p.getByLabel('Device name').fill('pi-console');
       await p.getByRole('button', { name: 'Create pairing code' }).click();
       const shown = p.locator('.pairing');

@@ -16,6 +16,8 @@ export interface NatsStorageConfig {
   replicas: number;
   /** JetStream stream and KV bucket names start with this, so several gateways' data can share a cluster (default `TRB`). */
   prefix: string;
+  /** Leases of background jobs (one process runs each): another process takes a job over this long after its holder stopped renewing (default 10 s). */
+  leaseMs?: number;
 }
 
 export const natsReplicasDefault = 3;

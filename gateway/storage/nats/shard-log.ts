@@ -74,6 +74,7 @@ function isNotFound(err: unknown): boolean {
 }
 
 export class NatsShardLog implements ShardLog {
+  readonly shared = true;
   nextCounter = 0;
   durableCounter = 0;
   lastArrivalMs = 0;

@@ -14,6 +14,12 @@ import { localStorage, type Storage } from '../factory.ts';
 import type { NatsStorageConfig } from './config.ts';
 import { KvMetadataStore } from './metadata-store.ts';
 import { NatsShardLog } from './shard-log.ts';
+import { jobLeaseMsDefault, KvJobLease } from './job-lease.ts';
+
+/** KV key characters (the job's name becomes part of `lease.<name>` and `job.<name>`). */
+function checkJobName(name: string): void {
+  if (!/^[A-Za-z0-9_=.-]+$/.test(name) || name.startsWith('.') || name.endsWith('.')) throw new Error(`bad job name ${JSON.stringify(name)}`);
+}
 
 interface Logs {
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -72,6 +78,7 @@ export async function natsStorage(dataDir: string, config: NatsStorageConfig, lo
     }
   })();
   const local = localStorage(dataDir);
+  const leases = new Set<KvJobLease>();
   return {
     backend: 'nats',
     async secret(name, bytes) {
@@ -97,8 +104,25 @@ export async function natsStorage(dataDir: string, config: NatsStorageConfig, lo
       }
     },
     openStagingLog: local.openStagingLog,
+    async exclusive(name, job) {
+      checkJobName(name);
+      const lease = new KvJobLease(h.kv, name, job, { leaseMs: config.leaseMs ?? jobLeaseMsDefault, log });
+      leases.add(lease);
+      lease.begin();
+      return {
+        close: async () => {
+          leases.delete(lease);
+          await lease.close();
+        },
+      };
+    },
+    jobState: <T>(name: string) => {
+      checkJobName(name);
+      return new KvMetadataStore<T>(h.kv, `job.${name}`);
+    },
     fragmentStore: local.fragmentStore,
     async close() {
+      for (const lease of [...leases]) await lease.close();
       await h.nc.drain();
     },
   };
