@@ -19,6 +19,7 @@
  * small budget (see server.ts): small bodies only, a short deadline.
  */
 import type http from 'node:http';
+import { pooledBytesMin } from './buffer-pool.ts';
 
 /** An authenticated body may pause this long between chunks before it is cut off with 408. */
 export const bodyIdleMsMax = 20_000;
@@ -155,6 +156,8 @@ export interface ReadBodyOptions {
   onTooLarge(): void;
   onTimeout(): void;
   onBody(body: Buffer): void;
+  /** Where a body of several chunks is gathered (a pooled buffer of exactly that size, buffer-pool.ts); a new buffer otherwise. */
+  bufferFor?(size: number): Buffer;
 }
 
 /**
@@ -215,6 +218,11 @@ export function readBody(req: http.IncomingMessage, res: http.ServerResponse, o:
     over = true;
     disarm();
     ticket.finish();
-    o.onBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    if (chunks.length === 1) return o.onBody(chunks[0]!);
+    if (!o.bufferFor || size < pooledBytesMin) return o.onBody(Buffer.concat(chunks, size));
+    const body = o.bufferFor(size);
+    let at = 0;
+    for (const c of chunks) at += c.copy(body, at);
+    o.onBody(body);
   });
 }

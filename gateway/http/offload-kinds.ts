@@ -10,7 +10,7 @@
  */
 import { AwsError } from '../../sdk/protocol/errors.ts';
 import { putRecordBatchEntriesMax, recordBytesMax as firehoseRecordBytesMax } from '../../sdk/protocol/firehose/limits.ts';
-import { checkScannedMembers, preparePutRecords, putRecordsInput, verifyJob, type OffloadJob, type OffloadResult, type PreparedPutRecords } from './offload.ts';
+import { checkScannedMembers, preparePutRecords, putRecordsInput, verifyJob, type OffloadJob, type OffloadResult, type PrepareOptions, type PreparedPutRecords } from './offload.ts';
 import { base64DecodedLength, decodeBase64Into, scanBody, type BodyLayout, type ScannedBody } from './offload-scan.ts';
 import { validateInput, type StructureShape } from './validate.ts';
 
@@ -26,14 +26,14 @@ export interface PreparedRecordBatch {
 }
 
 /** Runs the job's kind of preparation (`scan: false`, for tests and the benchmark: the general path for every body). */
-export function prepareOffloaded(job: OffloadJob, shape: StructureShape, options: { scan?: boolean } = {}): OffloadResult {
+export function prepareOffloaded(job: OffloadJob, shape: StructureShape, options: PrepareOptions = {}): OffloadResult {
   return job.kind === 'firehose.PutRecordBatch' ? prepareRecordBatch(job, shape, options) : preparePutRecords(job, shape, options);
 }
 
-/** The action input rebuilt on the main thread from a prepared job of `kind`. */
-export function offloadedInput(kind: OffloadKind, value: PreparedPutRecords | PreparedRecordBatch): Record<string, unknown> {
+/** The action input rebuilt on the main thread from a prepared job of `kind`; `recycle` gets PutRecords' frames buffer back once stored. */
+export function offloadedInput(kind: OffloadKind, value: PreparedPutRecords | PreparedRecordBatch, recycle?: (ab: ArrayBuffer) => void): Record<string, unknown> {
   if (kind === 'firehose.PutRecordBatch') return recordBatchInput(value as PreparedRecordBatch);
-  return putRecordsInput(value as PreparedPutRecords);
+  return putRecordsInput(value as PreparedPutRecords, recycle);
 }
 
 /** The buffers a result transfers (not copies) back to the main thread: every typed array at its top level (each owns its ArrayBuffer). */

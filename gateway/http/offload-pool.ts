@@ -16,6 +16,7 @@
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.ts';
+import { BufferPool } from './buffer-pool.ts';
 import type { OffloadJob, OffloadResult } from './offload.ts';
 
 /**
@@ -30,7 +31,21 @@ export const offloadInlineBusyPercentMaxDefault = 50;
 /** How often the main thread's event-loop utilization is sampled. */
 const utilizationSampleMs = 50;
 
+/** Spare request-body buffers kept on the main thread (the workers hand bodies back), and PutRecords frame buffers awaiting a trip to a worker. */
+const bodySparesMax = 16;
+const bodySpareBytesMax = 16 * 1024 * 1024;
+const frameSparesMax = 16;
+const frameSpareBytesMax = 16 * 1024 * 1024;
+
 export class OffloadPool {
+  /**
+   * Request bodies for readBody (admission.ts): a body sent to a worker comes
+   * back with its result and serves a later request, so the bodies of a
+   * steady load cost no allocation (buffer-pool.ts).
+   */
+  readonly bodies = new BufferPool(bodySparesMax, bodySpareBytesMax);
+  /** Frame buffers the main thread is done with (RecordFrames.release), sent to the workers with the next jobs. */
+  private readonly frameSpares = new BufferPool(frameSparesMax, frameSpareBytesMax);
   private workers: Array<{ worker: Worker; inFlight: number }> = [];
   private pending = new Map<number, { resolve: (r: OffloadResult) => void; slot: { inFlight: number } }>();
   private nextId = 1;
@@ -98,7 +113,8 @@ export class OffloadPool {
   private adopt(worker: Worker): void {
     const slot = { worker, inFlight: 0 };
     worker.unref();
-    worker.on('message', (msg: { id: number; result: OffloadResult }) => {
+    worker.on('message', (msg: { id: number; result: OffloadResult; body?: Uint8Array }) => {
+      if (msg.body) this.bodies.give(msg.body.buffer as ArrayBuffer);
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
@@ -146,14 +162,23 @@ export class OffloadPool {
     if (!best || best.inFlight >= queuedPerWorkerMax) return undefined;
     const id = this.nextId++;
     const body = job.body;
-    // Transfer the body when it owns its whole ArrayBuffer; a view into a shared one is copied.
-    const owned = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength ? body : body.slice();
+    // Transfer the body when it owns its whole ArrayBuffer (or a pooled one); a view into a shared one is copied.
+    const whole = body.byteOffset === 0 && (body.byteLength === body.buffer.byteLength || this.bodies.owns(body.buffer));
+    const owned = whole ? body : Uint8Array.prototype.slice.call(body);
+    // A frame buffer to reuse goes along, for the worker's next frames.
+    const spare = this.frameSpares.takeSpare();
     best.inFlight++;
     const slot = best;
     return new Promise((resolve) => {
       this.pending.set(id, { resolve, slot });
-      slot.worker.postMessage({ id, job: { ...job, body: owned } }, [owned.buffer as ArrayBuffer]);
+      const transfer = [owned.buffer as ArrayBuffer, ...(spare ? [spare] : [])];
+      slot.worker.postMessage({ id, job: { ...job, body: owned }, ...(spare ? { spare } : {}) }, transfer);
     });
+  }
+
+  /** A frame buffer the main thread is done with (see RecordFrames.release): a worker reuses it. */
+  recycleFrames(ab: ArrayBuffer): void {
+    if (!this.closed && this.workers.length) this.frameSpares.give(ab);
   }
 
   async close(): Promise<void> {

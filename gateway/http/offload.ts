@@ -128,6 +128,13 @@ const putRecordsLayout: BodyLayout = {
 };
 const explicitHashKeyRe = new RegExp(`^(?:${hashKeyPattern})$`, 'u');
 
+export interface PrepareOptions {
+  /** false (tests, the benchmark): the general path for every body. */
+  scan?: boolean;
+  /** Where the scanner's frames go (a worker's pooled buffers, buffer-pool.ts); a new buffer of their own otherwise. */
+  framesBuffer?: (size: number) => Buffer;
+}
+
 /**
  * Parse, SigV4, shape check (base64 included) and hash keys for a PutRecords
  * body, in the front door's order. The usual body goes through the scanner
@@ -135,12 +142,12 @@ const explicitHashKeyRe = new RegExp(`^(?:${hashKeyPattern})$`, 'u');
  * body the scanner or its checks do not take goes through JSON.parse and
  * validateInput, which answer exactly as the general path does.
  */
-export function preparePutRecords(job: OffloadJob, shape: StructureShape, options: { scan?: boolean } = {}): OffloadResult {
+export function preparePutRecords(job: OffloadJob, shape: StructureShape, options: PrepareOptions = {}): OffloadResult {
   try {
     const body = Buffer.from(job.body.buffer, job.body.byteOffset, job.body.byteLength);
     // `scan: false` (tests) takes the general path for every body.
     const scanned = options.scan === false ? undefined : scanBody(body, putRecordsLayout, 0);
-    const fast = scanned && fromScan(body, scanned, shape);
+    const fast = scanned && fromScan(body, scanned, shape, options.framesBuffer);
     if (fast) {
       fast.accessKeyId = verifyJob(job, body);
       return { ok: true, value: fast };
@@ -166,7 +173,7 @@ export function preparePutRecords(job: OffloadJob, shape: StructureShape, option
  * The prepared records of a scanned body, or undefined when validateInput
  * would find anything to report (the caller then runs it, for the wording).
  */
-function fromScan(body: Buffer, scan: ScannedBody, shape: StructureShape): PreparedPutRecords | undefined {
+function fromScan(body: Buffer, scan: ScannedBody, shape: StructureShape, framesBuffer?: (size: number) => Buffer): PreparedPutRecords | undefined {
   const input = checkScannedMembers(shape, scan.members);
   if (!input) return undefined;
   const n = scan.count;
@@ -189,7 +196,7 @@ function fromScan(body: Buffer, scan: ScannedBody, shape: StructureShape): Prepa
     }
   }
   // Not from Node's pool: these buffers are transferred to the main thread whole.
-  const frames = Buffer.allocUnsafeSlow(frameOff[n]!);
+  const frames = framesBuffer ? framesBuffer(frameOff[n]!) : Buffer.allocUnsafeSlow(frameOff[n]!);
   const tailCrc = new Uint32Array(new ArrayBuffer(4 * n));
   const hashKeys = Buffer.from(new ArrayBuffer(16 * n));
   const hashKeyValid = new Uint8Array(new ArrayBuffer(n));
@@ -224,10 +231,15 @@ function fromEntries(accessKeyId: string, input: Record<string, unknown>): Prepa
   return { accessKeyId, input: rest, count: n, frames, frameOff, tailCrc, ...(explicitHashKeys ? { explicitHashKeys } : {}), hashKeys, hashKeyValid };
 }
 
-/** Rebuilds the action input on the main thread: the records as frames over the transferred buffers. */
-export function putRecordsInput(p: PreparedPutRecords): Record<string, unknown> {
+/**
+ * Rebuilds the action input on the main thread: the records as frames over
+ * the transferred buffers. `recycle` gets the frames' ArrayBuffer once the
+ * action is done with it (RecordFrames.release).
+ */
+export function putRecordsInput(p: PreparedPutRecords, recycle?: (ab: ArrayBuffer) => void): Record<string, unknown> {
   const view = (a: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
   const Records = new RecordFrames(p.count, view(p.frames), p.frameOff, p.tailCrc, p.explicitHashKeys, view(p.hashKeys), p.hashKeyValid);
+  if (recycle && p.frames.byteOffset === 0) Records.release = () => recycle(p.frames.buffer as ArrayBuffer);
   return { ...p.input, Records };
 }
 

@@ -122,6 +122,9 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
   const unauthenticated = new Budget(unauthenticatedBytesInFlightMax);
   // Writes apply in the order their bodies completed, whichever thread prepared them first.
   const arrivals = new ArrivalOrder();
+  // Authenticated bodies of several chunks are gathered in buffers the offload workers hand back (buffer-pool.ts).
+  const pool = options.offloadPool;
+  const bodies = pool ? (size: number) => pool.bodies.take(size) : undefined;
 
   return (req, res) => {
     const started = process.hrtime.bigint();
@@ -175,7 +178,7 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
     }
     readBody(req, res, {
       budget: admitted, address, bodyBytesMax: options.requestBytesMax, idleMsMax: bodyIdleMsMax,
-      onTooLarge: () => refuseTooLarge(req, res), onTimeout, onBody,
+      onTooLarge: () => refuseTooLarge(req, res), onTimeout, onBody, ...(bodies ? { bufferFor: bodies } : {}),
     });
   };
 
@@ -399,7 +402,7 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
       if (!result.ok) throw offloadError(result);
       const caller = options.guard.callerOf(result.value.accessKeyId);
       checkCertificateBinding(req, caller);
-      const input = offloadedInput(kind, result.value);
+      const input = offloadedInput(kind, result.value, pool && ((ab) => pool.recycleFrames(ab)));
       authorizeAll(caller, target, input);
       // Not awaited here: the action appends as it is called, and the turn passes on before durability.
       return { answer: target.handle(input, caller, extras) };

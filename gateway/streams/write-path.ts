@@ -62,6 +62,13 @@ export class RecordFrames implements RecordFramesView {
     return new RecordFrames(entries.length, f.frames, f.frameOff, f.tailCrc, explicit);
   }
 
+  /**
+   * Set by the offload path: hands the frames' buffer back for reuse. Call
+   * only once nothing refers to the frames any more: every append of them
+   * settled with the records stored (a failed append may still be writing them).
+   */
+  release?: () => void;
+
   keyBytes(i: number): number {
     const at = this.frameOff[i]!;
     return this.frames[at + 10]! | (this.frames[at + 11]! << 8);

@@ -5,7 +5,8 @@
 // included, and route records to the same shards (deliver the same bytes).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
-import { CreateStreamCommand } from '@aws-sdk/client-kinesis';
+import { randomBytes } from 'node:crypto';
+import { CreateStreamCommand, GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { CreateDeliveryStreamCommand, DescribeDeliveryStreamCommand, FirehoseClient } from '@aws-sdk/client-firehose';
 import { kinesisClient, testGateway, testOperator, waitActive } from '../helpers/gateway.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -94,6 +95,42 @@ describe('PutRecords offload', () => {
     expect(results.every((r) => r.status === 200 && r.body.FailedRecordCount === 0)).toBe(true);
     for (let i = 0; i < 4; i++) expect(shape(results[i]!)).toEqual(shape(reference[i]!));
   });
+});
+
+describe('buffers passed between the threads (issue #19)', () => {
+  it('stores every byte as sent while bodies and frame buffers are reused across requests', async () => {
+    // 60 requests of 120 x 1 KiB random records, 12 at a time: bodies and frames well past the 64 KiB
+    // pooling threshold, each buffer used by several requests in turn. A buffer reused while a write
+    // still held it would store another request's bytes under these keys.
+    const sent = new Map<string, Buffer>();
+    const bodies = Array.from({ length: 60 }, (_, b) => {
+      const Records = Array.from({ length: 120 }, (_, i) => {
+        const data = randomBytes(1024);
+        sent.set(`p${b}-${i}`, data);
+        return { PartitionKey: `p${b}-${i}`, Data: data.toString('base64') };
+      });
+      return JSON.stringify({ StreamName: 'o', Records });
+    });
+    for (let i = 0; i < bodies.length; i += 12) {
+      const results = await Promise.all(bodies.slice(i, i + 12).map((body) => send(withWorkers, body)));
+      expect(results.every((r) => r.status === 200 && r.body.FailedRecordCount === 0)).toBe(true);
+    }
+    const c = kinesisClient(withWorkers.url);
+    const got = new Map<string, Buffer>();
+    for (const s of (await c.send(new ListShardsCommand({ StreamName: 'o' }))).Shards!) {
+      let { ShardIterator } = await c.send(new GetShardIteratorCommand({ StreamName: 'o', ShardId: s.ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
+      for (;;) {
+        const r = await c.send(new GetRecordsCommand({ ShardIterator, Limit: 10_000 }));
+        for (const x of r.Records!) if (x.PartitionKey!.startsWith('p')) got.set(x.PartitionKey!, Buffer.from(x.Data!));
+        if (!r.Records!.length && r.MillisBehindLatest === 0) break;
+        ShardIterator = r.NextShardIterator;
+      }
+    }
+    expect(got.size).toBe(sent.size);
+    let wrong = 0;
+    for (const [k, v] of sent) if (!got.get(k)?.equals(v)) wrong++;
+    expect(wrong).toBe(0);
+  }, 60_000);
 });
 
 describe('Firehose PutRecordBatch offload', () => {

@@ -65,6 +65,11 @@ async function put(registry: StreamRegistry, metrics: Metrics, rt: StreamRuntime
   if (total > limits.putRecordsBytesMax) throw new AwsError('InvalidArgumentException', 'Records size exceeds 5 MB limit');
   const shards = routeFrames(rt, cols);
   const reply = await putFrames(registry, rt, cols, shards, trace);
+  // Every append settled and stored its records: no write refers to the frames any more.
+  if (cols.release && reply.countOf('InternalFailure') === 0) {
+    cols.release();
+    cols.release = undefined;
+  }
   const failed = reply.FailedRecordCount;
   const stream = { stream: rt.meta.name };
   metrics.incomingRecords.inc(stream, cols.count - failed);
