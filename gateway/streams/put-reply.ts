@@ -21,11 +21,14 @@ export interface ReplyShard {
   readonly sequenceCounterStep?: bigint;
 }
 
-/** Adds the decimal digits `step` to the decimal digits `d` in place (ASCII, both right-aligned); false when the sum would need another digit. */
-function addDecimal(d: Uint8Array, step: Uint8Array): boolean {
+/**
+ * Adds the decimal digits `step` to the decimal digits `d[from, to)` in
+ * place (ASCII, both right-aligned); false when the sum would need another digit.
+ */
+function addDecimal(d: Uint8Array, from: number, to: number, step: Uint8Array): boolean {
   let carry = 0;
   let j = step.length - 1;
-  for (let i = d.length - 1; i >= 0; i--, j--) {
+  for (let i = to - 1; i >= from; i--, j--) {
     if (j < 0 && carry === 0) return true;
     const sum = d[i]! - 48 + (j >= 0 ? step[j]! - 48 : 0) + carry;
     carry = sum >= 10 ? 1 : 0;
@@ -96,18 +99,20 @@ export class PutRecordsReply implements SelfEncoding {
   #jsonByAddition(): Buffer | undefined {
     const { groups, slots, errors } = this.#trace;
     const shards = this.#shards;
-    const digits: Uint8Array[] = [];
+    // Per group, its current record's whole entry, `{"ShardId":…,"SequenceNumber":"…"}`, with the digits at [digitsAt, digitsEnd).
+    const entries: Buffer[] = [];
+    const digitsAt: number[] = [];
     const steps: Uint8Array[] = [];
-    const prefixes: Buffer[] = [];
     for (let g = 0; g < groups.length; g++) {
       const step = shards[g]!.sequenceCounterStep;
       const group = groups[g]!;
       if (step === undefined) return undefined;
       const first = shards[g]!.sequenceNumber(group.firstCounter, group.arrivalMs);
       if (group.count > 1 && shards[g]!.sequenceNumber(group.firstCounter + group.count - 1, group.arrivalMs).length !== first.length) return undefined;
-      digits.push(Buffer.from(first, 'latin1'));
+      const prefix = `{"ShardId":${JSON.stringify(group.shardId)},"SequenceNumber":"`;
+      entries.push(Buffer.from(`${prefix}${first}"}`, 'utf8'));
+      digitsAt.push(Buffer.byteLength(prefix, 'utf8'));
       steps.push(Buffer.from(step.toString(10), 'latin1'));
-      prefixes.push(Buffer.from(`{"ShardId":${JSON.stringify(group.shardId)},"SequenceNumber":"`, 'utf8'));
     }
     const errorTexts = errors.map(([code, message]) => Buffer.from(`{"ErrorCode":${JSON.stringify(code)},"ErrorMessage":${JSON.stringify(message)}}`, 'utf8'));
     const head = Buffer.from(`{"FailedRecordCount":${this.FailedRecordCount},"Records":[`, 'latin1');
@@ -115,7 +120,7 @@ export class PutRecordsReply implements SelfEncoding {
     let size = head.length + tail.length + Math.max(0, slots.length - 1);
     for (let i = 0; i < slots.length; i++) {
       const slot = slots[i]!;
-      size += slot < 0 ? errorTexts[-1 - slot]!.length : prefixes[slot]!.length + digits[slot]!.length + 2;
+      size += slot < 0 ? errorTexts[-1 - slot]!.length : entries[slot]!.length;
     }
     const out = Buffer.allocUnsafe(size);
     let p = head.copy(out, 0);
@@ -123,22 +128,14 @@ export class PutRecordsReply implements SelfEncoding {
     for (let i = 0; i < slots.length; i++) {
       const slot = slots[i]!;
       if (i) out[p++] = 0x2c; // ,
-      if (slot < 0) {
-        p += errorTexts[-1 - slot]!.copy(out, p);
-        continue;
+      const entry = slot < 0 ? errorTexts[-1 - slot]! : entries[slot]!;
+      // A group's first record has the number formatted above; each later one the next counter's.
+      if (slot >= 0) {
+        if (started[slot] && !addDecimal(entry, digitsAt[slot]!, entry.length - 2, steps[slot]!)) return undefined;
+        started[slot] = 1;
       }
-      const d = digits[slot]!;
-      // The group's first record has the number formatted above; each later one the next counter's.
-      if (started[slot]) {
-        if (!addDecimal(d, steps[slot]!)) return undefined;
-      } else started[slot] = 1;
-      const prefix = prefixes[slot]!;
-      for (let k = 0; k < prefix.length; k++) out[p + k] = prefix[k]!;
-      p += prefix.length;
-      for (let k = 0; k < d.length; k++) out[p + k] = d[k]!;
-      p += d.length;
-      out[p++] = 0x22; // "
-      out[p++] = 0x7d; // }
+      out.set(entry, p);
+      p += entry.length;
     }
     p += tail.copy(out, p);
     if (p !== size) throw new Error(`PutRecords answer sized ${size} bytes, wrote ${p}`);
