@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { DiskBuffer, bufferLimits, type BufferProblem } from './buffer/index.ts';
-import { startCameras, type RunningCameras } from './camera/index.ts';
+import type { RunningCameras } from './camera/index.ts';
 import { volatileStateReason, type AgentConfig } from './config.ts';
 import { ConditionLog } from './condition-log.ts';
 import { DiskReserve, diskSpace, planCaps, type CapPlan } from './disk-space.ts';
@@ -107,13 +107,14 @@ function planBuffers(config: AgentConfig, stateDir: string, space: DiskReserve, 
  * A destination's sink for the inputs: its buffer, with refusals logged as a
  * condition of the destination (once when they start, with counts when they end).
  */
-function observedSink(name: string, buffer: DiskBuffer, conditions: ConditionLog): RecordSink {
+function observedSink(name: string, buffer: DiskBuffer, conditions: ConditionLog, appended: () => void): RecordSink {
   const key = `append:${name}`;
   return {
     nextSequence: (source) => buffer.nextSequence(source),
     async append(records) {
       try {
         const out = await buffer.append(records);
+        appended();
         if (conditions.isRaised(key)) conditions.clear(key, 'buffer takes records again', { destination: name });
         return out;
       } catch (err) {
@@ -244,13 +245,15 @@ export async function runAgent(config: AgentConfig, o: { log: AgentLogger; notif
     throw err;
   }
 
-  const sinks = new Map<string, RecordSink>([...buffers].map(([n, b]) => [n, observedSink(n, b, conditions)]));
+  const sinks = new Map<string, RecordSink>([...buffers].map(([n, b]) => [n, observedSink(n, b, conditions, () => uplinks.get(n)!.uplink.appended())]));
   const inputsDir = path.join(stateDir, 'inputs');
   fs.mkdirSync(inputsDir, { recursive: true, mode: 0o700 });
   const { inputs, serial } = await startInputs(config, sinks, inputsDir, o.log);
   // Cameras have their own buffer (a ring of fragment files) and uplink (PutMedia), on the same scheduler.
   let cameras: RunningCameras | undefined;
   if (config.inputs.camera?.length) {
+    // Loaded only when configured: the camera code and fluent-ffmpeg are a fifth of the bundle (issue #15, footprint).
+    const { startCameras } = await import('./camera/index.ts');
     cameras = await startCameras(config.inputs.camera.map((c) => ({ ...c, stream: c.stream.split('${device}').join(creds.name) })), {
       stateDir, endpoint, region: creds.region, credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
       ca: creds.caCertificate, cert: creds.clientCertificate, key: creds.clientKey, scheduler, retryMaxMs: config.uplink.retryMaxMs,

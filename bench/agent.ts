@@ -459,6 +459,10 @@ async function startAgent(s: AgentSetup, extraNodeArgs: string[] = []): Promise<
   const env = { ...(notify ? { NOTIFY_SOCKET: notify.path } : {}), ...(watchdogUsec ? { WATCHDOG_USEC: String(watchdogUsec) } : {}) };
   const t0 = performance.now();
   const server = spawnServer('agent', [...nodeArgs, 'dist/tributary-agent.mjs', 'run', '-c', config], { port: metricsPort, cwd: root, env });
+  // The agent's own log (JSON lines), for a phase that goes wrong: bench/results/agent-<state dir>.log.
+  fs.mkdirSync(resultsDir, { recursive: true });
+  const logFile = fs.createWriteStream(path.join(resultsDir, `agent-${path.basename(s.stateDir)}.log`));
+  server.child.stdout!.pipe(logFile);
   const startupMs = await new Promise<number>((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(() => reject(new Error(`the agent did not log 'agent running' within ${settings.readyTimeoutMs} ms:\n${server.outputTail()}`)), settings.readyTimeoutMs);

@@ -12,9 +12,9 @@ import { readStatus } from '../agent/status.ts';
 import { createNotifier } from '../agent/systemd-notify.ts';
 import { createLogger } from '../sdk/log.ts';
 import { exportBuffer, inspectBuffer, verifyBuffer } from '../agent/buffer/index.ts';
-import { cameraRingDir, exportCameraRange, listRing } from '../agent/camera/index.ts';
-import { ringKey } from '../agent/camera/fragment-file.ts';
-import { parseTime } from './video-playback-commands.ts';
+// The camera code (fluent-ffmpeg among it) and the video time parser load only for the commands that use them:
+// the daemon without cameras never needs them (issue #15: start-up time and memory on small devices).
+const cameraModule = () => import('../agent/camera/index.ts');
 import { AwsError, TributaryError } from '../sdk/protocol/errors.ts';
 
 const program = new Command('tributary-agent')
@@ -128,7 +128,7 @@ const bufferCommand = (spec: string, description: string) =>
 
 bufferCommand('inspect', 'Depth, ages and segments per destination; fragments, bytes and time range per camera.').action(async (o: { config?: string; dir?: string }) => {
   const root = bufferRoot(o);
-  const cameras = cameraRings(path.dirname(root));
+  const cameras = await cameraRings(path.dirname(root));
   print({ ...(await inspectBuffer(root)), ...(Object.keys(cameras).length ? { cameras } : {}) });
 });
 bufferCommand('verify', 'Check every record checksum; exit 1 on corruption.').action(async (o: { config?: string; dir?: string }) => {
@@ -167,11 +167,13 @@ async function exportProgressBar(total: number): Promise<{ update(n: number): vo
 }
 
 /** Per camera ring under <state>/camera: what `buffer inspect` shows. */
-function cameraRings(stateDir: string): Record<string, { fragments: number; bytes: number; oldestAt?: string; newestEndAt?: string }> {
+async function cameraRings(stateDir: string): Promise<Record<string, { fragments: number; bytes: number; oldestAt?: string; newestEndAt?: string }>> {
   const dir = path.join(stateDir, 'camera');
   const out: Record<string, { fragments: number; bytes: number; oldestAt?: string; newestEndAt?: string }> = {};
-  for (const name of fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []) {
-    const entries = listRing(path.join(dir, name));
+  const names = fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
+  const { listRing } = names.length ? await cameraModule() : { listRing: undefined };
+  for (const name of names) {
+    const entries = listRing!(path.join(dir, name));
     const last = entries.at(-1);
     out[name] = {
       fragments: entries.length, bytes: entries.reduce((n, e) => n + e.bytes, 0),
@@ -192,8 +194,11 @@ buffer
   .option('--absolute', 'keep capture times (epoch ms) as the file\'s timecodes instead of starting at zero')
   .action(async (camera: string, file: string, o: { config: string; stateDir?: string; start?: string; end?: string; absolute?: boolean }) => {
     const stateDir = path.resolve(o.stateDir ?? loadAgentConfig(o.config).state.dir);
+    const { cameraRingDir, exportCameraRange } = await cameraModule();
+    const { ringKey } = await import('../agent/camera/fragment-file.ts');
+    const { parseTime } = await import('./video-playback-commands.ts');
     const dir = cameraRingDir(stateDir, camera);
-    if (!fs.existsSync(dir)) throw new TributaryError('CAMERA_NOT_FOUND', `no buffer for camera "${camera}" in ${path.join(stateDir, 'camera')} (cameras: ${Object.keys(cameraRings(stateDir)).join(', ') || 'none'})`);
+    if (!fs.existsSync(dir)) throw new TributaryError('CAMERA_NOT_FOUND', `no buffer for camera "${camera}" in ${path.join(stateDir, 'camera')} (cameras: ${Object.keys(await cameraRings(stateDir)).join(', ') || 'none'})`);
     const keyFile = path.join(stateDir, 'keys', 'buffer.key');
     const key = fs.existsSync(keyFile) ? ringKey(fs.readFileSync(keyFile)) : undefined;
     const result = await exportCameraRange(dir, file, {

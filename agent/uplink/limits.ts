@@ -20,6 +20,12 @@ export const maxRecordAgeMsDefault = 24 * 60 * 60 * 1000;
 export const requestTimeoutMsDefault = 30_000;
 /** How often an idle uplink looks for new records (`wake()` skips the wait). */
 export const idlePollMsDefault = 100;
+/**
+ * How often an uplink with nothing read, sent or due looks at its buffer when
+ * no append woke it (the daemon's sinks call `appended()`): an idle agent does
+ * not go round ten times a second (issue #15, CPU at 100 records/s).
+ */
+export const idleScanMsDefault = 1000;
 
 /**
  * Adaptive pace (pacer.ts), in records per second: none until the gateway

@@ -42,6 +42,11 @@ export interface UplinkOptions {
   requestTimeoutMs?: number;
   idlePollMs?: number;
   /**
+   * How often an uplink with nothing to do looks at its buffer anyway; `appended()` wakes it sooner.
+   * Default: 1 s, or `idlePollMs` when that is given (callers that append without telling the uplink).
+   */
+  idleScanMs?: number;
+  /**
    * A batch that is not full waits until its oldest record is this old
    * (capture time) before it is sent: fewer, fuller requests at low rates.
    * 0 sends at once. Records captured long ago (a backlog) never wait.
@@ -90,6 +95,7 @@ export interface ResolvedUplinkOptions {
   bandwidthBytesPerSecondMax: number | undefined;
   requestTimeoutMs: number;
   idlePollMs: number;
+  idleScanMs: number;
   lingerMs: number;
   producerId: string | undefined;
   intentFile: string | undefined;
@@ -105,7 +111,7 @@ export interface ResolvedUplinkOptions {
 
 const known = new Set([
   'buffer', 'stream', 'endpoint', 'region', 'credentials', 'ca', 'cert', 'key', 'batchRecordsMax', 'batchBytesMax', 'aggregate', 'lanesMax',
-  'retryBaseMs', 'retryMaxMs', 'maxRecordAgeMs', 'bandwidthBytesPerSecondMax', 'requestTimeoutMs', 'idlePollMs', 'lingerMs', 'producerId', 'intentFile', 'intentSync', 'space', 'onEvent', 'now',
+  'retryBaseMs', 'retryMaxMs', 'maxRecordAgeMs', 'bandwidthBytesPerSecondMax', 'requestTimeoutMs', 'idlePollMs', 'idleScanMs', 'lingerMs', 'producerId', 'intentFile', 'intentSync', 'space', 'onEvent', 'now',
   'scheduler', 'priority', 'newestFirst', 'catchUpAgeMs',
 ]);
 
@@ -159,6 +165,7 @@ export function resolveUplinkOptions(o: UplinkOptions): ResolvedUplinkOptions {
     bandwidthBytesPerSecondMax: bw,
     requestTimeoutMs: intInRange('requestTimeoutMs', o.requestTimeoutMs, L.requestTimeoutMsDefault, 1, 3_600_000),
     idlePollMs: intInRange('idlePollMs', o.idlePollMs, L.idlePollMsDefault, 1, 60_000),
+    idleScanMs: intInRange('idleScanMs', o.idleScanMs, o.idlePollMs ?? L.idleScanMsDefault, 1, 60_000),
     lingerMs: intInRange('lingerMs', o.lingerMs, 0, 0, 60_000),
     producerId: o.producerId === undefined ? undefined : producerIdOf(o.producerId),
     intentFile: o.intentFile,

@@ -104,6 +104,8 @@ export class Uplink {
   private deadlineTimer: NodeJS.Timeout | undefined;
   private aborted = false;
   private wakeUp: (() => void) | undefined;
+  /** The loop sleeps with nothing read, sent or waiting: `appended()` wakes it. */
+  private idle = false;
   private link: LinkState = 'unknown';
   /** The last intent write failed: exactly-once is degraded until one succeeds. */
   private intentUnsaved = false;
@@ -181,9 +183,19 @@ export class Uplink {
     }
   }
 
-  /** Looks at the buffer now instead of after the idle poll (call after appending). */
+  /** Looks at the buffer now instead of after the idle poll. */
   wake(): void {
     this.wakeUp?.();
+  }
+
+  /**
+   * Records were appended to the buffer: an idle uplink looks at once (it
+   * polls an idle buffer only every `idleScanMs`); a busy one reads them on
+   * its next round anyway, so an input appending a record at a time costs
+   * no extra rounds.
+   */
+  appended(): void {
+    if (this.idle) this.wake();
   }
 
   stats(): UplinkStats {
@@ -283,9 +295,15 @@ export class Uplink {
   private nextWakeMs(now: number): number {
     const o = this.o;
     const r = this.region;
+    this.idle = false;
     if (this.ackNow) return 0;
     // More to read and room for it: go round again at once.
     if (!this.blocked && !r.exhausted && r.size < regionRecordsMax && r.bytes < regionBytesMax) return 0;
+    if (r.size === 0 && this.inFlight === 0 && this.nextAtMs === Infinity && !this.stopping && this.link !== 'down' && this.lanes.every((l) => l.idle)) {
+      // Nothing read, sent or due: appended() wakes the loop; the scan is a fallback (an input that does not say).
+      this.idle = true;
+      return Math.max(o.idlePollMs, o.idleScanMs);
+    }
     return Math.max(1, Math.min(o.idlePollMs, this.nextAtMs - now));
   }
 
