@@ -24,9 +24,11 @@
  * never shares its event loop. Fragments are written through the gateway's
  * own fragment store (what PutMedia does once a cluster is parsed).
  * `--profile` runs the gateway under `node --cpu-prof` and prints its
- * main thread's self time per function.
+ * main thread's self time per function. `--only packaging` measures the CPU
+ * of packaging a segment on a cache miss, in process
+ * (bench/lib/video-packaging-cpu.ts; `--runs` passes over the fixture).
  *
- *   npm run bench -- video [--quick] [--viewers 20] [--runs 5] [--cameras 50] [--ingest-seconds 20] [--readers 5] [--only ingest|playback] [--profile]
+ *   npm run bench -- video [--quick] [--viewers 20] [--runs 5] [--cameras 50] [--ingest-seconds 20] [--readers 5] [--only ingest|playback|packaging] [--profile]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -42,6 +44,7 @@ import { testClip } from '../test/helpers/ffmpeg-mkv.ts';
 import { splitMkv, storeFragments } from '../test/helpers/video-fragments.ts';
 import { buildIfStale, cleanupSync, installCleanupHooks, removeTempDir, sparePort, spawnServer, tempDir, waitReady } from './lib/servers.ts';
 import { fetchTimed, ffmpegCopyClip, segmentUrls, summarize, viewerFetches, type LatencySummary } from './lib/video-playback.ts';
+import { measurePackagingCpu } from './lib/video-packaging-cpu.ts';
 import { clipParts, ingestTargets, reportIngest, runIngest, type IngestResult } from './lib/video-ingest.ts';
 
 /** The camera clip the ingest phase replays: 20 s of 720p at 2 Mbit/s (noise keeps testsrc from compressing below that), 2 s GOPs; encoded once, cached. */
@@ -78,6 +81,16 @@ export async function run(args: string[]): Promise<void> {
   installCleanupHooks();
   process.stderr.write(`encoding the fixture (${seconds} s of 1280x720, 2 Mbit/s, 2 s GOP; cached after the first run)...\n`);
   const clip = splitMkv(testClip({ width: 1280, height: 720, seconds, bitrate: '2M' }));
+  if (values.only === 'packaging') {
+    const packagingDir = tempDir('trb-bench-video-packaging-');
+    try {
+      const r = await measurePackagingCpu(packagingDir, clip, Number(values.runs ?? 10));
+      process.stdout.write(`${JSON.stringify(r)}\n\nHLS segment packaging on a cache miss (read from the store, decrypt, remux), in process, ${r.segments} segments of ${seconds} s of 720p:\nCPU per segment: fMP4 ${r.fmp4CpuMsPerSegment.toFixed(2)} ms, MPEG-TS ${r.tsCpuMsPerSegment.toFixed(2)} ms\n`);
+    } finally {
+      removeTempDir(packagingDir);
+    }
+    return;
+  }
   const dir = tempDir('trb-bench-video-');
   const referenceDir = tempDir('trb-bench-video-reference-');
   const recordedMs = Date.now() - 3_600_000;

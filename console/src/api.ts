@@ -65,17 +65,30 @@ function signedHeaders(creds: Signer, url: URL, headers: Record<string, string>,
  * page's origin. Errors come as `x-amzn-ErrorType` and `{"Message": ...}`.
  */
 export async function rest<T = any>(creds: Signer, path: string, input: Record<string, unknown> = {}, base = location.origin): Promise<T> {
+  const text = await (await restResponse(creds, path, input, base)).text();
+  return (text ? JSON.parse(text) : {}) as T;
+}
+
+/** A REST-JSON call whose answer is binary (GetClip's MP4). */
+export async function restBlob(creds: Signer, path: string, input: Record<string, unknown>, base = location.origin): Promise<Blob> {
+  return (await restResponse(creds, path, input, base)).blob();
+}
+
+async function restResponse(creds: Signer, path: string, input: Record<string, unknown>, base: string): Promise<Response> {
   const url = new URL(path, base);
   const body = JSON.stringify(input);
   const headers = signedHeaders(creds, url, { 'content-type': 'application/json' }, body, 'kinesisvideo');
   const res = await fetch(url, { method: 'POST', headers, body });
+  if (res.ok) return res;
   const text = await res.text();
-  const json = text ? JSON.parse(text) : {};
-  if (!res.ok) {
-    const type = (res.headers.get('x-amzn-ErrorType') ?? json.__type ?? 'Error').split(':')[0]!.split('#').pop()!;
-    throw new ApiError(type, String(json.Message ?? json.message ?? res.statusText), res.status);
+  let json: Record<string, unknown> = {};
+  try {
+    json = text ? JSON.parse(text) : {};
+  } catch {
+    json = { Message: text };
   }
-  return json as T;
+  const type = (res.headers.get('x-amzn-ErrorType') ?? String(json.__type ?? 'Error')).split(':')[0]!.split('#').pop()!;
+  throw new ApiError(type, String(json.Message ?? json.message ?? res.statusText), res.status);
 }
 
 export async function call<T = any>(

@@ -2,7 +2,7 @@
  * The persisted shape of Data Streams metadata and its in-memory runtime
  * companions (open shard logs, throttles, routing keys).
  */
-import { formatSequenceNumber, formatSequenceNumberFrom, sequenceCounterMax, sequenceNumberBase, shardIdOf } from '../../sdk/protocol/streams/sequence-number.ts';
+import { formatSequenceNumber, formatSequenceNumberFrom, sequenceCounterMax, sequenceCounterStep, sequenceNumberBase, shardIdOf } from '../../sdk/protocol/streams/sequence-number.ts';
 import { hashKeyFromDecimal } from '../../sdk/protocol/streams/hash-key.ts';
 import type { ShardLog } from '../storage/types.ts';
 import { TokenBucket } from './throttle.ts';
@@ -84,6 +84,8 @@ export class ShardRuntime {
 
   private baseSecond = -1;
   private base = 0n;
+  /** Consecutive counters' sequence numbers (one arrival second) are 2^80 apart: the answer adds instead of formatting (put-reply.ts). */
+  readonly sequenceCounterStep = sequenceCounterStep;
 
   /** The record's sequence number; the base for its arrival second is cached (records come in runs). */
   sequenceNumber(counter: number, recordMs: number): string {

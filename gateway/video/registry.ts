@@ -14,6 +14,7 @@ import * as limits from '../../sdk/protocol/video/limits.ts';
 import type { Logger } from '../log.ts';
 import type { FragmentLog, FragmentStore, MetadataStore } from '../storage/types.ts';
 import { VideoMetrics } from './metrics.ts';
+import { RecentMedia, RecentMediaLog } from './recent-media.ts';
 
 export interface VideoStreamMeta {
   name: string;
@@ -86,6 +87,8 @@ export class VideoRegistry {
   readonly now: () => number;
   /** Ingest and read metrics (CloudWatch names), rendered on the gateway's /metrics page. */
   readonly metrics = new VideoMetrics();
+  /** The newest fragments' media, for live readers (recent-media.ts). */
+  readonly recentMedia = new RecentMedia();
 
   private constructor(
     private readonly store: MetadataStore<VideoDoc>,
@@ -108,8 +111,11 @@ export class VideoRegistry {
     return reg;
   }
 
-  private openLog(s: VideoStream): Promise<FragmentLog> {
-    return this.fragmentStore.open(s.key, { keyId: s.meta.kmsKeyId, persist: s.meta.dataRetentionInHours > 0 });
+  private async openLog(s: VideoStream): Promise<FragmentLog> {
+    const persist = s.meta.dataRetentionInHours > 0;
+    const log = await this.fragmentStore.open(s.key, { keyId: s.meta.kmsKeyId, persist });
+    // A stream without retention keeps its fragments in memory already.
+    return persist ? new RecentMediaLog(log, s.key, this.recentMedia) : log;
   }
 
   /** The video part of the gateway's /metrics page. */

@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CreateApplicationCommand, KinesisAnalyticsClient } from '@aws-sdk/client-kinesis-analytics';
 import { CreateStreamCommand as CreateVideoStreamCommand } from '@aws-sdk/client-kinesis-video';
+import { ListFragmentsCommand } from '@aws-sdk/client-kinesis-video-archived-media';
 import { CreateStreamCommand, KinesisClient, PutRecordCommand } from '@aws-sdk/client-kinesis';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,8 +29,8 @@ import { createActiveDeliveryStream, firehoseClient } from '../helpers/firehose.
 import { tempDir, waitActive } from '../helpers/gateway.ts';
 import { chromiumAvailable, launchChromium } from '../helpers/hls-browser.ts';
 import { spawnGateway, type SpawnedGateway } from '../helpers/spawn-gateway.ts';
-import { videoClient } from '../helpers/video.ts';
-import { splitMkv } from '../helpers/video-fragments.ts';
+import { archivedMediaClient, videoClient } from '../helpers/video.ts';
+import { probe, splitMkv } from '../helpers/video-fragments.ts';
 
 const artifacts = path.join(repoRoot, 'tmp', 'test-artifacts');
 const role = 'arn:aws:iam::000000000000:role/console';
@@ -295,7 +296,7 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
       await page.getByRole('button', { name: 'Play live' }).click();
       await page.getByRole('status').filter({ hasText: 'Playing live' }).waitFor({ timeout: 30_000 });
       // Played on for 4 s: time advances, frames are decoded at the stream's size, the picture is not black.
-      const video = page.getByLabel('Live video of console-camera');
+      const video = page.getByLabel('Video of console-camera');
       const started = await video.evaluate((v: any) => v.currentTime as number);
       await page.waitForFunction((t0) => (globalThis as any).document.querySelector('video').currentTime - t0 >= 4, started, { timeout: 30_000, polling: 100 });
       const seen = await video.evaluate((v: any) => {
@@ -320,7 +321,47 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
       stop = true;
       await putting;
     }
-  }, 90_000);
+
+    // Recordings: the timeline lists what ListFragments lists (no gaps: the camera sent without pause), then
+    // playback from the first fragment, a clip (an MP4 ffprobe reads) and frames (GetImages).
+    const am = archivedMediaClient(gw.url, { accessKeyId: operator.accessKeyId, secretAccessKey: operator.secretAccessKey });
+    const listed = await am.send(new ListFragmentsCommand({
+      StreamName: 'console-camera', MaxResults: 1000,
+      FragmentSelector: { FragmentSelectorType: 'PRODUCER_TIMESTAMP', TimestampRange: { StartTimestamp: new Date(Date.now() - 3_600_000), EndTimestamp: new Date() } },
+    }));
+    am.destroy();
+    const n = listed.Fragments!.length;
+    expect(n).toBeGreaterThan(2);
+    const recordings = page.getByRole('region', { name: 'Recordings' });
+    await recordings.getByRole('button', { name: 'Load recordings' }).click();
+    await recordings.getByText(`${n} fragments from`).waitFor({ timeout: 15_000 });
+    expect(await recordings.innerText()).toContain('no gaps');
+    expect(await recordings.getByRole('img', { name: `Timeline: ${n} fragments, 0 gaps; click to choose the time to start from` }).locator('rect').count()).toBe(n);
+    const firstMs = Math.min(...listed.Fragments!.map((f) => f.ProducerTimestamp!.getTime()));
+    expect(Date.parse(await page.getByLabel('From (UTC, ISO 8601)').inputValue())).toBe(firstMs);
+
+    await recordings.getByRole('button', { name: 'Play recorded' }).click();
+    await page.getByRole('status').filter({ hasText: 'Playing recorded from' }).waitFor({ timeout: 30_000 });
+    const t0 = await page.getByLabel('Video of console-camera').evaluate((v: any) => v.currentTime as number);
+    await page.waitForFunction((t) => (globalThis as any).document.querySelector('video').currentTime - t >= 2, t0, { timeout: 30_000, polling: 100 });
+    await page.getByRole('button', { name: 'Stop video' }).click();
+
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), recordings.getByRole('button', { name: 'Download clip' }).click()]);
+    const clipFile = path.join(tempDir('trb-console-clip-'), download.suggestedFilename());
+    await download.saveAs(clipFile);
+    expect(clipFile).toMatch(/console-camera-.*\.mp4$/);
+    const clipProbe = probe(clipFile);
+    expect([clipProbe.codec, clipProbe.width, clipProbe.height]).toEqual(['h264', 640, 360]);
+    expect(clipProbe.duration).toBeGreaterThan(1);
+    await recordings.getByRole('status').filter({ hasText: 'Clip of 30 s from' }).waitFor();
+
+    await recordings.getByRole('button', { name: 'Show frames' }).click();
+    const frame = recordings.getByRole('img', { name: /^Frame at / }).first();
+    await frame.waitFor({ timeout: 30_000 });
+    expect(await frame.evaluate((i: any) => [i.naturalWidth, i.complete])).toEqual([160, true]);
+    await expectNamedControls(page);
+    await screenshot(page, 'video-recordings');
+  }, 120_000);
 
   it('edits an analytics application: an SQL error at its line and column, then start, output rows, stop', async () => {
     await page.getByRole('tab', { name: 'Analytics', exact: true }).click();

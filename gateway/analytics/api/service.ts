@@ -59,6 +59,7 @@ export async function openAnalytics(o: AnalyticsOptions): Promise<Analytics> {
   const metrics = new AnalyticsMetrics();
   const deps: RuntimeDeps = {
     dataDir: o.dataDir,
+    storage: o.storage,
     region: o.region,
     accountId: o.accountId,
     streams: o.streams,

@@ -23,6 +23,12 @@ import { applicationArn } from '../api/model.ts';
 import type { StartFrom } from '../api/registry.ts';
 import type { Logger } from '../../log.ts';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.ts';
+import type { MetadataStore } from '../../storage/types.ts';
+
+/** The name of an application's lease and checkpoint among the storage's background jobs. */
+export function analyticsJobName(app: ApplicationMeta): string {
+  return `analytics.${app.dir}`;
+}
 import type { EngineApplication, EngineRecord, ReferenceData } from './engine-port.ts';
 import { openOutputs, type Output } from './outputs.ts';
 import { preprocessor, type PreprocessOutcome } from './preprocess.ts';
@@ -47,6 +53,7 @@ export class ApplicationRuntime {
   private lastRowtime = 0;
   private readonly log: Logger;
   readonly checkpointFile: string;
+  private readonly checkpoints: MetadataStore<Checkpoint>;
 
   constructor(
     private readonly deps: RuntimeDeps,
@@ -54,6 +61,7 @@ export class ApplicationRuntime {
   ) {
     this.log = deps.log;
     this.checkpointFile = path.join(deps.dataDir, 'analytics', app.dir, 'checkpoint.json');
+    this.checkpoints = deps.storage.jobState<Checkpoint>(analyticsJobName(app), this.checkpointFile);
   }
 
   private get labels() {
@@ -76,7 +84,7 @@ export class ApplicationRuntime {
       references.push({ meta: ref, data });
     }
     this.engine = this.deps.engine.compile(app.code, app.inputs, references);
-    const saved = await readCheckpoint(this.checkpointFile);
+    const saved = await readCheckpoint(this.checkpoints);
     this.outputs = openOutputs(this.deps, app, this.engine, (arrivalMs) => this.deps.metrics.inputToOutputSeconds.observe(this.labels, Math.max(0, this.deps.now() - arrivalMs) / 1000));
     for (const input of app.inputs) this.inputs.push(this.openInput(input, startAt(from.get(input.InputId) ?? 'NOW', saved?.inputs[input.InputId])));
     for (const input of this.inputs) input.loop = this.readLoop(input);
@@ -182,7 +190,7 @@ export class ApplicationRuntime {
         this.log.warn('analytics checkpoint skipped: outputs did not deliver in time; the previous checkpoint stands', this.labels);
         return;
       }
-      await writeCheckpoint(this.checkpointFile, c);
+      await writeCheckpoint(this.checkpoints, c);
       this.deps.metrics.checkpoints.inc(this.labels);
     })()
       .catch((err) => this.log.error('analytics checkpoint failed', { ...this.labels, err: String((err as Error)?.message ?? err) }))

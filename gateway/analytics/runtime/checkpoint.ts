@@ -5,11 +5,11 @@
  * and, when the engine can snapshot, the operators' state at that point.
  * StopApplication writes one (LAST_STOPPED_POINT), and so does a running
  * application every `checkpointIntervalMs`; a gateway restart resumes from
- * the last one. (The engine keeps no snapshot of its operators yet, so
+ * the last one; on `nats` the checkpoint is a KV key, so the process that
+ * takes a running application over (runner.ts) resumes from it. (The engine keeps no snapshot of its operators yet, so
  * windows open at a restart start empty.)
  */
-import fsp from 'node:fs/promises';
-import { writeFileAtomic } from '../../../sdk/fs/atomic-file.ts';
+import type { MetadataStore } from '../../storage/types.ts';
 import type { SourcePositions } from './sources.ts';
 
 export interface Checkpoint {
@@ -19,18 +19,12 @@ export interface Checkpoint {
   inputs: Record<string, SourcePositions>;
 }
 
-export async function readCheckpoint(file: string): Promise<Checkpoint | undefined> {
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  const c = JSON.parse(text) as Checkpoint;
-  return c.version === 1 ? c : undefined;
+/** The checkpoint in `store` (Storage.jobState: the file on `local`, a KV key every process reads on `nats`). */
+export async function readCheckpoint(store: MetadataStore<Checkpoint>): Promise<Checkpoint | undefined> {
+  const c = await store.load();
+  return c?.version === 1 ? c : undefined;
 }
 
-export async function writeCheckpoint(file: string, c: Checkpoint): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify(c));
+export async function writeCheckpoint(store: MetadataStore<Checkpoint>, c: Checkpoint): Promise<void> {
+  await store.save(c);
 }

@@ -8,12 +8,14 @@ import path from 'node:path';
 import { analyticsErrors } from '../../../sdk/protocol/analytics/errors.ts';
 import type { ApplicationMeta } from '../api/model.ts';
 import type { ApplicationRunner, StartFrom } from '../api/registry.ts';
-import { ApplicationRuntime } from './application-runtime.ts';
+import { analyticsJobName, ApplicationRuntime } from './application-runtime.ts';
 import { emptyReferenceData } from './engine-port.ts';
 import type { RuntimeDeps } from './runtime-deps.ts';
 
 export class AnalyticsRunner implements ApplicationRunner {
   readonly running = new Map<string, ApplicationRuntime>();
+  /** Per application, its hold on the job (Storage.exclusive): on `nats` the application runs in the one process holding its lease. */
+  private readonly jobs = new Map<string, { handle: { close(): Promise<void> }; flush: { ms: number } }>();
 
   constructor(private readonly deps: RuntimeDeps) {}
 
@@ -55,34 +57,63 @@ export class AnalyticsRunner implements ApplicationRunner {
     if (!rt || rt.meta.status === 'DELETING') throw analyticsErrors.configuration(`Firehose ${name} under account ${this.deps.accountId} not found.`);
   }
 
+  /**
+   * Runs the application here, or (on `nats`) in whichever gateway process
+   * holds its lease: a process that takes it over resumes from the
+   * checkpoint the previous holder stored.
+   */
   async start(app: ApplicationMeta, from: ReadonlyMap<string, StartFrom>): Promise<void> {
-    await this.running.get(app.name)?.stop(0);
+    await this.release(app.name, 0);
     await fsp.mkdir(path.join(this.deps.dataDir, 'analytics', app.dir), { recursive: true, mode: 0o700 });
-    const rt = new ApplicationRuntime(this.deps, app);
-    this.running.set(app.name, rt);
-    try {
-      await rt.start(from);
-    } catch (err) {
-      this.running.delete(app.name);
-      await rt.stop(0).catch(() => undefined);
-      throw err;
+    let taken = false;
+    let rt: ApplicationRuntime | undefined;
+    const flush = { ms: this.deps.stopFlushTimeoutMs };
+    const handle = await this.deps.storage.exclusive(analyticsJobName(app), {
+      start: async () => {
+        const here = new ApplicationRuntime(this.deps, app);
+        this.running.set(app.name, here);
+        try {
+          // A later hold (after the lease was lost and taken back) continues from the stored checkpoint.
+          await here.start(taken ? new Map(app.inputs.map((i) => [i.InputId, 'RESUME' as const])) : from);
+          rt = here;
+          taken = true;
+        } catch (err) {
+          if (this.running.get(app.name) === here) this.running.delete(app.name);
+          await here.stop(0).catch(() => undefined);
+          throw err;
+        }
+      },
+      stop: async () => {
+        const here = rt;
+        rt = undefined;
+        if (!here) return;
+        if (this.running.get(app.name) === here) this.running.delete(app.name);
+        await here.stop(flush.ms);
+      },
+    });
+    this.jobs.set(app.name, { handle, flush });
+  }
+
+  /** Stops the application here (if it runs here, waiting up to `flushMs` for its outputs) and gives its lease up. */
+  private async release(name: string, flushMs: number): Promise<void> {
+    const job = this.jobs.get(name);
+    this.jobs.delete(name);
+    if (job) {
+      job.flush.ms = flushMs;
+      await job.handle.close();
     }
+    await this.running.get(name)?.stop(flushMs);
+    this.running.delete(name);
   }
 
   /** A new configuration: stop at a checkpoint, start again from it with the new code and settings. */
   async reconfigure(app: ApplicationMeta): Promise<void> {
-    const old = this.running.get(app.name);
-    if (old) {
-      await old.stop(this.deps.stopFlushTimeoutMs);
-      this.running.delete(app.name);
-    }
+    await this.release(app.name, this.deps.stopFlushTimeoutMs);
     await this.start(app, new Map(app.inputs.map((i) => [i.InputId, 'RESUME' as const])));
   }
 
   async stop(app: ApplicationMeta): Promise<void> {
-    const rt = this.running.get(app.name);
-    this.running.delete(app.name);
-    await rt?.stop(this.deps.stopFlushTimeoutMs);
+    await this.release(app.name, this.deps.stopFlushTimeoutMs);
   }
 
   async remove(app: ApplicationMeta): Promise<void> {
@@ -92,6 +123,7 @@ export class AnalyticsRunner implements ApplicationRunner {
 
   /** Gateway shutdown: applications stop at a checkpoint and stay RUNNING in the metadata, to resume on the next start. */
   async close(): Promise<void> {
+    await Promise.all([...this.jobs.keys()].map((name) => this.release(name, this.deps.stopFlushTimeoutMs)));
     const all = [...this.running.values()];
     this.running.clear();
     await Promise.all(all.map((rt) => rt.stop(this.deps.stopFlushTimeoutMs)));

@@ -1,5 +1,6 @@
 /** What the analytics runtime needs from the gateway around it. */
 import type { FirehoseRegistry } from '../../firehose/registry.ts';
+import type { Storage } from '../../storage/factory.ts';
 import type { Logger } from '../../log.ts';
 import type { StreamRegistry } from '../../streams/registry.ts';
 import type { BucketReader } from './buckets.ts';
@@ -16,6 +17,8 @@ export const stopFlushTimeoutMsDefault = 10_000;
 
 export interface RuntimeDeps {
   dataDir: string;
+  /** Runs each application in one gateway process at a time, and keeps its checkpoint where every process reads it (Storage.exclusive, Storage.jobState). */
+  storage: Pick<Storage, 'exclusive' | 'jobState'>;
   region: string;
   accountId: string;
   streams: StreamRegistry;

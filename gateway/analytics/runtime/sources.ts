@@ -114,7 +114,8 @@ export class StreamRecordSource implements RecordSource {
       const s = shards[(this.rr + k) % shards.length]!;
       const key = String(s.meta.index);
       const from = Math.max(this.pos.shards[key] ?? 0, s.log.firstCounter());
-      if (from >= s.log.durableCounter || !this.readable(rt, s)) continue;
+      // A log other processes append to (nats) learns of their records by reading: always read it.
+      if ((from >= s.log.durableCounter && !s.log.shared) || !this.readable(rt, s)) continue;
       const { records, nextCounter } = await s.log.read(from, { limit: sourceReadRecordsMax, bytesMax: sourceReadBytesMax, arrivalMsMin: 0 });
       this.pos.shards[key] = nextCounter;
       this.rr = (this.rr + k + 1) % shards.length;

@@ -39,6 +39,8 @@ export function formatSequenceNumber(p: SequenceParts): string {
 
 /** The counter's position: 20 hexadecimal digits (80 bits) sit to its right. */
 const counterShift = 80n;
+/** How far apart the sequence numbers of consecutive counters are, shard and record second alike. */
+export const sequenceCounterStep = 1n << counterShift;
 
 /**
  * The sequence number with counter 0, as a number: sequence numbers that share
