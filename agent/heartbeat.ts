@@ -2,11 +2,12 @@
  * The agent's heartbeat to the gateway (`Tributary_20261125.PutHeartbeat`,
  * signed with the device's keys): its version and, per destination, the
  * buffer depth, the age of the oldest unsent record, the link state and the
- * last error, as in status.json. The gateway keeps the last one and shows it
+ * last error, and per camera its state, ring depth, oldest unsent fragment
+ * and restarts, as in status.json. The gateway keeps the last one and shows it
  * in the web console's Devices view (gateway/devices/heartbeats.ts).
  *
  * Sent at start, every `heartbeatIntervalMs`, and as soon as a link state,
- * a last error or the disk's state changes (checked every few seconds), so
+ * a last error, a camera's state or the disk's state changes (checked every few seconds), so
  * that the console sees a link go down or come back without waiting a
  * minute. One request at a time; a failure is logged once (and once more when
  * a heartbeat gets through again) and tried again at the next interval: the
@@ -35,10 +36,16 @@ export interface HeartbeatOptions {
 }
 
 /** The PutHeartbeat input for a status (pure). */
-export function heartbeatOf(s: AgentStatus): { AgentVersion: string; DiskLow: boolean; Destinations: Array<Record<string, unknown>> } {
+export function heartbeatOf(s: AgentStatus): { AgentVersion: string; DiskLow: boolean; Destinations: Array<Record<string, unknown>>; Cameras?: Array<Record<string, unknown>> } {
   return {
     AgentVersion: agentVersion,
     DiskLow: s.disk.low,
+    ...(s.cameras ? {
+      Cameras: Object.entries(s.cameras).slice(0, 16).map(([name, c]) => ({
+        Name: name, Stream: c.stream, State: c.state, BufferFragments: c.fragments, BufferBytes: c.bytes, Restarts: c.restarts,
+        ...(c.oldestUnsentAgeMs !== undefined ? { OldestUnsentAgeMs: Math.round(c.oldestUnsentAgeMs) } : {}),
+      })),
+    } : {}),
     Destinations: Object.entries(s.destinations).slice(0, 64).map(([name, d]) => ({
       Name: name, Stream: d.stream, BufferRecords: d.depthRecords, BufferBytes: d.depthBytes, Link: d.link,
       ...(d.oldestUnsentAgeMs !== undefined ? { OldestUnsentAgeMs: Math.round(d.oldestUnsentAgeMs) } : {}),
@@ -60,7 +67,7 @@ export function startHeartbeat(o: HeartbeatOptions): { stop(): void } {
   const check = async () => {
     if (busy) return;
     const body = heartbeatOf(o.status());
-    const state = JSON.stringify([body.DiskLow, body.Destinations.map((d) => [d.Name, d.Link, d.LastError])]);
+    const state = JSON.stringify([body.DiskLow, body.Destinations.map((d) => [d.Name, d.Link, d.LastError]), body.Cameras?.map((c) => [c.Name, c.State])]);
     if (Date.now() - lastTriedMs < intervalMs && state === lastState) return;
     busy = true;
     lastTriedMs = Date.now();

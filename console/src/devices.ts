@@ -17,6 +17,7 @@ type PrincipalView = { AccessKeyId: string; Kind: string; Name: string; Policy: 
 type Beat = {
   Name: string; ReceivedAt: number; AgentVersion: string; DiskLow: boolean;
   Destinations: Array<{ Name: string; Stream: string; BufferRecords: number; BufferBytes: number; OldestUnsentAgeMs?: number; Link: string; LastError?: string }>;
+  Cameras?: Array<{ Name: string; Stream: string; State: string; BufferFragments: number; BufferBytes: number; OldestUnsentAgeMs?: number; Restarts: number }>;
 };
 type Pairing = { Code: string; ExpiresAt: number; CaFingerprint?: string; DeviceName: string; Policy: string };
 
@@ -79,7 +80,11 @@ function Health(p: { beat: Beat | undefined }) {
     h('ul', { class: 'dests' }, p.beat.Destinations.map((d) => h('li', { key: d.Name },
       `${d.Name} → ${d.Stream}: link ${d.Link}, ${d.BufferRecords} records (${amount(d.BufferBytes, 'Bytes')}) buffered`,
       d.OldestUnsentAgeMs !== undefined ? `, oldest unsent ${Math.round(d.OldestUnsentAgeMs / 1000)} s` : '',
-      d.LastError ? h('div', { class: 'error' }, `last error: ${d.LastError}`) : null))),
+      d.LastError ? h('div', { class: 'error' }, `last error: ${d.LastError}`) : null)),
+    (p.beat.Cameras ?? []).map((c) => h('li', { key: `camera ${c.Name}` },
+      `camera ${c.Name} → ${c.Stream}: ${c.State}, ${c.BufferFragments} fragments (${amount(c.BufferBytes, 'Bytes')}) waiting`,
+      c.OldestUnsentAgeMs !== undefined ? `, oldest unsent ${Math.round(c.OldestUnsentAgeMs / 1000)} s` : '',
+      c.Restarts ? `, ${c.Restarts} capture restarts` : ''))),
   );
 }
 

@@ -1,8 +1,9 @@
 /**
  * Agent heartbeats: every paired agent reports, once in a while, what it
  * knows of itself (agent version, per destination the buffer depth, the age
- * of its oldest unsent record, the link state and the last error; whether
- * its disk is full), with `Tributary_20261125.PutHeartbeat`, signed with its
+ * of its oldest unsent record, the link state and the last error; per camera
+ * its state, ring depth, oldest unsent fragment and restarts; whether its
+ * disk is full), with `Tributary_20261125.PutHeartbeat`, signed with its
  * own keys. The gateway keeps the last one per principal, in memory, with
  * the time it arrived ("last seen"); `ListHeartbeats` gives them to the web
  * console's Devices view. A gateway restart forgets them until each agent's
@@ -16,6 +17,8 @@ import type { StructureShape } from '../http/validate.ts';
 
 /** Destinations per heartbeat: more than an agent config holds in practice. */
 export const heartbeatDestinationsMax = 64;
+/** Cameras per heartbeat: more than a device drives in practice. */
+export const heartbeatCamerasMax = 16;
 export const heartbeatErrorLengthMax = 1024;
 
 export interface Heartbeat {
@@ -26,6 +29,7 @@ export interface Heartbeat {
   AgentVersion: string;
   DiskLow: boolean;
   Destinations: Array<{ Name: string; Stream: string; BufferRecords: number; BufferBytes: number; OldestUnsentAgeMs?: number; Link: string; LastError?: string }>;
+  Cameras?: Array<{ Name: string; Stream: string; State: string; BufferFragments: number; BufferBytes: number; OldestUnsentAgeMs?: number; Restarts: number }>;
 }
 
 const str = (max: number, required = true) => ({ type: 'string', required, min: 1, max }) as const;
@@ -46,6 +50,15 @@ const putShape: StructureShape = {
         },
       },
     },
+    Cameras: {
+      type: 'list', max: heartbeatCamerasMax,
+      member: {
+        type: 'structure',
+        members: {
+          Name: str(128), Stream: str(256), State: str(32), BufferFragments: count, BufferBytes: count, OldestUnsentAgeMs: { type: 'long', min: 0 }, Restarts: count,
+        },
+      },
+    },
   },
 };
 
@@ -63,6 +76,7 @@ export class HeartbeatStore {
       AgentVersion: input.AgentVersion as string,
       DiskLow: (input.DiskLow as boolean | undefined) ?? false,
       Destinations: input.Destinations as Heartbeat['Destinations'],
+      ...(input.Cameras ? { Cameras: input.Cameras as Heartbeat['Cameras'] } : {}),
     });
   }
 

@@ -2,7 +2,7 @@
 // TLS gateway: the paired agent reports at start (link unknown, empty buffer),
 // again as soon as its link comes up after a record is sent, with its version,
 // per destination the stream, depth and link; the gateway keeps the last one
-// per device with the time it arrived (ListHeartbeats), which an operator may
+// per device with the time it arrived (ListHeartbeats), cameras included, which an operator may
 // read and a device may not; a device cannot list or forge another's.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -62,9 +62,13 @@ it('the agent reports at start and when its link comes up; the gateway keeps the
     const device = new JsonRpcClient({ endpoint: gw.url, region: 'us-east-1', service: 'tributary', targetPrefix: 'Tributary_20261125', credentials: creds, ca: fs.readFileSync(path.join(gw.dataDir, 'tls', 'ca.crt'), 'utf8') });
     try {
       await expect(device.call('ListHeartbeats', {})).rejects.toMatchObject({ name: 'AccessDeniedException' });
-      const forged = heartbeatOf({ device: 'other', pid: 1, bootId: 'x', startedAt: '', writtenAt: '', disk: { low: true, freeBytes: 0 }, destinations: {} });
+      // With a camera: its state, ring depth, oldest unsent fragment and restarts come through as the agent's status has them.
+      const camera = { stream: 'cam-pi-beat', state: 'recording', recording: true, ffmpegPid: 7, restarts: 2, fragments: 3, bytes: 4096, oldestUnsentAt: undefined, oldestUnsentAgeMs: 1500.4, capBytes: 1 << 20, policy: 'drop-oldest' };
+      const forged = heartbeatOf({ device: 'other', pid: 1, bootId: 'x', startedAt: '', writtenAt: '', disk: { low: true, freeBytes: 0 }, destinations: {}, cameras: { front: camera as never } });
       await device.call('PutHeartbeat', forged);
-      expect((await beatOf('pi-beat'))!.DiskLow).toBe(true);
+      const got = (await beatOf('pi-beat'))!;
+      expect(got.DiskLow).toBe(true);
+      expect((got as unknown as { Cameras: unknown }).Cameras).toEqual([{ Name: 'front', Stream: 'cam-pi-beat', State: 'recording', BufferFragments: 3, BufferBytes: 4096, OldestUnsentAgeMs: 1500, Restarts: 2 }]);
       expect((await admin.call<{ Heartbeats: Beat[] }>('ListHeartbeats', {})).Heartbeats.map((b) => b.Name)).toEqual(['pi-beat']);
       // Out-of-range input is refused by the shape check.
       await expect(device.call('PutHeartbeat', { ...forged, AgentVersion: '' })).rejects.toMatchObject({ name: 'ValidationException' });

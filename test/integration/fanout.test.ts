@@ -497,8 +497,11 @@ describe('FanOutShardSource', () => {
     await createActiveStream(client, s, 1);
     const source = sourceFor(gw, 'latency-reader');
     const ac = new AbortController();
-    const putAt = new Map<string, number>();
-    const latencies: number[] = [];
+    // From the moment the client has the put's answer (the record has landed) to the event: the time the put
+    // itself takes is the write path's, which a busy machine stretches, not the push's.
+    const ackedAt = new Map<string, number>();
+    const eventAt = new Map<string, number>();
+    const puts: Array<Promise<unknown>> = [];
     let warmSeen = false;
     const n = 300;
     let done!: () => void;
@@ -508,9 +511,9 @@ describe('FanOutShardSource', () => {
         const now = performance.now();
         for (const r of batch.records) {
           if (text(r.data).startsWith('w')) warmSeen = true;
-          else latencies.push(now - putAt.get(text(r.data))!);
+          else eventAt.set(text(r.data), now);
         }
-        if (latencies.length >= n) done();
+        if (eventAt.size >= n) done();
       }
     })();
     await source.consumerArnFor(s);
@@ -521,19 +524,21 @@ describe('FanOutShardSource', () => {
       return warmSeen;
     }, { intervalMs: 50 });
     for (let i = 0; i < n; i++) {
-      putAt.set(`l${i}`, performance.now());
-      void client.send(new PutRecordCommand({ StreamName: s, PartitionKey: 'p', Data: Buffer.from(`l${i}`) }));
+      puts.push(client.send(new PutRecordCommand({ StreamName: s, PartitionKey: 'p', Data: Buffer.from(`l${i}`) })).then(() => ackedAt.set(`l${i}`, performance.now())));
       // Pacing, not synchronisation: one put every 5 ms, an open loop of 200 puts/s.
       await new Promise((r) => setTimeout(r, 5));
     }
+    await Promise.all(puts);
     await all;
     ac.abort();
     await reading;
     source.close();
-    latencies.sort((a, b) => a - b);
+    // An event may even come before the client has read the put's answer: a negative latency.
+    const latencies = [...eventAt].map(([k, at]) => at - ackedAt.get(k)!).sort((a, b) => a - b);
+    expect(latencies).toHaveLength(n);
     const p50 = latencies[Math.floor(n * 0.5)]!;
     const p99 = latencies[Math.floor(n * 0.99)]!;
-    console.log(`fan-out put->event latency over ${n} records: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms (lifetime ${lifetimeMs} ms, renewals included)`);
+    console.log(`fan-out put answered->event latency over ${n} records: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms (lifetime ${lifetimeMs} ms, renewals included)`);
     // Records are pushed as they land, not picked up by a timer: delivery on a 1 s poll (GetRecords' pace) or at each
     // renewal would put the median at 500 ms or more. The median, not the tail, so a busy machine's stalls cannot
     // decide it; the p99 target (< 200 ms, issue #5) is measured by `npm run bench -- sdk` (docs/benchmarks.md).
