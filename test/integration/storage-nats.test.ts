@@ -1,4 +1,4 @@
-// Runs the storage contract suites (test/contract/) against the nats backend on a throwaway 3-node JetStream cluster (test/helpers/nats.ts), shard logs at R3: the same order, durability (SIGKILLed writers), trim, read-race, time-lookup and large-record tests as local.
+// Runs the storage contract suites (test/contract/) against the nats backend on a throwaway 3-node JetStream cluster (test/helpers/nats.ts), shard logs at R3: the same order, durability (SIGKILLed writers), trim, read-race, time-lookup and large-record tests as local; plus two writers on one shard, compare-and-set between two connections, and the watch that keeps a process's copy of a document live.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TributaryError } from '../../sdk/protocol/errors.ts';
 import { KvMetadataStore } from '../../gateway/storage/nats/metadata-store.ts';
@@ -78,6 +78,54 @@ describe('nats metadata store: compare-and-set', () => {
     await expect(one.save({ by: 'one', n: 2 })).rejects.toMatchObject({ code: 'METADATA_CONFLICT' });
     expect(await one.load()).toEqual({ by: 'other', n: 2 });
     await other.close();
+  });
+});
+
+describe('nats metadata store: watch', () => {
+  it('issue #20: hands another process\'s documents to the listener in order with saves, refuses a save taken before one was applied, and resyncs', async () => {
+    const location = await natsBackend.newLocation();
+    const writer = await openMetadataStoreOnOwnConnection(location);
+    const watcher = await openMetadataStoreOnOwnConnection(location);
+    const store = watcher.store as KvMetadataStore<{ n: number | string }>;
+    await writer.store.load();
+    await store.load();
+    const applied: unknown[] = [];
+    let entered: (() => void) | undefined;
+    let gate: Promise<void> | undefined;
+    const errors: unknown[] = [];
+    await store.watch(async (doc) => {
+      applied.push(doc);
+      if (doc?.n === 3) {
+        entered?.();
+        await gate;
+      }
+    }, (err) => errors.push(err));
+    await writer.store.save({ n: 1 });
+    await waitFor('the watcher to apply n 1', () => applied.some((d) => (d as { n: number } | undefined)?.n === 1));
+    // Its copy is current: its own save passes the compare-and-set, and it is not handed its own document.
+    await store.save({ n: 2 });
+    expect(await writer.store.load()).toEqual({ n: 2 });
+    // A document arrives while a save is being taken: that save did not see it, and fails rather than write it away.
+    let open!: () => void;
+    gate = new Promise((r) => (open = r));
+    const inside = new Promise<void>((r) => (entered = r));
+    await writer.store.save({ n: 3 });
+    await inside;
+    const stale = store.save({ n: 'stale' });
+    open();
+    await expect(stale).rejects.toMatchObject({ code: 'METADATA_CONFLICT' });
+    expect(await writer.store.load()).toEqual({ n: 3 });
+    // After the failure the listener gets the stored document again, to undo what was not stored.
+    const before = applied.length;
+    await store.resync();
+    expect(applied.slice(before)).toEqual([{ n: 3 }]);
+    await store.save({ n: 4 });
+    expect(await writer.store.load()).toEqual({ n: 4 });
+    expect(applied.filter((d) => (d as { n: unknown } | undefined)?.n === 2 || (d as { n: unknown } | undefined)?.n === 4)).toEqual([]);
+    expect(errors).toEqual([]);
+    store.stop();
+    await writer.close();
+    await watcher.close();
   });
 });
 
