@@ -439,6 +439,20 @@ function unitNodeArgs(): string[] {
   return script > 1 ? exec.slice(1, script) : [];
 }
 
+/** The unit's `Environment=` assignments (KEY=VALUE, space-separated, optionally in double quotes), as systemd sets them. */
+function unitEnvironment(): Record<string, string> {
+  const unit = fs.readFileSync(path.join(root, 'configs/systemd/tributary-agent.service'), 'utf8');
+  const env: Record<string, string> = {};
+  for (const m of unit.matchAll(/^Environment=(.*)$/gm)) {
+    for (const a of m[1]!.match(/"[^"]*"|\S+/g) ?? []) {
+      const kv = a.replace(/^"|"$/g, '');
+      const eq = kv.indexOf('=');
+      if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
+    }
+  }
+  return env;
+}
+
 /** WatchdogSec of the unit, in µs as systemd passes it (WATCHDOG_USEC): the agent pings at half of it. */
 function unitWatchdogUsec(): number | undefined {
   const unit = fs.readFileSync(path.join(root, 'configs/systemd/tributary-agent.service'), 'utf8');
@@ -456,7 +470,7 @@ async function startAgent(s: AgentSetup, extraNodeArgs: string[] = []): Promise<
   const config = path.join(s.stateDir, 'agent.yaml');
   fs.writeFileSync(config, agentConfigText(s, socketPath, metricsPort));
   const watchdogUsec = unitWatchdogUsec();
-  const env = { ...(notify ? { NOTIFY_SOCKET: notify.path } : {}), ...(watchdogUsec ? { WATCHDOG_USEC: String(watchdogUsec) } : {}) };
+  const env = { ...unitEnvironment(), ...(notify ? { NOTIFY_SOCKET: notify.path } : {}), ...(watchdogUsec ? { WATCHDOG_USEC: String(watchdogUsec) } : {}) };
   const t0 = performance.now();
   const server = spawnServer('agent', [...nodeArgs, 'dist/tributary-agent.mjs', 'run', '-c', config], { port: metricsPort, cwd: root, env });
   // The agent's own log (JSON lines), for a phase that goes wrong: bench/results/agent-<state dir>.log.

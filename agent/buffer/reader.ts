@@ -57,9 +57,13 @@ export async function readRange(
       const r = await readSegment(state, seg, offset, index, out, budget);
       if (r.full) break;
       assert.ok(r.offset > offset || r.offset >= seg.end, 'a segment read makes progress');
-      // Look again before moving on: appends (and a roll) may have happened while we read.
       offset = r.offset;
       index = r.index;
+      // The active segment grew while we read: what it held when the read began is this peek's share. Chasing a
+      // tail that a steady stream of appends keeps moving held an uplink's peek for seconds (issue #15: an MQTT
+      // input at full speed, each read waiting behind the appends' fdatasyncs); the next peek takes the rest.
+      if (!seg.sealed) break;
+      // Sealed by a roll while we read: its last frames, then the next segment.
       continue;
     }
     // The active segment may still grow; anything newer than it does not exist yet.

@@ -114,7 +114,7 @@ describe('Debian packages', () => {
     const out = await sh('systemd-analyze verify /usr/lib/systemd/system/tributary-agent.service /usr/lib/systemd/system/tributary-gateway.service');
     expect(out).toBe('');
     const agentUnit = await sh('cat /usr/lib/systemd/system/tributary-agent.service');
-    expect(agentUnit).toMatch(/^ExecStart=\/usr\/bin\/node --max-semi-space-size=1 \/usr\/lib\/tributary\/tributary-agent\.mjs run --config \/etc\/tributary\/agent\.yaml$/m);
+    expect(agentUnit).toMatch(/^ExecStart=\/usr\/bin\/node --max-semi-space-size=1 --v8-pool-size=1 \/usr\/lib\/tributary\/tributary-agent\.mjs run --config \/etc\/tributary\/agent\.yaml$/m);
     expect(agentUnit).toMatch(/^ConditionPathExists=\/var\/lib\/tributary\/credentials\.json$/m);
   });
 
