@@ -43,25 +43,30 @@ program
     let config = loadAgentConfig(o.config);
     const log = createLogger({ level: config.log.level, base: { component: 'agent' } });
     const notifier = createNotifier();
-    let agent = await runAgent(config, { log, notifier });
+    // The stop signals are handled from the first moment: a SIGTERM while the agent starts (status.json already
+    // names this process) waits for the start to finish and then stops cleanly, instead of killing it mid-start.
+    const starting = runAgent(config, { log, notifier });
+    let agent: Awaited<typeof starting> | undefined;
     let busy = false;
     const stop = async (signal: string) => {
       if (busy) return;
       busy = true;
       log.info('stopping', { signal, deadlineMs: o.stopDeadline });
       setTimeout(() => process.exit(1), o.stopDeadline + 10_000).unref();
-      await agent.stop(o.stopDeadline);
-      process.exit(0);
+      const started = await starting.catch(() => undefined); // A failed start reports itself below.
+      if (started) await (agent ?? started).stop(o.stopDeadline);
+      process.exit(started ? 0 : 1);
     };
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));
+    agent = await starting;
     process.on('SIGHUP', () => {
-      if (busy) return;
+      if (busy || !agent) return;
       busy = true;
       void (async () => {
         try {
           const next = loadAgentConfig(o.config); // a broken file keeps the running config
-          await agent.stop(o.stopDeadline);
+          await agent!.stop(o.stopDeadline);
           try {
             agent = await runAgent(next, { log, notifier });
             config = next;
