@@ -43,25 +43,35 @@ program
     let config = loadAgentConfig(o.config);
     const log = createLogger({ level: config.log.level, base: { component: 'agent' } });
     const notifier = createNotifier();
-    let agent = await runAgent(config, { log, notifier });
-    let busy = false;
+    // The handlers come first: a SIGTERM while the agent starts (status.json already says it runs) waits for the
+    // start to finish and then stops it the usual way, instead of killing it half-started (seen under load).
+    let agent: Awaited<ReturnType<typeof runAgent>> | undefined;
+    let busy = true;
+    let stopping: string | undefined;
     const stop = async (signal: string) => {
-      if (busy) return;
-      busy = true;
-      log.info('stopping', { signal, deadlineMs: o.stopDeadline });
+      if (stopping || (busy && agent)) return; // a reload in progress finishes first, as before
+      stopping = signal;
+      log.info('stopping', { signal, deadlineMs: o.stopDeadline, ...(agent ? {} : { starting: true }) });
       setTimeout(() => process.exit(1), o.stopDeadline + 10_000).unref();
+      if (!agent) return; // the start finishes first (below)
       await agent.stop(o.stopDeadline);
       process.exit(0);
     };
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));
+    agent = await runAgent(config, { log, notifier });
+    busy = false;
+    if (stopping) {
+      await agent.stop(o.stopDeadline);
+      process.exit(0);
+    }
     process.on('SIGHUP', () => {
-      if (busy) return;
+      if (busy || stopping) return;
       busy = true;
       void (async () => {
         try {
           const next = loadAgentConfig(o.config); // a broken file keeps the running config
-          await agent.stop(o.stopDeadline);
+          await agent!.stop(o.stopDeadline);
           try {
             agent = await runAgent(next, { log, notifier });
             config = next;
