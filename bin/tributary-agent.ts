@@ -43,30 +43,25 @@ program
     let config = loadAgentConfig(o.config);
     const log = createLogger({ level: config.log.level, base: { component: 'agent' } });
     const notifier = createNotifier();
-    // The handlers come first: a SIGTERM while the agent starts (status.json already says it runs) waits for the
-    // start to finish and then stops it the usual way, instead of killing it half-started (seen under load).
-    let agent: Awaited<ReturnType<typeof runAgent>> | undefined;
-    let busy = true;
-    let stopping: string | undefined;
+    // The stop signals are handled from the first moment: a SIGTERM while the agent starts (status.json already
+    // names this process) waits for the start to finish and then stops cleanly, instead of killing it mid-start.
+    const starting = runAgent(config, { log, notifier });
+    let agent: Awaited<typeof starting> | undefined;
+    let busy = false;
     const stop = async (signal: string) => {
-      if (stopping || (busy && agent)) return; // a reload in progress finishes first, as before
-      stopping = signal;
-      log.info('stopping', { signal, deadlineMs: o.stopDeadline, ...(agent ? {} : { starting: true }) });
+      if (busy) return;
+      busy = true;
+      log.info('stopping', { signal, deadlineMs: o.stopDeadline });
       setTimeout(() => process.exit(1), o.stopDeadline + 10_000).unref();
-      if (!agent) return; // the start finishes first (below)
-      await agent.stop(o.stopDeadline);
-      process.exit(0);
+      const started = await starting.catch(() => undefined); // A failed start reports itself below.
+      if (started) await (agent ?? started).stop(o.stopDeadline);
+      process.exit(started ? 0 : 1);
     };
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));
-    agent = await runAgent(config, { log, notifier });
-    busy = false;
-    if (stopping) {
-      await agent.stop(o.stopDeadline);
-      process.exit(0);
-    }
+    agent = await starting;
     process.on('SIGHUP', () => {
-      if (busy || stopping) return;
+      if (busy || !agent) return;
       busy = true;
       void (async () => {
         try {

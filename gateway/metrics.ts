@@ -17,7 +17,39 @@ export function escapeHelp(text: string): string {
   return text.replace(/[\\\n]/g, (c) => (c === '\n' ? '\\n' : '\\\\'));
 }
 
-const key = (labels: Labels) => Object.keys(labels).sort().map((k) => `${k}="${escapeLabelValue(labels[k]!)}"`).join(',');
+/** The text format's key of a label set: names sorted, values escaped. */
+const formatKey = (labels: Labels) => Object.keys(labels).sort().map((k) => `${k}="${escapeLabelValue(labels[k]!)}"`).join(',');
+
+/** Label sets remembered, whatever their count (stream names come and go): past this the cache starts again. */
+export const labelKeysCachedMax = 10_000;
+const keysByLabels = new Map<string, string>();
+const keysOfFrozen = new WeakMap<Labels, string>();
+
+/**
+ * The key of a label set, built (sorted, escaped) once per label set rather
+ * than on every inc: PutMedia counts each chunk it reads. A frozen labels
+ * object (a connection's own, which cannot change) is found by identity;
+ * any other by its names and values in its own order, each value prefixed by
+ * its length so that no two label sets share a lookup string.
+ */
+export function labelKey(labels: Labels): string {
+  const frozen = Object.isFrozen(labels);
+  if (frozen) {
+    const k = keysOfFrozen.get(labels);
+    if (k !== undefined) return k;
+  }
+  let lookup = '';
+  for (const name in labels) lookup += `${name}=${labels[name]!.length}:${labels[name]},`;
+  let k = keysByLabels.get(lookup);
+  if (k === undefined) {
+    k = formatKey(labels);
+    if (keysByLabels.size >= labelKeysCachedMax) keysByLabels.clear();
+    keysByLabels.set(lookup, k);
+  }
+  if (frozen) keysOfFrozen.set(labels, k);
+  return k;
+}
+const key = labelKey;
 
 const header = (name: string, help: string, type: string) => `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`;
 

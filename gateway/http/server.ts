@@ -10,7 +10,6 @@
  * SerializationException (or UnknownOperationException for an unknown
  * target); every response carries x-amzn-RequestId.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { CborError, cborDecode } from '../../sdk/protocol/cbor.ts';
 import { AwsError } from '../../sdk/protocol/errors.ts';
@@ -18,6 +17,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { crc32cRange } from '../storage/local/crc.ts';
 import { ArrivalOrder } from './arrival-order.ts';
+import { RequestIds } from './request-ids.ts';
 import { accessKeyIdOf, offloadError, type OffloadJob } from './offload.ts';
 import { offloadedInput, prepareOffloaded, type OffloadKind } from './offload-kinds.ts';
 import type { OffloadPool } from './offload-pool.ts';
@@ -126,12 +126,15 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
   const pool = options.offloadPool;
   const bodies = pool ? (size: number) => pool.bodies.take(size) : undefined;
 
+  // x-amzn-RequestId and x-amz-id-2, cut from a block of random bytes drawn for many requests at once.
+  const ids = new RequestIds();
+
   return (req, res) => {
     const started = process.hrtime.bigint();
-    const requestId = randomUUID();
+    const requestId = ids.requestId();
     res.setHeader('x-amzn-RequestId', requestId);
     // kinesalite's captures: x-amz-id-2 decodes to 64-80 bytes, and a CORS preflight carries none.
-    if (req.method !== 'OPTIONS' || !req.headers.origin) res.setHeader('x-amz-id-2', randomBytes(72).toString('base64'));
+    if (req.method !== 'OPTIONS' || !req.headers.origin) res.setHeader('x-amz-id-2', ids.extendedId());
     req.on('error', (err) => log.debug('request stream error', { requestId, err: err.message }));
 
     const pathname = (req.url ?? '/').split('?')[0]!;

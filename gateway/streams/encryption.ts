@@ -11,8 +11,11 @@
  * before that kept the key in the frame and sealed the data alone; they are
  * still read (a real partition key is never empty).
  */
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomFillSync } from 'node:crypto';
 import type { StoredRecord } from '../storage/types.ts';
+
+/** What sealing adds in front of the ciphertext: the nonce (12 bytes) and the GCM tag (16). */
+export const sealOverheadBytes = 28;
 
 export class RecordCipher {
   private keys = new Map<string, Buffer>();
@@ -28,16 +31,36 @@ export class RecordCipher {
   }
 
   seal(keyId: string, data: Buffer): Buffer {
-    const nonce = randomBytes(12);
-    const c = createCipheriv('aes-256-gcm', this.keyFor(keyId), nonce);
-    const body = Buffer.concat([c.update(data), c.final()]);
-    return Buffer.concat([nonce, c.getAuthTag(), body]);
+    // One join of nonce | tag and the cipher's output (there were two: the body, then the whole).
+    return Buffer.concat(this.sealParts(keyId, [data]), sealOverheadBytes + data.length);
+  }
+
+  /**
+   * Seals the concatenation of `parts` without joining them first (a video
+   * fragment's stream header and Cluster, hundreds of kilobytes): returns
+   * nonce | tag (sealOverheadBytes) followed by the ciphertext of each part.
+   * Written one after the other, they are byte for byte what seal() returns
+   * for the joined parts, and open() reads them back; the only copy of the
+   * data is the cipher's own output.
+   */
+  sealParts(keyId: string, parts: readonly Uint8Array[]): Buffer[] {
+    const head = Buffer.allocUnsafe(sealOverheadBytes);
+    randomFillSync(head, 0, 12);
+    const c = createCipheriv('aes-256-gcm', this.keyFor(keyId), head.subarray(0, 12));
+    const out = [head];
+    for (const p of parts) if (p.length) out.push(c.update(p));
+    const last = c.final(); // Empty for GCM, a stream mode; kept should that ever change.
+    if (last.length) out.push(last);
+    c.getAuthTag().copy(head, 12);
+    return out;
   }
 
   open(keyId: string, sealed: Buffer): Buffer {
     const d = createDecipheriv('aes-256-gcm', this.keyFor(keyId), sealed.subarray(0, 12));
-    d.setAuthTag(sealed.subarray(12, 28));
-    return Buffer.concat([d.update(sealed.subarray(28)), d.final()]);
+    d.setAuthTag(sealed.subarray(12, sealOverheadBytes));
+    const body = d.update(sealed.subarray(sealOverheadBytes));
+    const last = d.final(); // Checks the tag; empty for GCM, so the body need not be copied into a join.
+    return last.length ? Buffer.concat([body, last]) : body;
   }
 }
 

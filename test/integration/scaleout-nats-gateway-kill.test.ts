@@ -56,7 +56,9 @@ describe('a gateway process killed under load on NATS', () => {
     const a = await startProcess();
     operator = JSON.parse(fs.readFileSync(path.join(a.dataDir, 'operator.json'), 'utf8')) as typeof operator;
     const b = await startProcess();
-    const clientOf = (gw: SpawnedGateway) => new KinesisClient({ endpoint: gw.url, region: 'us-east-1', credentials: { ...operator }, maxAttempts: 1, requestHandler: { requestTimeout: 5_000 } });
+    // A killed process's connections fail at once (reset or refused), so the timeout only has to outlast a slow answer:
+    // 5 s did not on a busy machine, where every resend then timed out in turn and the producers never drained.
+    const clientOf = (gw: SpawnedGateway) => new KinesisClient({ endpoint: gw.url, region: 'us-east-1', credentials: { ...operator }, maxAttempts: 1, requestHandler: { requestTimeout: 30_000 } });
     await createActiveStream(kinesisClient(a.url, operator), 'kill', 4);
 
     const acked = new Map<string, string>(); // sequence number -> text

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RecordCipher } from '../../gateway/streams/encryption.ts';
 import { fragmentNumberLength } from '../../gateway/storage/fragment-index.ts';
-import { LocalFragmentLog } from '../../gateway/storage/local/fragment-log.ts';
+import { crc32cRange } from '../../gateway/storage/local/crc.ts';
+import { fragmentRecordHeaderBytes, LocalFragmentLog } from '../../gateway/storage/local/fragment-log.ts';
 import { liveFragmentsMax, MemoryFragmentLog } from '../../gateway/storage/memory-fragment-log.ts';
 import type { FragmentAppend, FsyncPolicy } from '../../gateway/storage/types.ts';
 
@@ -169,6 +170,57 @@ describe('MemoryFragmentLog (retention 0)', () => {
     expect(await log.read(metas[0]!.FragmentNumber)).toBeUndefined();
     expect(Buffer.from((await log.read(metas.at(-1)!.FragmentNumber))!.cluster).equals(Buffer.from(fragment(liveFragmentsMax + 4).cluster))).toBe(true);
     await log.close();
+  });
+});
+
+/** A record built as the fragment log built it before it wrote records in pieces: joined, sealed whole, CRC over the whole. */
+function joinedRecord(value: number, f: FragmentAppend): Buffer {
+  const plain = Buffer.concat([f.header, f.cluster]);
+  const sealed = cipher.seal('alias/aws/kinesisvideo', plain);
+  const record = Buffer.allocUnsafe(fragmentRecordHeaderBytes + sealed.length);
+  record.writeUInt32LE(0x3146564b, 0);
+  record.writeUInt32LE(record.length, 4);
+  record.writeDoubleLE(value, 12);
+  record.writeDoubleLE(f.producerMs, 20);
+  record.writeDoubleLE(f.serverMs, 28);
+  record.writeUInt32LE(f.durationMs, 36);
+  record.writeUInt32LE(f.header.length, 40);
+  record.writeUInt32LE(plain.length, 44);
+  sealed.copy(record, fragmentRecordHeaderBytes);
+  record.writeUInt32LE(crc32cRange(record, 12, record.length), 8);
+  return record;
+}
+
+describe('LocalFragmentLog record format', () => {
+  it('writes records in pieces that read as joined records, and reads segments of joined records', async () => {
+    const dir = tmp();
+    // A segment written the earlier way (one joined record per fragment) opens and reads back.
+    const old = [fragment(0, 3000), fragment(1, 70_000)];
+    fs.writeFileSync(path.join(dir, '1'.padStart(20, '0') + '.kvf'), Buffer.concat([joinedRecord(1, old[0]!), joinedRecord(2, old[1]!)]));
+    const log = await open(dir);
+    expect(log.list().map((m) => m.FragmentSizeInBytes)).toEqual(old.map((f) => f.header.length + f.cluster.length));
+    for (const [i, m] of log.list().entries()) expect(Buffer.from((await log.read(m.FragmentNumber))!.cluster).equals(Buffer.from(old[i]!.cluster))).toBe(true);
+    // New fragments, several in one group commit (one writev of all their pieces), then each record parsed by hand.
+    const fresh = [fragment(2, 300_000), fragment(3, 10), { ...fragment(4, 5000), header: new Uint8Array(0) }];
+    await Promise.all(fresh.map((f) => log.append(f).durable));
+    await log.close();
+    const [file] = fs.readdirSync(dir).filter((f) => f.endsWith('.kvf'));
+    const bytes = fs.readFileSync(path.join(dir, file!));
+    let at = joinedRecord(1, old[0]!).length + joinedRecord(2, old[1]!).length;
+    for (const f of fresh) {
+      const length = bytes.readUInt32LE(at + 4);
+      const record = bytes.subarray(at, at + length);
+      expect(record.readUInt32LE(0)).toBe(0x3146564b);
+      expect(record.readUInt32LE(8)).toBe(crc32cRange(record, 12, length));
+      expect(record.readUInt32LE(40)).toBe(f.header.length);
+      const plain = cipher.open('alias/aws/kinesisvideo', record.subarray(fragmentRecordHeaderBytes));
+      expect(plain.equals(Buffer.concat([f.header, f.cluster]))).toBe(true);
+      at += length;
+    }
+    expect(at).toBe(bytes.length);
+    const again = await open(dir);
+    expect(again.list()).toHaveLength(5);
+    await again.close();
   });
 });
 

@@ -8,6 +8,10 @@
  * of the rest | fragment value f64 | producer ms f64 | server ms f64 |
  * duration ms u32 | stream header length u32 | plain media length u32 |
  * sealed(stream header ‖ cluster) with AES-256-GCM under the stream's key.
+ * The record is built and written in pieces (fs.writev): header, nonce |
+ * tag, and the ciphertext of the stream header and of the Cluster, with the
+ * CRC combined from the pieces'; the bytes on disk are the same as a joined
+ * record's.
  *
  * Recovery: every record's CRC is checked when a segment is scanned; the
  * first bad or short record of the newest segment and everything after it is
@@ -21,15 +25,16 @@
  * fsync leaves the file's state unknown: the log then refuses appends until
  * a restart repairs it.
  */
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fsyncDir, writeFileAtomic } from '../../../sdk/fs/atomic-file.ts';
-import type { RecordCipher } from '../../streams/encryption.ts';
+import { type RecordCipher, sealOverheadBytes } from '../../streams/encryption.ts';
 import { FragmentIndex, formatFragmentNumber, nextFragmentValue } from '../fragment-index.ts';
 import type { FragmentAppend, FragmentLog, FragmentMedia, FragmentMeta, FragmentTimestampKind, FsyncPolicy } from '../types.ts';
-import { crc32cRange } from './crc.ts';
+import { crc32cCombine, crc32cRange } from './crc.ts';
 
 const magic = 0x3146564b; // 'KVF1'
 export const fragmentRecordHeaderBytes = 48;
@@ -67,13 +72,16 @@ interface SegmentFile {
 interface PendingAppend {
   value: number;
   meta: FragmentMeta;
-  record: Buffer;
+  /** The record as written: its 48-byte header, then nonce | tag and the ciphertext, never joined (writev writes them). */
+  pieces: Buffer[];
+  /** Bytes of all the pieces. */
+  length: number;
   headerLength: number;
   resolve(): void;
   reject(err: Error): void;
 }
 
-const write = promisify(fs.write);
+const writev = promisify(fs.writev);
 const fsync = promisify(fs.fsync);
 const read = promisify(fs.read);
 
@@ -106,28 +114,34 @@ export class LocalFragmentLog implements FragmentLog {
     if (this.closed) throw new Error('fragment log is closed');
     const value = nextFragmentValue(Math.max(this.lastAssigned, this.index.lastValue), f.serverMs);
     this.lastAssigned = value;
-    const plain = Buffer.concat([f.header, f.cluster]);
+    const plainLength = f.header.length + f.cluster.length;
     const meta: FragmentMeta = {
       FragmentNumber: formatFragmentNumber(value),
       ProducerTimestamp: f.producerMs,
       ServerTimestamp: f.serverMs,
       FragmentLengthInMilliseconds: f.durationMs,
-      FragmentSizeInBytes: plain.length,
+      FragmentSizeInBytes: plainLength,
     };
-    const sealed = this.o.cipher.seal(this.o.keyId, plain);
-    const record = Buffer.allocUnsafe(fragmentRecordHeaderBytes + sealed.length);
-    record.writeUInt32LE(magic, 0);
-    record.writeUInt32LE(record.length, 4);
-    record.writeDoubleLE(value, 12);
-    record.writeDoubleLE(f.producerMs, 20);
-    record.writeDoubleLE(f.serverMs, 28);
-    record.writeUInt32LE(Math.max(0, Math.round(f.durationMs)), 36);
-    record.writeUInt32LE(f.header.length, 40);
-    record.writeUInt32LE(plain.length, 44);
-    sealed.copy(record, fragmentRecordHeaderBytes);
-    record.writeUInt32LE(crc32cRange(record, 12, record.length), 8);
+    // The header and Cluster are sealed as they are (no join), and the record stays in pieces until writev:
+    // the cipher's output is the only copy of a fragment's bytes between the socket and the disk.
+    const pieces = this.o.cipher.sealParts(this.o.keyId, [f.header, f.cluster]);
+    const length = fragmentRecordHeaderBytes + sealOverheadBytes + plainLength;
+    const head = Buffer.allocUnsafe(fragmentRecordHeaderBytes);
+    head.writeUInt32LE(magic, 0);
+    head.writeUInt32LE(length, 4);
+    head.writeDoubleLE(value, 12);
+    head.writeDoubleLE(f.producerMs, 20);
+    head.writeDoubleLE(f.serverMs, 28);
+    head.writeUInt32LE(Math.max(0, Math.round(f.durationMs)), 36);
+    head.writeUInt32LE(f.header.length, 40);
+    head.writeUInt32LE(plainLength, 44);
+    let crc = crc32cRange(head, 12, fragmentRecordHeaderBytes);
+    for (const p of pieces) crc = crc32cCombine(crc, crc32cRange(p, 0, p.length), p.length);
+    head.writeUInt32LE(crc, 8);
+    pieces.unshift(head);
+    assert.equal(pieces.reduce((n, p) => n + p.length, 0), length, 'a fragment record is its header, nonce, tag and ciphertext');
     const durable = new Promise<void>((resolve, reject) => {
-      this.pending.push({ value, meta, record, headerLength: f.header.length, resolve, reject });
+      this.pending.push({ value, meta, pieces, length, headerLength: f.header.length, resolve, reject });
     });
     void this.drain();
     return { meta, durable };
@@ -229,10 +243,10 @@ export class LocalFragmentLog implements FragmentLog {
 
   private async writeBatch(batch: PendingAppend[]): Promise<void> {
     const segment = await this.segmentFor(batch[0]!);
-    const buf = batch.length === 1 ? batch[0]!.record : Buffer.concat(batch.map((p) => p.record));
-    let written = 0;
+    let bytes = 0;
+    for (const p of batch) bytes += p.length;
     try {
-      while (written < buf.length) written += (await write(segment.fd, buf, written, buf.length - written, null)).bytesWritten;
+      await writeAll(segment.fd, batch.flatMap((p) => p.pieces), bytes);
     } catch (err) {
       // ENOSPC and the like: cut what part of the batch reached the file, so the segment ends at its last whole record.
       try {
@@ -245,14 +259,14 @@ export class LocalFragmentLog implements FragmentLog {
     let offset = segment.size;
     const visible = () => {
       for (const p of batch) {
-        const location = { segment, offset, length: p.record.length, headerLength: p.headerLength };
-        offset += p.record.length;
+        const location = { segment, offset, length: p.length, headerLength: p.headerLength };
+        offset += p.length;
         segment.lastServerMs = Math.max(segment.lastServerMs, p.meta.ServerTimestamp);
         this.index.add({ value: p.value, meta: p.meta, location });
         p.resolve();
       }
     };
-    segment.size += buf.length;
+    segment.size += bytes;
     if (this.o.fsync.kind === 'always') {
       await fsync(segment.fd);
       visible();
@@ -365,6 +379,24 @@ class WriteUndone extends Error {
   constructor(cause: Error) {
     super(`fragment write failed and was undone: ${cause.message}`, { cause });
   }
+}
+
+/** Writes the pieces one after another at the end of the file, without joining them; a short write goes on where it stopped. */
+async function writeAll(fd: number, pieces: Buffer[], bytes: number): Promise<void> {
+  let written = 0;
+  let rest = pieces;
+  for (;;) {
+    const n = (await writev(fd, rest)).bytesWritten;
+    written += n;
+    if (written >= bytes) break;
+    assert.ok(n > 0, 'writev made no progress');
+    // Drop the pieces written whole and the written part of the next one.
+    let skip = n;
+    let i = 0;
+    while (skip >= rest[i]!.length) skip -= rest[i++]!.length;
+    rest = [rest[i]!.subarray(skip), ...rest.slice(i + 1)];
+  }
+  assert.equal(written, bytes, 'writev wrote more than it was given');
 }
 
 function indexFileOf(segmentFile: string): string {

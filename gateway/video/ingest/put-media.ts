@@ -112,7 +112,7 @@ class PutMediaRequest {
     private readonly now: () => number,
     private readonly metrics: VideoMetrics,
   ) {
-    this.labels = { stream: stream.name };
+    this.labels = Object.freeze({ stream: stream.name }); // Frozen: the metrics find its key by identity on every chunk.
     this.session = new PutMediaSession({
       timecodeType: call.input.FragmentTimecodeType as 'ABSOLUTE' | 'RELATIVE',
       producerStartMs: Math.round(Number(call.input.ProducerStartTimestamp) * 1000),

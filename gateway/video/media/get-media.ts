@@ -108,7 +108,7 @@ export function getMediaAction(registry: VideoRegistry): RestAction {
 
 /** The chunks from `start` on, then each new fragment as it becomes durable; paced to 25 MB/s. */
 async function* tail(stream: VideoStream, start: Start, signal: AbortSignal, metrics: VideoMetrics, readFailed: (fragment: string, err: unknown) => void): AsyncGenerator<Uint8Array> {
-  const labels = { stream: stream.name };
+  const labels = Object.freeze({ stream: stream.name }); // Frozen: the metrics find its key by identity.
   let meta: FragmentMeta | undefined = 'first' in start ? start.first : stream.fragments.next(start.after);
   let last = 'first' in start ? undefined : start.after;
   const began = Date.now();
