@@ -67,11 +67,14 @@ describe('a gateway process killed under load on NATS', () => {
     let stop = false;
     let killedAt = 0;
     let recoveredAt = 0;
+    let drainUntil = Infinity;
+    let stuck = 0; // records still not acknowledged when the drain ended
+    let lastError = '';
     const producer = async (name: string, first: SpawnedGateway) => {
       let gw = first;
       let client = clientOf(gw);
       let pending: string[] = [];
-      for (let batch = 0; !stop || pending.length > 0; batch++) {
+      for (let batch = 0; (!stop || pending.length > 0) && !(stop && Date.now() > drainUntil); batch++) {
         if (!stop) pending.push(...Array.from({ length: 50 }, (_, i) => `${name}-${batch}-${i}`));
         try {
           const r = await client.send(new PutRecordsCommand({ StreamName: 'kill', Records: pending.map((t) => ({ PartitionKey: t, Data: Buffer.from(t) })) }));
@@ -83,15 +86,17 @@ describe('a gateway process killed under load on NATS', () => {
           perRecordFailures += failed.length;
           pending = failed;
           if (gw !== first && !recoveredAt) recoveredAt = Date.now();
-        } catch {
+        } catch (err) {
           // No answer: resend (through the other process once this one is gone), as a load balancer would route.
           unanswered += pending.length;
+          lastError = `${name}: ${(err as Error).name}: ${(err as Error).message}`;
           if (gw === a && (a.child.exitCode !== null || a.child.signalCode !== null)) {
             gw = b;
             client = clientOf(gw);
           }
         }
       }
+      stuck += pending.length;
     };
     const producers = [producer('a1', a), producer('a2', a), producer('b1', b), producer('b2', b)];
     await waitFor('3,000 acknowledged records before the kill', () => acked.size >= 3000, { timeoutMs: 60_000 });
@@ -101,7 +106,10 @@ describe('a gateway process killed under load on NATS', () => {
     await a.exited;
     await waitFor('3,000 more acknowledged records after the kill', () => acked.size >= before + 3000, { timeoutMs: 60_000 });
     stop = true;
+    drainUntil = Date.now() + 30_000;
     await Promise.all(producers);
+    // Each producer resends its last unacknowledged records until they are taken: within 30 s, or the survivor is stuck.
+    expect({ stuck, lastError: stuck ? lastError : '', survivorLog: stuck ? b.logs.slice(-5) : [] }).toEqual({ stuck: 0, lastError: '', survivorLog: [] });
 
     const back = await readAll(clientOf(b), 'kill');
     const bySeq = new Map(back);
