@@ -75,7 +75,8 @@ describe('a gateway process killed under load on NATS', () => {
       let client = clientOf(gw);
       let pending: string[] = [];
       for (let batch = 0; (!stop || pending.length > 0) && !(stop && Date.now() > drainUntil); batch++) {
-        if (!stop) pending.push(...Array.from({ length: 50 }, (_, i) => `${name}-${batch}-${i}`));
+        // New records only while the request stays within PutRecords' 500 (refused records are resent first).
+        if (!stop && pending.length <= 450) pending.push(...Array.from({ length: 50 }, (_, i) => `${name}-${batch}-${i}`));
         try {
           const r = await client.send(new PutRecordsCommand({ StreamName: 'kill', Records: pending.map((t) => ({ PartitionKey: t, Data: Buffer.from(t) })) }));
           const failed: string[] = [];
