@@ -152,8 +152,8 @@ describe('Redshift destination: API', () => {
   });
 
   it('reads firehose.redshift from the gateway config file', () => {
-    const c = parseGatewayConfig(`firehose:\n  redshift:\n    "${jdbc}": postgres://loader@127.0.0.1:5432/warehouse\n`, 'gw.yaml');
-    expect(c.firehoseRedshift).toEqual({ [jdbc]: 'postgres://loader@127.0.0.1:5432/warehouse' });
+    const c = parseGatewayConfig(`firehose:\n  redshift:\n    "${jdbc}": postgres://loader@127.0.0.1:55432/warehouse\n`, 'gw.yaml');
+    expect(c.firehoseRedshift).toEqual({ [jdbc]: 'postgres://loader@127.0.0.1:55432/warehouse' });
     expect(() => parseGatewayConfig('firehose:\n  redshift:\n    "jdbc:redshift://x:1/db": mysql://x\n', 'gw.yaml')).toThrow(/gw.yaml:3: .*postgres/);
   });
 });

@@ -1,7 +1,7 @@
 // Proves the MQTT input's pure parts: topic filter matching per MQTT 5.0 section 4.7, partition key extraction with its fallback, config parsing that refuses typos and bad filters, and the reconnect backoff's bounds.
 import { describe, expect, it } from 'vitest';
 import { backoffMs, clampPartitionKey } from '../../agent/inputs/common.ts';
-import { parseMqttInputConfig } from '../../agent/inputs/mqtt.ts';
+import { mqttUrlDefault, parseMqttInputConfig } from '../../agent/inputs/mqtt.ts';
 import { extractPartitionKey, findRule, topicMatches, parseRule } from '../../agent/inputs/mqtt-rules.ts';
 
 describe('MQTT topic filters', () => {
@@ -69,7 +69,9 @@ describe('MQTT input config', () => {
   const rule = { filter: 's/+/t', destination: 'telemetry', partitionKey: { topicLevel: 1 } };
   it('fills defaults and freezes the result', () => {
     const c = parseMqttInputConfig({ clientId: 'dev-1', rules: [rule] });
-    expect(c).toMatchObject({ url: 'mqtt://127.0.0.1:1883', clientId: 'dev-1', keepaliveSec: 30, reconnectMinMs: 500, reconnectMaxMs: 30_000 });
+    // The default names the device's own broker; nothing connects here.
+    expect(new URL(mqttUrlDefault)).toMatchObject({ protocol: 'mqtt:', hostname: '127.0.0.1' });
+    expect(c).toMatchObject({ url: mqttUrlDefault, clientId: 'dev-1', keepaliveSec: 30, reconnectMinMs: 500, reconnectMaxMs: 30_000 });
     expect(c.rules[0]!.source).toBe('mqtt:s/+/t');
     expect(Object.isFrozen(c) && Object.isFrozen(c.rules[0])).toBe(true);
   });
