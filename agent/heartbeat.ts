@@ -13,7 +13,7 @@
  * a heartbeat gets through again) and tried again at the next interval: the
  * heartbeat never holds up the data path, which has its own uplinks.
  */
-import { JsonRpcClient } from '../sdk/http/json-rpc-client.ts';
+import { JsonRpcClient, type Credentials, type JsonRpcClientOptions } from '../sdk/http/json-rpc-client.ts';
 import type { AgentLogger } from './daemon.ts';
 import type { AgentStatus } from './status.ts';
 
@@ -23,13 +23,9 @@ export const heartbeatIntervalMsDefault = 60_000;
 /** How often a change of link, last error or disk is looked for. */
 export const heartbeatCheckMs = 5000;
 
-export interface HeartbeatOptions {
-  endpoint: string;
-  region: string;
-  credentials: { accessKeyId: string; secretAccessKey: string };
-  ca?: string;
-  cert?: string;
-  key?: string;
+/** Where and as whom to send: the JSON-RPC client's connection options, credentials required. */
+export interface HeartbeatOptions extends Pick<JsonRpcClientOptions, 'endpoint' | 'region' | 'ca' | 'cert' | 'key'> {
+  credentials: Credentials;
   status(): AgentStatus;
   log: AgentLogger;
   intervalMs?: number;

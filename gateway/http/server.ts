@@ -313,22 +313,12 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
     try {
       for (const piece of pieces) {
         if (closed) return;
-        if (!res.write(piece)) await new Promise<void>((resolve) => {
-          const done = () => {
-            res.off('drain', done);
-            res.off('close', done);
-            resolve();
-          };
-          res.once('drain', done);
-          res.once('close', done);
-        });
+        if (!res.write(piece)) await drainOrClose(res);
       }
       if (!closed) res.end();
     } catch (err) {
       log.error('answer failed while being written', { requestId, err: String((err as Error)?.stack ?? err) });
-      const h2 = (res as unknown as { stream?: { destroy(): void } }).stream;
-      if (h2) h2.destroy();
-      else res.destroy();
+      destroyResponse(res);
     } finally {
       res.off('close', onClose);
     }
@@ -346,23 +336,12 @@ export function createFrontDoor(options: FrontDoorOptions): http.RequestListener
     try {
       for await (const frame of reply.frames) {
         if (closed) break;
-        if (!res.write(frame)) await new Promise<void>((resolve) => {
-          const done = () => {
-            res.off('drain', done);
-            res.off('close', done);
-            resolve();
-          };
-          res.once('drain', done);
-          res.once('close', done);
-        });
+        if (!res.write(frame)) await drainOrClose(res);
       }
       if (!closed) res.end();
     } catch (err) {
       log.error('event stream failed', { requestId, err: String((err as Error)?.stack ?? err) });
-      // An HTTP/2 compatibility response has no destroy(); its stream does.
-      const h2 = (res as unknown as { stream?: { destroy(): void } }).stream;
-      if (h2) h2.destroy();
-      else res.destroy();
+      destroyResponse(res);
     } finally {
       res.off('close', onClose);
       reply.cancel();
@@ -504,4 +483,24 @@ function sendCorsPreflight(req: http.IncomingMessage, res: http.ServerResponse):
   res.setHeader('Access-Control-Max-Age', '172800');
   res.writeHead(200, { 'Content-Length': 0 });
   res.end();
+}
+
+/** Resolves once the socket has taken what was written (drain), or the client went (close). */
+function drainOrClose(res: http.ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
+}
+
+/** Cuts an answer short: an HTTP/2 compatibility response has no destroy(); its stream does. */
+function destroyResponse(res: http.ServerResponse): void {
+  const h2 = (res as unknown as { stream?: { destroy(): void } }).stream;
+  if (h2) h2.destroy();
+  else res.destroy();
 }

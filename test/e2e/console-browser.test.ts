@@ -30,7 +30,7 @@ import { tempDir, waitActive } from '../helpers/gateway.ts';
 import { chromiumAvailable, launchChromium } from '../helpers/hls-browser.ts';
 import { spawnGateway, type SpawnedGateway } from '../helpers/spawn-gateway.ts';
 import { archivedMediaClient, videoClient } from '../helpers/video.ts';
-import { probe, splitMkv } from '../helpers/video-fragments.ts';
+import { pacedCamera, probe, splitMkv } from '../helpers/video-fragments.ts';
 
 const artifacts = path.join(repoRoot, 'tmp', 'test-artifacts');
 const role = 'arn:aws:iam::000000000000:role/console';
@@ -278,17 +278,8 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
     const clip = splitMkv(testClip({ width: 640, height: 360, seconds: 20 }));
     const producerStartMs = Date.now() - 6000;
     const producer = new VideoProducer({ endpoint: gw.url, region: operator.region, credentials: { accessKeyId: operator.accessKeyId, secretAccessKey: operator.secretAccessKey }, streamName: 'console-camera', producerStartMs, timecodeType: 'RELATIVE' });
-    let stop = false;
-    async function* camera(): AsyncGenerator<Uint8Array> {
-      yield clip.header;
-      for (const c of clip.clusters) {
-        const due = producerStartMs + (c.timecode - clip.clusters[0]!.timecode);
-        while (!stop && Date.now() < due) await new Promise((r) => setTimeout(r, 50));
-        if (stop) return;
-        yield c.raw;
-      }
-    }
-    const putting = producer.put(camera());
+    const camera = pacedCamera(clip, producerStartMs);
+    const putting = producer.put(camera.frames);
     try {
       await page.getByRole('tab', { name: 'Video', exact: true }).click();
       await page.getByRole('button', { name: 'console-camera' }).click();
@@ -318,7 +309,7 @@ describe.skipIf(!chromiumAvailable() || !ffmpegAvailable())('web console in Chro
       await screenshot(page, 'video');
       await page.getByRole('button', { name: 'Stop video' }).click();
     } finally {
-      stop = true;
+      camera.stop();
       await putting;
     }
 

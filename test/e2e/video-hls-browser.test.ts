@@ -14,7 +14,7 @@ import { testGateway, testOperator } from '../helpers/gateway.ts';
 import { VideoProducer } from '../../sdk/video/producer.ts';
 import { launchChromium, playHls, startPageServer } from '../helpers/hls-browser.ts';
 import { archivedMediaClient, videoClient } from '../helpers/video.ts';
-import { splitMkv, storeFragments, type SplitMkv } from '../helpers/video-fragments.ts';
+import { pacedCamera, splitMkv, storeFragments, type SplitMkv } from '../helpers/video-fragments.ts';
 
 let gw: Gateway & { dataDir: string };
 let kv: KinesisVideoClient;
@@ -69,19 +69,8 @@ describe('hls.js in Chromium', () => {
     // fragments (6 s) are there when the session begins; the others follow one every 2 s.
     const producerStartMs = Date.now() - 6000;
     const producer = new VideoProducer({ endpoint: gw.url, region: 'us-east-1', credentials: testOperator, streamName: 'live', producerStartMs, timecodeType: 'RELATIVE' });
-    let stop = false;
-    let sent = 0;
-    async function* camera(): AsyncGenerator<Uint8Array> {
-      yield clip.header;
-      for (const c of clip.clusters) {
-        const due = producerStartMs + (c.timecode - clip.clusters[0]!.timecode);
-        while (!stop && Date.now() < due) await new Promise((r) => setTimeout(r, 50));
-        if (stop) return;
-        yield c.raw;
-        sent++;
-      }
-    }
-    const putting = producer.put(camera());
+    const camera = pacedCamera(clip, producerStartMs);
+    const putting = producer.put(camera.frames);
     try {
       const log = gw.video.find('live')!.fragments;
       while (log.list().length < 3) await new Promise((r) => setTimeout(r, 50));
@@ -89,9 +78,9 @@ describe('hls.js in Chromium', () => {
       const r = await playHls(browser.context, pages.url, HLSStreamingSessionURL!, { playSeconds: 8, timeoutMs: 30_000 });
       // 8 s played, more than the 6 s that existed at the start: the player took fragments that arrived later.
       expectWatchable(r, 8);
-      expect(sent).toBeGreaterThan(4);
+      expect(camera.sent).toBeGreaterThan(4);
     } finally {
-      stop = true;
+      camera.stop();
       await putting;
     }
   }, 60_000);

@@ -15,6 +15,27 @@ export interface SplitMkv {
   clusters: Array<{ timecode: number; raw: Buffer }>;
 }
 
+/**
+ * A camera in real time: yields the stream header, then each Cluster once the wall clock reaches
+ * `producerStartMs` plus its offset in the clip (pacing, as a camera films; not synchronisation), until
+ * the clip ends or `stop()`. `sent` counts the Clusters yielded.
+ */
+export function pacedCamera(clip: SplitMkv, producerStartMs: number): { frames: AsyncGenerator<Uint8Array>; stop(): void; readonly sent: number } {
+  let stopped = false;
+  let sent = 0;
+  async function* frames(): AsyncGenerator<Uint8Array> {
+    yield clip.header;
+    for (const c of clip.clusters) {
+      const due = producerStartMs + (c.timecode - clip.clusters[0]!.timecode);
+      while (!stopped && Date.now() < due) await new Promise((r) => setTimeout(r, 50));
+      if (stopped) return;
+      yield c.raw;
+      sent++;
+    }
+  }
+  return { frames: frames(), stop: () => (stopped = true), get sent() { return sent; } };
+}
+
 /** Splits an MKV document into its stream header (EBML, Segment start, Info, Tracks) and Clusters. */
 export function splitMkv(mkv: Buffer): SplitMkv {
   const head: Uint8Array[] = [];
